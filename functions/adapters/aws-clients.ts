@@ -1,0 +1,56 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+
+// One client of each kind per container, created on first use. Endpoints come
+// from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
+// runtime sets to its local emulators.
+
+export interface ClientOptions {
+  readonly timeoutMs: number;
+  readonly s3ForcePathStyle: boolean;
+}
+
+const sockets = { keepAlive: true, maxSockets: 64 };
+const httpsAgent = new Agent(sockets);
+const httpAgent = new HttpAgent(sockets);
+
+const handler = (options: ClientOptions): NodeHttpHandler =>
+  new NodeHttpHandler({
+    connectionTimeout: Math.min(options.timeoutMs, 1000),
+    requestTimeout: options.timeoutMs,
+    httpAgent,
+    httpsAgent,
+  });
+
+let dynamodb: DynamoDBClient | undefined;
+let kms: KMSClient | undefined;
+let sqs: SQSClient | undefined;
+let s3: S3Client | undefined;
+
+export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
+  (dynamodb ??= new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }));
+
+export const kmsClient = (options: ClientOptions): KMSClient =>
+  (kms ??= new KMSClient({ maxAttempts: 2, requestHandler: handler(options) }));
+
+export const sqsClient = (options: ClientOptions): SQSClient =>
+  (sqs ??= new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }));
+
+export const s3Client = (options: ClientOptions): S3Client =>
+  (s3 ??= new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }));
+
+/** Sockets the SDK clients hold open and waiting for them (the connection pool). */
+export const socketPoolStats = (): { open: number; free: number; pending: number; max: number } => {
+  const count = (record: NodeJS.Dict<unknown[]>): number => Object.values(record).reduce((n, list) => n + (list?.length ?? 0), 0);
+  return {
+    open: count(httpAgent.sockets) + count(httpsAgent.sockets) + count(httpAgent.freeSockets) + count(httpsAgent.freeSockets),
+    free: count(httpAgent.freeSockets) + count(httpsAgent.freeSockets),
+    pending: count(httpAgent.requests) + count(httpsAgent.requests),
+    max: sockets.maxSockets,
+  };
+};

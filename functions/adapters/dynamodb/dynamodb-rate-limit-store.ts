@@ -1,0 +1,61 @@
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { RateLimitRule } from '../../config.js';
+import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
+import type { RateLimitGrant, RateLimitStore } from '../../domain/ports.js';
+import { dynamoCall } from './dynamodb-call.js';
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * A token bucket per key in one item: read, refill by elapsed time, and write
+ * back on the condition that nobody else wrote in between (optimistic
+ * concurrency), so instances never double-spend a token.
+ */
+export class DynamoDbRateLimitStore implements RateLimitStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number): Promise<RateLimitGrant> {
+    const key = { pk: `RL#${bucketKey}`, sk: 'RL' };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const result = await dynamoCall(() =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })),
+      );
+      const stored = result.Item ? (unmarshall(result.Item) as { tokens: number; updatedAt: number; revision: number }) : undefined;
+      const elapsed = stored ? Math.max(0, nowMs - stored.updatedAt) / 1000 : 0;
+      const level = stored ? Math.min(rule.capacity, stored.tokens + elapsed * rule.refillPerSecond) : rule.capacity;
+      const granted = Math.min(wanted, Math.floor(level));
+      if (granted < 1) {
+        return { granted: 0, remaining: level, retryAfterSeconds: (1 - level) / rule.refillPerSecond };
+      }
+      const remaining = level - granted;
+      const item = {
+        ...key,
+        tokens: remaining,
+        updatedAt: Math.max(nowMs, stored?.updatedAt ?? 0),
+        revision: (stored?.revision ?? 0) + 1,
+        // Tidy once the bucket would be full again anyway.
+        ttl: Math.ceil(nowMs / 1000 + rule.capacity / rule.refillPerSecond + 3600),
+      };
+      try {
+        await dynamoCall(() =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.tableName,
+              Item: marshall(item),
+              ConditionExpression: stored ? 'revision = :revision' : 'attribute_not_exists(pk)',
+              ExpressionAttributeValues: stored ? marshall({ ':revision': stored.revision }) : undefined,
+            }),
+          ),
+        );
+        return { granted, remaining, retryAfterSeconds: 0 };
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    throw new DependencyUnavailableError('rate limit store');
+  }
+}

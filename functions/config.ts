@@ -1,0 +1,127 @@
+// Typed configuration, read once from the environment at module load.
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export const getString = (env: Env, name: string, fallback?: string): string => {
+  const value = env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is required`);
+};
+
+export const getOptionalString = (env: Env, name: string): string | undefined => {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+};
+
+export const getNumber = (env: Env, name: string, fallback: number, min = 0): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    throw new ConfigError(`environment variable ${name} must be a number >= ${min}, got "${raw}"`);
+  }
+  return value;
+};
+
+export const getBoolean = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`environment variable ${name} must be true or false, got "${raw}"`);
+};
+
+export const getChoice = <T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T => {
+  const raw = env[name] || fallback;
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new ConfigError(`environment variable ${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+};
+
+export interface RateLimitRule {
+  /** Burst size: the most requests a full bucket allows at once. */
+  readonly capacity: number;
+  /** Tokens added back per second. */
+  readonly refillPerSecond: number;
+}
+
+export type RateLimitCategory = 'read' | 'write' | 'list' | 'admin' | 'auth';
+export const RATE_LIMIT_CATEGORIES: readonly RateLimitCategory[] = ['read', 'write', 'list', 'admin', 'auth'];
+
+const DEFAULT_RATE_LIMITS: Record<RateLimitCategory, RateLimitRule> = {
+  read: { capacity: 2000, refillPerSecond: 200 },
+  write: { capacity: 500, refillPerSecond: 50 },
+  list: { capacity: 500, refillPerSecond: 50 },
+  admin: { capacity: 200, refillPerSecond: 20 },
+  auth: { capacity: 200, refillPerSecond: 20 },
+};
+
+const PERIOD_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/**
+ * Parses `read=100/1s,write=20/1m`: each category allows `count` requests per
+ * period, with a burst of `count`.
+ */
+export const parseRateLimits = (raw: string | undefined): Record<RateLimitCategory, RateLimitRule> => {
+  const limits = { ...DEFAULT_RATE_LIMITS };
+  if (!raw) return limits;
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z]+)=(\d+)\/(\d*)([smh])$/.exec(part);
+    if (!match) throw new ConfigError(`SCAIVAULT_RATE_LIMITS entry "${part}" is not <category>=<count>/<period>, e.g. read=100/1s`);
+    const [, category, count, periodCount, unit] = match as unknown as [string, string, string, string, string];
+    if (!(RATE_LIMIT_CATEGORIES as readonly string[]).includes(category)) {
+      throw new ConfigError(`SCAIVAULT_RATE_LIMITS category "${category}" is not one of ${RATE_LIMIT_CATEGORIES.join(', ')}`);
+    }
+    const capacity = Number(count);
+    const periodSeconds = Number(periodCount || '1') * (PERIOD_SECONDS[unit] ?? 1);
+    if (capacity < 1 || periodSeconds <= 0) throw new ConfigError(`SCAIVAULT_RATE_LIMITS entry "${part}" must allow at least one request`);
+    limits[category as RateLimitCategory] = { capacity, refillPerSecond: capacity / periodSeconds };
+  }
+  return limits;
+};
+
+export interface VaultConfig {
+  readonly version: string;
+  readonly stateTable: string;
+  readonly keyProvider: 'local' | 'aws-kms';
+  readonly kmsKeyId: string | undefined;
+  readonly localKeyFile: string | undefined;
+  readonly rotationQueueUrl: string | undefined;
+  readonly webhookQueueUrl: string | undefined;
+  readonly auditBucket: string | undefined;
+  readonly s3ForcePathStyle: boolean;
+  readonly rateLimits: Record<RateLimitCategory, RateLimitRule>;
+  readonly keyCacheTtlSeconds: number;
+  readonly keyCacheMaxEntries: number;
+  readonly authCacheTtlSeconds: number;
+  readonly dependencyTimeoutMs: number;
+  readonly maxTokenTtlSeconds: number;
+}
+
+export const loadConfig = (env: Env): VaultConfig => {
+  const keyProvider = getChoice(env, 'SCAIVAULT_KEY_PROVIDER', ['local', 'aws-kms'] as const, 'aws-kms');
+  const config: VaultConfig = {
+    version: getString(env, 'SCAIVAULT_VERSION', '0.1.0'),
+    stateTable: getString(env, 'SCAIVAULT_STATE_TABLE'),
+    keyProvider,
+    kmsKeyId: keyProvider === 'aws-kms' ? getString(env, 'SCAIVAULT_KMS_KEY_ID') : undefined,
+    localKeyFile: keyProvider === 'local' ? getString(env, 'SCAIVAULT_LOCAL_KEY_FILE') : undefined,
+    rotationQueueUrl: getOptionalString(env, 'SCAIVAULT_ROTATION_QUEUE_URL'),
+    webhookQueueUrl: getOptionalString(env, 'SCAIVAULT_WEBHOOK_QUEUE_URL'),
+    auditBucket: getOptionalString(env, 'SCAIVAULT_AUDIT_BUCKET'),
+    s3ForcePathStyle: getBoolean(env, 'SCAIVAULT_S3_FORCE_PATH_STYLE', false),
+    rateLimits: parseRateLimits(getOptionalString(env, 'SCAIVAULT_RATE_LIMITS')),
+    keyCacheTtlSeconds: getNumber(env, 'SCAIVAULT_KEY_CACHE_TTL_SECONDS', 300),
+    keyCacheMaxEntries: getNumber(env, 'SCAIVAULT_KEY_CACHE_MAX_ENTRIES', 1000, 1),
+    authCacheTtlSeconds: getNumber(env, 'SCAIVAULT_AUTH_CACHE_TTL_SECONDS', 5),
+    dependencyTimeoutMs: getNumber(env, 'SCAIVAULT_DEPENDENCY_TIMEOUT_MS', 3000, 50),
+    maxTokenTtlSeconds: getNumber(env, 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS', 32 * 24 * 3600, 60),
+  };
+  return config;
+};

@@ -1,0 +1,78 @@
+// Unwrapped data keys kept in memory for a bounded time, so warm reads do not
+// call the key provider. Least recently used entries are evicted first.
+
+export interface KeyCacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly entries: number;
+  readonly maxEntries: number;
+  readonly ttlSeconds: number;
+}
+
+interface Entry {
+  readonly key: Buffer;
+  readonly expiresAt: number;
+}
+
+export class DataKeyCache {
+  private readonly entries = new Map<string, Entry>();
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(id: string): Buffer | undefined {
+    const entry = this.entries.get(id);
+    if (entry && entry.expiresAt > this.now()) {
+      this.hits += 1;
+      // Re-insert to mark as most recently used.
+      this.entries.delete(id);
+      this.entries.set(id, entry);
+      return entry.key;
+    }
+    if (entry) this.drop(id, entry);
+    this.misses += 1;
+    return undefined;
+  }
+
+  set(id: string, key: Buffer): void {
+    if (this.ttlSeconds <= 0) return;
+    const existing = this.entries.get(id);
+    if (existing) this.entries.delete(id);
+    while (this.entries.size >= this.maxEntries) {
+      const [oldestId, oldest] = this.entries.entries().next().value as [string, Entry];
+      this.drop(oldestId, oldest);
+      this.evictions += 1;
+    }
+    this.entries.set(id, { key: Buffer.from(key), expiresAt: this.now() + this.ttlSeconds * 1000 });
+  }
+
+  /** Forgets every key, wiping the plaintext copies; returns how many were held. */
+  clear(): number {
+    const count = this.entries.size;
+    for (const [id, entry] of this.entries) this.drop(id, entry);
+    return count;
+  }
+
+  stats(): KeyCacheStats {
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      entries: this.entries.size,
+      maxEntries: this.maxEntries,
+      ttlSeconds: this.ttlSeconds,
+    };
+  }
+
+  private drop(id: string, entry: Entry): void {
+    entry.key.fill(0);
+    this.entries.delete(id);
+  }
+}

@@ -1,0 +1,73 @@
+// Domain errors carry no HTTP codes: functions/http/problem.ts maps them at the edge.
+
+export class VaultError extends Error {
+  override readonly name: string = 'VaultError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The caller's input is malformed; `field` names the offending part when known. */
+export class ValidationError extends VaultError {
+  override readonly name = 'ValidationError';
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends VaultError {
+  override readonly name = 'NotFoundError';
+}
+
+/** The resource exists already, or a check-and-set expectation no longer holds. */
+export class ConflictError extends VaultError {
+  override readonly name = 'ConflictError';
+  constructor(message: string, readonly currentVersion?: number) {
+    super(message);
+  }
+}
+
+/** A check-and-set precondition (If-Match) failed. */
+export class PreconditionFailedError extends VaultError {
+  override readonly name = 'PreconditionFailedError';
+  constructor(message: string, readonly currentVersion?: number) {
+    super(message);
+  }
+}
+
+export class UnauthenticatedError extends VaultError {
+  override readonly name = 'UnauthenticatedError';
+}
+
+export class ForbiddenError extends VaultError {
+  override readonly name = 'ForbiddenError';
+}
+
+export class RateLimitedError extends VaultError {
+  override readonly name = 'RateLimitedError';
+  constructor(
+    readonly category: string,
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`rate limit for ${category} requests exceeded`);
+  }
+}
+
+/** A dependency (DynamoDB, key provider, queue, bucket) failed or timed out. */
+export class DependencyUnavailableError extends VaultError {
+  override readonly name = 'DependencyUnavailableError';
+  constructor(readonly dependency: string, options?: { cause?: unknown }) {
+    super(`${dependency} is unavailable`, options);
+  }
+}
+
+/** A stored ciphertext failed authentication: tampered, moved, or the wrong key. */
+export class IntegrityError extends VaultError {
+  override readonly name = 'IntegrityError';
+}
+
+/** The request body or a value in it is larger than allowed. */
+export class TooLargeError extends VaultError {
+  override readonly name = 'TooLargeError';
+}

@@ -1,0 +1,17 @@
+import type { DependencyProbe, KeyWrapper } from '../ports.js';
+
+export class KeyDisabledError extends Error {
+  override readonly name = 'KeyNotEnabled';
+}
+
+/** Readiness of the key provider: the master key answers and is enabled. */
+export class KeyProviderProbe implements DependencyProbe {
+  readonly name = 'key_provider';
+
+  constructor(private readonly wrapper: KeyWrapper) {}
+
+  async check(): Promise<void> {
+    const status = await this.wrapper.describe();
+    if (status.state !== 'Enabled') throw new KeyDisabledError();
+  }
+}

@@ -1,0 +1,65 @@
+import type { RateLimitCategory, RateLimitRule } from '../../config.js';
+import { RateLimitedError } from '../errors.js';
+import type { RateLimitStore } from '../ports.js';
+
+export interface RateLimitDecision {
+  readonly category: RateLimitCategory;
+  readonly limit: number;
+  readonly remaining: number;
+  /** Seconds until the bucket is full again. */
+  readonly resetSeconds: number;
+  readonly windowSeconds: number;
+}
+
+interface Reservation {
+  available: number;
+  sharedRemaining: number;
+  expiresAt: number;
+}
+
+/** How long an instance may hold tokens it took from the shared bucket. */
+const RESERVATION_MS = 1000;
+
+/**
+ * Token buckets per (category, identity) that live in the shared store, so the
+ * whole fleet enforces one limit. To keep the store off the hot path an
+ * instance takes a small batch of tokens at once (at most 5 % of the burst,
+ * never more than half a second of refill) and spends them locally for up to
+ * a second; unspent tokens lapse, so the fleet can only under-admit.
+ */
+export class RateLimiter {
+  private readonly reservations = new Map<string, Reservation>();
+
+  constructor(
+    private readonly store: RateLimitStore,
+    private readonly rules: Readonly<Record<RateLimitCategory, RateLimitRule>>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async consume(category: RateLimitCategory, subject: string): Promise<RateLimitDecision> {
+    const rule = this.rules[category];
+    const key = `${category}#${subject}`;
+    const now = this.now();
+    let reservation = this.reservations.get(key);
+    if (!reservation || reservation.available < 1 || reservation.expiresAt <= now) {
+      const wanted = Math.max(1, Math.min(Math.floor(rule.capacity * 0.05), Math.floor(rule.refillPerSecond / 2)));
+      const grant = await this.store.take(key, rule, wanted, now);
+      if (grant.granted < 1) {
+        this.reservations.delete(key);
+        throw new RateLimitedError(category, rule.capacity, Math.max(1, Math.ceil(grant.retryAfterSeconds)));
+      }
+      reservation = { available: grant.granted, sharedRemaining: grant.remaining, expiresAt: now + RESERVATION_MS };
+      if (this.reservations.size > 50_000) this.reservations.clear();
+      this.reservations.set(key, reservation);
+    }
+    reservation.available -= 1;
+    const remaining = Math.floor(reservation.sharedRemaining + reservation.available);
+    return {
+      category,
+      limit: rule.capacity,
+      remaining,
+      resetSeconds: Math.ceil((rule.capacity - remaining) / rule.refillPerSecond),
+      windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond),
+    };
+  }
+}

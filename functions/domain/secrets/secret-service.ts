@@ -1,0 +1,215 @@
+import type { Principal } from '../auth/principal.js';
+import type { AuthService } from '../auth/auth-service.js';
+import type { KeyManager } from '../crypto/key-manager.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError } from '../errors.js';
+import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../ports.js';
+import { validatePrefix, validateSecretPath } from './secret-path.js';
+
+export const MAX_VALUE_BYTES = 64 * 1024;
+export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;
+const MAX_METADATA_ENTRIES = 32;
+const MAX_WRITE_ATTEMPTS = 5;
+
+export interface WriteSecretInput {
+  readonly path: string;
+  readonly value: string;
+  readonly type: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly rotation: RotationSettings | null;
+  /** Check-and-set: the version the caller expects to be current (0 for "must not exist"). */
+  readonly expectedVersion: number | undefined;
+}
+
+export interface SecretValue {
+  readonly path: string;
+  readonly version: number;
+  readonly value: string;
+  readonly type: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+  readonly currentVersion: number;
+}
+
+export interface SecretSummary {
+  readonly path: string;
+  readonly type: string;
+  readonly currentVersion: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly deletedAt: string | null;
+  readonly rotation: RotationSettings | null;
+}
+
+export interface VersionSummary {
+  readonly version: number;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly current: boolean;
+}
+
+const summarize = (head: SecretHead): SecretSummary => ({
+  path: head.path,
+  type: head.type,
+  currentVersion: head.version,
+  metadata: head.metadata,
+  createdAt: head.firstCreatedAt,
+  updatedAt: head.createdAt,
+  deletedAt: head.deletedAt,
+  rotation: head.rotation,
+});
+
+/** Secret use cases. Every method authorizes before it touches storage. */
+export class SecretService {
+  constructor(
+    private readonly repository: SecretRepository,
+    private readonly keys: KeyManager,
+    private readonly auth: AuthService,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
+    const path = validateSecretPath(input.path);
+    await this.auth.require(principal, 'write', path);
+    if (Buffer.byteLength(input.value, 'utf8') > MAX_VALUE_BYTES) {
+      throw new TooLargeError(`value must be at most ${MAX_VALUE_BYTES} bytes`);
+    }
+    if (!(SECRET_TYPES as readonly string[]).includes(input.type)) {
+      throw new ValidationError(`type must be one of ${SECRET_TYPES.join(', ')}`, 'type');
+    }
+    validateMetadata(input.metadata);
+    const keyId = await this.auth.activeKeyId(principal.tenantId);
+
+    // Without If-Match, a write that loses a race simply becomes the next version.
+    for (let attempt = 1; ; attempt += 1) {
+      const previous = await this.repository.getHead(principal.tenantId, path);
+      const currentVersion = previous?.version ?? 0;
+      if (input.expectedVersion !== undefined && input.expectedVersion !== currentVersion) {
+        throw new PreconditionFailedError(`version ${input.expectedVersion} is not current`, currentVersion);
+      }
+      const version = currentVersion + 1;
+      const createdAt = new Date(this.now()).toISOString();
+      const sealed = await this.keys.seal(keyId, input.value, { tenantId: principal.tenantId, path, version });
+      const next: SecretHead = {
+        tenantId: principal.tenantId,
+        path,
+        version,
+        type: input.type,
+        metadata: input.metadata,
+        sealed,
+        createdAt,
+        createdBy: principal.identityId,
+        firstCreatedAt: previous?.firstCreatedAt ?? createdAt,
+        deletedAt: null,
+        rotation: input.rotation ?? previous?.rotation ?? null,
+      };
+      try {
+        await this.repository.commit(next, previous);
+        return summarize(next);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        if (input.expectedVersion !== undefined) {
+          throw new PreconditionFailedError(`version ${input.expectedVersion} is not current`, error.currentVersion);
+        }
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async read(principal: Principal, rawPath: string, version: number | undefined): Promise<SecretValue> {
+    const path = validateSecretPath(rawPath);
+    await this.auth.require(principal, 'read', path);
+    const head = await this.repository.getHead(principal.tenantId, path);
+    if (!head || head.deletedAt) throw new NotFoundError(`secret ${path} not found`);
+    let record: SecretVersionRecord | undefined = head;
+    if (version !== undefined && version !== head.version) {
+      record = version < head.version && version >= 1 ? await this.repository.getVersion(principal.tenantId, path, version) : undefined;
+      if (!record) throw new NotFoundError(`version ${version} of secret ${path} not found`);
+    }
+    const value = await this.keys.open(record.sealed, { tenantId: principal.tenantId, path, version: record.version });
+    return {
+      path,
+      version: record.version,
+      value,
+      type: record.type,
+      metadata: record.metadata,
+      createdAt: record.createdAt,
+      currentVersion: head.version,
+    };
+  }
+
+  async describe(principal: Principal, rawPath: string): Promise<SecretSummary> {
+    const path = validateSecretPath(rawPath);
+    await this.auth.require(principal, 'list', path);
+    const head = await this.repository.getHead(principal.tenantId, path);
+    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    return summarize(head);
+  }
+
+  async list(
+    principal: Principal,
+    rawPrefix: string,
+    limit: number,
+    cursor: string | undefined,
+    includeDeleted: boolean,
+  ): Promise<Page<SecretSummary>> {
+    const prefix = validatePrefix(rawPrefix);
+    // Each entry is filtered by the caller's list grants, so a listing never
+    // names a secret the caller could not name itself.
+    const page = await this.repository.listHeads(principal.tenantId, prefix, limit, cursor);
+    const visible: SecretSummary[] = [];
+    for (const head of page.items) {
+      if (head.deletedAt && !includeDeleted) continue;
+      if (await this.auth.can(principal, 'list', head.path)) visible.push(summarize(head));
+    }
+    return { items: visible, nextCursor: page.nextCursor };
+  }
+
+  async versions(principal: Principal, rawPath: string): Promise<readonly VersionSummary[]> {
+    const path = validateSecretPath(rawPath);
+    await this.auth.require(principal, 'list', path);
+    const head = await this.repository.getHead(principal.tenantId, path);
+    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    const history = await this.repository.listHistory(principal.tenantId, path);
+    return [...history.filter((v) => v.version < head.version), head]
+      .map((v) => ({ version: v.version, createdAt: v.createdAt, createdBy: v.createdBy, current: v.version === head.version }))
+      .sort((a, b) => b.version - a.version);
+  }
+
+  /** Soft delete: the secret stops being readable but can be restored. */
+  async softDelete(principal: Principal, rawPath: string): Promise<SecretSummary> {
+    return this.setDeleted(principal, rawPath, true);
+  }
+
+  async restore(principal: Principal, rawPath: string): Promise<SecretSummary> {
+    return this.setDeleted(principal, rawPath, false);
+  }
+
+  /** Permanently removes every version of the secret. */
+  async destroy(principal: Principal, rawPath: string): Promise<void> {
+    const path = validateSecretPath(rawPath);
+    await this.auth.require(principal, 'delete', path);
+    const head = await this.repository.getHead(principal.tenantId, path);
+    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    await this.repository.destroy(principal.tenantId, path);
+  }
+
+  private async setDeleted(principal: Principal, rawPath: string, deleted: boolean): Promise<SecretSummary> {
+    const path = validateSecretPath(rawPath);
+    await this.auth.require(principal, deleted ? 'delete' : 'write', path);
+    const head = await this.repository.getHead(principal.tenantId, path);
+    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    const deletedAt = deleted ? head.deletedAt ?? new Date(this.now()).toISOString() : null;
+    await this.repository.markDeleted(principal.tenantId, path, head.version, deletedAt);
+    return summarize({ ...head, deletedAt });
+  }
+}
+
+const validateMetadata = (metadata: Readonly<Record<string, string>>): void => {
+  const entries = Object.entries(metadata);
+  if (entries.length > MAX_METADATA_ENTRIES) throw new ValidationError(`metadata may have at most ${MAX_METADATA_ENTRIES} entries`, 'metadata');
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(key)) throw new ValidationError(`metadata key "${key}" is invalid`, 'metadata');
+    if (typeof value !== 'string' || value.length > 512) throw new ValidationError(`metadata value of "${key}" must be a string of at most 512 characters`, 'metadata');
+  }
+};

@@ -1,0 +1,79 @@
+import middy from '@middy/core';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { dynamoDbClient, kmsClient, s3Client, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
+import { DynamoDbAuthRepository } from '../adapters/dynamodb/dynamodb-auth-repository.js';
+import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
+import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-repository.js';
+import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
+import { AwsKmsKeyWrapper } from '../adapters/kms/aws-kms-key-wrapper.js';
+import { LocalKeyWrapper, loadOrCreateMasterKey } from '../adapters/local-key/local-key-wrapper.js';
+import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
+import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
+import type { VaultConfig } from '../config.js';
+import { AuthService } from '../domain/auth/auth-service.js';
+import { DataKeyCache } from '../domain/crypto/data-key-cache.js';
+import { KeyManager } from '../domain/crypto/key-manager.js';
+import { HealthService } from '../domain/health/health-service.js';
+import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
+import type { DependencyProbe, KeyWrapper } from '../domain/ports.js';
+import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
+import { SecretService } from '../domain/secrets/secret-service.js';
+import type { Logger } from '../observability/logger.js';
+import { ApiApp, type VaultContext } from './api-app.js';
+import { buildRoutes, type ApiServices } from './api-routes.js';
+import { accessLog, problemErrors, requestContext } from './middleware.js';
+import { Router } from './router.js';
+
+export interface Api extends ApiServices {
+  readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
+}
+
+const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapper =>
+  config.keyProvider === 'local'
+    ? new LocalKeyWrapper(loadOrCreateMasterKey(config.localKeyFile ?? ''))
+    : new AwsKmsKeyWrapper(kmsClient(clients), config.kmsKeyId ?? '');
+
+/** The composition root of the `api` function: every adapter and service, wired once per container. */
+export const composeApi = (config: VaultConfig, logger: Logger, options: { rootTokenSecretArn?: string } = {}): Api => {
+  const clients: ClientOptions = { timeoutMs: config.dependencyTimeoutMs, s3ForcePathStyle: config.s3ForcePathStyle };
+  const dynamodb = dynamoDbClient(clients);
+  const keyWrapper = createKeyWrapper(config, clients);
+  const authRepository = new DynamoDbAuthRepository(dynamodb, config.stateTable);
+  const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries);
+  const keys = new KeyManager(keyWrapper, authRepository, keyCache);
+  const auth = new AuthService(authRepository, keys, config);
+  const secrets = new SecretService(new DynamoDbSecretRepository(dynamodb, config.stateTable), keys, auth);
+  const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
+  if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqsClient(clients), config.rotationQueueUrl));
+  if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqsClient(clients), config.webhookQueueUrl));
+  if (config.auditBucket) probes.push(new S3BucketProbe('audit_sink', s3Client(clients), config.auditBucket));
+  const health = new HealthService(probes, config.dependencyTimeoutMs);
+  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper };
+  const app = new ApiApp(new Router(buildRoutes(services)), auth, new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits));
+
+  // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
+  // the first request of each container makes sure its hash is stored.
+  let bootstrapped: Promise<void> | undefined;
+  const bootstrap = async (): Promise<void> => {
+    if (!options.rootTokenSecretArn) return;
+    bootstrapped ??= (async () => {
+      const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: options.rootTokenSecretArn }));
+      await auth.bootstrapRoot(secret.SecretString ?? '');
+    })().catch((error: unknown) => {
+      bootstrapped = undefined;
+      logger.error('root token bootstrap failed', { error: (error as Error).name });
+    });
+    await bootstrapped;
+  };
+
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
+    .use(accessLog(logger))
+    .use(requestContext())
+    .use(problemErrors(logger))
+    .handler(async (event, context) => {
+      await bootstrap();
+      return app.dispatch(event, context.vault!);
+    });
+  return { ...services, handler };
+};

@@ -1,0 +1,86 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { RateLimitCategory } from '../config.js';
+import type { Principal } from '../domain/auth/principal.js';
+import { ValidationError } from '../domain/errors.js';
+import { HttpError } from './problem.js';
+
+export interface RouteContext {
+  readonly event: APIGatewayProxyEventV2;
+  readonly requestId: string;
+  readonly params: Readonly<Record<string, string>>;
+  /** Present on every route that requires authentication. */
+  readonly principal: Principal;
+  readonly sourceIp: string;
+}
+
+export interface Route {
+  readonly method: string;
+  /** API Gateway style pattern: `{name}` is one segment, `{name+}` is greedy. */
+  readonly pattern: string;
+  /** The `path_category` metric label and log field: never a raw path. */
+  readonly category: string;
+  /** Token bucket to charge, or null for unauthenticated probes. */
+  readonly rateLimit: RateLimitCategory | null;
+  readonly handle: (context: RouteContext) => Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+export interface MatchedRoute {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly regex: RegExp;
+  readonly names: readonly string[];
+}
+
+const compile = (route: Route): CompiledRoute => {
+  const names: string[] = [];
+  const source = route.pattern.replace(/[.]/g, '\\.').replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => {
+    names.push(name);
+    return greedy ? '(.+)' : '([^/]+)';
+  });
+  return { route, regex: new RegExp(`^${source}$`), names };
+};
+
+export class Router {
+  private readonly compiled: readonly CompiledRoute[];
+
+  constructor(routes: readonly Route[]) {
+    this.compiled = routes.map(compile);
+  }
+
+  /** Finds the route; 404 for an unknown path, 405 (with Allow) for a known path and wrong method. */
+  match(method: string, rawPath: string): MatchedRoute {
+    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const allowed: string[] = [];
+    for (const candidate of this.compiled) {
+      const found = candidate.regex.exec(path);
+      if (!found) continue;
+      if (candidate.route.method !== method) {
+        allowed.push(candidate.route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      candidate.names.forEach((name, index) => {
+        params[name] = decode(found[index + 1] ?? '');
+      });
+      return { route: candidate.route, params };
+    }
+    if (allowed.length > 0) throw new HttpError(405, `method ${method} is not allowed here`, { allow: [...new Set(allowed)].join(', ') });
+    throw new HttpError(404, 'no such endpoint');
+  }
+
+  get routes(): readonly Route[] {
+    return this.compiled.map((c) => c.route);
+  }
+}
+
+const decode = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError('path is not valid percent-encoding', 'path');
+  }
+};

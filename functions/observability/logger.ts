@@ -1,0 +1,73 @@
+// One JSON object per line on stdout: the fields of the operator contract
+// (timestamp, level, message, request_id, tenant_id, identity_id, path,
+// duration_ms, status) plus whatever context a call adds.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export class Logger {
+  constructor(
+    private readonly level: LogLevel,
+    private readonly format: 'json' | 'text',
+    private readonly base: LogFields = {},
+    private readonly write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  ) {}
+
+  debug(message: string, fields?: LogFields): void {
+    this.log('debug', message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.log('info', message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.log('warn', message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.log('error', message, fields);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return ORDER[level] >= ORDER[this.level];
+  }
+
+  private log(level: LogLevel, message: string, fields: LogFields = {}): void {
+    if (!this.enabled(level)) return;
+    const entry = { timestamp: new Date().toISOString(), level, message, ...this.base, ...fields };
+    if (this.format === 'json') {
+      this.write(JSON.stringify(entry));
+      return;
+    }
+    const rest = Object.entries({ ...this.base, ...fields })
+      .filter(([, value]) => value !== undefined && value !== null)
+      .map(([key, value]) => `${key}=${String(value)}`)
+      .join(' ');
+    this.write(`${entry.timestamp} ${level.toUpperCase().padEnd(5)} ${message}${rest ? ' ' + rest : ''}`);
+  }
+}
+
+export const createLogger = (env: Record<string, string | undefined>, base: LogFields = {}): Logger => {
+  const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  const format = (env.LOG_FORMAT ?? 'json').toLowerCase();
+  return new Logger(
+    level in ORDER ? (level as LogLevel) : 'info',
+    format === 'text' ? 'text' : 'json',
+    base,
+  );
+};
+
+/** Names the failure of an error chain without its messages, which may echo inputs. */
+export const describeError = (error: unknown): string => {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth += 1) {
+    const named = current as { name?: string; code?: string; message?: string; cause?: unknown };
+    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : named.name ?? 'Error');
+    current = named.cause;
+  }
+  return parts.join(' <- ');
+};

@@ -1,0 +1,79 @@
+// The one description of ScaiVault's stateful resources. The CDK stateful stack
+// and the embedded runtime both build their tables, queues and bucket from it.
+
+export interface AttributeDefinition {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: AttributeDefinition;
+  readonly sortKey?: AttributeDefinition;
+}
+
+export interface TableDefinition {
+  /** Logical id in CDK and the embedded table name. */
+  readonly id: string;
+  /** Environment variable that carries the physical name to the functions. */
+  readonly envVar: string;
+  readonly partitionKey: AttributeDefinition;
+  readonly sortKey?: AttributeDefinition;
+  readonly timeToLiveAttribute?: string;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+export interface QueueDefinition {
+  readonly id: string;
+  readonly envVar: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+  readonly retentionDays: number;
+}
+
+export interface BucketDefinition {
+  readonly id: string;
+  readonly envVar: string;
+}
+
+export const STATE_TABLE: TableDefinition = {
+  id: 'scaivault-state',
+  envVar: 'SCAIVAULT_STATE_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'ttl',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+  ],
+};
+
+export const TABLES: readonly TableDefinition[] = [STATE_TABLE];
+
+export const ROTATION_QUEUE: QueueDefinition = {
+  id: 'scaivault-rotation',
+  envVar: 'SCAIVAULT_ROTATION_QUEUE_URL',
+  visibilityTimeoutSeconds: 120,
+  maxReceiveCount: 5,
+  retentionDays: 4,
+};
+
+export const WEBHOOK_QUEUE: QueueDefinition = {
+  id: 'scaivault-webhook',
+  envVar: 'SCAIVAULT_WEBHOOK_QUEUE_URL',
+  visibilityTimeoutSeconds: 60,
+  maxReceiveCount: 8,
+  retentionDays: 4,
+};
+
+export const QUEUES: readonly QueueDefinition[] = [ROTATION_QUEUE, WEBHOOK_QUEUE];
+
+export const AUDIT_BUCKET: BucketDefinition = {
+  id: 'scaivault-audit',
+  envVar: 'SCAIVAULT_AUDIT_BUCKET',
+};
+
+export const deadLetterQueueId = (queue: QueueDefinition): string => `${queue.id}-dlq`;

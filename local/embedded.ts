@@ -1,0 +1,122 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AUDIT_BUCKET, QUEUES, TABLES, STATE_TABLE } from '../lib/definitions.js';
+import { newToken } from '../functions/domain/auth/tokens.js';
+import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { ensureBucket, ensureQueue, ensureTable } from './provision.js';
+
+export interface EmbeddedOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** Use this DynamoDB endpoint instead of starting dynalite (tests stop it to see outages). */
+  readonly dynamoDbEndpoint?: string;
+  readonly rootToken?: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface EmbeddedVault {
+  readonly url: string;
+  readonly rootTokenFile: string | undefined;
+  readonly gateway: Gateway;
+  stop(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedded' };
+
+/** The root token: given, else read from the data dir, else created there with mode 0600. */
+const rootTokenOf = (dataDir: string, given: string | undefined): { token: string; file: string | undefined } => {
+  if (given) return { token: given, file: undefined };
+  const file = join(dataDir, 'root-token');
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      writeSync(fd, newToken() + '\n');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return { token: readFileSync(file, 'utf8').trim(), file };
+};
+
+/**
+ * Starts ScaiVault in one process: dynalite and fauxqs on loopback, the local
+ * key provider, and the `api` handler behind the API Gateway adapter.
+ */
+export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedVault> => {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const emulators: RunningEmulator[] = [];
+  const stopEmulators = async () => {
+    for (const emulator of emulators.reverse()) await emulator.close().catch(() => undefined);
+  };
+  try {
+    let dynamoEndpoint = options.dynamoDbEndpoint;
+    if (!dynamoEndpoint) {
+      const dynalite = await startDynalite({ path: join(dataDir, 'dynamodb') });
+      emulators.push(dynalite);
+      dynamoEndpoint = dynalite.endpoint;
+    }
+    const fauxqs = await startFauxqs({});
+    emulators.push(fauxqs);
+
+    const region = options.env.AWS_REGION ?? 'us-east-1';
+    const awsEnv: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+    };
+    const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
+    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
+    const s3 = new S3Client({ ...clientConfig, endpoint: fauxqs.endpoint, forcePathStyle: true });
+    for (const table of TABLES) await ensureTable(dynamodb, table);
+    const queueEnv: Record<string, string> = {};
+    for (const queue of QUEUES) queueEnv[queue.envVar] = await ensureQueue(sqs, queue);
+    const bucket = await ensureBucket(s3, AUDIT_BUCKET);
+    dynamodb.destroy();
+    sqs.destroy();
+    s3.destroy();
+
+    // The handler reads its configuration once at module load, exactly as in Lambda.
+    Object.assign(process.env, awsEnv, queueEnv, {
+      [STATE_TABLE.envVar]: STATE_TABLE.id,
+      [AUDIT_BUCKET.envVar]: bucket,
+      SCAIVAULT_KEY_PROVIDER: 'local',
+      SCAIVAULT_LOCAL_KEY_FILE: join(dataDir, 'master.key'),
+      SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
+    });
+    const [{ composeApi }, { loadConfig }, { createLogger }] = await Promise.all([
+      import('../functions/http/compose-api.js'),
+      import('../functions/config.js'),
+      import('../functions/observability/logger.js'),
+    ]);
+    const logger = createLogger(process.env, { service: 'scaivault-api' });
+    const api = composeApi(loadConfig(process.env), logger);
+    const root = rootTokenOf(dataDir, options.rootToken);
+    await api.auth.bootstrapRoot(root.token);
+
+    const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
+    return {
+      url: gateway.url,
+      rootTokenFile: root.file,
+      gateway,
+      stop: async () => {
+        await gateway.close();
+        await stopEmulators();
+      },
+    };
+  } catch (error) {
+    await stopEmulators();
+    throw error;
+  }
+};
