@@ -92,7 +92,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       [STATE_TABLE.envVar]: STATE_TABLE.id,
       [AUDIT_BUCKET.envVar]: bucket,
       SCAIVAULT_KEY_PROVIDER: 'local',
-      SCAIVAULT_LOCAL_KEY_FILE: join(dataDir, 'master.key'),
+      // Instances sharing one DynamoDB must share one master key too.
+      SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
     const [{ composeApi }, { loadConfig }, { createLogger }] = await Promise.all([

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { VaultConfig } from '../config.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
-import { GLOB_PATTERN } from '../domain/auth/path-glob.js';
+import { isValidGlob } from '../domain/auth/path-glob.js';
 import type { DataKeyCache } from '../domain/crypto/data-key-cache.js';
 import { ValidationError } from '../domain/errors.js';
 import type { HealthService } from '../domain/health/health-service.js';
@@ -86,7 +86,7 @@ const parseRules = (raw: unknown[]): PolicyRule[] =>
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ValidationError(`rules[${index}] must be an object`, 'rules');
     const rule = new Fields(entry as Record<string, unknown>, ['path', 'capabilities']);
     const path = rule.string('path', { required: true, max: 512 });
-    if (!GLOB_PATTERN.test(path)) throw new ValidationError(`rules[${index}].path is not a valid path glob`, 'rules');
+    if (!isValidGlob(path)) throw new ValidationError(`rules[${index}].path is not a valid path glob`, 'rules');
     const capabilities = rule.stringArray('capabilities', { required: true, maxItems: CAPABILITIES.length }) ?? [];
     if (capabilities.length === 0 || capabilities.some((c) => !(CAPABILITIES as readonly string[]).includes(c))) {
       throw new ValidationError(`rules[${index}].capabilities must be a non-empty list of ${CAPABILITIES.join(', ')}`, 'rules');

@@ -59,7 +59,9 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
     if (!options.rootTokenSecretArn) return;
     bootstrapped ??= (async () => {
       const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: options.rootTokenSecretArn }));
-      await auth.bootstrapRoot(secret.SecretString ?? '');
+      // Secrets Manager generates the 43 random characters; the token prefix is ours.
+      const raw = (secret.SecretString ?? '').trim();
+      await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
     })().catch((error: unknown) => {
       bootstrapped = undefined;
       logger.error('root token bootstrap failed', { error: (error as Error).name });

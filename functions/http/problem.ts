@@ -3,6 +3,7 @@ import {
   ConflictError,
   DependencyUnavailableError,
   ForbiddenError,
+  IntegrityError,
   NotFoundError,
   PreconditionFailedError,
   RateLimitedError,
@@ -41,6 +42,7 @@ const KINDS: ReadonlyArray<[new (...args: never[]) => VaultError, ProblemKind]> 
   [TooLargeError, { status: 413, slug: 'too-large', title: 'Payload too large' }],
   [RateLimitedError, { status: 429, slug: 'rate-limited', title: 'Too many requests' }],
   [DependencyUnavailableError, { status: 503, slug: 'unavailable', title: 'Service unavailable' }],
+  [IntegrityError, { status: 500, slug: 'integrity', title: 'Stored data failed its integrity check' }],
 ];
 
 const HTTP_TITLES: Record<number, string> = {
@@ -70,7 +72,10 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
   }
   for (const [type, kind] of KINDS) {
     if (!(error instanceof type)) continue;
-    if (kind.status >= 500) return base(kind.status, kind.slug, kind.title, 'a dependency is unavailable; retry later', {});
+    if (kind.status >= 500) {
+      const detail = kind.status === 503 ? 'a dependency is unavailable; retry later' : 'the request could not be completed';
+      return { ...base(kind.status, kind.slug, kind.title, detail, {}), headers: kind.status === 503 ? { 'retry-after': '1' } : {} };
+    }
     const extra: Record<string, unknown> = {};
     const headers: Record<string, string> = {};
     if (error instanceof ValidationError && error.field) extra.field = error.field;

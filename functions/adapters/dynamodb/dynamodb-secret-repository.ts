@@ -125,6 +125,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
 
   async listHeads(tenantId: string, prefix: string, limit: number, cursor: string | undefined): Promise<Page<SecretHead>> {
     const pk = headKey(tenantId, '').pk;
+    const startKey = cursor ? decodeCursor(cursor, pk, prefix) : undefined;
     const result = await dynamoCall(() =>
       this.client.send(
         new QueryCommand({
@@ -135,7 +136,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
           ProjectionExpression: 'tenantId, #path, #version, #type, metadata, createdAt, createdBy, firstCreatedAt, deletedAt, rotation, keyId',
           ExpressionAttributeNames: { '#path': 'path', '#version': 'version', '#type': 'type' },
           Limit: limit,
-          ExclusiveStartKey: cursor ? decodeCursor(cursor, pk, prefix) : undefined,
+          ExclusiveStartKey: startKey,
         }),
       ),
     );

@@ -216,8 +216,8 @@ export class AuthService {
   }
 
   private checkTtl(seconds: number, field: string): void {
-    if (!Number.isInteger(seconds) || seconds < 60 || seconds > this.config.maxTokenTtlSeconds) {
-      throw new ValidationError(`${field} must be an integer between 60 and ${this.config.maxTokenTtlSeconds}`, field);
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > this.config.maxTokenTtlSeconds) {
+      throw new ValidationError(`${field} must be an integer between 1 and ${this.config.maxTokenTtlSeconds}`, field);
     }
   }
 }

@@ -36,5 +36,8 @@ export const globMatches = (glob: string, path: string): boolean => {
   return regex.test(path);
 };
 
-/** What a policy rule's path may look like. */
-export const GLOB_PATTERN = /^(\*\*|[A-Za-z0-9_.*-]+)(\/(\*\*|[A-Za-z0-9_.*-]+))*$/;
+const GLOB_PATTERN = /^(\*\*|[A-Za-z0-9_.*-]+)(\/(\*\*|[A-Za-z0-9_.*-]+))*$/;
+
+/** What a policy rule's path may look like: secret-path characters and globs, no . or .. segments. */
+export const isValidGlob = (glob: string): boolean =>
+  glob.length <= 512 && GLOB_PATTERN.test(glob) && !glob.split('/').some((segment) => segment === '.' || segment === '..');

@@ -8,7 +8,7 @@ import { validatePrefix, validateSecretPath } from './secret-path.js';
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;
 const MAX_METADATA_ENTRIES = 32;
-const MAX_WRITE_ATTEMPTS = 5;
+const MAX_WRITE_ATTEMPTS = 12;
 
 export interface WriteSecretInput {
   readonly path: string;
@@ -112,6 +112,8 @@ export class SecretService {
           throw new PreconditionFailedError(`version ${input.expectedVersion} is not current`, error.currentVersion);
         }
         if (attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        // Jittered pause so contending writers spread out instead of colliding again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
   }
