@@ -54,6 +54,8 @@ export class DynamoDbRateLimitStore implements RateLimitStore {
         return { granted, remaining, retryAfterSeconds: 0 };
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
+        // Another instance won this round: back off a little, with jitter, and re-read.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * (attempt + 1)));
       }
     }
     throw new DependencyUnavailableError('rate limit store');

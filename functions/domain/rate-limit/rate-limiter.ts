@@ -29,6 +29,8 @@ const RESERVATION_MS = 1000;
  */
 export class RateLimiter {
   private readonly reservations = new Map<string, Reservation>();
+  /** One store round trip per bucket at a time; concurrent callers wait for it. */
+  private readonly refills = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: RateLimitStore,
@@ -39,27 +41,37 @@ export class RateLimiter {
   async consume(category: RateLimitCategory, subject: string): Promise<RateLimitDecision> {
     const rule = this.rules[category];
     const key = `${category}#${subject}`;
-    const now = this.now();
-    let reservation = this.reservations.get(key);
-    if (!reservation || reservation.available < 1 || reservation.expiresAt <= now) {
-      const wanted = Math.max(1, Math.min(Math.floor(rule.capacity * 0.05), Math.floor(rule.refillPerSecond / 2)));
-      const grant = await this.store.take(key, rule, wanted, now);
-      if (grant.granted < 1) {
-        this.reservations.delete(key);
-        throw new RateLimitedError(category, rule.capacity, Math.max(1, Math.ceil(grant.retryAfterSeconds)));
+    for (;;) {
+      const reservation = this.reservations.get(key);
+      if (reservation && reservation.available >= 1 && reservation.expiresAt > this.now()) {
+        reservation.available -= 1;
+        const remaining = Math.floor(reservation.sharedRemaining + reservation.available);
+        return {
+          category,
+          limit: rule.capacity,
+          remaining,
+          resetSeconds: Math.ceil((rule.capacity - remaining) / rule.refillPerSecond),
+          windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond),
+        };
       }
-      reservation = { available: grant.granted, sharedRemaining: grant.remaining, expiresAt: now + RESERVATION_MS };
-      if (this.reservations.size > 50_000) this.reservations.clear();
-      this.reservations.set(key, reservation);
+      let refill = this.refills.get(key);
+      if (!refill) {
+        refill = this.refill(key, category, rule).finally(() => this.refills.delete(key));
+        this.refills.set(key, refill);
+      }
+      await refill;
     }
-    reservation.available -= 1;
-    const remaining = Math.floor(reservation.sharedRemaining + reservation.available);
-    return {
-      category,
-      limit: rule.capacity,
-      remaining,
-      resetSeconds: Math.ceil((rule.capacity - remaining) / rule.refillPerSecond),
-      windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond),
-    };
+  }
+
+  private async refill(key: string, category: RateLimitCategory, rule: RateLimitRule): Promise<void> {
+    const now = this.now();
+    const wanted = Math.max(1, Math.min(Math.floor(rule.capacity * 0.05), Math.floor(rule.refillPerSecond / 2)));
+    const grant = await this.store.take(key, rule, wanted, now);
+    if (grant.granted < 1) {
+      this.reservations.delete(key);
+      throw new RateLimitedError(category, rule.capacity, Math.max(1, Math.ceil(grant.retryAfterSeconds)));
+    }
+    if (this.reservations.size > 50_000) this.reservations.clear();
+    this.reservations.set(key, { available: grant.granted, sharedRemaining: grant.remaining, expiresAt: now + RESERVATION_MS });
   }
 }

@@ -1,0 +1,79 @@
+// Issue "core" benchmarks: full HTTP read path vs raw GetItem on the same
+// dynalite, key-provider unwraps per 1,000 warm reads, and the api bundle size.
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { join } from 'node:path';
+import { STATE_TABLE } from '../lib/definitions.js';
+import { buildFunctions } from '../scripts/build.js';
+import { DynaliteProcess } from '../test/integration/support/processes.js';
+import { VaultProcess } from '../test/integration/support/vault.js';
+import { compareThroughput, report } from './harness.js';
+
+const CONCURRENCY = 16;
+
+export const runCoreBenchmarks = async (): Promise<Record<string, number>> => {
+  const bundles = await buildFunctions();
+  const api = bundles.find((b) => b.name === 'api');
+  if (!api) throw new Error('no api bundle');
+
+  const dynalite = await DynaliteProcess.start();
+  const rootToken = `svt_${'b'.repeat(43)}`;
+  const vault = await VaultProcess.start({
+    env: {
+      SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint,
+      SCAIVAULT_ROOT_TOKEN: rootToken,
+      SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key'),
+      SCAIVAULT_RATE_LIMITS: 'read=100000000/1s,admin=100000/1s',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  try {
+    const paths = Array.from({ length: 20 }, (_, i) => `bench/app-${i}/password`);
+    for (const path of paths) await vault.request('PUT', `/v1/secrets/${path}`, { body: { value: `value-of-${path}` } });
+
+    const dispatcher = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 10_000 });
+    const headers = { authorization: `Bearer ${rootToken}` };
+    let next = 0;
+    const httpRead = async () => {
+      const path = paths[next++ % paths.length];
+      const response = await undiciFetch(`${vault.url}/v1/secrets/${path}`, { headers, dispatcher });
+      if (response.status !== 200) throw new Error(`read answered ${response.status}`);
+      await response.arrayBuffer();
+    };
+    const client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const rawGet = async () => {
+      const path = paths[next++ % paths.length];
+      const result = await client.send(
+        new GetItemCommand({ TableName: STATE_TABLE.id, Key: { pk: { S: 'T#default#SECRETS' }, sk: { S: path! } }, ConsistentRead: true }),
+      );
+      if (!result.Item) throw new Error('raw read found nothing');
+    };
+
+    // Warm both paths (connections, caches, JIT) before measuring.
+    await compareThroughput(httpRead, rawGet, { rounds: 1, concurrency: CONCURRENCY, roundMs: 1000 });
+    const { a: http, b: raw } = await compareThroughput(httpRead, rawGet, { rounds: 4, concurrency: CONCURRENCY, roundMs: 2500 });
+    const ratio = http.perSecond / raw.perSecond;
+
+    const cacheMisses = async () => (await vault.request('GET', '/v1/admin/status')).body.cache.misses as number;
+    const before = await cacheMisses();
+    for (let i = 0; i < 1000; i += 1) await httpRead();
+    const unwrapsPer1000 = (await cacheMisses()) - before;
+    client.destroy();
+    await dispatcher.close();
+
+    console.log(`\nsecret reads: full HTTP path ${http.perSecond.toFixed(0)}/s, raw GetItem ${raw.perSecond.toFixed(0)}/s (concurrency ${CONCURRENCY}, same dynalite)`);
+    report('read ratio (HTTP reads / raw GetItem)', ratio.toFixed(3), '>= 0.5', ratio >= 0.5);
+    report('key-provider unwraps per 1,000 warm reads', String(unwrapsPer1000), '<= 1', unwrapsPer1000 <= 1);
+    report('api bundle size', `${(api.bytes / 1024).toFixed(1)} KiB`, '<= 500 KiB', api.bytes <= 500 * 1024);
+    return {
+      http_reads_per_second: http.perSecond,
+      raw_getitem_per_second: raw.perSecond,
+      read_ratio: ratio,
+      unwraps_per_1000_warm_reads: unwrapsPer1000,
+      api_bundle_bytes: api.bytes,
+    };
+  } finally {
+    await vault.stop();
+    await dynalite.stop();
+  }
+};

@@ -1,0 +1,5 @@
+// `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
+import { runCoreBenchmarks } from './core.bench.js';
+
+const results = { core: await runCoreBenchmarks() };
+console.log('\n' + JSON.stringify(results, null, 2));
