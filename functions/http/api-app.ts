@@ -66,9 +66,7 @@ export class ApiApp {
     state.path = params.path ?? route.pattern;
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
-    if (route.rateLimit === null) {
-      return route.handle({ event, requestId: state.requestId, params, principal: undefined as unknown as Principal, sourceIp });
-    }
+    if (route.rateLimit === null) return route.handle({ event, requestId: state.requestId, params, sourceIp });
     let principal: Principal;
     try {
       principal = await this.auth.authenticate(headerOf(event, 'authorization'));

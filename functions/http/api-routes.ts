@@ -8,7 +8,7 @@ import type { HealthService } from '../domain/health/health-service.js';
 import { CAPABILITIES, type Capability, type KeyWrapper, type PolicyRule, type RotationSettings, type TokenRecord } from '../domain/ports.js';
 import type { SecretService, SecretSummary } from '../domain/secrets/secret-service.js';
 import { Fields, headerOf, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
-import type { Route, RouteContext } from './router.js';
+import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
 
 export interface ApiServices {
   readonly config: VaultConfig;
@@ -98,7 +98,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
   const { auth, secrets, health, config } = services;
   const now = () => Date.now();
 
-  const secretRoute = (method: string, suffix: string, rateLimit: Route['rateLimit'], handle: Route['handle']): Route => ({
+  const secretRoute = (method: string, suffix: string, rateLimit: AuthenticatedRoute['rateLimit'], handle: AuthenticatedRoute['handle']): Route => ({
     method,
     pattern: `/v1/secrets/{path+}${suffix}`,
     category: 'secrets',

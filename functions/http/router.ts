@@ -4,25 +4,38 @@ import type { Principal } from '../domain/auth/principal.js';
 import { ValidationError } from '../domain/errors.js';
 import { HttpError } from './problem.js';
 
-export interface RouteContext {
+export interface PublicContext {
   readonly event: APIGatewayProxyEventV2;
   readonly requestId: string;
   readonly params: Readonly<Record<string, string>>;
-  /** Present on every route that requires authentication. */
-  readonly principal: Principal;
   readonly sourceIp: string;
 }
 
-export interface Route {
+export interface RouteContext extends PublicContext {
+  readonly principal: Principal;
+}
+
+interface RouteBase {
   readonly method: string;
   /** API Gateway style pattern: `{name}` is one segment, `{name+}` is greedy. */
   readonly pattern: string;
   /** The `path_category` metric label and log field: never a raw path. */
   readonly category: string;
-  /** Token bucket to charge, or null for unauthenticated probes. */
-  readonly rateLimit: RateLimitCategory | null;
+}
+
+/** Unauthenticated probes: no token, no rate limit (load balancers cannot negotiate either). */
+export interface PublicRoute extends RouteBase {
+  readonly rateLimit: null;
+  readonly handle: (context: PublicContext) => Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+export interface AuthenticatedRoute extends RouteBase {
+  /** The token bucket each call spends. */
+  readonly rateLimit: RateLimitCategory;
   readonly handle: (context: RouteContext) => Promise<APIGatewayProxyStructuredResultV2>;
 }
+
+export type Route = PublicRoute | AuthenticatedRoute;
 
 export interface MatchedRoute {
   readonly route: Route;

@@ -34,7 +34,8 @@ export class DataKeyCache {
       // Re-insert to mark as most recently used.
       this.entries.delete(id);
       this.entries.set(id, entry);
-      return entry.key;
+      // A copy: clear() or an eviction wipes the cached buffer, possibly while the caller still uses the key.
+      return Buffer.from(entry.key);
     }
     if (entry) this.drop(id, entry);
     this.misses += 1;

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
+
+const keyOf = (fill: number): Buffer => Buffer.alloc(32, fill);
+
+const clock = (start = 1_000_000) => {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => { now += ms; } };
+};
+
+describe('DataKeyCache', () => {
+  it('counts a miss for an unknown id and a hit for a stored one', () => {
+    const cache = new DataKeyCache(60, 10);
+    expect(cache.get('t/k1')).toBeUndefined();
+    cache.set('t/k1', keyOf(1));
+    expect(cache.get('t/k1')?.equals(keyOf(1))).toBe(true);
+    expect(cache.get('t/k1')?.equals(keyOf(1))).toBe(true);
+    expect(cache.stats()).toEqual({ hits: 2, misses: 1, evictions: 0, entries: 1, maxEntries: 10, ttlSeconds: 60 });
+  });
+
+  it('keeps its own copy, so wiping the caller\'s buffer does not change the cached key', () => {
+    const cache = new DataKeyCache(60, 10);
+    const key = keyOf(7);
+    cache.set('t/k1', key);
+    key.fill(0);
+    expect(cache.get('t/k1')?.equals(keyOf(7))).toBe(true);
+  });
+
+  it('expires an entry after the TTL, counting a miss and dropping it', () => {
+    const time = clock();
+    const cache = new DataKeyCache(10, 10, time.now);
+    cache.set('t/k1', keyOf(1));
+    time.advance(9_999);
+    expect(cache.get('t/k1')).toBeDefined();
+    time.advance(1);
+    expect(cache.get('t/k1')).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 0 });
+  });
+
+  it('forgets an expired entry without disturbing a key a caller still holds', () => {
+    const time = clock();
+    const cache = new DataKeyCache(10, 10, time.now);
+    cache.set('t/k1', keyOf(9));
+    const held = cache.get('t/k1')!;
+    time.advance(10_000);
+    expect(cache.get('t/k1')).toBeUndefined();
+    expect(held.equals(keyOf(9))).toBe(true);
+  });
+
+  it('evicts the least recently used entry when full', () => {
+    const cache = new DataKeyCache(60, 2);
+    cache.set('a', keyOf(1));
+    cache.set('b', keyOf(2));
+    // Reading `a` makes `b` the least recently used.
+    cache.get('a');
+    cache.set('c', keyOf(3));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')?.equals(keyOf(1))).toBe(true);
+    expect(cache.get('c')?.equals(keyOf(3))).toBe(true);
+    expect(cache.stats()).toMatchObject({ evictions: 1, entries: 2 });
+  });
+
+  it('evicts in insertion order when nothing was read', () => {
+    const cache = new DataKeyCache(60, 2);
+    cache.set('a', keyOf(1));
+    cache.set('b', keyOf(2));
+    cache.set('c', keyOf(3));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBeDefined();
+    expect(cache.stats().evictions).toBe(1);
+  });
+
+  it('replaces an existing id without evicting anything', () => {
+    const cache = new DataKeyCache(60, 2);
+    cache.set('a', keyOf(1));
+    cache.set('b', keyOf(2));
+    cache.set('a', keyOf(3));
+    expect(cache.get('a')?.equals(keyOf(3))).toBe(true);
+    expect(cache.get('b')).toBeDefined();
+    expect(cache.stats()).toMatchObject({ evictions: 0, entries: 2 });
+  });
+
+  it('clear() returns how many keys it held, wipes them and empties the cache', () => {
+    const cache = new DataKeyCache(60, 10);
+    cache.set('a', keyOf(1));
+    cache.set('b', keyOf(2));
+    const held = cache.get('a')!;
+    expect(cache.clear()).toBe(2);
+    // The caller's copy survives: a key in use must never be zeroed under it.
+    expect(held.equals(keyOf(1))).toBe(true);
+    expect(cache.stats().entries).toBe(0);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.clear()).toBe(0);
+  });
+
+  it('stores nothing when the TTL is 0', () => {
+    const cache = new DataKeyCache(0, 10);
+    cache.set('a', keyOf(1));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ entries: 0, hits: 0, misses: 1 });
+  });
+});
