@@ -16,7 +16,7 @@ describe.skipIf(!url || !token)('deployed stack', () => {
     const write = await fetch(`${url}/v1/secrets/${path}`, { method: 'PUT', headers, body: JSON.stringify({ value: 'e2e-value' }) });
     expect(write.status).toBe(201);
     const read = await fetch(`${url}/v1/secrets/${path}`, { headers });
-    expect((await read.json()).value).toBe('e2e-value');
+    expect(((await read.json()) as { value: string }).value).toBe('e2e-value');
     expect((await fetch(`${url}/v1/secrets/${path}?destroy=true`, { method: 'DELETE', headers })).status).toBe(204);
   });
 });
