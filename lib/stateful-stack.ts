@@ -1,0 +1,142 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  AUDIT_BUCKET,
+  QUEUES,
+  ROTATION_QUEUE,
+  STATE_TABLE,
+  TABLES,
+  WEBHOOK_QUEUE,
+  deadLetterQueueId,
+  type AttributeDefinition,
+  type QueueDefinition,
+  type TableDefinition,
+} from './definitions.js';
+
+export interface StatefulStackProps extends StackProps {
+  /** Governance-mode object lock on audit exports and anchors. @default 365 days */
+  readonly auditRetention?: Duration;
+}
+
+export interface VaultQueue {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+const attribute = ({ name, type }: AttributeDefinition): dynamodb.Attribute => ({
+  name,
+  type: type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+});
+
+/**
+ * Everything that holds data or identity: key, tables, queues, audit bucket and
+ * the bootstrap root token. Data-bearing resources are retained when the stack
+ * is deleted; the stateless stack can be replaced freely on top of them.
+ */
+export class StatefulStack extends Stack {
+  readonly key: kms.Key;
+  /** Tables by definition id. */
+  readonly tables: ReadonlyMap<string, dynamodb.TableV2>;
+  /** Queues and their dead-letter queues by definition id. */
+  readonly queues: ReadonlyMap<string, VaultQueue>;
+  readonly stateTable: dynamodb.TableV2;
+  readonly rotationQueue: sqs.Queue;
+  readonly webhookQueue: sqs.Queue;
+  readonly auditBucket: s3.Bucket;
+  readonly rootTokenSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
+    super(scope, id, props);
+
+    this.key = new kms.Key(this, 'Key', {
+      alias: 'alias/scaivault',
+      description: 'ScaiVault: wraps secret data keys; encrypts tables, queues, audit bucket and root token',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.tables = new Map(TABLES.map((definition) => [definition.id, this.createTable(definition)]));
+    this.queues = new Map(QUEUES.map((definition) => [definition.id, this.createQueue(definition)]));
+    this.stateTable = this.tableFor(STATE_TABLE);
+    this.rotationQueue = this.queueFor(ROTATION_QUEUE).queue;
+    this.webhookQueue = this.queueFor(WEBHOOK_QUEUE).queue;
+
+    this.auditBucket = new s3.Bucket(this, AUDIT_BUCKET.id, {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      // One KMS call per bucket key rather than per object.
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(props.auditRetention ?? Duration.days(365)),
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.rootTokenSecret = new secretsmanager.Secret(this, 'RootTokenSecret', {
+      description: 'ScaiVault bootstrap root token (admin on tenant "default"); read once, then create narrower tokens',
+      encryptionKey: this.key,
+      // The api prefixes `svt_`: Secrets Manager cannot generate a fixed prefix.
+      generateSecretString: { passwordLength: 43, excludePunctuation: true, includeSpace: false },
+    });
+  }
+
+  tableFor(definition: TableDefinition): dynamodb.TableV2 {
+    const table = this.tables.get(definition.id);
+    if (!table) throw new Error(`table ${definition.id} is not in TABLES`);
+    return table;
+  }
+
+  queueFor(definition: QueueDefinition): VaultQueue {
+    const queue = this.queues.get(definition.id);
+    if (!queue) throw new Error(`queue ${definition.id} is not in QUEUES`);
+    return queue;
+  }
+
+  private createTable(definition: TableDefinition): dynamodb.TableV2 {
+    return new dynamodb.TableV2(this, definition.id, {
+      partitionKey: attribute(definition.partitionKey),
+      sortKey: definition.sortKey && attribute(definition.sortKey),
+      timeToLiveAttribute: definition.timeToLiveAttribute,
+      globalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: index.sortKey && attribute(index.sortKey),
+      })),
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.key),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  private createQueue(definition: QueueDefinition): VaultQueue {
+    const encryption = {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      // Reuse a data key for 5 minutes instead of calling KMS per message.
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+    };
+    const deadLetterQueue = new sqs.Queue(this, deadLetterQueueId(definition), {
+      ...encryption,
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new sqs.Queue(this, definition.id, {
+      ...encryption,
+      visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(definition.retentionDays),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: definition.maxReceiveCount },
+    });
+    return { queue, deadLetterQueue };
+  }
+}

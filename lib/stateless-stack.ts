@@ -1,0 +1,114 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ROTATION_QUEUE, WEBHOOK_QUEUE } from './definitions.js';
+import { VaultFunction } from './vault-function.js';
+
+export interface ApiThrottle {
+  /** Steady-state requests per second across the stage. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export interface StatelessStackProps extends StackProps {
+  readonly key: kms.IKey;
+  readonly stateTable: dynamodb.ITable;
+  readonly rotationQueue: sqs.IQueue;
+  readonly webhookQueue: sqs.IQueue;
+  readonly auditBucket: s3.IBucket;
+  readonly rootTokenSecret: secretsmanager.ISecret;
+  /** @default 100 requests/s, burst 200 */
+  readonly apiThrottle?: ApiThrottle;
+  /** SCAIVAULT_RATE_LIMITS for the api, e.g. `read=100/1s,write=20/1s`. @default the api's built-in limits */
+  readonly rateLimits?: string;
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /** Directory of prebuilt bundles. @default dist/functions */
+  readonly bundleDir?: string;
+}
+
+// HTTP API context variables only; never headers, so no token reaches the log.
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  errorMessage: '$context.error.message',
+};
+
+/** The api function and its HTTP API, on top of the stateful stack's resources. */
+export class StatelessStack extends Stack {
+  readonly api: VaultFunction;
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.api = new VaultFunction(this, 'Api', {
+      name: 'api',
+      description: 'ScaiVault HTTP API',
+      logLevel: props.logLevel,
+      logRetention,
+      bundleDir: props.bundleDir,
+      environment: props.rateLimits ? { SCAIVAULT_RATE_LIMITS: props.rateLimits } : undefined,
+    })
+      .bindStateTable(props.stateTable)
+      .bindKey(props.key)
+      .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'probe')
+      .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'probe')
+      .bindAuditBucket(props.auditBucket, 'probe')
+      .bindRootTokenSecret(props.rootTokenSecret);
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: 'scaivault',
+      description: 'ScaiVault v1 API',
+      createDefaultStage: false,
+    });
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.api.function, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    });
+    this.httpApi.addRoutes({ path: '/', methods: [apigwv2.HttpMethod.ANY], integration });
+    this.httpApi.addRoutes({ path: '/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 },
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    new CfnOutput(this, 'HttpApiUrl', { value: this.stage.url, description: 'ScaiVault API base URL (paths start with /v1/)' });
+    new CfnOutput(this, 'RootTokenSecretArn', {
+      value: props.rootTokenSecret.secretArn,
+      description:
+        'Root token: read it once with `aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text` (prefix svt_ if absent), then create narrower tokens',
+    });
+  }
+}

@@ -1,0 +1,61 @@
+// Bundles each Lambda entry point (functions/handlers/*.ts) into its own
+// dist/functions/<name>/index.mjs, the directory the CDK stack ships as code.
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export interface BuiltFunction {
+  readonly name: string;
+  readonly outfile: string;
+  readonly bytes: number;
+}
+
+export interface BuildOptions {
+  readonly outDir?: string;
+  readonly minify?: boolean;
+}
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const HANDLERS_DIR = join(ROOT, 'functions', 'handlers');
+export const DEFAULT_OUT_DIR = join(ROOT, 'dist', 'functions');
+
+// ESM output has no `require`; bundled CommonJS dependencies still call it.
+const ESM_REQUIRE_BANNER = "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
+
+export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltFunction[]> => {
+  const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
+  const entries = (await readdir(HANDLERS_DIR))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts'))
+    .sort();
+  return Promise.all(
+    entries.map(async (file) => {
+      const name = basename(file, '.ts');
+      const outfile = join(outDir, name, 'index.mjs');
+      await build({
+        entryPoints: [join(HANDLERS_DIR, file)],
+        outfile,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node22',
+        minify: options.minify ?? true,
+        sourcemap: 'external',
+        // The nodejs22.x runtime ships AWS SDK v3.
+        external: ['@aws-sdk/*'],
+        banner: { js: ESM_REQUIRE_BANNER },
+        logLevel: 'warning',
+        legalComments: 'none',
+      });
+      return { name, outfile, bytes: (await stat(outfile)).size };
+    }),
+  );
+};
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = Date.now();
+  for (const { name, outfile, bytes } of await buildFunctions()) {
+    console.log(`${name.padEnd(20)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${outfile}`);
+  }
+  console.log(`built in ${Date.now() - started} ms`);
+}

@@ -1,0 +1,399 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { AUDIT_BUCKET, QUEUES, ROTATION_QUEUE, STATE_TABLE, TABLES, WEBHOOK_QUEUE, deadLetterQueueId } from '../../lib/definitions.js';
+import { StatefulStack } from '../../lib/stateful-stack.js';
+import { StatelessStack } from '../../lib/stateless-stack.js';
+import { buildFunctions } from '../../scripts/build.js';
+
+// Synthesized CloudFormation is untyped JSON.
+type Json = any;
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+// Written out here, not imported: widening the grant in lib/ must fail this test.
+const API_DYNAMODB_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+const ENVELOPE_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
+
+let bundleDir: string;
+let statefulStack: StatefulStack;
+let statelessStack: StatelessStack;
+let stateful: Template;
+let stateless: Template;
+let statefulJson: Json;
+let statelessJson: Json;
+
+const logicalId = (stack: Stack, construct: IConstruct): string => {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return stack.getLogicalId(element);
+};
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const refOf = (id: string) => ({ Ref: id });
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Replaces the stateless stack's cross-stack reads with the stateful expression they publish. */
+const resolveImports = (value: Json): Json => {
+  if (Array.isArray(value)) return value.map(resolveImports);
+  if (value === null || typeof value !== 'object') return value;
+  const outputs: Record<string, Json> = statefulJson.Outputs ?? {};
+  if ('Fn::GetStackOutput' in value) {
+    const output = outputs[value['Fn::GetStackOutput'].OutputName];
+    if (!output) throw new Error(`no stateful output ${value['Fn::GetStackOutput'].OutputName}`);
+    return output.Value;
+  }
+  if ('Fn::ImportValue' in value) {
+    const output = Object.values(outputs).find((o: Json) => o.Export?.Name === value['Fn::ImportValue']);
+    if (!output) throw new Error(`no stateful export ${value['Fn::ImportValue']}`);
+    return output.Value;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveImports(v)]));
+};
+
+const apiFunctionId = () => logicalId(statelessStack, statelessStack.api.function);
+const apiFunction = () => statelessJson.Resources[apiFunctionId()];
+
+interface Statement {
+  readonly actions: string[];
+  readonly resources: Json[];
+  readonly condition: Json;
+  readonly effect: string;
+}
+
+/** Every statement in the identity policies attached to the api function's role, cross-stack refs resolved. */
+const apiStatements = (): Statement[] => {
+  const roleId = logicalId(statelessStack, statelessStack.api.function.role!);
+  const policies = Object.values(statelessJson.Resources as Record<string, Json>).filter(
+    (r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((role: Json) => role.Ref === roleId),
+  );
+  const role = statelessJson.Resources[roleId];
+  const inline = asArray(role.Properties.Policies).map((p: Json) => p.PolicyDocument);
+  return [...policies.map((p) => p.Properties.PolicyDocument), ...inline].flatMap((doc: Json) =>
+    asArray(doc.Statement).map((s: Json) => ({
+      actions: asArray<string>(s.Action),
+      resources: resolveImports(asArray(s.Resource)),
+      condition: s.Condition,
+      effect: s.Effect,
+    })),
+  );
+};
+
+const forService = (statements: Statement[], service: string) =>
+  statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
+
+beforeAll(async () => {
+  bundleDir = await mkdtemp(join(tmpdir(), 'scaivault-infra-'));
+  await buildFunctions({ outDir: bundleDir });
+  // Same feature flags as `cdk synth`, so the assertions hold for what gets deployed.
+  const { context } = JSON.parse(await readFile(new URL('../../cdk.json', import.meta.url), 'utf8'));
+  const app = new App({ context });
+  statefulStack = new StatefulStack(app, 'Stateful', { env: ENV });
+  statelessStack = new StatelessStack(app, 'Stateless', {
+    env: ENV,
+    key: statefulStack.key,
+    stateTable: statefulStack.stateTable,
+    rotationQueue: statefulStack.rotationQueue,
+    webhookQueue: statefulStack.webhookQueue,
+    auditBucket: statefulStack.auditBucket,
+    rootTokenSecret: statefulStack.rootTokenSecret,
+    bundleDir,
+  });
+  stateful = Template.fromStack(statefulStack);
+  stateless = Template.fromStack(statelessStack);
+  statefulJson = stateful.toJSON();
+  statelessJson = stateless.toJSON();
+});
+
+afterAll(async () => {
+  if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+});
+
+describe('stateful stack', () => {
+  const keyArn = () => arnOf(logicalId(statefulStack, statefulStack.key));
+
+  it('has one retained customer-managed key with rotation and the scaivault alias', () => {
+    stateful.resourceCountIs('AWS::KMS::Key', 1);
+    const key = Object.values(stateful.findResources('AWS::KMS::Key'))[0]!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    stateful.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/scaivault',
+      TargetKeyId: arnOf(logicalId(statefulStack, statefulStack.key)),
+    });
+  });
+
+  it('builds exactly the tables in lib/definitions.ts', () => {
+    expect(Object.keys(stateful.findResources('AWS::DynamoDB::GlobalTable'))).toHaveLength(TABLES.length);
+    expect(statefulStack.tableFor(STATE_TABLE)).toBe(statefulStack.stateTable);
+  });
+
+  describe.each(TABLES.map((t) => [t.id, t] as const))('table %s', (_id, definition) => {
+    const table = () => statefulJson.Resources[logicalId(statefulStack, statefulStack.tableFor(definition))];
+
+    it('has the key schema, TTL attribute and GSIs of its definition', () => {
+      const props = table().Properties;
+      const keySchema = [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }];
+      if (definition.sortKey) keySchema.push({ AttributeName: definition.sortKey.name, KeyType: 'RANGE' });
+      expect(props.KeySchema).toEqual(keySchema);
+      if (definition.timeToLiveAttribute) {
+        expect(props.TimeToLiveSpecification).toEqual({ AttributeName: definition.timeToLiveAttribute, Enabled: true });
+      }
+      expect(props.GlobalSecondaryIndexes ?? []).toHaveLength(definition.globalSecondaryIndexes.length);
+      for (const index of definition.globalSecondaryIndexes) {
+        const gsi = props.GlobalSecondaryIndexes.find((g: Json) => g.IndexName === index.indexName);
+        const gsiKeys = [{ AttributeName: index.partitionKey.name, KeyType: 'HASH' }];
+        if (index.sortKey) gsiKeys.push({ AttributeName: index.sortKey.name, KeyType: 'RANGE' });
+        expect(gsi?.KeySchema).toEqual(gsiKeys);
+        for (const attr of [index.partitionKey, index.sortKey].filter((a) => a !== undefined)) {
+          expect(props.AttributeDefinitions).toContainEqual({ AttributeName: attr.name, AttributeType: attr.type });
+        }
+      }
+    });
+
+    it('is on-demand, point-in-time recoverable, deletion protected and retained', () => {
+      expect(table().Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table().DeletionPolicy).toBe('Retain');
+      const replicas = table().Properties.Replicas;
+      expect(replicas).toHaveLength(1);
+      expect(replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(replicas[0].DeletionProtectionEnabled).toBe(true);
+    });
+
+    it('is encrypted with the customer-managed key', () => {
+      expect(table().Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+      expect(table().Properties.Replicas[0].SSESpecification).toEqual({ KMSMasterKeyId: keyArn() });
+    });
+  });
+
+  describe.each(QUEUES.map((q) => [q.id, q] as const))('queue %s', (_id, definition) => {
+    const ids = () => {
+      const { queue, deadLetterQueue } = statefulStack.queueFor(definition);
+      return { queue: logicalId(statefulStack, queue), dlq: logicalId(statefulStack, deadLetterQueue) };
+    };
+
+    it('redrives to its own DLQ after the definition maxReceiveCount', () => {
+      const { queue, dlq } = ids();
+      expect(dlq).toMatch(new RegExp(`^${deadLetterQueueId(definition).replace(/[^A-Za-z0-9]/g, '')}`));
+      const props = statefulJson.Resources[queue].Properties;
+      expect(props.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: definition.maxReceiveCount });
+      expect(props.VisibilityTimeout).toBe(definition.visibilityTimeoutSeconds);
+      expect(props.MessageRetentionPeriod).toBe(definition.retentionDays * 86_400);
+      expect(statefulJson.Resources[dlq].Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+    });
+
+    it('encrypts the queue and its DLQ with the customer-managed key', () => {
+      const { queue, dlq } = ids();
+      for (const id of [queue, dlq]) {
+        expect(statefulJson.Resources[id].Properties.KmsMasterKeyId).toEqual(keyArn());
+      }
+    });
+
+    it('denies any non-TLS access to the queue and its DLQ', () => {
+      const { queue, dlq } = ids();
+      for (const id of [queue, dlq]) {
+        const policies = Object.values(stateful.findResources('AWS::SQS::QueuePolicy')).filter((p) =>
+          p.Properties.Queues.some((q: Json) => q.Ref === id),
+        );
+        const statements = policies.flatMap((p) => asArray(p.Properties.PolicyDocument.Statement));
+        expect(statements).toContainEqual({
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: arnOf(id),
+        });
+      }
+    });
+  });
+
+  describe('audit bucket', () => {
+    const bucketId = () => logicalId(statefulStack, statefulStack.auditBucket);
+    const bucket = () => statefulJson.Resources[bucketId()];
+
+    it('blocks all public access, is versioned, KMS-encrypted with the key and retained', () => {
+      const props = bucket().Properties;
+      expect(props.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
+        SSEAlgorithm: 'aws:kms',
+        KMSMasterKeyID: keyArn(),
+      });
+      expect(bucket().DeletionPolicy).toBe('Retain');
+    });
+
+    it('has object lock with a governance default retention', () => {
+      const props = bucket().Properties;
+      expect(props.ObjectLockEnabled).toBe(true);
+      expect(props.ObjectLockConfiguration).toEqual({
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+      });
+    });
+
+    it('denies requests without TLS', () => {
+      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find(
+        (p) => p.Properties.Bucket.Ref === bucketId(),
+      );
+      const deny = asArray(policy?.Properties.PolicyDocument.Statement).find(
+        (s: Json) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+      );
+      expect(deny).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
+      expect(deny.Resource).toEqual([arnOf(bucketId()), { 'Fn::Join': ['', [arnOf(bucketId()), '/*']] }]);
+    });
+  });
+
+  it('generates the root token secret (43 alphanumerics) encrypted with the key', () => {
+    const secret = statefulJson.Resources[logicalId(statefulStack, statefulStack.rootTokenSecret)];
+    expect(secret.Type).toBe('AWS::SecretsManager::Secret');
+    expect(secret.Properties.KmsKeyId).toEqual(keyArn());
+    expect(secret.Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 43,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+    });
+  });
+});
+
+describe('stateless stack', () => {
+  const statefulIds = () => ({
+    key: logicalId(statefulStack, statefulStack.key),
+    table: logicalId(statefulStack, statefulStack.stateTable),
+    rotation: logicalId(statefulStack, statefulStack.rotationQueue),
+    webhook: logicalId(statefulStack, statefulStack.webhookQueue),
+    bucket: logicalId(statefulStack, statefulStack.auditBucket),
+    secret: logicalId(statefulStack, statefulStack.rootTokenSecret),
+  });
+
+  it('runs the api on nodejs22.x, arm64, with active tracing and its own log group', () => {
+    const props = apiFunction().Properties;
+    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(props.Handler).toBe('index.handler');
+    const logGroupId = logicalId(statelessStack, statelessStack.api.logGroup);
+    expect(props.LoggingConfig.LogGroup).toEqual(refOf(logGroupId));
+    expect(statelessJson.Resources[logGroupId].Properties.RetentionInDays).toBe(30);
+  });
+
+  it('points every env var the api reads at the stateful resource it was granted', () => {
+    const vars = resolveImports(apiFunction().Properties.Environment.Variables);
+    const ids = statefulIds();
+    expect(vars).toMatchObject({
+      [STATE_TABLE.envVar]: refOf(ids.table),
+      SCAIVAULT_KEY_PROVIDER: 'aws-kms',
+      SCAIVAULT_KMS_KEY_ID: arnOf(ids.key),
+      [ROTATION_QUEUE.envVar]: refOf(ids.rotation),
+      [WEBHOOK_QUEUE.envVar]: refOf(ids.webhook),
+      [AUDIT_BUCKET.envVar]: refOf(ids.bucket),
+      SCAIVAULT_ROOT_TOKEN_SECRET_ARN: refOf(ids.secret),
+      LOG_FORMAT: 'json',
+    });
+  });
+
+  describe('api IAM policy', () => {
+    it('has no wildcard actions and no Resource "*" for data services', () => {
+      const statements = apiStatements();
+      expect(statements.length).toBeGreaterThan(0);
+      for (const s of statements) {
+        expect(s.effect).toBe('Allow');
+        for (const action of s.actions) expect(action).not.toMatch(/(^\*$|:\*$)/);
+      }
+      for (const service of ['dynamodb', 'kms', 's3', 'sqs', 'secretsmanager']) {
+        for (const s of forService(statements, service)) expect(s.resources).not.toContain('*');
+      }
+    });
+
+    it('grants exactly the item-level DynamoDB actions, on the state table and its indexes only', () => {
+      const statements = forService(apiStatements(), 'dynamodb');
+      expect([...new Set(statements.flatMap((s) => s.actions))].sort()).toEqual(API_DYNAMODB_ACTIONS);
+      const tableArn = arnOf(statefulIds().table);
+      const resources = statements.flatMap((s) => s.resources);
+      expect(resources).toEqual(expect.arrayContaining([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]));
+      expect(resources).toHaveLength(2);
+    });
+
+    it('limits KMS to the key ARN: envelope actions directly, anything else only via a named service', () => {
+      const statements = forService(apiStatements(), 'kms');
+      const keyArn = arnOf(statefulIds().key);
+      for (const s of statements) expect(s.resources).toEqual([keyArn]);
+      const direct = statements.filter((s) => !s.condition);
+      expect([...new Set(direct.flatMap((s) => s.actions))].sort()).toEqual(ENVELOPE_KMS_ACTIONS);
+      for (const s of statements.filter((s) => s.condition)) {
+        expect(Object.keys(s.condition)).toEqual(['StringEquals']);
+        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|secretsmanager)\.eu-west-1\.amazonaws\.com$/);
+      }
+    });
+
+    it('only reads queue attributes, heads the bucket and reads the root token secret', () => {
+      const statements = apiStatements();
+      const ids = statefulIds();
+      const sqs = forService(statements, 'sqs');
+      expect([...new Set(sqs.flatMap((s) => s.actions))]).toEqual(['sqs:GetQueueAttributes']);
+      expect(sqs.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([arnOf(ids.rotation), arnOf(ids.webhook)]));
+      expect(sqs.flatMap((s) => s.resources)).toHaveLength(2);
+      const s3 = forService(statements, 's3');
+      expect(s3.flatMap((s) => s.actions)).toEqual(['s3:ListBucket']);
+      expect(s3.flatMap((s) => s.resources)).toEqual([arnOf(ids.bucket)]);
+      const secrets = forService(statements, 'secretsmanager');
+      expect(secrets.flatMap((s) => s.actions)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(secrets.flatMap((s) => s.resources)).toEqual([refOf(ids.secret)]);
+    });
+  });
+
+  describe('HTTP API', () => {
+    it('routes ANY / and ANY /{proxy+} to the api function with payload format 2.0', () => {
+      const integrations = stateless.findResources('AWS::ApiGatewayV2::Integration');
+      const [integrationId, integration] = Object.entries(integrations)[0]!;
+      expect(Object.keys(integrations)).toHaveLength(1);
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: arnOf(apiFunctionId()),
+        PayloadFormatVersion: '2.0',
+      });
+      const routes = Object.values(stateless.findResources('AWS::ApiGatewayV2::Route'));
+      expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /', 'ANY /{proxy+}']);
+      for (const route of routes) {
+        expect(route.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', refOf(integrationId)]] });
+      }
+      stateless.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(apiFunctionId()),
+        Principal: 'apigateway.amazonaws.com',
+      });
+    });
+
+    it('has a throttled default stage that writes JSON access logs to a log group', () => {
+      const stages = Object.values(stateless.findResources('AWS::ApiGatewayV2::Stage'));
+      expect(stages).toHaveLength(1);
+      const props = stages[0]!.Properties;
+      expect(props.StageName).toBe('$default');
+      expect(props.AutoDeploy).toBe(true);
+      expect(props.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(props.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThan(0);
+      expect(props.AccessLogSettings.DestinationArn).toEqual(arnOf(logicalId(statelessStack, statelessStack.accessLogGroup)));
+      const format = JSON.parse(props.AccessLogSettings.Format);
+      expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    });
+  });
+
+  it('outputs the API URL and the root token secret ARN with how to read it', () => {
+    const outputs = statelessJson.Outputs;
+    expect(outputs.HttpApiUrl.Value['Fn::Join'][1]).toContainEqual(refOf(logicalId(statelessStack, statelessStack.httpApi)));
+    expect(resolveImports(outputs.RootTokenSecretArn.Value)).toEqual(refOf(statefulIds().secret));
+    expect(outputs.RootTokenSecretArn.Description).toContain('aws secretsmanager get-secret-value');
+  });
+});
