@@ -21,6 +21,7 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   description: 'ScaiVault functions and HTTP API',
   key: stateful.key,
   stateTable: stateful.stateTable,
+  metricsTable: stateful.metricsTable,
   rotationQueue: stateful.rotationQueue,
   webhookQueue: stateful.webhookQueue,
   auditBucket: stateful.auditBucket,

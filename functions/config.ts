@@ -102,6 +102,15 @@ export interface VaultConfig {
   readonly authCacheTtlSeconds: number;
   readonly dependencyTimeoutMs: number;
   readonly maxTokenTtlSeconds: number;
+  readonly metricsTable: string;
+  /** When set, /v1/metrics requires it (or an admin token) as a bearer token. */
+  readonly metricsToken: string | undefined;
+  readonly metricsFlushSeconds: number;
+  readonly metricsRetireSeconds: number;
+  readonly metricsLabelCap: number;
+  readonly metricsStateCacheSeconds: number;
+  /** CloudWatch EMF namespace (Powertools' variable); unset turns EMF off. */
+  readonly cloudWatchNamespace: string | undefined;
 }
 
 export const loadConfig = (env: Env): VaultConfig => {
@@ -122,6 +131,13 @@ export const loadConfig = (env: Env): VaultConfig => {
     authCacheTtlSeconds: getNumber(env, 'SCAIVAULT_AUTH_CACHE_TTL_SECONDS', 5),
     dependencyTimeoutMs: getNumber(env, 'SCAIVAULT_DEPENDENCY_TIMEOUT_MS', 3000, 50),
     maxTokenTtlSeconds: getNumber(env, 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS', 32 * 24 * 3600, 60),
+    metricsTable: getString(env, 'SCAIVAULT_METRICS_TABLE'),
+    metricsToken: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN'),
+    metricsFlushSeconds: getNumber(env, 'SCAIVAULT_METRICS_FLUSH_SECONDS', 10, 0.1),
+    metricsRetireSeconds: getNumber(env, 'SCAIVAULT_METRICS_RETIRE_SECONDS', 900, 1),
+    metricsLabelCap: getNumber(env, 'SCAIVAULT_METRICS_LABEL_CAP', 50, 1),
+    metricsStateCacheSeconds: getNumber(env, 'SCAIVAULT_METRICS_STATE_CACHE_SECONDS', 15),
+    cloudWatchNamespace: getOptionalString(env, 'POWERTOOLS_METRICS_NAMESPACE'),
   };
   return config;
 };

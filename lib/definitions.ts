@@ -51,7 +51,17 @@ export const STATE_TABLE: TableDefinition = {
   ],
 };
 
-export const TABLES: readonly TableDefinition[] = [STATE_TABLE];
+/** Fleet metrics: one item per api instance plus the baseline of retired ones. */
+export const METRICS_TABLE: TableDefinition = {
+  id: 'scaivault-metrics',
+  envVar: 'SCAIVAULT_METRICS_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'ttl',
+  globalSecondaryIndexes: [],
+};
+
+export const TABLES: readonly TableDefinition[] = [STATE_TABLE, METRICS_TABLE];
 
 export const ROTATION_QUEUE: QueueDefinition = {
   id: 'scaivault-rotation',

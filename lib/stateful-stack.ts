@@ -9,7 +9,7 @@ import {
   AUDIT_BUCKET,
   QUEUES,
   ROTATION_QUEUE,
-  STATE_TABLE,
+  METRICS_TABLE, STATE_TABLE,
   TABLES,
   WEBHOOK_QUEUE,
   deadLetterQueueId,
@@ -45,6 +45,7 @@ export class StatefulStack extends Stack {
   /** Queues and their dead-letter queues by definition id. */
   readonly queues: ReadonlyMap<string, VaultQueue>;
   readonly stateTable: dynamodb.TableV2;
+  readonly metricsTable: dynamodb.TableV2;
   readonly rotationQueue: sqs.Queue;
   readonly webhookQueue: sqs.Queue;
   readonly auditBucket: s3.Bucket;
@@ -63,6 +64,7 @@ export class StatefulStack extends Stack {
     this.tables = new Map(TABLES.map((definition) => [definition.id, this.createTable(definition)]));
     this.queues = new Map(QUEUES.map((definition) => [definition.id, this.createQueue(definition)]));
     this.stateTable = this.tableFor(STATE_TABLE);
+    this.metricsTable = this.tableFor(METRICS_TABLE);
     this.rotationQueue = this.queueFor(ROTATION_QUEUE).queue;
     this.webhookQueue = this.queueFor(WEBHOOK_QUEUE).queue;
 

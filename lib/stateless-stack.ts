@@ -9,7 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ROTATION_QUEUE, WEBHOOK_QUEUE } from './definitions.js';
+import { METRICS_TABLE, ROTATION_QUEUE, WEBHOOK_QUEUE } from './definitions.js';
 import { VaultFunction } from './vault-function.js';
 
 export interface ApiThrottle {
@@ -21,6 +21,8 @@ export interface ApiThrottle {
 export interface StatelessStackProps extends StackProps {
   readonly key: kms.IKey;
   readonly stateTable: dynamodb.ITable;
+  /** Where api instances flush their metrics for fleet-wide totals. */
+  readonly metricsTable: dynamodb.ITable;
   readonly rotationQueue: sqs.IQueue;
   readonly webhookQueue: sqs.IQueue;
   readonly auditBucket: s3.IBucket;
@@ -75,6 +77,7 @@ export class StatelessStack extends Stack {
       environment: props.rateLimits ? { SCAIVAULT_RATE_LIMITS: props.rateLimits } : undefined,
     })
       .bindStateTable(props.stateTable)
+      .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
       .bindKey(props.key)
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'probe')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'probe')

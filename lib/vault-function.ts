@@ -108,11 +108,11 @@ export class VaultFunction extends Construct {
     return this.function.functionArn;
   }
 
-  /** Item-level read/write on the table and its indexes, plus the table key through DynamoDB only. */
+  /** Item-level read/write on a table and its indexes, plus the table key through DynamoDB only. */
   bindStateTable(table: dynamodb.ITable, envVar: string = STATE_TABLE.envVar, actions: readonly string[] = STATE_TABLE_ACTIONS): this {
-    this.allow('StateTableItems', actions, [table.tableArn, `${table.tableArn}/index/*`]);
+    this.allow(`Table${this.sidSuffix(envVar)}`, actions, [table.tableArn, `${table.tableArn}/index/*`]);
     if (table.encryptionKey) {
-      this.allowKeyViaService('StateTableKey', table.encryptionKey, 'dynamodb', [
+      this.allowKeyViaService(`TableKey${this.sidSuffix(envVar)}`, table.encryptionKey, 'dynamodb', [
         'kms:Decrypt',
         'kms:Encrypt',
         'kms:GenerateDataKey*',

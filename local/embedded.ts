@@ -3,11 +3,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, QUEUES, TABLES, STATE_TABLE } from '../lib/definitions.js';
+import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, TABLES, STATE_TABLE } from '../lib/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable } from './provision.js';
+import { startTimer } from './queue-poller.js';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -90,6 +91,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // The handler reads its configuration once at module load, exactly as in Lambda.
     Object.assign(process.env, awsEnv, queueEnv, {
       [STATE_TABLE.envVar]: STATE_TABLE.id,
+      [METRICS_TABLE.envVar]: METRICS_TABLE.id,
       [AUDIT_BUCKET.envVar]: bucket,
       SCAIVAULT_KEY_PROVIDER: 'local',
       // Instances sharing one DynamoDB must share one master key too.
@@ -107,12 +109,19 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     await api.auth.bootstrapRoot(root.token);
 
     const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
+    // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
+    const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
+      logger.warn('metrics flush failed', { error: (error as Error).name }),
+    );
     return {
       url: gateway.url,
       rootTokenFile: root.file,
       gateway,
       stop: async () => {
         await gateway.close();
+        await metricsFlush.stop();
+        // The last totals of this instance reach the fleet store before DynamoDB goes away.
+        await api.fleetMetrics.flush().catch((error: unknown) => logger.warn('final metrics flush failed', { error: (error as Error).name }));
         await stopEmulators();
       },
     };

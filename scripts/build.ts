@@ -38,6 +38,9 @@ export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltF
         bundle: true,
         format: 'esm',
         platform: 'node',
+        // Prefer packages' ES module builds, as CDK's NodejsFunction does for ESM: CommonJS
+        // cannot be tree-shaken, and the OpenTelemetry SDK alone would add ~300 KiB.
+        mainFields: ['module', 'main'],
         target: 'node22',
         minify: options.minify ?? true,
         sourcemap: 'external',

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
+import { traceAwsClient } from '../observability/tracing.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -33,16 +34,16 @@ let sqs: SQSClient | undefined;
 let s3: S3Client | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
-  (dynamodb ??= new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }));
+  (dynamodb ??= traceAwsClient(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })));
 
 export const kmsClient = (options: ClientOptions): KMSClient =>
-  (kms ??= new KMSClient({ maxAttempts: 2, requestHandler: handler(options) }));
+  (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));
 
 export const sqsClient = (options: ClientOptions): SQSClient =>
-  (sqs ??= new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }));
+  (sqs ??= traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false })));
 
 export const s3Client = (options: ClientOptions): S3Client =>
-  (s3 ??= new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }));
+  (s3 ??= traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })));
 
 /** Sockets the SDK clients hold open and waiting for them (the connection pool). */
 export const socketPoolStats = (): { open: number; free: number; pending: number; max: number } => {
@@ -53,4 +54,27 @@ export const socketPoolStats = (): { open: number; free: number; pending: number
     pending: count(httpAgent.requests) + count(httpsAgent.requests),
     max: sockets.maxSockets,
   };
+};
+
+interface MiddlewareClient {
+  middlewareStack: {
+    add(middleware: unknown, options: { step: 'initialize'; name: string }): void;
+    remove(name: string): boolean;
+  };
+}
+
+/** Reports the wall time of every call made through `client`, retries included. */
+export const observeLatency = (client: MiddlewareClient, name: string, observe: (seconds: number) => void): void => {
+  client.middlewareStack.remove(name);
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        observe((performance.now() - started) / 1000);
+      }
+    },
+    { step: 'initialize', name },
+  );
 };

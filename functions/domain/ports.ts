@@ -110,6 +110,7 @@ export interface SecretRepository {
 export interface AuthRepository {
   createTenant(tenant: Tenant): Promise<void>;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
+  listTenantIds(): Promise<string[]>;
   putIdentity(identity: Identity): Promise<void>;
   getIdentity(tenantId: string, identityId: string): Promise<Identity | undefined>;
   putToken(token: TokenRecord): Promise<void>;
@@ -152,6 +153,20 @@ export interface RateLimitGrant {
 export interface RateLimitStore {
   take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number): Promise<RateLimitGrant>;
 }
+
+/** Business events the domain reports; functions/observability turns them into metrics. */
+export interface MetricsRecorder {
+  secretRead(tenantId: string, secretType: string): void;
+  secretWritten(tenantId: string): void;
+  /** Tokens left in a shared rate-limit bucket after a refill. */
+  rateLimitLevel(category: string, subject: string, level: number): void;
+}
+
+export const NO_METRICS: MetricsRecorder = {
+  secretRead: () => undefined,
+  secretWritten: () => undefined,
+  rateLimitLevel: () => undefined,
+};
 
 /** A named reachability check for readiness. */
 export interface DependencyProbe {

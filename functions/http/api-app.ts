@@ -19,6 +19,8 @@ export interface RequestState {
   /** The secret path for secret routes, else the route pattern. Never query strings. */
   path: string | undefined;
   status: number | undefined;
+  /** Whether the request was counted in the active-requests gauge (it was routed). */
+  counted: boolean;
 }
 
 export interface VaultContext extends Context {
@@ -39,6 +41,7 @@ export const newRequestState = (event: APIGatewayProxyEventV2): RequestState => 
     identityId: undefined,
     path: undefined,
     status: undefined,
+    counted: false,
   };
 };
 
@@ -56,6 +59,7 @@ export class ApiApp {
     private readonly router: Router,
     private readonly auth: AuthService,
     private readonly rateLimiter: RateLimiter,
+    private readonly onRouted: (state: RequestState) => void = () => undefined,
   ) {}
 
   async dispatch(event: APIGatewayProxyEventV2, state: RequestState): Promise<APIGatewayProxyStructuredResultV2> {
@@ -64,6 +68,7 @@ export class ApiApp {
     state.route = route.pattern;
     state.category = route.category;
     state.path = params.path ?? route.pattern;
+    this.onRouted(state);
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
     if (route.rateLimit === null) return route.handle({ event, requestId: state.requestId, params, sourceIp });
@@ -79,6 +84,6 @@ export class ApiApp {
     state.identityId = principal.identityId;
     const decision = await this.rateLimiter.consume(route.rateLimit, `${principal.tenantId}/${principal.identityId}`);
     const result = await route.handle({ event, requestId: state.requestId, params, principal, sourceIp });
-    return { ...result, headers: { ...rateLimitHeaders(decision), ...result.headers } };
+    return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
   }
 }

@@ -3,7 +3,13 @@ import type { VaultConfig } from '../config.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import { isValidGlob } from '../domain/auth/path-glob.js';
 import type { DataKeyCache } from '../domain/crypto/data-key-cache.js';
-import { ValidationError } from '../domain/errors.js';
+import { UnauthenticatedError, ValidationError } from '../domain/errors.js';
+import { constantTimeEquals } from '../domain/auth/tokens.js';
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../observability/exposition.js';
+import { capLabels } from '../observability/fleet-merge.js';
+import { METRICS } from '../observability/metric-catalogue.js';
+import type { FleetMetrics } from '../observability/fleet-metrics.js';
+import type { StateGauges } from '../observability/state-gauges.js';
 import type { HealthService } from '../domain/health/health-service.js';
 import { CAPABILITIES, type Capability, type KeyWrapper, type PolicyRule, type RotationSettings, type TokenRecord } from '../domain/ports.js';
 import type { SecretService, SecretSummary } from '../domain/secrets/secret-service.js';
@@ -12,6 +18,10 @@ import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
 
 export interface ApiServices {
   readonly config: VaultConfig;
+  readonly fleetMetrics: FleetMetrics;
+  readonly stateGauges: StateGauges;
+  /** The AWS SDK clients' socket pool: this design's "connection pool". */
+  readonly connectionPool: () => { open: number; free: number; pending: number; max: number };
   readonly auth: AuthService;
   readonly secrets: SecretService;
   readonly health: HealthService;
@@ -130,6 +140,63 @@ export const buildRoutes = (services: ApiServices): Route[] => {
             ]),
           ),
         });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/health/detailed',
+      category: 'health',
+      rateLimit: 'admin',
+      handle: async ({ principal }) => {
+        await auth.requireOperator(principal);
+        const [readiness, key, state] = await Promise.all([
+          health.readiness(),
+          services.keyWrapper.describe().catch(() => null),
+          services.stateGauges.read().catch(() => undefined),
+        ]);
+        const history = health.lastErrors();
+        const gauge = (metric: { name: string }) => (state?.[metric.name]?.[''] as number | undefined) ?? null;
+        const pool = services.connectionPool();
+        const cache = services.keyCache.stats();
+        return json(readiness.ready ? 200 : 503, {
+          status: readiness.ready ? 'ready' : 'not_ready',
+          version: config.version,
+          checks: Object.fromEntries(
+            Object.entries(readiness.checks).map(([name, check]) => [
+              name,
+              {
+                status: check.status,
+                latency_ms: check.latencyMs,
+                last_error: history[name]?.lastError ?? null,
+                last_error_at: history[name]?.lastErrorAt ?? null,
+                last_success_at: history[name]?.lastSuccessAt ?? null,
+              },
+            ]),
+          ),
+          kms: key ? { provider: key.provider, key_id: key.keyId, key_state: key.state } : { provider: services.keyWrapper.provider, key_state: 'Unreachable' },
+          key_cache: snake(cache),
+          queues: {
+            rotation: { depth: gauge(METRICS.rotationQueueDepth), oldest_age_seconds: gauge(METRICS.rotationQueueOldestAge) },
+            webhook: { depth: gauge(METRICS.webhookQueueDepth), oldest_age_seconds: gauge(METRICS.webhookQueueOldestAge) },
+          },
+          connection_pool: { size: pool.open, available: pool.free, pending: pool.pending, max: pool.max },
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/metrics',
+      category: 'metrics',
+      rateLimit: null,
+      handle: async ({ event }) => {
+        await authorizeScrape(services, headerOf(event, 'authorization'));
+        const [fleet, state] = await Promise.all([services.fleetMetrics.collect(), services.stateGauges.read()]);
+        const cappedState = capLabels(state, {}, config.metricsLabelCap).snapshot;
+        return {
+          statusCode: 200,
+          headers: { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' },
+          body: renderExposition({ ...fleet, ...cappedState }),
+        };
       },
     },
     {
@@ -280,7 +347,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       category: 'admin',
       rateLimit: 'admin',
       handle: async ({ principal }) => {
-        await auth.require(principal, 'admin', 'sys');
+        await auth.requireOperator(principal);
         const [readiness, key] = await Promise.all([health.readiness(), services.keyWrapper.describe().catch(() => null)]);
         const cache = services.keyCache.stats();
         const lookups = cache.hits + cache.misses;
@@ -304,13 +371,27 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       category: 'admin',
       rateLimit: 'admin',
       handle: async ({ principal }) => {
-        await auth.require(principal, 'admin', 'sys');
+        await auth.requireOperator(principal);
         // Clears this instance's cache; other instances expire theirs within the TTL.
         const cleared = services.keyCache.clear();
         return json(200, { cleared_entries: cleared, cache: snake(services.keyCache.stats()) });
       },
     },
   ];
+};
+
+/**
+ * /v1/metrics is open when no metrics token is configured (the embedded vault
+ * on loopback); otherwise it takes the metrics token or an admin token.
+ */
+const authorizeScrape = async (services: ApiServices, authorization: string | undefined): Promise<void> => {
+  const expected = services.config.metricsToken;
+  if (!expected) return;
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (presented && constantTimeEquals(presented, expected)) return;
+  const principal = await services.auth.authenticate(authorization).catch(() => undefined);
+  if (principal && (await services.auth.can(principal, 'admin', 'sys'))) return;
+  throw new UnauthenticatedError('a metrics token or an admin token is required');
 };
 
 const snake = (stats: ReturnType<DataKeyCache['stats']>) => ({

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { dynamoDbClient, kmsClient, s3Client, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
+import { dynamoDbClient, kmsClient, observeLatency, s3Client, socketPoolStats, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
 import { DynamoDbAuthRepository } from '../adapters/dynamodb/dynamodb-auth-repository.js';
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
 import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-repository.js';
@@ -20,9 +20,21 @@ import type { DependencyProbe, KeyWrapper } from '../domain/ports.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
 import type { Logger } from '../observability/logger.js';
+import { traceAwsClient } from '../observability/tracing.js';
+import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type VaultContext } from './api-app.js';
 import { buildRoutes, type ApiServices } from './api-routes.js';
-import { accessLog, problemErrors, requestContext } from './middleware.js';
+import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
+import { DynamoDbFleetMetricsStore } from '../adapters/dynamodb/dynamodb-fleet-metrics-store.js';
+import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
+import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
+import { FleetMetrics } from '../observability/fleet-metrics.js';
+import { InstrumentedKeyWrapper } from '../observability/instrumented-key-wrapper.js';
+import { METRICS } from '../observability/metric-catalogue.js';
+import { MetricRegistry } from '../observability/metric-registry.js';
+import { StateGauges } from '../observability/state-gauges.js';
+import { VaultMetrics } from '../observability/vault-metrics.js';
+import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 import { Router } from './router.js';
 
 export interface Api extends ApiServices {
@@ -40,17 +52,48 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
   const dynamodb = dynamoDbClient(clients);
   const keyWrapper = createKeyWrapper(config, clients);
   const authRepository = new DynamoDbAuthRepository(dynamodb, config.stateTable);
-  const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries);
-  const keys = new KeyManager(keyWrapper, authRepository, keyCache);
+  const registry = new MetricRegistry();
+  const metrics = new VaultMetrics(registry);
+  observeLatency(dynamodb, 'scaivaultDbLatency', (seconds) => metrics.dynamoDbCall(seconds));
+  const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries, Date.now, (hit) => metrics.keyCacheLookup(hit));
+  const keys = new KeyManager(new InstrumentedKeyWrapper(keyWrapper, metrics), authRepository, keyCache);
   const auth = new AuthService(authRepository, keys, config);
-  const secrets = new SecretService(new DynamoDbSecretRepository(dynamodb, config.stateTable), keys, auth);
+  const secretRepository = new DynamoDbSecretRepository(dynamodb, config.stateTable);
+  const secrets = new SecretService(secretRepository, keys, auth, Date.now, metrics);
   const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
   if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqsClient(clients), config.rotationQueueUrl));
   if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqsClient(clients), config.webhookQueueUrl));
   if (config.auditBucket) probes.push(new S3BucketProbe('audit_sink', s3Client(clients), config.auditBucket));
   const health = new HealthService(probes, config.dependencyTimeoutMs);
-  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper };
-  const app = new ApiApp(new Router(buildRoutes(services)), auth, new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits));
+  registry.collect(() => {
+    const pool = socketPoolStats();
+    registry.set(METRICS.dbPoolSize, [], pool.open);
+    registry.set(METRICS.dbPoolAvailable, [], pool.free);
+    registry.set(METRICS.keyCacheEntries, [], keyCache.stats().entries);
+  });
+  const fleetMetrics = new FleetMetrics(registry, new DynamoDbFleetMetricsStore(dynamodb, config.metricsTable), {
+    flushIntervalMs: config.metricsFlushSeconds * 1000,
+    retireAfterMs: config.metricsRetireSeconds * 1000,
+    labelCap: config.metricsLabelCap,
+  });
+  const sqs = sqsClient(clients);
+  const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
+  const stateGauges = new StateGauges(
+    {
+      tenantIds: () => authRepository.listTenantIds(),
+      liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
+      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
+      oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
+    },
+    config.version,
+    config.metricsStateCacheSeconds * 1000,
+  );
+  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, connectionPool: socketPoolStats };
+  const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
+  const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, (state) => {
+    state.counted = true;
+    metrics.requestStarted(state.category);
+  });
 
   // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
   // the first request of each container makes sure its hash is stored.
@@ -58,7 +101,7 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
   const bootstrap = async (): Promise<void> => {
     if (!options.rootTokenSecretArn) return;
     bootstrapped ??= (async () => {
-      const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: options.rootTokenSecretArn }));
+      const secret = await traceAwsClient(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: options.rootTokenSecretArn }));
       // Secrets Manager generates the 43 random characters; the token prefix is ours.
       const raw = (secret.SecretString ?? '').trim();
       await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
@@ -70,12 +113,14 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
   };
 
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
+    .use(httpTracing())
     .use(accessLog(logger))
+    .use(requestMetrics(metrics, fleetMetrics, logger, config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined))
     .use(requestContext())
     .use(problemErrors(logger))
-    .handler(async (event, context) => {
+    .handler(withRequestSpan(async (event, context) => {
       await bootstrap();
       return app.dispatch(event, context.vault!);
-    });
+    }));
   return { ...services, handler };
 };

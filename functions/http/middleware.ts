@@ -3,6 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { describeError, type Logger } from '../observability/logger.js';
 import { newRequestState, type RequestState, type VaultContext } from './api-app.js';
 import { problemResponse, toProblem } from './problem.js';
+import { RateLimitedError } from '../domain/errors.js';
+import type { FleetMetrics } from '../observability/fleet-metrics.js';
+import type { VaultMetrics } from '../observability/vault-metrics.js';
+import type { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
@@ -57,4 +61,19 @@ export const accessLog = (logger: Logger): Middleware => {
     else logger.info('request', fields);
   };
   return { after: write, onError: write };
+};
+
+/** Request metrics (count, duration, in-flight, 429s), their CloudWatch EMF twin, and the bounded-rate fleet flush. */
+export const requestMetrics = (metrics: VaultMetrics, fleet: FleetMetrics, logger: Logger, cloudWatch?: CloudWatchRequestMetrics): Middleware => {
+  const finish = async (request: Request) => {
+    const state = stateOf(request);
+    const status = request.response?.statusCode ?? 500;
+    const seconds = (performance.now() - state.startedAt) / 1000;
+    metrics.requestFinished(state.method, state.category, status, seconds, state.counted);
+    cloudWatch?.record({ status, latencyMs: seconds * 1000 });
+    if (request.error instanceof RateLimitedError) metrics.rateLimited(request.error.category);
+    // At most one write per flush interval; a failed flush must not fail the request.
+    await fleet.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+  };
+  return { after: finish, onError: finish };
 };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { AUDIT_BUCKET, QUEUES, ROTATION_QUEUE, STATE_TABLE, TABLES, WEBHOOK_QUEUE, deadLetterQueueId } from '../../lib/definitions.js';
+import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, TABLES, WEBHOOK_QUEUE, deadLetterQueueId } from '../../lib/definitions.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
 import { StatelessStack } from '../../lib/stateless-stack.js';
 import { buildFunctions } from '../../scripts/build.js';
@@ -101,6 +101,7 @@ beforeAll(async () => {
     env: ENV,
     key: statefulStack.key,
     stateTable: statefulStack.stateTable,
+    metricsTable: statefulStack.metricsTable,
     rotationQueue: statefulStack.rotationQueue,
     webhookQueue: statefulStack.webhookQueue,
     auditBucket: statefulStack.auditBucket,
@@ -272,6 +273,7 @@ describe('stateless stack', () => {
   const statefulIds = () => ({
     key: logicalId(statefulStack, statefulStack.key),
     table: logicalId(statefulStack, statefulStack.stateTable),
+    metrics: logicalId(statefulStack, statefulStack.metricsTable),
     rotation: logicalId(statefulStack, statefulStack.rotationQueue),
     webhook: logicalId(statefulStack, statefulStack.webhookQueue),
     bucket: logicalId(statefulStack, statefulStack.auditBucket),
@@ -294,6 +296,7 @@ describe('stateless stack', () => {
     const ids = statefulIds();
     expect(vars).toMatchObject({
       [STATE_TABLE.envVar]: refOf(ids.table),
+      [METRICS_TABLE.envVar]: refOf(ids.metrics),
       SCAIVAULT_KEY_PROVIDER: 'aws-kms',
       SCAIVAULT_KMS_KEY_ID: arnOf(ids.key),
       [ROTATION_QUEUE.envVar]: refOf(ids.rotation),
@@ -317,13 +320,15 @@ describe('stateless stack', () => {
       }
     });
 
-    it('grants exactly the item-level DynamoDB actions, on the state table and its indexes only', () => {
+    it('grants exactly the item-level DynamoDB actions, on the state and metrics tables and their indexes only', () => {
       const statements = forService(apiStatements(), 'dynamodb');
       expect([...new Set(statements.flatMap((s) => s.actions))].sort()).toEqual(API_DYNAMODB_ACTIONS);
-      const tableArn = arnOf(statefulIds().table);
       const resources = statements.flatMap((s) => s.resources);
-      expect(resources).toEqual(expect.arrayContaining([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]));
-      expect(resources).toHaveLength(2);
+      for (const id of [statefulIds().table, statefulIds().metrics]) {
+        const tableArn = arnOf(id);
+        expect(resources).toEqual(expect.arrayContaining([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]));
+      }
+      expect(resources).toHaveLength(4);
     });
 
     it('limits KMS to the key ARN: envelope actions directly, anything else only via a named service', () => {

@@ -48,6 +48,13 @@ describe('tenants, identities, policies and tokens', () => {
     // Non-admins cannot administer.
     expect((await vault.request('POST', '/v1/identities', { token: acmeReader, body: { identity: 'sa:x', policies: [] } })).status).toBe(403);
     expect((await vault.request('POST', '/v1/tenants', { token: acmeAdmin, body: { tenant_id: 'sneaky' } })).status).toBe(403);
+    // Operating the vault is for administrators of the default tenant only.
+    for (const path of ['/v1/health/detailed', '/v1/admin/status']) {
+      expect((await vault.request('GET', path, { token: acmeAdmin })).status).toBe(403);
+      expect((await vault.request('GET', path, { token: acmeReader })).status).toBe(403);
+      expect((await vault.request('GET', path)).status).toBe(200);
+    }
+    expect((await vault.request('POST', '/v1/admin/cache/clear', { token: acmeAdmin })).status).toBe(403);
   });
 
   it('isolates tenants: another tenant\'s secret answers exactly like a missing one', async () => {

@@ -22,6 +22,17 @@ describe('with DynamoDB in its own process', () => {
   it('answers 503 while DynamoDB is down, leaves no half-written secret, and recovers', async () => {
     expect((await vault.request('PUT', '/v1/secrets/outage/key', { body: { value: 'before-outage' } })).status).toBe(201);
     expect((await vault.request('GET', '/v1/secrets/outage/key')).status).toBe(200);
+    const healthy = await vault.request('GET', '/v1/health/detailed');
+    expect(healthy.status).toBe(200);
+    expect(healthy.body).toMatchObject({
+      status: 'ready',
+      checks: { dynamodb: { status: 'up', last_error: null } },
+      kms: { provider: 'local', key_state: 'Enabled' },
+      key_cache: { entries: expect.any(Number), hits: expect.any(Number), misses: expect.any(Number) },
+      queues: { rotation: { depth: 0, oldest_age_seconds: 0 }, webhook: { depth: 0, oldest_age_seconds: 0 } },
+      connection_pool: { size: expect.any(Number), available: expect.any(Number), max: expect.any(Number) },
+    });
+    expect((await vault.request('GET', '/v1/health/detailed', { token: null })).status).toBe(401);
 
     await dynalite.stop();
     const write = await vault.request('PUT', '/v1/secrets/outage/key', { body: { value: 'during-outage' } });
@@ -39,6 +50,12 @@ describe('with DynamoDB in its own process', () => {
     expect(ready.body.checks.dynamodb.status).toBe('down');
     expect(ready.body.checks.key_provider.status).toBe('up');
     expect((await vault.request('GET', '/v1/health', { token: null })).status).toBe(200);
+    // The verified root token is cached and rate limiting fails open, so operators can still look inside.
+    const detailed = await vault.request('GET', '/v1/health/detailed');
+    expect(detailed.status).toBe(503);
+    expect(detailed.body.checks.dynamodb).toMatchObject({ status: 'down', last_error: expect.any(String), last_error_at: expect.any(String), last_success_at: expect.any(String) });
+    expect(detailed.body.checks.key_provider.status).toBe('up');
+    expect(detailed.text).not.toMatch(/127\.0\.0\.1/);
 
     await dynalite.restart();
     await waitFor(async () => (await vault.request('GET', '/v1/health/ready', { token: null })).status === 200, 15_000, 'readiness');

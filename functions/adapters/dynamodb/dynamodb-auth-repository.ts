@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuthRepository, DataKeyRecord, Identity, Policy, Tenant, TokenRecord } from '../../domain/ports.js';
 import { dynamoCall } from './dynamodb-call.js';
@@ -12,8 +12,8 @@ const dataKeyKey = (tenantId: string, keyId: string) => ({ pk: `T#${tenantId}#DA
 /** Seconds after expiry that DynamoDB's TTL may tidy a token away. Expiry itself is checked in code. */
 const TOKEN_TIDY_GRACE_SECONDS = 7 * 24 * 3600;
 
-const strip = <T extends Record<string, unknown>>(item: T): Omit<T, 'pk' | 'sk' | 'ttl'> => {
-  const { pk: _pk, sk: _sk, ttl: _ttl, ...rest } = item;
+const strip = <T extends Record<string, unknown>>(item: T): Omit<T, 'pk' | 'sk' | 'ttl' | 'gsi1pk' | 'gsi1sk'> => {
+  const { pk: _pk, sk: _sk, ttl: _ttl, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, ...rest } = item;
   return rest;
 };
 
@@ -24,7 +24,30 @@ export class DynamoDbAuthRepository implements AuthRepository {
   ) {}
 
   createTenant(tenant: Tenant): Promise<void> {
-    return this.putNew({ ...tenantKey(tenant.tenantId), ...tenant }, `tenant ${tenant.tenantId} already exists`);
+    // Indexed under gsi1 so the tenants can be enumerated without a scan.
+    return this.putNew({ ...tenantKey(tenant.tenantId), gsi1pk: 'TENANTS', gsi1sk: tenant.tenantId, ...tenant }, `tenant ${tenant.tenantId} already exists`);
+  }
+
+  async listTenantIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamoCall(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': 'TENANTS' }),
+            ProjectionExpression: 'gsi1sk',
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) ids.push(unmarshall(item).gsi1sk as string);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   async getTenant(tenantId: string): Promise<Tenant | undefined> {

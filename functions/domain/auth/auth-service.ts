@@ -94,6 +94,12 @@ export class AuthService {
     return target;
   }
 
+  /** Fleet-wide operations (health details, status, caches) belong to administrators of the default tenant. */
+  async requireOperator(principal: Principal): Promise<void> {
+    if (principal.tenantId !== DEFAULT_TENANT) throw new ForbiddenError('only administrators of the default tenant may operate the vault');
+    await this.require(principal, 'admin', 'sys');
+  }
+
   async createTenant(principal: Principal, tenantId: string, displayName: string): Promise<void> {
     if (principal.tenantId !== DEFAULT_TENANT) throw new ForbiddenError('only administrators of the default tenant may create tenants');
     await this.require(principal, 'admin', 'sys');

@@ -25,12 +25,14 @@ export class DataKeyCache {
     private readonly ttlSeconds: number,
     private readonly maxEntries: number,
     private readonly now: () => number = Date.now,
+    private readonly onLookup: (hit: boolean) => void = () => undefined,
   ) {}
 
   get(id: string): Buffer | undefined {
     const entry = this.entries.get(id);
     if (entry && entry.expiresAt > this.now()) {
       this.hits += 1;
+      this.onLookup(true);
       // Re-insert to mark as most recently used.
       this.entries.delete(id);
       this.entries.set(id, entry);
@@ -39,6 +41,7 @@ export class DataKeyCache {
     }
     if (entry) this.drop(id, entry);
     this.misses += 1;
+    this.onLookup(false);
     return undefined;
   }
 

@@ -1,6 +1,6 @@
 import type { RateLimitCategory, RateLimitRule } from '../../config.js';
-import { RateLimitedError } from '../errors.js';
-import type { RateLimitStore } from '../ports.js';
+import { DependencyUnavailableError, RateLimitedError } from '../errors.js';
+import { NO_METRICS, type MetricsRecorder, type RateLimitStore } from '../ports.js';
 
 export interface RateLimitDecision {
   readonly category: RateLimitCategory;
@@ -9,6 +9,8 @@ export interface RateLimitDecision {
   /** Seconds until the bucket is full again. */
   readonly resetSeconds: number;
   readonly windowSeconds: number;
+  /** The shared store was unreachable and the request was admitted without a bucket. */
+  readonly degraded?: boolean;
 }
 
 interface Reservation {
@@ -25,7 +27,8 @@ const RESERVATION_MS = 1000;
  * whole fleet enforces one limit. To keep the store off the hot path an
  * instance takes a small batch of tokens at once (at most 5 % of the burst,
  * never more than half a second of refill) and spends them locally for up to
- * a second; unspent tokens lapse, so the fleet can only under-admit.
+ * a second; unspent tokens lapse, so the fleet can only under-admit. When the
+ * store itself is unavailable the limiter fails open (see consume).
  */
 export class RateLimiter {
   private readonly reservations = new Map<string, Reservation>();
@@ -36,6 +39,7 @@ export class RateLimiter {
     private readonly store: RateLimitStore,
     private readonly rules: Readonly<Record<RateLimitCategory, RateLimitRule>>,
     private readonly now: () => number = Date.now,
+    private readonly metrics: MetricsRecorder = NO_METRICS,
   ) {}
 
   async consume(category: RateLimitCategory, subject: string): Promise<RateLimitDecision> {
@@ -56,17 +60,25 @@ export class RateLimiter {
       }
       let refill = this.refills.get(key);
       if (!refill) {
-        refill = this.refill(key, category, rule).finally(() => this.refills.delete(key));
+        refill = this.refill(key, category, subject, rule).finally(() => this.refills.delete(key));
         this.refills.set(key, refill);
       }
-      await refill;
+      try {
+        await refill;
+      } catch (error) {
+        // Fail open when the bucket store is down: the request's own storage calls decide
+        // its fate, and health and admin endpoints stay usable during an outage.
+        if (!(error instanceof DependencyUnavailableError)) throw error;
+        return { category, limit: rule.capacity, remaining: rule.capacity, resetSeconds: 0, windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond), degraded: true };
+      }
     }
   }
 
-  private async refill(key: string, category: RateLimitCategory, rule: RateLimitRule): Promise<void> {
+  private async refill(key: string, category: RateLimitCategory, subject: string, rule: RateLimitRule): Promise<void> {
     const now = this.now();
     const wanted = Math.max(1, Math.min(Math.floor(rule.capacity * 0.05), Math.floor(rule.refillPerSecond / 2)));
     const grant = await this.store.take(key, rule, wanted, now);
+    this.metrics.rateLimitLevel(category, subject, grant.remaining);
     if (grant.granted < 1) {
       this.reservations.delete(key);
       throw new RateLimitedError(category, rule.capacity, Math.max(1, Math.ceil(grant.retryAfterSeconds)));

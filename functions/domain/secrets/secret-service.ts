@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { KeyManager } from '../crypto/key-manager.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError } from '../errors.js';
-import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../ports.js';
+import { NO_METRICS, type MetricsRecorder, type Page, type RotationSettings, type SecretHead, type SecretRepository, type SecretVersionRecord } from '../ports.js';
 import { validatePrefix, validateSecretPath } from './secret-path.js';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -66,6 +66,7 @@ export class SecretService {
     private readonly keys: KeyManager,
     private readonly auth: AuthService,
     private readonly now: () => number = Date.now,
+    private readonly metrics: MetricsRecorder = NO_METRICS,
   ) {}
 
   async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
@@ -105,6 +106,7 @@ export class SecretService {
       };
       try {
         await this.repository.commit(next, previous);
+        this.metrics.secretWritten(principal.tenantId);
         return summarize(next);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
@@ -129,6 +131,7 @@ export class SecretService {
       if (!record) throw new NotFoundError(`version ${version} of secret ${path} not found`);
     }
     const value = await this.keys.open(record.sealed, { tenantId: principal.tenantId, path, version: record.version });
+    this.metrics.secretRead(principal.tenantId, record.type);
     return {
       path,
       version: record.version,

@@ -14,6 +14,10 @@ export class InMemoryAuthRepository implements AuthRepository {
     this.tenants.set(tenant.tenantId, tenant);
   }
 
+  async listTenantIds(): Promise<string[]> {
+    return [...this.tenants.keys()].sort();
+  }
+
   async getTenant(tenantId: string): Promise<Tenant | undefined> {
     return this.tenants.get(tenantId);
   }

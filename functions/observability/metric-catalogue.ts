@@ -1,0 +1,92 @@
+// Every series ScaiVault exports, defined once: name, type, help and labels
+// exactly as the operator contract (reference 000) names them, plus the series
+// DESIGN §5 adds. Everything else (recording, merging, exposition) reads this.
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/**
+ * Where a series' value comes from:
+ * - `fleet`: recorded in each instance, flushed to the fleet store and summed
+ *   (counters and histograms never go backwards);
+ * - `live`: a per-instance gauge summed over instances seen recently;
+ * - `latest`: a gauge whose newest observation anywhere in the fleet wins;
+ * - `state`: read from the source of truth at scrape time.
+ */
+export type MetricSource = 'fleet' | 'live' | 'latest' | 'state';
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  readonly source: MetricSource;
+}
+
+/** Upper bounds in seconds: 1 ms to 10 s. */
+export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Labels whose values come from users (identities, tenants): capped to the top N plus `other`. */
+export const CAPPED_LABELS: ReadonlySet<string> = new Set(['identity', 'tenant']);
+export const OTHER_LABEL_VALUE = 'other';
+
+/** Thresholds of `scaivault_certificates_expiring_soon{within_days}`. */
+export const EXPIRY_WINDOWS_DAYS: readonly number[] = [7, 14, 30, 90];
+
+const metric = (name: string, type: MetricType, source: MetricSource, labels: readonly string[], help: string): MetricDefinition => ({
+  name,
+  type,
+  help,
+  labels,
+  source,
+});
+
+export const METRICS = {
+  requests: metric('scaivault_requests_total', 'counter', 'fleet', ['method', 'path_category', 'status'], 'HTTP requests answered, by method, route category and status code.'),
+  requestDuration: metric('scaivault_request_duration_seconds', 'histogram', 'fleet', ['method', 'path_category'], 'Time to answer an HTTP request, in seconds.'),
+  activeRequests: metric('scaivault_active_requests', 'gauge', 'live', ['path_category'], 'HTTP requests in flight across the fleet.'),
+  rateLimitHits: metric('scaivault_rate_limit_hits_total', 'counter', 'fleet', ['category'], 'Requests refused with 429, by rate-limit category.'),
+  rateLimitBucketFill: metric('scaivault_rate_limit_bucket_fill', 'gauge', 'latest', ['category', 'identity'], 'Tokens left in a shared rate-limit bucket when last seen.'),
+  secrets: metric('scaivault_secrets_total', 'gauge', 'state', ['tenant'], 'Live (not deleted) secrets per tenant.'),
+  secretReads: metric('scaivault_secret_reads_total', 'counter', 'fleet', ['tenant', 'secret_type'], 'Secret values read.'),
+  secretWrites: metric('scaivault_secret_writes_total', 'counter', 'fleet', ['tenant'], 'Secret versions written.'),
+  secretRotations: metric('scaivault_secret_rotations_total', 'counter', 'fleet', ['status'], 'Secret rotations finished, by outcome (success or failed).'),
+  certificatesActive: metric('scaivault_certificates_active', 'gauge', 'state', ['ca_id'], 'Issued certificates not yet expired or revoked, per CA.'),
+  certificatesExpiringSoon: metric('scaivault_certificates_expiring_soon', 'gauge', 'state', ['within_days'], 'Active certificates expiring within the given number of days.'),
+  acmeOrders: metric('scaivault_acme_orders_total', 'counter', 'fleet', ['provider', 'status'], 'ACME orders finished, by provider and outcome.'),
+  leasesActive: metric('scaivault_leases_active', 'gauge', 'state', ['engine'], 'Dynamic-secret leases not yet expired or revoked, per engine.'),
+  leasesGenerated: metric('scaivault_leases_generated_total', 'counter', 'fleet', ['engine', 'role'], 'Dynamic-secret leases generated.'),
+  engineHealth: metric('scaivault_engine_health', 'gauge', 'state', ['engine'], 'Whether a dynamic-secret engine is reachable (1) or not (0).'),
+  dbLatency: metric('scaivault_db_latency_seconds', 'histogram', 'fleet', [], 'DynamoDB call latency, in seconds (state, rate-limit and metrics stores alike).'),
+  kmsLatency: metric('scaivault_kms_latency_seconds', 'histogram', 'fleet', ['operation'], 'Key-provider call latency, in seconds: encrypt wraps a new data key, decrypt unwraps one.'),
+  kmsErrors: metric('scaivault_kms_errors_total', 'counter', 'fleet', ['operation'], 'Key-provider calls that failed.'),
+  dbPoolSize: metric('scaivault_db_pool_size', 'gauge', 'live', [], 'Open sockets in the AWS SDK clients\' connection pools, summed over live instances.'),
+  dbPoolAvailable: metric('scaivault_db_pool_available', 'gauge', 'live', [], 'Idle sockets ready for reuse in the AWS SDK clients\' pools, summed over live instances.'),
+  rotationQueueDepth: metric('scaivault_rotation_queue_depth', 'gauge', 'state', [], 'Messages waiting in the rotation queue.'),
+  webhookQueueDepth: metric('scaivault_webhook_queue_depth', 'gauge', 'state', [], 'Messages waiting in the webhook queue.'),
+  rotationQueueOldestAge: metric('scaivault_rotation_queue_oldest_age_seconds', 'gauge', 'state', [], 'Age of the oldest pending rotation job, in seconds (0 when none).'),
+  webhookQueueOldestAge: metric('scaivault_webhook_queue_oldest_age_seconds', 'gauge', 'state', [], 'Age of the oldest pending webhook delivery, in seconds (0 when none).'),
+  webhookDeliveryDuration: metric('scaivault_webhook_delivery_duration_seconds', 'histogram', 'fleet', [], 'Webhook delivery attempt duration, in seconds.'),
+  webhookDeliveries: metric('scaivault_webhook_deliveries_total', 'counter', 'fleet', ['status'], 'Webhook delivery attempts, by outcome (success or failed).'),
+  jobsDeadLetter: metric('scaivault_jobs_dead_letter_total', 'counter', 'fleet', ['queue'], 'Jobs moved to a dead-letter queue after their last attempt.'),
+  keyCacheHits: metric('scaivault_key_cache_hits_total', 'counter', 'fleet', [], 'Data-key cache lookups served from memory.'),
+  keyCacheMisses: metric('scaivault_key_cache_misses_total', 'counter', 'fleet', [], 'Data-key cache lookups that had to unwrap a key.'),
+  keyCacheEntries: metric('scaivault_key_cache_entries', 'gauge', 'live', [], 'Unwrapped data keys held in memory, summed over live instances.'),
+  auditLastSeal: metric('scaivault_audit_last_seal_timestamp_seconds', 'gauge', 'state', [], 'When the audit sealer last anchored a block (Unix seconds; 0 before the first seal).'),
+  auditChainDivergence: metric('scaivault_audit_chain_divergence', 'gauge', 'state', [], '1 when the last audit chain verification found a divergent block, else 0.'),
+  buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Label values known in advance: their series start at 0, so rate() and alerts work from the first scrape. */
+export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly string[])[]>>> = {
+  [METRICS.secretRotations.name]: [['success'], ['failed']],
+  [METRICS.webhookDeliveries.name]: [['success'], ['failed']],
+  [METRICS.jobsDeadLetter.name]: [['rotation'], ['webhook']],
+  [METRICS.kmsErrors.name]: [['encrypt'], ['decrypt']],
+  [METRICS.keyCacheHits.name]: [[]],
+  [METRICS.keyCacheMisses.name]: [[]],
+  [METRICS.rateLimitHits.name]: [['read'], ['write'], ['list'], ['admin'], ['auth']],
+};
+export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);
+export const definitionOf = (name: string): MetricDefinition | undefined => CATALOGUE.find((m) => m.name === name);

@@ -1,0 +1,57 @@
+import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
+import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
+
+/** Reads of the source of truth behind the `state` gauges. */
+export interface StateSource {
+  tenantIds(): Promise<string[]>;
+  liveSecrets(tenantId: string): Promise<number>;
+  queueDepth(queue: 'rotation' | 'webhook'): Promise<number | undefined>;
+  oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number>;
+}
+
+/**
+ * Gauges read from DynamoDB and SQS at scrape time, cached briefly so a burst
+ * of scrapes (several Prometheus replicas) costs one read.
+ */
+export class StateGauges {
+  private cached: { at: number; value: MetricsSnapshot } | undefined;
+  private pending: Promise<MetricsSnapshot> | undefined;
+
+  constructor(
+    private readonly source: StateSource,
+    private readonly version: string,
+    private readonly cacheMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async read(): Promise<MetricsSnapshot> {
+    if (this.cached && this.now() - this.cached.at < this.cacheMs) return this.cached.value;
+    this.pending ??= this.load().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async load(): Promise<MetricsSnapshot> {
+    const tenants = await this.source.tenantIds();
+    const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge] = await Promise.all([
+      this.source.queueDepth('rotation'),
+      this.source.queueDepth('webhook'),
+      this.source.oldestPendingAgeSeconds('rotation'),
+      this.source.oldestPendingAgeSeconds('webhook'),
+    ]);
+    const value: MetricsSnapshot = {
+      [METRICS.secrets.name]: Object.fromEntries(counts),
+      [METRICS.rotationQueueOldestAge.name]: { '': rotationAge },
+      [METRICS.webhookQueueOldestAge.name]: { '': webhookAge },
+      // No certificate is issued before the PKI engine exists: an honest zero for every window.
+      [METRICS.certificatesExpiringSoon.name]: Object.fromEntries(EXPIRY_WINDOWS_DAYS.map((days) => [seriesKey([String(days)]), 0])),
+      [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
+    };
+    if (rotationDepth !== undefined) value[METRICS.rotationQueueDepth.name] = { '': rotationDepth };
+    if (webhookDepth !== undefined) value[METRICS.webhookQueueDepth.name] = { '': webhookDepth };
+    this.cached = { at: this.now(), value };
+    return value;
+  }
+}

@@ -1,0 +1,76 @@
+import { context as otelContext, type Attributes, type TextMapGetter } from '@opentelemetry/api';
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { VaultContext } from '../http/api-app.js';
+import { headerOf } from '../http/body.js';
+import { defaultTracing, markSpanFailed, traceIdFromRequestId, traceparentOf, type StartedSpan, type Tracing } from './tracing.js';
+
+type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
+type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
+
+const headerGetter: TextMapGetter<APIGatewayProxyEventV2> = {
+  keys: (event) => Object.keys(event.headers ?? {}),
+  get: (event, key) => headerOf(event, key.toLowerCase()),
+};
+
+// The request span of each invocation, keyed by its Lambda context object.
+const requestSpans = new WeakMap<object, StartedSpan>();
+
+/**
+ * The SERVER span of each request, named `${method} ${route pattern}`. Continues
+ * an incoming W3C traceparent; otherwise a client X-Request-ID picks the trace
+ * id. Echoes `traceparent`, and exports the spans before the invocation returns
+ * (Lambda may freeze the container right after). Use it first, so it wraps the
+ * other middlewares, and wrap the handler in `withRequestSpan`.
+ */
+export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
+  if (!tracing.enabled) return { before: () => undefined };
+
+  const finish = async (request: Request): Promise<void> => {
+    const started = requestSpans.get(request.context);
+    if (!started) return;
+    requestSpans.delete(request.context);
+    const { span } = started;
+    const state = request.context.vault;
+    const status = request.response ? (request.response.statusCode ?? 200) : 500;
+    const attributes: Attributes = { 'http.response.status_code': status };
+    if (state) {
+      attributes['scaivault.request_id'] = state.requestId;
+      attributes['scaivault.path_category'] = state.category;
+      if (state.tenantId) attributes['scaivault.tenant_id'] = state.tenantId;
+      if (state.identityId) attributes['scaivault.identity_id'] = state.identityId;
+      if (state.route) {
+        // The pattern, never the raw path: secret paths are tenant data.
+        attributes['http.route'] = state.route;
+        span.updateName(`${state.method} ${state.route}`);
+      }
+    }
+    span.setAttributes(attributes);
+    // 4xx is the client's mistake, not a failed server span.
+    if (status >= 500) markSpanFailed(span, request.error?.name || String(status));
+    if (request.response) request.response.headers = { ...request.response.headers, traceparent: traceparentOf(span) };
+    span.end();
+    await tracing.flush();
+  };
+
+  return {
+    before: (request) => {
+      const method = request.event.requestContext?.http?.method ?? 'GET';
+      const parent = tracing.extract(request.event, headerGetter);
+      const traceId = traceIdFromRequestId(headerOf(request.event, 'x-request-id'));
+      requestSpans.set(request.context, tracing.startServerSpan(method, parent, { 'http.request.method': method }, traceId));
+    },
+    after: finish,
+    onError: finish,
+  };
+};
+
+type ApiHandler = (event: APIGatewayProxyEventV2, context: VaultContext, opts: { signal: AbortSignal }) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Runs the middy handler inside its request span, so SDK and fetch spans nest under it. */
+export const withRequestSpan =
+  (handler: ApiHandler): ApiHandler =>
+  (event, context, opts) => {
+    const started = requestSpans.get(context);
+    return started ? otelContext.with(started.context, () => handler(event, context, opts)) : handler(event, context, opts);
+  };

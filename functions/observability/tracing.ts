@@ -1,0 +1,306 @@
+// OpenTelemetry traces: OTLP/HTTP (JSON) out when OTEL_EXPORTER_OTLP_ENDPOINT
+// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without it nothing is
+// registered and every hook here returns before doing any work.
+//
+// Spans carry ids, route patterns, status codes and table names only: never a
+// secret value, token, header value, raw secret path or request/response body.
+import {
+  context as otelContext,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  RandomIdGenerator,
+  TraceIdRatioBasedSampler,
+  type IdGenerator,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { createHash } from 'node:crypto';
+import { ConfigError, getBoolean, getNumber, getOptionalString } from '../config.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface TracingConfig {
+  /** Where OTLP/HTTP spans are posted; tracing is off without it. */
+  readonly tracesUrl: string | undefined;
+  readonly serviceName: string;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** Probability a trace with no upstream decision is sampled; upstream decisions always win. */
+  readonly sampleRatio: number;
+}
+
+/** `key=value,key2=value2`, values percent-encoded, as the OpenTelemetry spec defines it. */
+export const parseResourceAttributes = (raw: string | undefined): Record<string, string> => {
+  const attributes: Record<string, string> = {};
+  if (!raw) return attributes;
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const equals = part.indexOf('=');
+    const key = part.slice(0, equals).trim();
+    if (equals <= 0 || !key) throw new ConfigError(`OTEL_RESOURCE_ATTRIBUTES entry "${part}" is not key=value`);
+    try {
+      attributes[key] = decodeURIComponent(part.slice(equals + 1).trim());
+    } catch {
+      throw new ConfigError(`OTEL_RESOURCE_ATTRIBUTES value for "${key}" is not valid percent-encoding`);
+    }
+  }
+  return attributes;
+};
+
+export const loadTracingConfig = (env: Env): TracingConfig => {
+  const resourceAttributes = parseResourceAttributes(getOptionalString(env, 'OTEL_RESOURCE_ATTRIBUTES'));
+  const sampleRatio = getNumber(env, 'OTEL_TRACES_SAMPLER_ARG', 1);
+  if (sampleRatio > 1) throw new ConfigError(`environment variable OTEL_TRACES_SAMPLER_ARG must be between 0 and 1, got "${sampleRatio}"`);
+  const endpoint = getOptionalString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The signal-specific variable is a full URL; the generic one is a base the signal path is appended to.
+  const tracesUrl = getOptionalString(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+  return {
+    tracesUrl: getBoolean(env, 'OTEL_SDK_DISABLED', false) ? undefined : tracesUrl,
+    serviceName: getOptionalString(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
+    resourceAttributes,
+    sampleRatio,
+  };
+};
+
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+const INVALID_TRACE_ID = '0'.repeat(32);
+
+/**
+ * The trace id a client X-Request-ID stands for: 32 hex digits are used as they
+ * are, anything else is SHA-256 hashed down to 128 bits, so the client can find
+ * its trace from the id it sent.
+ */
+export const traceIdFromRequestId = (requestId: string | undefined): string | undefined => {
+  if (!requestId) return undefined;
+  if (TRACE_ID.test(requestId) && requestId !== INVALID_TRACE_ID) return requestId.toLowerCase();
+  const hashed = createHash('sha256').update(requestId, 'utf8').digest('hex').slice(0, 32);
+  return hashed === INVALID_TRACE_ID ? undefined : hashed;
+};
+
+/** Random ids, except that the next root span may be handed the trace id a request asked for. */
+class RequestTraceIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  next: string | undefined;
+
+  generateTraceId(): string {
+    return this.next ?? this.random.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    return this.random.generateSpanId();
+  }
+}
+
+// How long a request waits for its spans to leave; an unreachable collector must not stall the API.
+const FLUSH_TIMEOUT_MS = 1000;
+
+let globalsRegistered = false;
+const registerGlobals = (propagator: W3CTraceContextPropagator): void => {
+  if (globalsRegistered) return;
+  globalsRegistered = true;
+  otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // Lets code that only knows the OpenTelemetry API propagate W3C trace context too.
+  propagation.setGlobalPropagator(propagator);
+};
+
+export interface StartedSpan {
+  readonly span: Span;
+  /** The context with `span` active: run child work in it. */
+  readonly context: Context;
+}
+
+/** One tracer provider and what the rest of the code needs from it. */
+export class Tracing {
+  readonly enabled: boolean;
+  private readonly tracer: Tracer | undefined;
+  private readonly provider: BasicTracerProvider | undefined;
+  private readonly ids = new RequestTraceIdGenerator();
+  private readonly propagator = new W3CTraceContextPropagator();
+
+  /** `processor` is where finished spans go; without one tracing is disabled. */
+  constructor(config: TracingConfig, processor: SpanProcessor | undefined) {
+    this.enabled = processor !== undefined;
+    if (!processor) return;
+    this.provider = new BasicTracerProvider({
+      resource: defaultResource().merge(resourceFromAttributes({ ...config.resourceAttributes, [ATTR_SERVICE_NAME]: config.serviceName })),
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
+      idGenerator: this.ids,
+      spanProcessors: [processor],
+    });
+    this.tracer = this.provider.getTracer('scaivault');
+    registerGlobals(this.propagator);
+  }
+
+  /** The API provider, for `trace.setGlobalTracerProvider`. */
+  get tracerProvider(): BasicTracerProvider | undefined {
+    return this.provider;
+  }
+
+  /** W3C trace context from a carrier (e.g. request headers); ROOT when absent or malformed. */
+  extract<T>(carrier: T, getter: TextMapGetter<T>): Context {
+    return this.propagator.extract(otelContext.active(), carrier, getter);
+  }
+
+  /** Writes `traceparent` (and `tracestate` if any) for `context` into a carrier. */
+  inject<T>(context: Context, carrier: T, setter: TextMapSetter<T>): void {
+    this.propagator.inject(context, carrier, setter);
+  }
+
+  /**
+   * Starts a SERVER span under `parent`. With no valid upstream span context,
+   * `traceId` (if given) becomes the new trace's id; an upstream traceparent wins.
+   */
+  startServerSpan(name: string, parent: Context, attributes: Attributes, traceId?: string): StartedSpan {
+    const tracer = this.requireTracer();
+    const upstream = trace.getSpanContext(parent);
+    this.ids.next = upstream && trace.isSpanContextValid(upstream) ? undefined : traceId;
+    try {
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+      return { span, context: trace.setSpan(parent, span) };
+    } finally {
+      this.ids.next = undefined;
+    }
+  }
+
+  /** Starts a CLIENT span under the active context. */
+  startClientSpan(name: string, attributes: Attributes): StartedSpan {
+    const parent = otelContext.active();
+    const span = this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+    return { span, context: trace.setSpan(parent, span) };
+  }
+
+  /** Exports every finished span now; export failures are dropped, never raised to a request. */
+  async flush(): Promise<void> {
+    await this.provider?.forceFlush({ timeoutMillis: FLUSH_TIMEOUT_MS }).catch(() => undefined);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider?.shutdown().catch(() => undefined);
+  }
+
+  private requireTracer(): Tracer {
+    if (!this.tracer) throw new Error('tracing is disabled');
+    return this.tracer;
+  }
+}
+
+/** The W3C `traceparent` value naming `span`. */
+export const traceparentOf = (span: Span): string => {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+};
+
+/** Marks a span failed with a class name only: error messages may quote request data. */
+export const markSpanFailed = (span: Span, errorType: string): void => {
+  span.setStatus({ code: SpanStatusCode.ERROR });
+  span.setAttribute('error.type', errorType);
+};
+
+// ---- AWS SDK v3 client spans ----
+
+interface AwsCommandArgs {
+  readonly input: Record<string, unknown>;
+}
+interface AwsCommandResult {
+  readonly output: { readonly $metadata?: { readonly requestId?: string; readonly httpStatusCode?: number } };
+}
+type AwsNext = (args: AwsCommandArgs) => Promise<AwsCommandResult>;
+interface AwsHandlerContext {
+  readonly clientName?: string;
+  readonly commandName?: string;
+}
+/** The part of an SDK v3 client this module touches. */
+export interface TraceableAwsClient {
+  readonly middlewareStack: {
+    add(middleware: (next: AwsNext, context: AwsHandlerContext) => AwsNext, options: { step: 'initialize'; name: string; override?: boolean }): void;
+  };
+}
+
+const TRANSACT_KINDS = ['Put', 'Update', 'Delete', 'ConditionCheck', 'Get'] as const;
+
+/** Table names a DynamoDB command touches (names only, never keys or items). */
+const dynamoDbTableNames = (input: Record<string, unknown>): string[] => {
+  if (typeof input.TableName === 'string') return [input.TableName];
+  if (input.RequestItems && typeof input.RequestItems === 'object') return Object.keys(input.RequestItems);
+  if (Array.isArray(input.TransactItems)) {
+    const names = new Set<string>();
+    for (const item of input.TransactItems as Record<string, { TableName?: unknown } | undefined>[]) {
+      for (const kind of TRANSACT_KINDS) {
+        const name = item[kind]?.TableName;
+        if (typeof name === 'string') names.add(name);
+      }
+    }
+    return [...names];
+  }
+  return [];
+};
+
+const awsAttributes = (service: string, method: string, input: Record<string, unknown>): Attributes => {
+  const attributes: Attributes = { 'rpc.system': 'aws-api', 'rpc.service': service, 'rpc.method': method };
+  if (service === 'DynamoDB') {
+    const tables = dynamoDbTableNames(input);
+    if (tables.length > 0) attributes['aws.dynamodb.table_names'] = tables;
+  } else if (service === 'S3' && typeof input.Bucket === 'string') {
+    attributes['aws.s3.bucket'] = input.Bucket;
+  }
+  return attributes;
+};
+
+/**
+ * Adds a CLIENT span per command (`DynamoDB.GetItem`) to an SDK client, covering
+ * its retries. Calls made outside a traced request are left alone, so start-up
+ * work does not produce orphan traces. Returns the client for use in expressions.
+ */
+export const traceAwsClient = <C extends TraceableAwsClient>(client: C, tracing: Tracing = defaultTracing): C => {
+  if (!tracing.enabled) return client;
+  client.middlewareStack.add(
+    (next, handlerContext) => async (args) => {
+      if (!trace.getSpan(otelContext.active())) return next(args);
+      const service = (handlerContext.clientName ?? 'AWS').replace(/Client$/, '');
+      const method = (handlerContext.commandName ?? 'Unknown').replace(/Command$/, '');
+      const { span } = tracing.startClientSpan(`${service}.${method}`, awsAttributes(service, method, args.input));
+      try {
+        const result = await next(args);
+        const metadata = result.output.$metadata;
+        if (metadata?.requestId) span.setAttribute('aws.request_id', metadata.requestId);
+        if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
+        return result;
+      } catch (error) {
+        const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+        if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
+        markSpanFailed(span, (error as Error).name || 'Error');
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+    { step: 'initialize', name: 'scaivaultTracing', override: true },
+  );
+  return client;
+};
+
+// ---- the container's tracing, from the environment, once ----
+
+const createTracing = (config: TracingConfig): Tracing => {
+  if (!config.tracesUrl) return new Tracing(config, undefined);
+  const tracing = new Tracing(config, new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl })));
+  if (tracing.tracerProvider) trace.setGlobalTracerProvider(tracing.tracerProvider);
+  return tracing;
+};
+
+export const defaultTracing: Tracing = createTracing(loadTracingConfig(process.env));

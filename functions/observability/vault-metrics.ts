@@ -1,0 +1,47 @@
+import type { MetricsRecorder } from '../domain/ports.js';
+import { METRICS } from './metric-catalogue.js';
+import type { MetricRegistry } from './metric-registry.js';
+
+/** Records each series where its event happens; the one writer of the registry. */
+export class VaultMetrics implements MetricsRecorder {
+  constructor(readonly registry: MetricRegistry) {}
+
+  secretRead(tenantId: string, secretType: string): void {
+    this.registry.inc(METRICS.secretReads, [tenantId, secretType]);
+  }
+
+  secretWritten(tenantId: string): void {
+    this.registry.inc(METRICS.secretWrites, [tenantId]);
+  }
+
+  rateLimitLevel(category: string, subject: string, level: number): void {
+    this.registry.set(METRICS.rateLimitBucketFill, [category, subject], Math.floor(level));
+  }
+
+  rateLimited(category: string): void {
+    this.registry.inc(METRICS.rateLimitHits, [category]);
+  }
+
+  keyCacheLookup(hit: boolean): void {
+    this.registry.inc(hit ? METRICS.keyCacheHits : METRICS.keyCacheMisses);
+  }
+
+  requestStarted(pathCategory: string): void {
+    this.registry.inc(METRICS.activeRequests, [pathCategory]);
+  }
+
+  requestFinished(method: string, pathCategory: string, status: number, seconds: number, started: boolean): void {
+    if (started) this.registry.inc(METRICS.activeRequests, [pathCategory], -1);
+    this.registry.inc(METRICS.requests, [method, pathCategory, String(status)]);
+    this.registry.observe(METRICS.requestDuration, [method, pathCategory], seconds);
+  }
+
+  keyProviderCall(operation: 'encrypt' | 'decrypt', seconds: number, failed: boolean): void {
+    this.registry.observe(METRICS.kmsLatency, [operation], seconds);
+    if (failed) this.registry.inc(METRICS.kmsErrors, [operation]);
+  }
+
+  dynamoDbCall(seconds: number): void {
+    this.registry.observe(METRICS.dbLatency, [], seconds);
+  }
+}

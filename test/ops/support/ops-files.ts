@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const opsPath = (...parts: string[]): string => resolve(REPO_ROOT, 'ops', ...parts);
+
+export const readYaml = <T = unknown>(path: string): T => parse(readFileSync(path, 'utf8')) as T;
+
+/**
+ * Every series /v1/metrics exports (functions/observability's catalogue), kept
+ * here by hand on purpose: ops artifacts are the operator contract, and a
+ * rename in code must show up as a failing test here, not silently follow.
+ */
+export const METRIC_CATALOGUE: readonly string[] = [
+  'scaivault_requests_total',
+  'scaivault_request_duration_seconds',
+  'scaivault_active_requests',
+  'scaivault_rate_limit_hits_total',
+  'scaivault_rate_limit_bucket_fill',
+  'scaivault_secrets_total',
+  'scaivault_secret_reads_total',
+  'scaivault_secret_writes_total',
+  'scaivault_secret_rotations_total',
+  'scaivault_certificates_active',
+  'scaivault_certificates_expiring_soon',
+  'scaivault_acme_orders_total',
+  'scaivault_leases_active',
+  'scaivault_leases_generated_total',
+  'scaivault_engine_health',
+  'scaivault_db_latency_seconds',
+  'scaivault_kms_latency_seconds',
+  'scaivault_db_pool_size',
+  'scaivault_db_pool_available',
+  'scaivault_rotation_queue_depth',
+  'scaivault_webhook_queue_depth',
+  'scaivault_rotation_queue_oldest_age_seconds',
+  'scaivault_webhook_queue_oldest_age_seconds',
+  'scaivault_webhook_delivery_duration_seconds',
+  'scaivault_webhook_deliveries_total',
+  'scaivault_jobs_dead_letter_total',
+  'scaivault_key_cache_hits_total',
+  'scaivault_key_cache_misses_total',
+  'scaivault_key_cache_entries',
+  'scaivault_kms_errors_total',
+  'scaivault_audit_last_seal_timestamp_seconds',
+  'scaivault_audit_chain_divergence',
+  'scaivault_build_info',
+];
+
+/** The seven alerts of the operator page, in its order, under its names. */
+export const REFERENCE_ALERTS: readonly string[] = [
+  'ScaiVaultHighLatency',
+  'ScaiVaultErrorRate',
+  'ScaiVaultKMSFailing',
+  'ScaiVaultNotReady',
+  'ScaiVaultCertsExpiringSoon',
+  'ScaiVaultRotationQueueDeep',
+  'ScaiVaultWebhookDeliveryFailing',
+];
+
+/**
+ * `scaivault_*` series names an expression reads, histogram suffixes removed.
+ * A name right after `:` is part of a recording rule's name, not a raw series.
+ */
+export const metricNamesIn = (expr: string): string[] =>
+  [...expr.matchAll(/(?<![\w:])scaivault_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
+
+export interface PromtoolResult {
+  readonly status: number | null;
+  readonly output: string;
+}
+
+export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResult => {
+  const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 15_000 });
+  if (run.error) {
+    throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-tools.sh`);
+  }
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+};
