@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
 import { runCoreBenchmarks } from './core.bench.js';
+import { runObservabilityBenchmarks } from './observability.bench.js';
 
-const results = { core: await runCoreBenchmarks() };
+const results = { core: await runCoreBenchmarks(), observability: await runObservabilityBenchmarks() };
 console.log('\n' + JSON.stringify(results, null, 2));

@@ -105,6 +105,10 @@ export interface VaultConfig {
   readonly metricsTable: string;
   /** When set, /v1/metrics requires it (or an admin token) as a bearer token. */
   readonly metricsToken: string | undefined;
+  /** In AWS the metrics token lives in Secrets Manager, read on first scrape. */
+  readonly metricsTokenSecretArn: string | undefined;
+  /** In AWS the root token lives in Secrets Manager; the api stores its hash on first use. */
+  readonly rootTokenSecretArn: string | undefined;
   readonly metricsFlushSeconds: number;
   readonly metricsRetireSeconds: number;
   readonly metricsLabelCap: number;
@@ -133,6 +137,8 @@ export const loadConfig = (env: Env): VaultConfig => {
     maxTokenTtlSeconds: getNumber(env, 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS', 32 * 24 * 3600, 60),
     metricsTable: getString(env, 'SCAIVAULT_METRICS_TABLE'),
     metricsToken: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN'),
+    metricsTokenSecretArn: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN'),
+    rootTokenSecretArn: getOptionalString(env, 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN'),
     metricsFlushSeconds: getNumber(env, 'SCAIVAULT_METRICS_FLUSH_SECONDS', 10, 0.1),
     metricsRetireSeconds: getNumber(env, 'SCAIVAULT_METRICS_RETIRE_SECONDS', 900, 1),
     metricsLabelCap: getNumber(env, 'SCAIVAULT_METRICS_LABEL_CAP', 50, 1),

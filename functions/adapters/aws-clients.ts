@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
@@ -32,6 +33,7 @@ let dynamodb: DynamoDBClient | undefined;
 let kms: KMSClient | undefined;
 let sqs: SQSClient | undefined;
 let s3: S3Client | undefined;
+let secretsManager: SecretsManagerClient | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
   (dynamodb ??= traceAwsClient(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })));
@@ -44,6 +46,15 @@ export const sqsClient = (options: ClientOptions): SQSClient =>
 
 export const s3Client = (options: ClientOptions): S3Client =>
   (s3 ??= traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })));
+
+export const secretsManagerClient = (options: ClientOptions): SecretsManagerClient =>
+  (secretsManager ??= traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) })));
+
+/** The string value of a Secrets Manager secret (bootstrap tokens the stack generates). */
+export const readSecretString = async (client: SecretsManagerClient, secretId: string): Promise<string> => {
+  const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  return (secret.SecretString ?? '').trim();
+};
 
 /** Sockets the SDK clients hold open and waiting for them (the connection pool). */
 export const socketPoolStats = (): { open: number; free: number; pending: number; max: number } => {

@@ -1,10 +1,8 @@
-import { getOptionalString, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { composeApi } from '../http/compose-api.js';
 import { createLogger } from '../observability/logger.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger(process.env, { service: 'scaivault-api' });
 
-export const handler = composeApi(config, logger, {
-  rootTokenSecretArn: getOptionalString(process.env, 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN'),
-}).handler;
+export const handler = composeApi(config, logger).handler;

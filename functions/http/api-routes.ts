@@ -20,6 +20,8 @@ export interface ApiServices {
   readonly config: VaultConfig;
   readonly fleetMetrics: FleetMetrics;
   readonly stateGauges: StateGauges;
+  /** The token /v1/metrics requires, if any. */
+  readonly metricsToken: () => Promise<string | undefined>;
   /** The AWS SDK clients' socket pool: this design's "connection pool". */
   readonly connectionPool: () => { open: number; free: number; pending: number; max: number };
   readonly auth: AuthService;
@@ -385,7 +387,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
  * on loopback); otherwise it takes the metrics token or an admin token.
  */
 const authorizeScrape = async (services: ApiServices, authorization: string | undefined): Promise<void> => {
-  const expected = services.config.metricsToken;
+  const expected = await services.metricsToken();
   if (!expected) return;
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   if (presented && constantTimeEquals(presented, expected)) return;

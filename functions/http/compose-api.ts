@@ -1,7 +1,16 @@
 import middy from '@middy/core';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { dynamoDbClient, kmsClient, observeLatency, s3Client, socketPoolStats, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
+import {
+  dynamoDbClient,
+  kmsClient,
+  observeLatency,
+  readSecretString,
+  s3Client,
+  secretsManagerClient,
+  socketPoolStats,
+  sqsClient,
+  type ClientOptions,
+} from '../adapters/aws-clients.js';
 import { DynamoDbAuthRepository } from '../adapters/dynamodb/dynamodb-auth-repository.js';
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
 import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-repository.js';
@@ -46,8 +55,19 @@ const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapp
     ? new LocalKeyWrapper(loadOrCreateMasterKey(config.localKeyFile ?? ''))
     : new AwsKmsKeyWrapper(kmsClient(clients), config.kmsKeyId ?? '');
 
+/** Runs `task` once and shares its result; a failure is forgotten so the next call retries. */
+const retryingOnce = <T>(task: () => Promise<T>, onError?: (error: unknown) => void): (() => Promise<T>) => {
+  let running: Promise<T> | undefined;
+  return () =>
+    (running ??= task().catch((error: unknown) => {
+      running = undefined;
+      onError?.(error);
+      throw error;
+    }));
+};
+
 /** The composition root of the `api` function: every adapter and service, wired once per container. */
-export const composeApi = (config: VaultConfig, logger: Logger, options: { rootTokenSecretArn?: string } = {}): Api => {
+export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const clients: ClientOptions = { timeoutMs: config.dependencyTimeoutMs, s3ForcePathStyle: config.s3ForcePathStyle };
   const dynamodb = dynamoDbClient(clients);
   const keyWrapper = createKeyWrapper(config, clients);
@@ -88,7 +108,10 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
     config.version,
     config.metricsStateCacheSeconds * 1000,
   );
-  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, connectionPool: socketPoolStats };
+  const metricsToken = config.metricsTokenSecretArn
+    ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
+    : async () => config.metricsToken;
+  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken, connectionPool: socketPoolStats };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, (state) => {
     state.counted = true;
@@ -97,20 +120,12 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
 
   // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
   // the first request of each container makes sure its hash is stored.
-  let bootstrapped: Promise<void> | undefined;
-  const bootstrap = async (): Promise<void> => {
-    if (!options.rootTokenSecretArn) return;
-    bootstrapped ??= (async () => {
-      const secret = await traceAwsClient(new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: options.rootTokenSecretArn }));
-      // Secrets Manager generates the 43 random characters; the token prefix is ours.
-      const raw = (secret.SecretString ?? '').trim();
-      await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
-    })().catch((error: unknown) => {
-      bootstrapped = undefined;
-      logger.error('root token bootstrap failed', { error: (error as Error).name });
-    });
-    await bootstrapped;
-  };
+  const bootstrap = retryingOnce(async () => {
+    if (!config.rootTokenSecretArn) return;
+    // Secrets Manager generates the 43 random characters; the token prefix is ours.
+    const raw = await readSecretString(secretsManagerClient(clients), config.rootTokenSecretArn);
+    await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
+  }, (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }));
 
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
     .use(httpTracing())
@@ -119,7 +134,8 @@ export const composeApi = (config: VaultConfig, logger: Logger, options: { rootT
     .use(requestContext())
     .use(problemErrors(logger))
     .handler(withRequestSpan(async (event, context) => {
-      await bootstrap();
+      // Logged inside; requests with other tokens must not depend on the bootstrap.
+      await bootstrap().catch(() => undefined);
       return app.dispatch(event, context.vault!);
     }));
   return { ...services, handler };

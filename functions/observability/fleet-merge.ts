@@ -18,10 +18,15 @@ export interface InstanceRecord {
 export interface Baseline {
   readonly revision: number;
   readonly metrics: MetricsSnapshot;
-  /** Instances whose totals the baseline already holds, with when they were folded. */
-  readonly folded: Readonly<Record<string, number>>;
+  /** Instances whose totals the baseline already holds: when, and which of their flushes. */
+  readonly folded: Readonly<Record<string, FoldedMarker>>;
   /** Values of capped labels that have their own series; all others report as `other`. */
   readonly admitted: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface FoldedMarker {
+  readonly at: number;
+  readonly revision: number;
 }
 
 export const EMPTY_BASELINE: Baseline = { revision: 0, metrics: {}, folded: {}, admitted: {} };

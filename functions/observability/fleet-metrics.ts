@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { addCumulative, capLabels, EMPTY_BASELINE, isCumulative, mergeFleet, type Baseline, type InstanceRecord } from './fleet-merge.js';
+import { addCumulative, capLabels, isCumulative, mergeFleet, type Baseline, type InstanceRecord } from './fleet-merge.js';
 import { definitionOf } from './metric-catalogue.js';
 import type { MetricRegistry, MetricsSnapshot } from './metric-registry.js';
 
@@ -10,7 +10,7 @@ export class InstanceRetiredError extends Error {
 
 /** Persistence of the fleet's metrics: one item per instance plus a baseline. */
 export interface FleetMetricsStore {
-  /** First flush creates the item; later ones succeed only while it exists and is not retired. */
+  /** First flush creates the item (or replaces our own live one); later ones succeed only while it exists and is not retired. */
   putInstance(record: InstanceRecord, first: boolean): Promise<void>;
   readFleet(): Promise<{ baseline: Baseline; instances: InstanceRecord[] }>;
   /** Marks an instance retired if it still holds `revision`; false when it moved on. */
@@ -29,6 +29,13 @@ export interface FleetMetricsOptions {
   readonly now?: () => number;
 }
 
+interface Flushed {
+  readonly revision: number;
+  readonly snapshot: MetricsSnapshot;
+}
+
+const NOTHING_FLUSHED: Flushed = { revision: 0, snapshot: {} };
+
 /** Folded-instance markers are kept this long, well past any possible late flush. */
 const FOLDED_MARKER_TTL_MS = 24 * 3600 * 1000;
 const MAX_FOLDS_PER_SCRAPE = 25;
@@ -37,21 +44,25 @@ const isCumulativeName = (name: string): boolean => isCumulative(definitionOf(na
 
 /**
  * Fleet-correct metrics: each instance flushes its cumulative state at a bounded
- * rate; a scrape merges every instance with the baseline, folding instances
- * that went silent into it, so totals never go backwards when instances come
- * and go.
+ * rate; a scrape merges every instance's *flushed* state with the baseline,
+ * folding instances that went silent into it. Every scraper therefore sees the
+ * same store, and totals never go backwards as instances come and go or as
+ * scrapes land on different instances.
  *
  * Folding never double-counts or loses a flush: a scraper first freezes the
  * instance item (retired, only at the revision it read), then adds it to the
- * baseline together with a marker, then deletes it; an instance whose item was
- * frozen subtracts what it had flushed and carries on under a new id.
+ * baseline with a marker naming that revision, then deletes it. An instance that
+ * finds itself retired subtracts exactly the flush that was folded (even one
+ * whose reply it never saw) and carries on under a new id.
  */
 export class FleetMetrics {
   private instanceId = newInstanceId();
   private readonly startedAt: number;
-  private revision = 0;
   private lastFlushAt = 0;
-  private lastFlushed: MetricsSnapshot = {};
+  /** The last flush known to have landed. */
+  private confirmed: Flushed = NOTHING_FLUSHED;
+  /** A flush whose outcome is unknown (an error after sending): it may have landed. */
+  private unconfirmed: Flushed | undefined;
   private flushing: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -84,28 +95,21 @@ export class FleetMetrics {
 
   /** The fleet's merged series (state gauges excluded), after folding silent instances. */
   async collect(): Promise<MetricsSnapshot> {
-    const now = this.now();
-    const { baseline: stored, instances } = await this.store.readFleet();
-    let baseline = stored;
+    await this.maybeFlush();
+    let { baseline, instances } = await this.store.readFleet();
     const mine = instances.find((instance) => instance.instanceId === this.instanceId);
-    if (this.revision > 0 && (!mine || mine.retired || baseline.folded[this.instanceId] !== undefined)) {
+    if (this.confirmed.revision > 0 && (!mine || mine.retired)) {
       // Someone folded our last flush while we were idle: flushing notices and rebases us.
       await this.flush();
+      ({ baseline, instances } = await this.store.readFleet());
     }
-    const others = instances.filter((instance) => instance.instanceId !== this.instanceId);
-    const stale = others.filter((i) => i.retired || now - i.updatedAt > this.options.retireAfterMs).slice(0, MAX_FOLDS_PER_SCRAPE);
+    const now = this.now();
+    const stale = instances
+      .filter((i) => i.instanceId !== this.instanceId && (i.retired || now - i.updatedAt > this.options.retireAfterMs))
+      .slice(0, MAX_FOLDS_PER_SCRAPE);
     for (const instance of stale) baseline = await this.fold(baseline, instance, now);
 
-    const live: InstanceRecord = {
-      instanceId: this.instanceId,
-      revision: this.revision,
-      startedAt: this.startedAt,
-      updatedAt: now,
-      retired: false,
-      metrics: this.registry.snapshot(),
-    };
-    const active = others.filter((i) => baseline.folded[i.instanceId] === undefined);
-    const merged = mergeFleet(baseline, [...active, live], {
+    const merged = mergeFleet(baseline, instances, {
       now,
       liveWindowMs: Math.max(3 * this.options.flushIntervalMs, 30_000),
       latestWindowMs: this.options.retireAfterMs,
@@ -120,36 +124,60 @@ export class FleetMetrics {
 
   private async doFlush(): Promise<void> {
     const snapshot = this.registry.snapshot();
+    const revision = Math.max(this.confirmed.revision, this.unconfirmed?.revision ?? 0) + 1;
     const record: InstanceRecord = {
       instanceId: this.instanceId,
-      revision: this.revision + 1,
+      revision,
       startedAt: this.startedAt,
       updatedAt: this.now(),
       retired: false,
       metrics: snapshot,
     };
+    const first = this.confirmed.revision === 0 && this.unconfirmed === undefined;
+    const attempt: Flushed = { revision, snapshot };
     try {
-      await this.store.putInstance(record, this.revision === 0);
+      await this.store.putInstance(record, first);
     } catch (error) {
-      if (!(error instanceof InstanceRetiredError)) throw error;
-      // Our last flush now lives in the baseline: keep only what came after it, under a new id.
-      this.registry.subtract(this.lastFlushed, isCumulativeName);
-      this.instanceId = newInstanceId();
-      this.revision = 0;
-      this.lastFlushed = {};
+      if (!(error instanceof InstanceRetiredError)) {
+        // Sent but unanswered: it may have landed, and may yet be what a scraper folds.
+        this.unconfirmed = attempt;
+        // Wait a full interval before trying again, so an outage does not add a write to every request.
+        this.lastFlushAt = record.updatedAt;
+        throw error;
+      }
+      // A refused put did not land; what was folded is an earlier flush.
+      await this.rebase();
       return this.doFlush();
     }
-    this.revision = record.revision;
-    this.lastFlushed = snapshot;
+    this.confirmed = attempt;
+    this.unconfirmed = undefined;
     this.lastFlushAt = record.updatedAt;
+  }
+
+  /** Our item was folded: keep only what came after the folded flush, under a new id. */
+  private async rebase(): Promise<void> {
+    const { baseline, instances } = await this.store.readFleet();
+    const item = instances.find((i) => i.instanceId === this.instanceId);
+    // The folded revision is in the baseline's marker, or on the frozen item a scraper has yet to fold.
+    const foldedRevision = baseline.folded[this.instanceId]?.revision ?? (item?.retired ? item.revision : undefined);
+    const candidates = [this.unconfirmed, this.confirmed].filter((f): f is Flushed => f !== undefined);
+    const folded =
+      foldedRevision === undefined
+        ? // Nothing of ours is stored or folded: none of our flushes ever landed.
+          undefined
+        : candidates.find((f) => f.revision === foldedRevision) ?? this.confirmed;
+    if (folded) this.registry.subtract(folded.snapshot, isCumulativeName);
+    this.instanceId = newInstanceId();
+    this.confirmed = NOTHING_FLUSHED;
+    this.unconfirmed = undefined;
   }
 
   private async fold(baseline: Baseline, instance: InstanceRecord, now: number): Promise<Baseline> {
     if (baseline.folded[instance.instanceId] === undefined) {
       if (!instance.retired && !(await this.store.retireInstance(instance.instanceId, instance.revision))) return baseline;
       for (let attempt = 0; attempt < 5; attempt += 1) {
-        const folded = Object.fromEntries(Object.entries(baseline.folded).filter(([, at]) => now - at < FOLDED_MARKER_TTL_MS));
-        folded[instance.instanceId] = now;
+        const folded = Object.fromEntries(Object.entries(baseline.folded).filter(([, marker]) => now - marker.at < FOLDED_MARKER_TTL_MS));
+        folded[instance.instanceId] = { at: now, revision: instance.revision };
         const summed = addCumulative(addCumulative({}, baseline.metrics), instance.metrics);
         const capped = capLabels(summed, baseline.admitted, this.options.labelCap);
         const next: Baseline = { revision: baseline.revision + 1, metrics: capped.snapshot, folded, admitted: capped.admitted };
@@ -168,4 +196,3 @@ export class FleetMetrics {
 }
 
 const newInstanceId = (): string => `i-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
-

@@ -44,8 +44,10 @@ export class DynamoDbFleetMetricsStore implements FleetMetricsStore {
           new PutItemCommand({
             TableName: this.tableName,
             Item: marshall(item),
-            ConditionExpression: first ? 'attribute_not_exists(pk)' : 'attribute_exists(pk) AND retired = :false',
-            ExpressionAttributeValues: first ? undefined : marshall({ ':false': false }),
+            // A first flush may find its own earlier attempt (reply lost) and replace it while live;
+            // later ones must find the item, or it was folded and deleted.
+            ConditionExpression: first ? 'attribute_not_exists(pk) OR retired = :false' : 'attribute_exists(pk) AND retired = :false',
+            ExpressionAttributeValues: marshall({ ':false': false }),
           }),
         ),
       );

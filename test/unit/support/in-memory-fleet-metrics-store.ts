@@ -33,7 +33,8 @@ export class InMemoryFleetMetricsStore implements FleetMetricsStore {
   async putInstance(record: InstanceRecord, first: boolean): Promise<void> {
     await tick();
     const existing = this.instances.get(record.instanceId);
-    const allowed = first ? existing === undefined : existing !== undefined && !existing.retired;
+    // Same conditions as the adapter: a first flush may replace its own live item (an earlier attempt whose answer was lost).
+    const allowed = first ? existing === undefined || !existing.retired : existing !== undefined && !existing.retired;
     this.calls.push({ operation: 'putInstance', at: this.now(), instanceId: record.instanceId, applied: allowed });
     if (!allowed) throw new InstanceRetiredError(`instance ${record.instanceId} was retired`);
     // The adapter writes `retired: false` whatever the record says.

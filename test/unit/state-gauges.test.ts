@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { METRICS } from '../../functions/observability/metric-catalogue.js';
+import { StateGauges, type StateSource } from '../../functions/observability/state-gauges.js';
+
+const clock = (start = 1_000_000) => {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+};
+
+/** A StateSource whose answers the test sets, counting how often each read reaches it. */
+class FakeStateSource implements StateSource {
+  secrets: Record<string, number> = { acme: 3, globex: 0 };
+  depths: Record<'rotation' | 'webhook', number | undefined> = { rotation: 4, webhook: undefined };
+  ages: Record<'rotation' | 'webhook', number> = { rotation: 12, webhook: 0 };
+  tenantReads = 0;
+  private release: (() => void) | undefined;
+  private gate: Promise<void> | undefined;
+
+  /** Holds every tenant listing until released, so concurrent scrapes overlap. */
+  hold(): () => void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+    return () => {
+      this.gate = undefined;
+      this.release?.();
+    };
+  }
+
+  async tenantIds(): Promise<string[]> {
+    this.tenantReads += 1;
+    await this.gate;
+    return Object.keys(this.secrets);
+  }
+
+  async liveSecrets(tenantId: string): Promise<number> {
+    return this.secrets[tenantId] ?? 0;
+  }
+
+  async queueDepth(queue: 'rotation' | 'webhook'): Promise<number | undefined> {
+    return this.depths[queue];
+  }
+
+  async oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number> {
+    return this.ages[queue];
+  }
+}
+
+describe('StateGauges', () => {
+  it('reads secrets per tenant, queue gauges, certificate windows and build info', async () => {
+    const gauges = new StateGauges(new FakeStateSource(), '1.4.0', 5000);
+    expect(await gauges.read()).toEqual({
+      [METRICS.secrets.name]: { acme: 3, globex: 0 },
+      [METRICS.rotationQueueDepth.name]: { '': 4 },
+      [METRICS.rotationQueueOldestAge.name]: { '': 12 },
+      [METRICS.webhookQueueOldestAge.name]: { '': 0 },
+      [METRICS.certificatesExpiringSoon.name]: { '7': 0, '14': 0, '30': 0, '90': 0 },
+      [METRICS.buildInfo.name]: { '1.4.0': 1 },
+    });
+  });
+
+  it('omits a queue depth the source cannot tell rather than reporting 0', async () => {
+    const source = new FakeStateSource();
+    source.depths = { rotation: undefined, webhook: 0 };
+    const state = await new StateGauges(source, 'dev', 5000).read();
+    expect(state[METRICS.rotationQueueDepth.name]).toBeUndefined();
+    expect(state[METRICS.webhookQueueDepth.name]).toEqual({ '': 0 });
+  });
+
+  it('serves repeated scrapes within cacheMs from one read and reads again after it', async () => {
+    const time = clock();
+    const source = new FakeStateSource();
+    const gauges = new StateGauges(source, 'dev', 5000, time.now);
+    expect((await gauges.read())[METRICS.secrets.name]).toEqual({ acme: 3, globex: 0 });
+    source.secrets = { acme: 7 };
+    time.advance(4999);
+    expect((await gauges.read())[METRICS.secrets.name]).toEqual({ acme: 3, globex: 0 });
+    expect(source.tenantReads).toBe(1);
+    time.advance(1);
+    expect((await gauges.read())[METRICS.secrets.name]).toEqual({ acme: 7 });
+    expect(source.tenantReads).toBe(2);
+  });
+
+  it('lets concurrent scrapes share one load', async () => {
+    const source = new FakeStateSource();
+    const gauges = new StateGauges(source, 'dev', 5000);
+    const release = source.hold();
+    const reads = Promise.all([gauges.read(), gauges.read(), gauges.read()]);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const [first, second, third] = await reads;
+    expect(source.tenantReads).toBe(1);
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+  });
+
+  it('tries again on the next scrape after a failed load', async () => {
+    const source = new FakeStateSource();
+    const gauges = new StateGauges(source, 'dev', 5000);
+    const original = source.tenantIds.bind(source);
+    source.tenantIds = async () => {
+      source.tenantIds = original;
+      throw new Error('dynamodb unavailable');
+    };
+    await expect(gauges.read()).rejects.toThrow('dynamodb unavailable');
+    expect((await gauges.read())[METRICS.secrets.name]).toEqual({ acme: 3, globex: 0 });
+  });
+});
