@@ -20,6 +20,7 @@ export interface ApiServices {
   readonly config: VaultConfig;
   readonly fleetMetrics: FleetMetrics;
   readonly stateGauges: StateGauges;
+  readonly tracingEnabled: boolean;
   /** The token /v1/metrics requires, if any. */
   readonly metricsToken: () => Promise<string | undefined>;
   /** The AWS SDK clients' socket pool: this design's "connection pool". */
@@ -358,6 +359,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
           status: readiness.ready ? 'healthy' : 'degraded',
           key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
           features: { secrets: true, tenants: true, rate_limiting: true, rotation: false, webhooks: false, audit: false, pki: false, leases: false },
+          telemetry: { prometheus: true, tracing: services.tracingEnabled, cloudwatch_emf: config.cloudWatchNamespace !== undefined },
           health: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, check.status])),
           cache: { ...snake(cache), hit_ratio: lookups === 0 ? null : Math.round((cache.hits / lookups) * 10_000) / 10_000 },
           rate_limits: Object.fromEntries(

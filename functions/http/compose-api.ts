@@ -29,7 +29,7 @@ import type { DependencyProbe, KeyWrapper } from '../domain/ports.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
 import type { Logger } from '../observability/logger.js';
-import { traceAwsClient } from '../observability/tracing.js';
+import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type VaultContext } from './api-app.js';
 import { buildRoutes, type ApiServices } from './api-routes.js';
@@ -111,7 +111,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
-  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken, connectionPool: socketPoolStats };
+  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken, connectionPool: socketPoolStats, tracingEnabled: defaultTracing.enabled };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, (state) => {
     state.counted = true;

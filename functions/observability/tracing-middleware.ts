@@ -50,7 +50,7 @@ export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
     if (status >= 500) markSpanFailed(span, request.error?.name || String(status));
     if (request.response) request.response.headers = { ...request.response.headers, traceparent: traceparentOf(span) };
     span.end();
-    await tracing.flush();
+    await tracing.endInvocation();
   };
 
   return {

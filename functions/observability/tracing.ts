@@ -32,7 +32,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { createHash } from 'node:crypto';
-import { ConfigError, getBoolean, getNumber, getOptionalString } from '../config.js';
+import { ConfigError, getBoolean, getChoice, getNumber, getOptionalString } from '../config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -43,6 +43,11 @@ export interface TracingConfig {
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** Probability a trace with no upstream decision is sampled; upstream decisions always win. */
   readonly sampleRatio: number;
+  /**
+   * Export every invocation's spans before it returns: required in Lambda, where a
+   * frozen sandbox would strand the batch. A long-lived process exports in batches.
+   */
+  readonly flushEachInvocation: boolean;
 }
 
 /** `key=value,key2=value2`, values percent-encoded, as the OpenTelemetry spec defines it. */
@@ -74,6 +79,7 @@ export const loadTracingConfig = (env: Env): TracingConfig => {
     serviceName: getOptionalString(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
     resourceAttributes,
     sampleRatio,
+    flushEachInvocation: getChoice(env, 'SCAIVAULT_TRACES_FLUSH', ['invocation', 'batch'] as const, env.AWS_LAMBDA_FUNCTION_NAME ? 'invocation' : 'batch') === 'invocation',
   };
 };
 
@@ -133,7 +139,7 @@ export class Tracing {
   private readonly propagator = new W3CTraceContextPropagator();
 
   /** `processor` is where finished spans go; without one tracing is disabled. */
-  constructor(config: TracingConfig, processor: SpanProcessor | undefined) {
+  constructor(private readonly config: TracingConfig, processor: SpanProcessor | undefined) {
     this.enabled = processor !== undefined;
     if (!processor) return;
     this.provider = new BasicTracerProvider({
@@ -182,6 +188,11 @@ export class Tracing {
     const parent = otelContext.active();
     const span = this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
     return { span, context: trace.setSpan(parent, span) };
+  }
+
+  /** At the end of an invocation: export now where the sandbox may freeze (Lambda), else leave it to the batch. */
+  async endInvocation(): Promise<void> {
+    if (this.config.flushEachInvocation) await this.flush();
   }
 
   /** Exports every finished span now; export failures are dropped, never raised to a request. */

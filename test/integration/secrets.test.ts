@@ -133,6 +133,8 @@ describe('secrets API over HTTP on the embedded stack', () => {
     const status = await vault.request('GET', '/v1/admin/status');
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ status: 'healthy', key_provider: { provider: 'local', state: 'Enabled' } });
+    expect(status.body.telemetry).toEqual({ prometheus: true, tracing: false, cloudwatch_emf: false });
+    expect(status.body.monitoring).toMatchObject({ metrics: '/v1/metrics', readiness: '/v1/health/ready' });
     expect(status.body.cache.entries).toBeGreaterThan(0);
     const cleared = await vault.request('POST', '/v1/admin/cache/clear');
     expect(cleared.body.cleared_entries).toBeGreaterThan(0);

@@ -15,7 +15,13 @@ describe('traces over OTLP from the embedded stack', () => {
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
     vault = await VaultProcess.start({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'scaivault-test', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test' },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'scaivault-test',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
+        // Lambda's mode: every invocation's spans are exported before it returns.
+        SCAIVAULT_TRACES_FLUSH: 'invocation',
+      },
     });
   });
 
@@ -117,7 +123,7 @@ describe('parent-based sampling at ratio 0', () => {
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    vault = await VaultProcess.start({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0' } });
+    vault = await VaultProcess.start({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0', SCAIVAULT_TRACES_FLUSH: 'invocation' } });
   });
 
   afterAll(async () => {

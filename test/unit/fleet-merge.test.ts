@@ -24,7 +24,12 @@ const instance = (instanceId: string, metrics: MetricsSnapshot, overrides: Parti
   ...overrides,
 });
 
-const baselineOf = (metrics: MetricsSnapshot, folded: Record<string, number> = {}): Baseline => ({ ...EMPTY_BASELINE, revision: 3, metrics, folded });
+const baselineOf = (metrics: MetricsSnapshot, folded: Record<string, number> = {}): Baseline => ({
+  ...EMPTY_BASELINE,
+  revision: 3,
+  metrics,
+  folded: Object.fromEntries(Object.entries(folded).map(([id, at]) => [id, { at, revision: 1 }])),
+});
 
 const R = METRICS.requests.name;
 const GET_OK = seriesKey(['GET', 'secrets', '200']);

@@ -13,7 +13,7 @@ import { newRequestState, type VaultContext } from '../../functions/http/api-app
 import { httpTracing, withRequestSpan } from '../../functions/observability/tracing-middleware.js';
 import { loadTracingConfig, traceAwsClient, traceIdFromRequestId, Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
 
-const CONFIG: TracingConfig = { tracesUrl: undefined, serviceName: 'scaivault-unit', resourceAttributes: {}, sampleRatio: 1 };
+const CONFIG: TracingConfig = { tracesUrl: undefined, serviceName: 'scaivault-unit', resourceAttributes: {}, sampleRatio: 1, flushEachInvocation: true };
 
 const sha256TraceId = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
@@ -44,7 +44,11 @@ describe('traceIdFromRequestId', () => {
 
 describe('loadTracingConfig', () => {
   it('is off without an endpoint, with the documented defaults', () => {
-    expect(loadTracingConfig({})).toEqual({ tracesUrl: undefined, serviceName: 'scaivault', resourceAttributes: {}, sampleRatio: 1 });
+    expect(loadTracingConfig({})).toEqual({ tracesUrl: undefined, serviceName: 'scaivault', resourceAttributes: {}, sampleRatio: 1, flushEachInvocation: false });
+    // In Lambda every invocation exports before it returns; elsewhere spans go out in batches.
+    expect(loadTracingConfig({ AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api' }).flushEachInvocation).toBe(true);
+    expect(loadTracingConfig({ SCAIVAULT_TRACES_FLUSH: 'invocation' }).flushEachInvocation).toBe(true);
+    expect(() => loadTracingConfig({ SCAIVAULT_TRACES_FLUSH: 'sometimes' })).toThrow(ConfigError);
   });
 
   it('appends /v1/traces to the base endpoint; the traces endpoint is used as given', () => {
