@@ -1,6 +1,8 @@
 // CDK app: builds the Lambda bundles, then defines the stateful and stateless stacks.
 // `npx cdk synth` runs this through tsx and needs no network or credentials.
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
+import { mergePrometheusRuleFiles } from '../lib/observability.js';
 import { StatefulStack } from '../lib/stateful-stack.js';
 import { StatelessStack } from '../lib/stateless-stack.js';
 import { buildFunctions } from '../scripts/build.js';
@@ -9,16 +11,25 @@ await buildFunctions();
 
 const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+// Optional context: `cdk deploy -c scaivault:stage=staging -c scaivault:adotCollectorLayerArn=arn:...`
+const context = (key: string): string | undefined => app.node.tryGetContext(`scaivault:${key}`) as string | undefined;
+const sampleRatio = context('tracesSampleRatio');
+
+// The alert and recording rules Prometheus users load from ops/prometheus, into the AMP workspace.
+const prometheusRules = mergePrometheusRuleFiles(
+  ['alerts.yml', 'recording-rules.yml'].map((file) => readFileSync(new URL(`../ops/prometheus/${file}`, import.meta.url), 'utf8')),
+);
 
 const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   env,
-  description: 'ScaiVault stateful resources: KMS key, tables, queues, audit bucket, root token',
+  description: 'ScaiVault stateful resources: KMS key, tables, queues, audit bucket, tokens, Prometheus workspace, alarm topic',
   terminationProtection: true,
+  prometheusRules,
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {
   env,
-  description: 'ScaiVault functions and HTTP API',
+  description: 'ScaiVault functions, HTTP API, dashboard and alarms',
   key: stateful.key,
   stateTable: stateful.stateTable,
   metricsTable: stateful.metricsTable,
@@ -26,4 +37,11 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   webhookQueue: stateful.webhookQueue,
   auditBucket: stateful.auditBucket,
   rootTokenSecret: stateful.rootTokenSecret,
+  metricsTokenSecret: stateful.metricsTokenSecret,
+  deadLetterQueues: stateful.deadLetterQueues,
+  prometheus: stateful.prometheus,
+  alarmTopic: stateful.alarmTopic,
+  stage: context('stage'),
+  adotCollectorLayerArn: context('adotCollectorLayerArn'),
+  tracesSampleRatio: sampleRatio === undefined ? undefined : Number(sampleRatio),
 });

@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -17,10 +18,16 @@ import {
   type QueueDefinition,
   type TableDefinition,
 } from './definitions.js';
+import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
 
 export interface StatefulStackProps extends StackProps {
   /** Governance-mode object lock on audit exports and anchors. @default 365 days */
   readonly auditRetention?: Duration;
+  /**
+   * Prometheus rules file text (see `mergePrometheusRuleFiles`) loaded into the
+   * workspace. @default the workspace has no rules
+   */
+  readonly prometheusRules?: string;
 }
 
 export interface VaultQueue {
@@ -34,8 +41,9 @@ const attribute = ({ name, type }: AttributeDefinition): dynamodb.Attribute => (
 });
 
 /**
- * Everything that holds data or identity: key, tables, queues, audit bucket and
- * the bootstrap root token. Data-bearing resources are retained when the stack
+ * Everything that holds data or identity: key, tables, queues, audit bucket,
+ * the bootstrap root and metrics tokens, the Prometheus workspace and the alarm
+ * topic with its subscriptions. Data-bearing resources are retained when the stack
  * is deleted; the stateless stack can be replaced freely on top of them.
  */
 export class StatefulStack extends Stack {
@@ -50,13 +58,19 @@ export class StatefulStack extends Stack {
   readonly webhookQueue: sqs.Queue;
   readonly auditBucket: s3.Bucket;
   readonly rootTokenSecret: secretsmanager.Secret;
+  /** Bearer token for /v1/metrics, shared with Prometheus and the standalone ADOT collector. */
+  readonly metricsTokenSecret: secretsmanager.Secret;
+  /** CloudWatch alarms and AMP alerts notify here; kept with the data so subscriptions survive the stateless stack. */
+  readonly alarmTopic: sns.Topic;
+  /** Metric history and alert rules; the functions remote-write into it. */
+  readonly prometheus: PrometheusWorkspace;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
 
     this.key = new kms.Key(this, 'Key', {
       alias: 'alias/scaivault',
-      description: 'ScaiVault: wraps secret data keys; encrypts tables, queues, audit bucket and root token',
+      description: 'ScaiVault: wraps secret data keys; encrypts tables, queues, audit bucket, tokens and alarm topic',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -89,6 +103,30 @@ export class StatefulStack extends Stack {
       // The api prefixes `svt_`: Secrets Manager cannot generate a fixed prefix.
       generateSecretString: { passwordLength: 43, excludePunctuation: true, includeSpace: false },
     });
+
+    this.metricsTokenSecret = new secretsmanager.Secret(this, 'MetricsTokenSecret', {
+      description: 'ScaiVault /v1/metrics bearer token for Prometheus and the ADOT collector; the api reads it on first scrape',
+      encryptionKey: this.key,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'ScaiVault alarms',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    allowAlarmDelivery(this.key);
+
+    this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
+      alias: 'scaivault',
+      rules: props.prometheusRules,
+      alarmTopic: this.alarmTopic,
+    });
+  }
+
+  /** Dead-letter queues by definition id, e.g. `scaivault-rotation-dlq`. */
+  get deadLetterQueues(): Readonly<Record<string, sqs.Queue>> {
+    return Object.fromEntries(QUEUES.map((definition) => [deadLetterQueueId(definition), this.queueFor(definition).deadLetterQueue]));
   }
 
   tableFor(definition: TableDefinition): dynamodb.TableV2 {

@@ -7,10 +7,18 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS_TABLE, ROTATION_QUEUE, WEBHOOK_QUEUE } from './definitions.js';
-import { VaultFunction } from './vault-function.js';
+import {
+  METRICS_NAMESPACE,
+  VaultObservability,
+  adotCollectorLayerArn,
+  type AlarmThresholds,
+  type PrometheusWorkspaceRef,
+} from './observability.js';
+import { VaultFunction, type TelemetryProps } from './vault-function.js';
 
 export interface ApiThrottle {
   /** Steady-state requests per second across the stage. */
@@ -27,6 +35,21 @@ export interface StatelessStackProps extends StackProps {
   readonly webhookQueue: sqs.IQueue;
   readonly auditBucket: s3.IBucket;
   readonly rootTokenSecret: secretsmanager.ISecret;
+  /** Bearer token for /v1/metrics. */
+  readonly metricsTokenSecret: secretsmanager.ISecret;
+  /** Dead-letter queues by label, for the dashboard and depth alarms. */
+  readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
+  /** The Amazon Managed Prometheus workspace every function remote-writes into. */
+  readonly prometheus: PrometheusWorkspaceRef;
+  /** Alarm and OK notifications. @default a topic of this stack's own */
+  readonly alarmTopic?: sns.ITopic;
+  /** `deployment.environment` on traces and metrics. @default 'production' */
+  readonly stage?: string;
+  /** ADOT collector layer for arm64. @default adotCollectorLayerArn(this.region) */
+  readonly adotCollectorLayerArn?: string;
+  /** Share of root traces kept, 0..1. @default 1 */
+  readonly tracesSampleRatio?: number;
+  readonly alarmThresholds?: AlarmThresholds;
   /** @default 100 requests/s, burst 200 */
   readonly apiThrottle?: ApiThrottle;
   /** SCAIVAULT_RATE_LIMITS for the api, e.g. `read=100/1s,write=20/1s`. @default the api's built-in limits */
@@ -57,16 +80,28 @@ const ACCESS_LOG_FIELDS = {
   errorMessage: '$context.error.message',
 };
 
-/** The api function and its HTTP API, on top of the stateful stack's resources. */
+/**
+ * The api function and its HTTP API, on top of the stateful stack's resources,
+ * with ADOT on every function and the CloudWatch dashboard and alarms.
+ */
 export class StatelessStack extends Stack {
   readonly api: VaultFunction;
   readonly httpApi: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogGroup: logs.LogGroup;
+  readonly observability: VaultObservability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    // Every function gets the same collector, workspace and stage.
+    const telemetry: TelemetryProps = {
+      collectorLayerArn: props.adotCollectorLayerArn ?? adotCollectorLayerArn(this.region),
+      prometheus: props.prometheus,
+      stage: props.stage ?? 'production',
+      tracesSampleRatio: props.tracesSampleRatio,
+      metricsNamespace: METRICS_NAMESPACE,
+    };
 
     this.api = new VaultFunction(this, 'Api', {
       name: 'api',
@@ -82,7 +117,9 @@ export class StatelessStack extends Stack {
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'probe')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'probe')
       .bindAuditBucket(props.auditBucket, 'probe')
-      .bindRootTokenSecret(props.rootTokenSecret);
+      .bindRootTokenSecret(props.rootTokenSecret)
+      .bindMetricsTokenSecret(props.metricsTokenSecret)
+      .bindTelemetry(telemetry);
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: 'scaivault',
@@ -107,11 +144,35 @@ export class StatelessStack extends Stack {
       },
     });
 
+    this.observability = new VaultObservability(this, 'Observability', {
+      functions: [this.api],
+      stage: this.stage,
+      deadLetterQueues: props.deadLetterQueues,
+      alarmTopic: props.alarmTopic,
+      encryptionKey: props.key,
+      metricsNamespace: METRICS_NAMESPACE,
+      thresholds: props.alarmThresholds,
+    });
+
     new CfnOutput(this, 'HttpApiUrl', { value: this.stage.url, description: 'ScaiVault API base URL (paths start with /v1/)' });
     new CfnOutput(this, 'RootTokenSecretArn', {
       value: props.rootTokenSecret.secretArn,
       description:
         'Root token: read it once with `aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text` (prefix svt_ if absent), then create narrower tokens',
+    });
+    new CfnOutput(this, 'MetricsTokenSecretArn', {
+      value: props.metricsTokenSecret.secretArn,
+      description:
+        'Bearer token for GET /v1/metrics: write it to ops/prometheus secrets/scaivault-metrics-token, or inject it into the standalone ADOT collector as SCAIVAULT_METRICS_TOKEN',
+    });
+    new CfnOutput(this, 'PrometheusRemoteWriteEndpoint', {
+      value: props.prometheus.remoteWriteEndpoint,
+      description: 'Amazon Managed Prometheus remote-write URL (AMP_REMOTE_WRITE_ENDPOINT of the standalone ADOT collector)',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.observability.alarmTopic.topicArn,
+      description: 'Subscribe on-call here: CloudWatch alarms and Prometheus alerts both publish to it',
     });
   }
 }

@@ -12,6 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_BUCKET, STATE_TABLE } from './definitions.js';
+import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../dist/functions', import.meta.url));
@@ -47,6 +48,24 @@ const QUEUE_KEY_ACTIONS: Record<QueueAccess, readonly string[]> = {
   consume: ['kms:Decrypt'],
 };
 
+/** Where the ADOT collector reads its config: `scripts/build.ts` puts ops/adot/lambda-collector.yaml there. */
+export const COLLECTOR_CONFIG_FILE = 'collector.yaml';
+
+export interface TelemetryProps {
+  /** ADOT collector layer (arm64), e.g. `adotCollectorLayerArn(region)`; pin the release here. */
+  readonly collectorLayerArn: string;
+  /** Where the collector remote-writes metrics. */
+  readonly prometheus: PrometheusWorkspaceRef;
+  /** `deployment.environment` resource attribute on every span and metric. */
+  readonly stage: string;
+  /** OTEL_TRACES_SAMPLER_ARG, 0..1, for root spans (parent-based below). @default 1 */
+  readonly tracesSampleRatio?: number;
+  /** Powertools Metrics (EMF) namespace. @default METRICS_NAMESPACE */
+  readonly metricsNamespace?: string;
+  /** @default `scaivault-<name>` */
+  readonly serviceName?: string;
+}
+
 export interface VaultFunctionProps {
   /** Handler name: the bundle `dist/functions/<name>/index.mjs` built from `functions/handlers/<name>.ts`. */
   readonly name: string;
@@ -72,12 +91,17 @@ export interface VaultFunctionProps {
  * or the reverse.
  */
 export class VaultFunction extends Construct {
+  /** Handler name, as in `functions/handlers/<name>.ts`. */
+  readonly name: string;
   readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
+  private readonly codeDir: string;
 
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
     super(scope, id);
+    this.name = props.name;
     const codeDir = join(props.bundleDir ?? DEFAULT_BUNDLE_DIR, props.name);
+    this.codeDir = codeDir;
     if (!existsSync(join(codeDir, 'index.mjs'))) {
       throw new Error(`no bundle for function "${props.name}" at ${codeDir}: run \`npm run build\` first`);
     }
@@ -157,6 +181,42 @@ export class VaultFunction extends Construct {
       this.allowKeyViaService('RootTokenSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     }
     return this.env(envVar, secret.secretArn);
+  }
+
+  /** Read-only access to the token that guards /v1/metrics; the api reads it on the first scrape. */
+  bindMetricsTokenSecret(secret: secretsmanager.ISecret, envVar = 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN'): this {
+    this.allow('MetricsTokenSecret', ['secretsmanager:GetSecretValue'], [secret.secretArn]);
+    if (secret.encryptionKey) {
+      this.allowKeyViaService('MetricsTokenSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
+    }
+    return this.env(envVar, secret.secretArn);
+  }
+
+  /**
+   * The ADOT collector as a Lambda extension: the code sends OTLP to it on
+   * localhost, it exports traces to X-Ray and metrics to the Prometheus
+   * workspace (ops/adot/lambda-collector.yaml). Also turns on EMF metrics.
+   */
+  bindTelemetry(props: TelemetryProps): this {
+    if (!existsSync(join(this.codeDir, COLLECTOR_CONFIG_FILE))) {
+      throw new Error(`no collector config for function "${this.name}" at ${join(this.codeDir, COLLECTOR_CONFIG_FILE)}: run \`npm run build\` first`);
+    }
+    const ratio = props.tracesSampleRatio ?? 1;
+    if (!(ratio >= 0 && ratio <= 1)) throw new Error(`tracesSampleRatio must be between 0 and 1, got ${ratio}`);
+    // OTEL_RESOURCE_ATTRIBUTES values are percent-encoded; keep the stage to characters that need none.
+    if (!/^[A-Za-z0-9._-]+$/.test(props.stage)) throw new Error(`stage must be letters, digits, '.', '_' or '-', got "${props.stage}"`);
+
+    this.function.addLayers(lambda.LayerVersion.fromLayerVersionArn(this, 'AdotCollectorLayer', props.collectorLayerArn));
+    this.allow('PrometheusRemoteWrite', ['aps:RemoteWrite'], [props.prometheus.workspaceArn]);
+    // The awsxray exporter needs xray:PutTraceSegments and PutTelemetryRecords (on *: X-Ray has no
+    // resource-level permissions for them); the constructor's active tracing already grants exactly those.
+    return this.env('OPENTELEMETRY_COLLECTOR_CONFIG_URI', `/var/task/${COLLECTOR_CONFIG_FILE}`)
+      .env('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318')
+      .env('OTEL_SERVICE_NAME', props.serviceName ?? `scaivault-${this.name}`)
+      .env('OTEL_RESOURCE_ATTRIBUTES', `deployment.environment=${props.stage}`)
+      .env('OTEL_TRACES_SAMPLER_ARG', String(ratio))
+      .env('AMP_REMOTE_WRITE_ENDPOINT', props.prometheus.remoteWriteEndpoint)
+      .env('POWERTOOLS_METRICS_NAMESPACE', props.metricsNamespace ?? METRICS_NAMESPACE);
   }
 
   private env(name: string, value: string): this {

@@ -1,6 +1,7 @@
 // Bundles each Lambda entry point (functions/handlers/*.ts) into its own
-// dist/functions/<name>/index.mjs, the directory the CDK stack ships as code.
-import { readdir, stat } from 'node:fs/promises';
+// dist/functions/<name>/index.mjs, the directory the CDK stack ships as code,
+// with the ADOT Lambda collector config beside it as collector.yaml.
+import { copyFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -19,6 +20,8 @@ export interface BuildOptions {
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const HANDLERS_DIR = join(ROOT, 'functions', 'handlers');
 export const DEFAULT_OUT_DIR = join(ROOT, 'dist', 'functions');
+/** Read by the ADOT collector extension at /var/task/collector.yaml (OPENTELEMETRY_COLLECTOR_CONFIG_URI). */
+export const LAMBDA_COLLECTOR_CONFIG = join(ROOT, 'ops', 'adot', 'lambda-collector.yaml');
 
 // ESM output has no `require`; bundled CommonJS dependencies still call it.
 const ESM_REQUIRE_BANNER = "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
@@ -50,6 +53,7 @@ export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltF
         logLevel: 'warning',
         legalComments: 'none',
       });
+      await copyFile(LAMBDA_COLLECTOR_CONFIG, join(outDir, name, 'collector.yaml'));
       return { name, outfile, bytes: (await stat(outfile)).size };
     }),
   );

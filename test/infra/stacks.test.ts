@@ -1,19 +1,21 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, TABLES, WEBHOOK_QUEUE, deadLetterQueueId } from '../../lib/definitions.js';
-import { StatefulStack } from '../../lib/stateful-stack.js';
-import { StatelessStack } from '../../lib/stateless-stack.js';
-import { buildFunctions } from '../../scripts/build.js';
+import type { StatefulStack } from '../../lib/stateful-stack.js';
+import type { StatelessStack } from '../../lib/stateless-stack.js';
+import {
+  arnOf,
+  asArray,
+  forService,
+  logicalId,
+  refOf,
+  resolveImports as resolveWith,
+  roleStatements,
+  synthesize,
+  type Json,
+  type Synthesized,
+} from './support/synth.js';
 
-// Synthesized CloudFormation is untyped JSON.
-type Json = any;
-
-const ENV = { account: '123456789012', region: 'eu-west-1' };
 // Written out here, not imported: widening the grant in lib/ must fail this test.
 const API_DYNAMODB_ACTIONS = [
   'dynamodb:BatchWriteItem',
@@ -25,7 +27,7 @@ const API_DYNAMODB_ACTIONS = [
 ];
 const ENVELOPE_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
 
-let bundleDir: string;
+let synth: Synthesized;
 let statefulStack: StatefulStack;
 let statelessStack: StatelessStack;
 let stateful: Template;
@@ -33,89 +35,22 @@ let stateless: Template;
 let statefulJson: Json;
 let statelessJson: Json;
 
-const logicalId = (stack: Stack, construct: IConstruct): string => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return stack.getLogicalId(element);
-};
-const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-const refOf = (id: string) => ({ Ref: id });
-const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-
 /** Replaces the stateless stack's cross-stack reads with the stateful expression they publish. */
-const resolveImports = (value: Json): Json => {
-  if (Array.isArray(value)) return value.map(resolveImports);
-  if (value === null || typeof value !== 'object') return value;
-  const outputs: Record<string, Json> = statefulJson.Outputs ?? {};
-  if ('Fn::GetStackOutput' in value) {
-    const output = outputs[value['Fn::GetStackOutput'].OutputName];
-    if (!output) throw new Error(`no stateful output ${value['Fn::GetStackOutput'].OutputName}`);
-    return output.Value;
-  }
-  if ('Fn::ImportValue' in value) {
-    const output = Object.values(outputs).find((o: Json) => o.Export?.Name === value['Fn::ImportValue']);
-    if (!output) throw new Error(`no stateful export ${value['Fn::ImportValue']}`);
-    return output.Value;
-  }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveImports(v)]));
-};
+const resolveImports = (value: Json): Json => resolveWith(statefulJson, value);
 
 const apiFunctionId = () => logicalId(statelessStack, statelessStack.api.function);
 const apiFunction = () => statelessJson.Resources[apiFunctionId()];
 
-interface Statement {
-  readonly actions: string[];
-  readonly resources: Json[];
-  readonly condition: Json;
-  readonly effect: string;
-}
-
 /** Every statement in the identity policies attached to the api function's role, cross-stack refs resolved. */
-const apiStatements = (): Statement[] => {
-  const roleId = logicalId(statelessStack, statelessStack.api.function.role!);
-  const policies = Object.values(statelessJson.Resources as Record<string, Json>).filter(
-    (r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((role: Json) => role.Ref === roleId),
-  );
-  const role = statelessJson.Resources[roleId];
-  const inline = asArray(role.Properties.Policies).map((p: Json) => p.PolicyDocument);
-  return [...policies.map((p) => p.Properties.PolicyDocument), ...inline].flatMap((doc: Json) =>
-    asArray(doc.Statement).map((s: Json) => ({
-      actions: asArray<string>(s.Action),
-      resources: resolveImports(asArray(s.Resource)),
-      condition: s.Condition,
-      effect: s.Effect,
-    })),
-  );
-};
-
-const forService = (statements: Statement[], service: string) =>
-  statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
+const apiStatements = () => roleStatements(synth, statelessStack.api);
 
 beforeAll(async () => {
-  bundleDir = await mkdtemp(join(tmpdir(), 'scaivault-infra-'));
-  await buildFunctions({ outDir: bundleDir });
-  // Same feature flags as `cdk synth`, so the assertions hold for what gets deployed.
-  const { context } = JSON.parse(await readFile(new URL('../../cdk.json', import.meta.url), 'utf8'));
-  const app = new App({ context });
-  statefulStack = new StatefulStack(app, 'Stateful', { env: ENV });
-  statelessStack = new StatelessStack(app, 'Stateless', {
-    env: ENV,
-    key: statefulStack.key,
-    stateTable: statefulStack.stateTable,
-    metricsTable: statefulStack.metricsTable,
-    rotationQueue: statefulStack.rotationQueue,
-    webhookQueue: statefulStack.webhookQueue,
-    auditBucket: statefulStack.auditBucket,
-    rootTokenSecret: statefulStack.rootTokenSecret,
-    bundleDir,
-  });
-  stateful = Template.fromStack(statefulStack);
-  stateless = Template.fromStack(statelessStack);
-  statefulJson = stateful.toJSON();
-  statelessJson = stateless.toJSON();
+  synth = await synthesize();
+  ({ statefulStack, statelessStack, stateful, stateless, statefulJson, statelessJson } = synth);
 });
 
 afterAll(async () => {
-  if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+  await synth?.dispose();
 });
 
 describe('stateful stack', () => {
@@ -257,12 +192,15 @@ describe('stateful stack', () => {
     });
   });
 
-  it('generates the root token secret (43 alphanumerics) encrypted with the key', () => {
-    const secret = statefulJson.Resources[logicalId(statefulStack, statefulStack.rootTokenSecret)];
+  it.each([
+    ['root token', 43, () => statefulStack.rootTokenSecret],
+    ['metrics token', 48, () => statefulStack.metricsTokenSecret],
+  ] as const)('generates the %s secret (%i alphanumerics) encrypted with the key', (_name, length, secretOf) => {
+    const secret = statefulJson.Resources[logicalId(statefulStack, secretOf())];
     expect(secret.Type).toBe('AWS::SecretsManager::Secret');
     expect(secret.Properties.KmsKeyId).toEqual(keyArn());
-    expect(secret.Properties.GenerateSecretString).toMatchObject({
-      PasswordLength: 43,
+    expect(secret.Properties.GenerateSecretString).toEqual({
+      PasswordLength: length,
       ExcludePunctuation: true,
       IncludeSpace: false,
     });
@@ -278,6 +216,7 @@ describe('stateless stack', () => {
     webhook: logicalId(statefulStack, statefulStack.webhookQueue),
     bucket: logicalId(statefulStack, statefulStack.auditBucket),
     secret: logicalId(statefulStack, statefulStack.rootTokenSecret),
+    metricsSecret: logicalId(statefulStack, statefulStack.metricsTokenSecret),
   });
 
   it('runs the api on nodejs22.x, arm64, with active tracing and its own log group', () => {
@@ -303,6 +242,7 @@ describe('stateless stack', () => {
       [WEBHOOK_QUEUE.envVar]: refOf(ids.webhook),
       [AUDIT_BUCKET.envVar]: refOf(ids.bucket),
       SCAIVAULT_ROOT_TOKEN_SECRET_ARN: refOf(ids.secret),
+      SCAIVAULT_METRICS_TOKEN_SECRET_ARN: refOf(ids.metricsSecret),
       LOG_FORMAT: 'json',
     });
   });
@@ -343,7 +283,7 @@ describe('stateless stack', () => {
       }
     });
 
-    it('only reads queue attributes, heads the bucket and reads the root token secret', () => {
+    it('only reads queue attributes, heads the bucket and reads the root and metrics token secrets', () => {
       const statements = apiStatements();
       const ids = statefulIds();
       const sqs = forService(statements, 'sqs');
@@ -354,8 +294,9 @@ describe('stateless stack', () => {
       expect(s3.flatMap((s) => s.actions)).toEqual(['s3:ListBucket']);
       expect(s3.flatMap((s) => s.resources)).toEqual([arnOf(ids.bucket)]);
       const secrets = forService(statements, 'secretsmanager');
-      expect(secrets.flatMap((s) => s.actions)).toEqual(['secretsmanager:GetSecretValue']);
-      expect(secrets.flatMap((s) => s.resources)).toEqual([refOf(ids.secret)]);
+      expect([...new Set(secrets.flatMap((s) => s.actions))]).toEqual(['secretsmanager:GetSecretValue']);
+      expect(secrets.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([refOf(ids.secret), refOf(ids.metricsSecret)]));
+      expect(secrets.flatMap((s) => s.resources)).toHaveLength(2);
     });
   });
 

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import { NO_EVENTS, type EventPublisher } from '../events/events.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { KeyManager } from '../crypto/key-manager.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError } from '../errors.js';
@@ -67,6 +68,7 @@ export class SecretService {
     private readonly auth: AuthService,
     private readonly now: () => number = Date.now,
     private readonly metrics: MetricsRecorder = NO_METRICS,
+    private readonly events: EventPublisher = NO_EVENTS,
   ) {}
 
   async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
@@ -107,6 +109,12 @@ export class SecretService {
       try {
         await this.repository.commit(next, previous);
         this.metrics.secretWritten(principal.tenantId);
+        await this.events.publish({
+          type: version === 1 ? 'secret.created' : 'secret.updated',
+          tenantId: principal.tenantId,
+          data: { path, version, type: input.type },
+          occurredAt: createdAt,
+        });
         return summarize(next);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
@@ -197,6 +205,7 @@ export class SecretService {
     const head = await this.repository.getHead(principal.tenantId, path);
     if (!head) throw new NotFoundError(`secret ${path} not found`);
     await this.repository.destroy(principal.tenantId, path);
+    await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: true }, occurredAt: new Date(this.now()).toISOString() });
   }
 
   private async setDeleted(principal: Principal, rawPath: string, deleted: boolean): Promise<SecretSummary> {
@@ -206,6 +215,9 @@ export class SecretService {
     if (!head) throw new NotFoundError(`secret ${path} not found`);
     const deletedAt = deleted ? head.deletedAt ?? new Date(this.now()).toISOString() : null;
     await this.repository.markDeleted(principal.tenantId, path, head.version, deletedAt);
+    if (deleted && !head.deletedAt) {
+      await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: false }, occurredAt: deletedAt ?? '' });
+    }
     return summarize({ ...head, deletedAt });
   }
 }

@@ -1,0 +1,102 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { dynamoDbClient, kmsClient, observeLatency, socketPoolStats, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
+import { DynamoDbAuthRepository } from '../adapters/dynamodb/dynamodb-auth-repository.js';
+import { DynamoDbFleetMetricsStore } from '../adapters/dynamodb/dynamodb-fleet-metrics-store.js';
+import { DynamoDbJobRepository } from '../adapters/dynamodb/dynamodb-job-repository.js';
+import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-repository.js';
+import { AwsKmsKeyWrapper } from '../adapters/kms/aws-kms-key-wrapper.js';
+import { LocalKeyWrapper, loadOrCreateMasterKey } from '../adapters/local-key/local-key-wrapper.js';
+import { SqsJobQueue } from '../adapters/sqs/sqs-job-queue.js';
+import type { VaultConfig } from '../config.js';
+import { AuthService } from '../domain/auth/auth-service.js';
+import { DataKeyCache } from '../domain/crypto/data-key-cache.js';
+import { KeyManager } from '../domain/crypto/key-manager.js';
+import { EventBus } from '../domain/events/event-bus.js';
+import { JobService } from '../domain/jobs/jobs.js';
+import type { KeyWrapper } from '../domain/ports.js';
+import { SecretService } from '../domain/secrets/secret-service.js';
+import { FleetMetrics } from '../observability/fleet-metrics.js';
+import { InstrumentedKeyWrapper } from '../observability/instrumented-key-wrapper.js';
+import type { Logger } from '../observability/logger.js';
+import { METRICS } from '../observability/metric-catalogue.js';
+import { MetricRegistry } from '../observability/metric-registry.js';
+import { VaultMetrics } from '../observability/vault-metrics.js';
+
+/** What every ScaiVault function shares: clients, stores, crypto, auth, secrets, jobs, events and metrics. */
+export interface VaultCore {
+  readonly config: VaultConfig;
+  readonly clients: ClientOptions;
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly keyWrapper: KeyWrapper;
+  readonly authRepository: DynamoDbAuthRepository;
+  readonly secretRepository: DynamoDbSecretRepository;
+  readonly registry: MetricRegistry;
+  readonly metrics: VaultMetrics;
+  readonly fleetMetrics: FleetMetrics;
+  readonly keyCache: DataKeyCache;
+  readonly keys: KeyManager;
+  readonly auth: AuthService;
+  readonly secrets: SecretService;
+  readonly jobRepository: DynamoDbJobRepository;
+  readonly jobs: JobService;
+  /** Register subscribers (webhook fan-out) with `events.add`. */
+  readonly events: EventBus;
+}
+
+const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapper =>
+  config.keyProvider === 'local'
+    ? new LocalKeyWrapper(loadOrCreateMasterKey(config.localKeyFile ?? ''))
+    : new AwsKmsKeyWrapper(kmsClient(clients), config.kmsKeyId ?? '');
+
+let shared: VaultCore | undefined;
+
+/**
+ * Built once per process: in Lambda each function is its own process; in the
+ * embedded runtime the api and the workers share one core, so one metrics
+ * registry stands for the one process.
+ */
+export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
+  if (shared) return shared;
+  const clients: ClientOptions = { timeoutMs: config.dependencyTimeoutMs, s3ForcePathStyle: config.s3ForcePathStyle };
+  const dynamodb = dynamoDbClient(clients);
+  const sqs = sqsClient(clients);
+  const keyWrapper = createKeyWrapper(config, clients);
+  const authRepository = new DynamoDbAuthRepository(dynamodb, config.stateTable);
+  const registry = new MetricRegistry();
+  const metrics = new VaultMetrics(registry);
+  observeLatency(dynamodb, 'scaivaultDbLatency', (seconds) => metrics.dynamoDbCall(seconds));
+  const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries, Date.now, (hit) => metrics.keyCacheLookup(hit));
+  const keys = new KeyManager(new InstrumentedKeyWrapper(keyWrapper, metrics), authRepository, keyCache);
+  const auth = new AuthService(authRepository, keys, config);
+  const events = new EventBus((error, event) => logger.warn('event subscriber failed', { event_type: event.type, error: (error as Error).name }));
+  const secretRepository = new DynamoDbSecretRepository(dynamodb, config.stateTable);
+  const secrets = new SecretService(secretRepository, keys, auth, Date.now, metrics, events);
+  registry.collect(() => {
+    const pool = socketPoolStats();
+    registry.set(METRICS.dbPoolSize, [], pool.open);
+    registry.set(METRICS.dbPoolAvailable, [], pool.free);
+    registry.set(METRICS.keyCacheEntries, [], keyCache.stats().entries);
+  });
+  const fleetMetrics = new FleetMetrics(registry, new DynamoDbFleetMetricsStore(dynamodb, config.metricsTable), {
+    flushIntervalMs: config.metricsFlushSeconds * 1000,
+    retireAfterMs: config.metricsRetireSeconds * 1000,
+    labelCap: config.metricsLabelCap,
+  });
+  const jobRepository = new DynamoDbJobRepository(dynamodb, config.stateTable);
+  const jobs = new JobService(jobRepository, new SqsJobQueue(sqs, { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl }), logger);
+  shared = { config, clients, dynamodb, sqs, keyWrapper, authRepository, secretRepository, registry, metrics, fleetMetrics, keyCache, keys, auth, secrets, jobRepository, jobs, events };
+  return shared;
+};
+
+/** Runs `task` once and shares its result; a failure is forgotten so the next call retries. */
+export const retryingOnce = <T>(task: () => Promise<T>, onError?: (error: unknown) => void): (() => Promise<T>) => {
+  let running: Promise<T> | undefined;
+  return () =>
+    (running ??= task().catch((error: unknown) => {
+      running = undefined;
+      onError?.(error);
+      throw error;
+    }));
+};

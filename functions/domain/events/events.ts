@@ -1,0 +1,19 @@
+// Domain events that subscribers (webhooks) can receive.
+
+export const EVENT_TYPES = ['secret.created', 'secret.updated', 'secret.deleted', 'secret.rotated', 'rotation.failed'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface VaultEvent {
+  readonly type: EventType;
+  readonly tenantId: string;
+  /** Event data: paths, versions, reasons. Never a secret value. */
+  readonly data: Readonly<Record<string, string | number | boolean | null>>;
+  readonly occurredAt: string;
+}
+
+export interface EventPublisher {
+  /** Must not throw for subscriber problems: publishing is best effort after the fact it reports. */
+  publish(event: VaultEvent): Promise<void>;
+}
+
+export const NO_EVENTS: EventPublisher = { publish: async () => undefined };

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+
+// Background work goes through an outbox: a job is recorded in DynamoDB (the
+// source of truth) before its message is sent to SQS, and the scheduler
+// re-sends jobs left pending too long. Workers are idempotent per job id, so a
+// redelivered or re-sent message has one effect.
+
+export type JobQueueName = 'rotation' | 'webhook';
+export type JobStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface Job {
+  readonly jobId: string;
+  readonly queue: JobQueueName;
+  /** What the worker does, e.g. `rotate-secret`, `deliver-webhook`. */
+  readonly kind: string;
+  readonly tenantId: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+  readonly status: JobStatus;
+  /** Set when the job finished: a short reason for failures, never a secret. */
+  readonly outcome?: string;
+  readonly finishedAt?: string;
+}
+
+export interface JobRepository {
+  /** Records a pending job; false when a job with that id already exists (idempotent submit). */
+  create(job: Job): Promise<boolean>;
+  get(jobId: string): Promise<Job | undefined>;
+  /** Marks a pending job finished and takes it out of the outbox index. */
+  finish(jobId: string, status: Exclude<JobStatus, 'pending'>, outcome: string): Promise<void>;
+  /** Pending jobs of a queue created before `beforeIso`, oldest first. */
+  pendingBefore(queue: JobQueueName, beforeIso: string, limit: number): Promise<Job[]>;
+}
+
+/** Sends a job's id to its queue; the message body is `{"job_id": "..."}`. */
+export interface JobQueue {
+  send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number; traceparent?: string }): Promise<void>;
+}
+
+export const newJobId = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+
+/** The job id an SQS message carries, or undefined when the body is not ours. */
+export const jobIdOf = (body: string): string | undefined => {
+  try {
+    const parsed = JSON.parse(body) as { job_id?: unknown };
+    return typeof parsed.job_id === 'string' && /^[a-z]+_[A-Za-z0-9_-]{8,200}$/.test(parsed.job_id) ? parsed.job_id : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export interface JobLogger {
+  warn(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
+}
+
+/** Submits jobs through the outbox and re-sends the ones left behind. */
+export class JobService {
+  constructor(
+    private readonly repository: JobRepository,
+    private readonly queue: JobQueue,
+    private readonly logger: JobLogger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Records the job, then sends it. A send that fails is not an error for the
+   * caller: the job is durable and the scheduler re-sends it.
+   */
+  async submit(job: Omit<Job, 'createdAt' | 'status'>, options: { traceparent?: string } = {}): Promise<Job> {
+    const recorded: Job = { ...job, createdAt: new Date(this.now()).toISOString(), status: 'pending' };
+    const created = await this.repository.create(recorded);
+    const current = created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
+    if (current.status === 'pending') {
+      await this.queue.send(job.queue, job.jobId, options).catch((error: unknown) => {
+        this.logger.warn('job send failed; the scheduler will re-send it', { job_id: job.jobId, queue: job.queue, error: (error as Error).name });
+      });
+    }
+    return current;
+  }
+
+  /** Re-sends pending jobs older than `olderThanMs`; returns how many. */
+  async resendStale(queue: JobQueueName, olderThanMs: number, limit = 100): Promise<number> {
+    const stale = await this.repository.pendingBefore(queue, new Date(this.now() - olderThanMs).toISOString(), limit);
+    for (const job of stale) await this.queue.send(queue, job.jobId);
+    return stale.length;
+  }
+}

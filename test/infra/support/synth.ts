@@ -1,0 +1,132 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { mergePrometheusRuleFiles } from '../../../lib/observability.js';
+import { StatefulStack } from '../../../lib/stateful-stack.js';
+import { StatelessStack } from '../../../lib/stateless-stack.js';
+import type { VaultFunction } from '../../../lib/vault-function.js';
+import { buildFunctions } from '../../../scripts/build.js';
+import { opsPath } from '../../ops/support/ops-files.js';
+
+// Synthesized CloudFormation is untyped JSON.
+export type Json = any;
+
+export const ENV = { account: '123456789012', region: 'eu-west-1' };
+export const RULE_FILES = ['alerts.yml', 'recording-rules.yml'] as const;
+
+export interface Synthesized {
+  readonly statefulStack: StatefulStack;
+  readonly statelessStack: StatelessStack;
+  readonly stateful: Template;
+  readonly stateless: Template;
+  readonly statefulJson: Json;
+  readonly statelessJson: Json;
+  /** Where the bundles (and their collector.yaml) were built. */
+  readonly bundleDir: string;
+  /** Removes the bundle directory. */
+  readonly dispose: () => Promise<void>;
+}
+
+export const readRuleFiles = (): Promise<string[]> =>
+  Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
+
+/** Both stacks wired as bin/scaivault.ts wires them, from freshly built bundles, with cdk.json's feature flags. */
+export const synthesize = async (): Promise<Synthesized> => {
+  const bundleDir = await mkdtemp(join(tmpdir(), 'scaivault-infra-'));
+  await buildFunctions({ outDir: bundleDir });
+  // Same feature flags as `cdk synth`, so the assertions hold for what gets deployed.
+  const { context } = JSON.parse(await readFile(new URL('../../../cdk.json', import.meta.url), 'utf8'));
+  const app = new App({ context });
+  const statefulStack = new StatefulStack(app, 'Stateful', {
+    env: ENV,
+    prometheusRules: mergePrometheusRuleFiles(await readRuleFiles()),
+  });
+  const statelessStack = new StatelessStack(app, 'Stateless', {
+    env: ENV,
+    key: statefulStack.key,
+    stateTable: statefulStack.stateTable,
+    metricsTable: statefulStack.metricsTable,
+    rotationQueue: statefulStack.rotationQueue,
+    webhookQueue: statefulStack.webhookQueue,
+    auditBucket: statefulStack.auditBucket,
+    rootTokenSecret: statefulStack.rootTokenSecret,
+    metricsTokenSecret: statefulStack.metricsTokenSecret,
+    deadLetterQueues: statefulStack.deadLetterQueues,
+    prometheus: statefulStack.prometheus,
+    alarmTopic: statefulStack.alarmTopic,
+    stage: 'test',
+    bundleDir,
+  });
+  const stateful = Template.fromStack(statefulStack);
+  const stateless = Template.fromStack(statelessStack);
+  return {
+    statefulStack,
+    statelessStack,
+    stateful,
+    stateless,
+    statefulJson: stateful.toJSON(),
+    statelessJson: stateless.toJSON(),
+    bundleDir,
+    dispose: () => rm(bundleDir, { recursive: true, force: true }),
+  };
+};
+
+export const logicalId = (stack: Stack, construct: IConstruct): string => {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return stack.getLogicalId(element);
+};
+export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+export const refOf = (id: string) => ({ Ref: id });
+export const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Replaces cross-stack reads with the expression the stateful stack publishes. */
+export const resolveImports = (statefulJson: Json, value: Json): Json => {
+  if (Array.isArray(value)) return value.map((v) => resolveImports(statefulJson, v));
+  if (value === null || typeof value !== 'object') return value;
+  const outputs: Record<string, Json> = statefulJson.Outputs ?? {};
+  if ('Fn::GetStackOutput' in value) {
+    const output = outputs[value['Fn::GetStackOutput'].OutputName];
+    if (!output) throw new Error(`no stateful output ${value['Fn::GetStackOutput'].OutputName}`);
+    return output.Value;
+  }
+  if ('Fn::ImportValue' in value) {
+    const output = Object.values(outputs).find((o: Json) => o.Export?.Name === value['Fn::ImportValue']);
+    if (!output) throw new Error(`no stateful export ${value['Fn::ImportValue']}`);
+    return output.Value;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveImports(statefulJson, v)]));
+};
+
+export interface Statement {
+  readonly sid: string | undefined;
+  readonly actions: string[];
+  readonly resources: Json[];
+  readonly condition: Json;
+  readonly effect: string;
+}
+
+/** Every statement in the identity policies attached to a function's role, cross-stack refs resolved. */
+export const roleStatements = (synth: Synthesized, fn: VaultFunction): Statement[] => {
+  const { statelessStack, statelessJson, statefulJson } = synth;
+  const roleId = logicalId(statelessStack, fn.function.role!);
+  const policies = Object.values(statelessJson.Resources as Record<string, Json>).filter(
+    (r) => r.Type === 'AWS::IAM::Policy' && asArray(r.Properties.Roles).some((role: Json) => role.Ref === roleId),
+  );
+  const role = statelessJson.Resources[roleId];
+  const inline = asArray(role.Properties.Policies).map((p: Json) => p.PolicyDocument);
+  return [...policies.map((p) => p.Properties.PolicyDocument), ...inline].flatMap((doc: Json) =>
+    asArray(doc.Statement).map((s: Json) => ({
+      sid: s.Sid,
+      actions: asArray<string>(s.Action),
+      resources: resolveImports(statefulJson, asArray(s.Resource)),
+      condition: s.Condition,
+      effect: s.Effect,
+    })),
+  );
+};
+
+export const forService = (statements: Statement[], service: string) =>
+  statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
