@@ -12,6 +12,7 @@ const main = async (): Promise<void> => {
     port: getNumber(process.env, 'PORT', 8200),
     dynamoDbEndpoint: getOptionalString(process.env, 'SCAIVAULT_DYNAMODB_ENDPOINT'),
     rootToken: getOptionalString(process.env, 'SCAIVAULT_ROOT_TOKEN'),
+    schedulerIntervalSeconds: getNumber(process.env, 'SCAIVAULT_SCHEDULER_INTERVAL_SECONDS', 30, 0.1),
     env: process.env,
   });
   logger.info('scaivault listening', {

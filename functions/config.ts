@@ -113,8 +113,21 @@ export interface VaultConfig {
   readonly metricsRetireSeconds: number;
   readonly metricsLabelCap: number;
   readonly metricsStateCacheSeconds: number;
+  /** Outbox: re-send a job never handed to its queue after this long. */
+  readonly jobResendUnsentSeconds: number;
+  /** Outbox: re-send a sent job still pending after this long (longer than any retry schedule). */
+  readonly jobResendLostSeconds: number;
   /** CloudWatch EMF namespace (Powertools' variable); unset turns EMF off. */
   readonly cloudWatchNamespace: string | undefined;
+  /** Hosts outbound calls may reach even at private or loopback addresses (SCAIVAULT_EGRESS_ALLOWLIST). */
+  readonly egressAllowlist: readonly string[];
+  /** Per-attempt timeout of a webhook delivery. */
+  readonly webhookTimeoutMs: number;
+  /** Webhook retry backoff: min(cap, base * 2^(attempt-1)) with full jitter. */
+  readonly webhookBackoffBaseMs: number;
+  readonly webhookBackoffCapMs: number;
+  /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
+  readonly webhookMaxAttempts: number | undefined;
 }
 
 export const loadConfig = (env: Env): VaultConfig => {
@@ -144,6 +157,17 @@ export const loadConfig = (env: Env): VaultConfig => {
     metricsLabelCap: getNumber(env, 'SCAIVAULT_METRICS_LABEL_CAP', 50, 1),
     metricsStateCacheSeconds: getNumber(env, 'SCAIVAULT_METRICS_STATE_CACHE_SECONDS', 15),
     cloudWatchNamespace: getOptionalString(env, 'POWERTOOLS_METRICS_NAMESPACE'),
+    jobResendUnsentSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_UNSENT_SECONDS', 30, 1),
+    jobResendLostSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_LOST_SECONDS', 3600, 1),
+    egressAllowlist: (getOptionalString(env, 'SCAIVAULT_EGRESS_ALLOWLIST') ?? '').split(',').map((host) => host.trim().toLowerCase()).filter(Boolean),
+    webhookTimeoutMs: getNumber(env, 'SCAIVAULT_WEBHOOK_TIMEOUT_MS', 10_000, 100),
+    // The longest schedule (8 attempts, 10 s doubling to 15 min) stays under the outbox's 1 h "lost" window.
+    webhookBackoffBaseMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS', 10_000, 1),
+    webhookBackoffCapMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS', 900_000, 1),
+    webhookMaxAttempts: env.SCAIVAULT_WEBHOOK_MAX_ATTEMPTS ? getNumber(env, 'SCAIVAULT_WEBHOOK_MAX_ATTEMPTS', 0, 1) : undefined,
   };
+  if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
+    throw new ConfigError('SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS must be at least SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS');
+  }
   return config;
 };

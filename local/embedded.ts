@@ -3,12 +3,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, TABLES, STATE_TABLE } from '../lib/definitions.js';
+import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE } from '../lib/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { ensureBucket, ensureQueue, ensureTable } from './provision.js';
-import { startTimer } from './queue-poller.js';
+import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
+import { startQueuePoller, startTimer } from './queue-poller.js';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   /** Use this DynamoDB endpoint instead of starting dynalite (tests stop it to see outages). */
   readonly dynamoDbEndpoint?: string;
   readonly rootToken?: string;
+  /** How often the scheduler runs (EventBridge's rate in AWS). */
+  readonly schedulerIntervalSeconds: number;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -85,7 +87,6 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     for (const queue of QUEUES) queueEnv[queue.envVar] = await ensureQueue(sqs, queue);
     const bucket = await ensureBucket(s3, AUDIT_BUCKET);
     dynamodb.destroy();
-    sqs.destroy();
     s3.destroy();
 
     // The handler reads its configuration once at module load, exactly as in Lambda.
@@ -98,13 +99,16 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
-    const [{ composeApi }, { loadConfig }, { createLogger }] = await Promise.all([
+    const [{ composeApi }, { composeRotationWorker }, { composeScheduler }, { loadConfig }, { createLogger }] = await Promise.all([
       import('../functions/http/compose-api.js'),
+      import('../functions/workers/compose-rotation-worker.js'),
+      import('../functions/workers/compose-scheduler.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
     ]);
+    const config = loadConfig(process.env);
     const logger = createLogger(process.env, { service: 'scaivault-api' });
-    const api = composeApi(loadConfig(process.env), logger);
+    const api = composeApi(config, logger);
     const root = rootTokenOf(dataDir, options.rootToken);
     await api.auth.bootstrapRoot(root.token);
 
@@ -113,12 +117,34 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
       logger.warn('metrics flush failed', { error: (error as Error).name }),
     );
+
+    // The worker functions, fed as Lambda's SQS event source mappings and EventBridge schedule would.
+    const rotationWorker = composeRotationWorker(config, createLogger(process.env, { service: 'scaivault-rotation-worker' }));
+    const scheduler = composeScheduler(config, createLogger(process.env, { service: 'scaivault-scheduler' }));
+    const onWorkerError = (error: unknown) => logger.warn('embedded worker error', { error: (error as Error).name });
+    const pollers = [
+      startQueuePoller({
+        client: sqs,
+        queueUrl: queueEnv[ROTATION_QUEUE.envVar]!,
+        queueArn: await queueArnOf(sqs, queueEnv[ROTATION_QUEUE.envVar]!),
+        handler: rotationWorker.handler,
+        functionName: 'scaivault-rotation-worker',
+        batchSize: 5,
+        onError: onWorkerError,
+      }),
+    ];
+    // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
+    await scheduler.resendAllPending().catch(onWorkerError);
+    const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     return {
       url: gateway.url,
       rootTokenFile: root.file,
       gateway,
       stop: async () => {
         await gateway.close();
+        await schedulerTimer.stop();
+        await Promise.all(pollers.map((poller) => poller.stop()));
+        sqs.destroy();
         await metricsFlush.stop();
         // The last totals of this instance reach the fleet store before DynamoDB goes away.
         await api.fleetMetrics.flush().catch((error: unknown) => logger.warn('final metrics flush failed', { error: (error as Error).name }));

@@ -49,7 +49,7 @@ export const ensureQueue = async (client: SQSClient, queue: QueueDefinition): Pr
   const dlq = await client.send(
     new CreateQueueCommand({ QueueName: deadLetterQueueId(queue), Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) } }),
   );
-  const dlqArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const dlqArn = await queueArnOf(client, dlq.QueueUrl ?? '');
   const created = await client.send(
     new CreateQueueCommand({
       QueueName: queue.id,
@@ -71,4 +71,10 @@ export const ensureBucket = async (client: S3Client, bucket: BucketDefinition): 
     await client.send(new CreateBucketCommand({ Bucket: bucket.id }));
   }
   return bucket.id;
+};
+
+export const queueArnOf = async (client: SQSClient, queueUrl: string): Promise<string> => {
+  const arn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  if (!arn) throw new Error(`queue ${queueUrl} has no ARN`);
+  return arn;
 };

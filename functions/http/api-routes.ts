@@ -10,17 +10,24 @@ import { capLabels } from '../observability/fleet-merge.js';
 import { METRICS } from '../observability/metric-catalogue.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import type { StateGauges } from '../observability/state-gauges.js';
+import { describeError, type Logger } from '../observability/logger.js';
+import type { RotationRequests } from '../domain/rotation/rotation-requests.js';
+import type { Job } from '../domain/jobs/jobs.js';
 import type { HealthService } from '../domain/health/health-service.js';
 import { CAPABILITIES, type Capability, type KeyWrapper, type PolicyRule, type RotationSettings, type TokenRecord } from '../domain/ports.js';
 import type { SecretService, SecretSummary } from '../domain/secrets/secret-service.js';
 import { Fields, headerOf, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
 import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
+import type { WebhookService } from '../domain/webhooks/webhook-service.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export interface ApiServices {
   readonly config: VaultConfig;
   readonly fleetMetrics: FleetMetrics;
   readonly stateGauges: StateGauges;
   readonly tracingEnabled: boolean;
+  readonly logger: Logger;
+  readonly rotationRequests: RotationRequests;
   /** The token /v1/metrics requires, if any. */
   readonly metricsToken: () => Promise<string | undefined>;
   /** The AWS SDK clients' socket pool: this design's "connection pool". */
@@ -30,6 +37,7 @@ export interface ApiServices {
   readonly health: HealthService;
   readonly keyCache: DataKeyCache;
   readonly keyWrapper: KeyWrapper;
+  readonly webhooks: WebhookService;
 }
 
 export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
@@ -193,7 +201,10 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       rateLimit: null,
       handle: async ({ event }) => {
         await authorizeScrape(services, headerOf(event, 'authorization'));
-        const [fleet, state] = await Promise.all([services.fleetMetrics.collect(), services.stateGauges.read()]);
+        const [fleet, state] = await Promise.all([
+          services.fleetMetrics.collect(),
+          services.stateGauges.readOrLast((error) => services.logger.warn('state gauges unavailable; serving the last values', { error: describeError(error) })),
+        ]);
         const cappedState = capLabels(state, {}, config.metricsLabelCap).snapshot;
         return {
           statusCode: 200,
@@ -288,6 +299,18 @@ export const buildRoutes = (services: ApiServices): Route[] => {
         return json(200, { secrets: page.items.map(secretSummaryJson), next_cursor: page.nextCursor ?? null });
       },
     },
+    secretRoute('POST', '/rotate', 'write', async ({ event, principal, params }) => {
+      parseQuery(event, []);
+      const job = await services.rotationRequests.request(principal, params.path ?? '');
+      return json(202, jobJson(job), { location: `/v1/jobs/${job.jobId}` });
+    }),
+    {
+      method: 'GET',
+      pattern: '/v1/jobs/{id}',
+      category: 'jobs',
+      rateLimit: 'read',
+      handle: async ({ principal, params }) => json(200, jobJson(await services.rotationRequests.job(principal, params.id ?? ''))),
+    },
     secretRoute('GET', '/versions', 'list', async ({ event, principal, params }) => {
       parseQuery(event, []);
       const versions = await secrets.versions(principal, params.path ?? '');
@@ -304,13 +327,15 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       parseQuery(event, []);
       const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
       const body = new Fields(parseJsonBody(event), ['value', 'type', 'metadata', 'rotation']);
+      const rotation = parseRotation(body.object('rotation', ['interval_days', 'rotator', 'options']));
+      if (rotation) services.rotationRequests.validateSchedule(rotation.rotator, rotation.options);
       const summary = await secrets.write(principal, {
         path: params.path ?? '',
         // Length is checked in the domain against the 64 KiB byte limit.
         value: body.string('value', { required: true, max: Number.MAX_SAFE_INTEGER }),
         type: body.string('type', { max: 64 }) ?? 'generic',
         metadata: body.stringMap('metadata') ?? {},
-        rotation: parseRotation(body.object('rotation', ['interval_days', 'rotator', 'options'])),
+        rotation,
         expectedVersion,
       });
       return json(summary.currentVersion === 1 ? 201 : 200, { path: summary.path, version: summary.currentVersion, created_at: summary.updatedAt }, {
@@ -358,7 +383,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
           version: config.version,
           status: readiness.ready ? 'healthy' : 'degraded',
           key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
-          features: { secrets: true, tenants: true, rate_limiting: true, rotation: false, webhooks: false, audit: false, pki: false, leases: false },
+          features: { secrets: true, tenants: true, rate_limiting: true, rotation: false, webhooks: true, audit: false, pki: false, leases: false },
           telemetry: { prometheus: true, tracing: services.tracingEnabled, cloudwatch_emf: config.cloudWatchNamespace !== undefined },
           health: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, check.status])),
           cache: { ...snake(cache), hit_ratio: lookups === 0 ? null : Math.round((cache.hits / lookups) * 10_000) / 10_000 },
@@ -381,6 +406,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
         return json(200, { cleared_entries: cleared, cache: snake(services.keyCache.stats()) });
       },
     },
+    ...webhookRoutes(services.webhooks),
   ];
 };
 
@@ -397,6 +423,16 @@ const authorizeScrape = async (services: ApiServices, authorization: string | un
   if (principal && (await services.auth.can(principal, 'admin', 'sys'))) return;
   throw new UnauthenticatedError('a metrics token or an admin token is required');
 };
+
+const jobJson = (job: Job) => ({
+  job_id: job.jobId,
+  kind: job.kind,
+  status: job.status,
+  path: job.payload.path ?? null,
+  outcome: job.outcome ?? null,
+  created_at: job.createdAt,
+  finished_at: job.finishedAt ?? null,
+});
 
 const snake = (stats: ReturnType<DataKeyCache['stats']>) => ({
   hits: stats.hits,

@@ -8,6 +8,7 @@ import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
 import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { composeCore, retryingOnce } from '../composition/vault-core.js';
+import { composeWebhooks } from '../composition/webhooks.js';
 import type { VaultConfig } from '../config.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
@@ -22,6 +23,8 @@ import { ApiApp, type VaultContext } from './api-app.js';
 import { buildRoutes, type ApiServices } from './api-routes.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
 import { Router } from './router.js';
+import { RotationRequests } from '../domain/rotation/rotation-requests.js';
+import { createRotators } from '../composition/rotators.js';
 
 export interface Api extends ApiServices {
   readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
@@ -50,7 +53,23 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
-  const services: ApiServices = { config, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken, connectionPool: socketPoolStats, tracingEnabled: defaultTracing.enabled };
+  const services: ApiServices = {
+    config,
+    logger,
+    auth,
+    secrets,
+    health,
+    keyCache,
+    keyWrapper,
+    fleetMetrics,
+    stateGauges,
+    metricsToken,
+    connectionPool: socketPoolStats,
+    tracingEnabled: defaultTracing.enabled,
+    // Also subscribes the webhook fan-out to the core's events.
+    webhooks: composeWebhooks(core, logger).service,
+    rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
+  };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, (state) => {
     state.counted = true;

@@ -32,6 +32,20 @@ export class StateGauges {
     return this.pending;
   }
 
+  /**
+   * For the scrape: when the source of truth is unreachable, the last values
+   * read (or none) rather than no metrics at all; counters and histograms come
+   * from the metrics table and stay exact.
+   */
+  async readOrLast(onError: (error: unknown) => void): Promise<MetricsSnapshot> {
+    try {
+      return await this.read();
+    } catch (error) {
+      onError(error);
+      return this.cached?.value ?? {};
+    }
+  }
+
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));

@@ -41,6 +41,19 @@ export class VaultMetrics implements MetricsRecorder {
     if (failed) this.registry.inc(METRICS.kmsErrors, [operation]);
   }
 
+  rotationFinished(status: 'success' | 'failed'): void {
+    this.registry.inc(METRICS.secretRotations, [status]);
+  }
+
+  deadLettered(queue: 'rotation' | 'webhook'): void {
+    this.registry.inc(METRICS.jobsDeadLetter, [queue]);
+  }
+
+  webhookDelivery(success: boolean, seconds: number): void {
+    this.registry.inc(METRICS.webhookDeliveries, [success ? 'success' : 'failed']);
+    this.registry.observe(METRICS.webhookDeliveryDuration, [], seconds);
+  }
+
   dynamoDbCall(seconds: number): void {
     this.registry.observe(METRICS.dbLatency, [], seconds);
   }

@@ -20,6 +20,7 @@ const toJob = (item: Record<string, unknown>): Job => ({
   payload: (item.payload as Record<string, unknown>) ?? {},
   createdAt: item.createdAt as string,
   status: item.status as JobStatus,
+  ...(item.sentAt ? { sentAt: item.sentAt as string } : {}),
   ...(item.outcome ? { outcome: item.outcome as string } : {}),
   ...(item.finishedAt ? { finishedAt: item.finishedAt as string } : {}),
 });
@@ -56,6 +57,20 @@ export class DynamoDbJobRepository implements JobRepository {
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key(jobId)), ConsistentRead: true })),
     );
     return result.Item ? toJob(unmarshall(result.Item)) : undefined;
+  }
+
+  async markSent(jobId: string, at: string): Promise<void> {
+    await dynamoCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(key(jobId)),
+          UpdateExpression: 'SET sentAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: marshall({ ':at': at }),
+        }),
+      ),
+    );
   }
 
   async finish(jobId: string, status: Exclude<JobStatus, 'pending'>, outcome: string): Promise<void> {

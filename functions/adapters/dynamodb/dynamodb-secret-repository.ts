@@ -54,6 +54,13 @@ const itemToHead = (item: Item): SecretHead => ({
   rotation: (item.rotation as RotationSettings | undefined) ?? null,
 });
 
+/** Secrets with a rotation schedule sit in gsi1 under ROTATION_DUE, sorted by when the next rotation is due. */
+export const ROTATION_DUE_PK = 'ROTATION_DUE';
+const rotationDueIndex = (head: SecretHead): Item => {
+  const due = new Date(Date.parse(head.createdAt) + (head.rotation?.intervalDays ?? 0) * 24 * 3600 * 1000).toISOString();
+  return { gsi1pk: ROTATION_DUE_PK, gsi1sk: `${due}#${head.tenantId}#${head.path}` };
+};
+
 const encodeCursor = (key: Record<string, AttributeValue>): string => Buffer.from(JSON.stringify(unmarshall(key))).toString('base64url');
 
 export class DynamoDbSecretRepository implements SecretRepository {
@@ -89,7 +96,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
       ...headKey(next.tenantId, next.path),
       ...versionToItem(next),
       firstCreatedAt: next.firstCreatedAt,
-      ...(next.rotation ? { rotation: next.rotation } : {}),
+      ...(next.rotation ? { rotation: next.rotation, ...rotationDueIndex(next) } : {}),
     };
     await dynamoCall(
       () =>

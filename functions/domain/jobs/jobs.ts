@@ -17,6 +17,8 @@ export interface Job {
   readonly payload: Readonly<Record<string, unknown>>;
   readonly createdAt: string;
   readonly status: JobStatus;
+  /** When its message was last handed to the queue; absent while it never was. */
+  readonly sentAt?: string;
   /** Set when the job finished: a short reason for failures, never a secret. */
   readonly outcome?: string;
   readonly finishedAt?: string;
@@ -26,6 +28,7 @@ export interface JobRepository {
   /** Records a pending job; false when a job with that id already exists (idempotent submit). */
   create(job: Job): Promise<boolean>;
   get(jobId: string): Promise<Job | undefined>;
+  markSent(jobId: string, at: string): Promise<void>;
   /** Marks a pending job finished and takes it out of the outbox index. */
   finish(jobId: string, status: Exclude<JobStatus, 'pending'>, outcome: string): Promise<void>;
   /** Pending jobs of a queue created before `beforeIso`, oldest first. */
@@ -70,18 +73,30 @@ export class JobService {
     const recorded: Job = { ...job, createdAt: new Date(this.now()).toISOString(), status: 'pending' };
     const created = await this.repository.create(recorded);
     const current = created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
-    if (current.status === 'pending') {
-      await this.queue.send(job.queue, job.jobId, options).catch((error: unknown) => {
-        this.logger.warn('job send failed; the scheduler will re-send it', { job_id: job.jobId, queue: job.queue, error: (error as Error).name });
-      });
-    }
+    if (current.status === 'pending') await this.send(current, options).catch(() => undefined);
     return current;
   }
 
-  /** Re-sends pending jobs older than `olderThanMs`; returns how many. */
-  async resendStale(queue: JobQueueName, olderThanMs: number, limit = 100): Promise<number> {
-    const stale = await this.repository.pendingBefore(queue, new Date(this.now() - olderThanMs).toISOString(), limit);
-    for (const job of stale) await this.queue.send(queue, job.jobId);
+  /**
+   * Re-sends pending jobs whose message is probably gone: never sent and older
+   * than `unsentAfterMs`, or sent but still pending after `lostAfterMs` (longer
+   * than any retry schedule, e.g. a queue emptied by a restart). Returns how many.
+   */
+  async resendStale(queue: JobQueueName, windows: { unsentAfterMs: number; lostAfterMs: number }, limit = 100): Promise<number> {
+    const now = this.now();
+    const candidates = await this.repository.pendingBefore(queue, new Date(now - windows.unsentAfterMs).toISOString(), limit);
+    const stale = candidates.filter((job) => !job.sentAt || now - Date.parse(job.sentAt) > windows.lostAfterMs);
+    for (const job of stale) await this.send(job);
     return stale.length;
+  }
+
+  private async send(job: Job, options: { traceparent?: string } = {}): Promise<void> {
+    try {
+      await this.queue.send(job.queue, job.jobId, options);
+    } catch (error) {
+      this.logger.warn('job send failed; the scheduler will re-send it', { job_id: job.jobId, queue: job.queue, error: (error as Error).name });
+      throw error;
+    }
+    await this.repository.markSent(job.jobId, new Date(this.now()).toISOString());
   }
 }

@@ -84,6 +84,7 @@ export class RateLimiter {
       throw new RateLimitedError(category, rule.capacity, Math.max(1, Math.ceil(grant.retryAfterSeconds)));
     }
     if (this.reservations.size > 50_000) this.reservations.clear();
-    this.reservations.set(key, { available: grant.granted, sharedRemaining: grant.remaining, expiresAt: now + RESERVATION_MS });
+    // The reservation's second starts when the grant arrives: a slow store must not hand out already-expired batches.
+    this.reservations.set(key, { available: grant.granted, sharedRemaining: grant.remaining, expiresAt: this.now() + RESERVATION_MS });
   }
 }

@@ -57,14 +57,21 @@ export class VaultProcess {
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`vault exited early:\n${this.output}`);
-        return (await fetch(`${this.url}/v1/health`)).ok;
-      },
-      30_000,
-      'vault to start',
-    );
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`vault exited early:\n${this.output}`);
+          return (await fetch(`${this.url}/v1/health`)).ok;
+        },
+        30_000,
+        'vault to start',
+      );
+    } catch (error) {
+      // Never leave a half-started vault behind.
+      child.kill('SIGKILL');
+      this.child = undefined;
+      throw error;
+    }
     this.rootToken = this.env.SCAIVAULT_ROOT_TOKEN ?? readFileSync(join(this.dataDir, 'root-token'), 'utf8').trim();
   }
 

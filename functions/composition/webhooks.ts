@@ -1,0 +1,40 @@
+import { trace } from '@opentelemetry/api';
+import { DynamoDbWebhookRepository } from '../adapters/dynamodb/dynamodb-webhook-repository.js';
+import { WebhookEventPublisher } from '../domain/webhooks/webhook-event-publisher.js';
+import { WebhookService } from '../domain/webhooks/webhook-service.js';
+import type { Logger } from '../observability/logger.js';
+import { traceparentOf } from '../observability/tracing.js';
+import type { VaultCore } from './vault-core.js';
+
+export interface Webhooks {
+  readonly repository: DynamoDbWebhookRepository;
+  readonly service: WebhookService;
+  /** Already subscribed to `core.events`. */
+  readonly publisher: WebhookEventPublisher;
+}
+
+const composed = new WeakMap<VaultCore, Webhooks>();
+
+/** The traceparent of the active span, if one is recording. */
+const activeTraceparent = (): string | undefined => {
+  const span = trace.getActiveSpan();
+  return span && span.spanContext().traceId !== '0'.repeat(32) ? traceparentOf(span) : undefined;
+};
+
+/**
+ * Webhook subscriptions and the fan-out of domain events to them, once per
+ * core: every function that publishes events (api, rotation-worker) calls it,
+ * and in the embedded runtime, where they share one core, the fan-out is
+ * still subscribed only once.
+ */
+export const composeWebhooks = (core: VaultCore, logger: Logger): Webhooks => {
+  const existing = composed.get(core);
+  if (existing) return existing;
+  const repository = new DynamoDbWebhookRepository(core.dynamodb, core.config.stateTable);
+  const service = new WebhookService(repository, core.keys, core.auth);
+  const publisher = new WebhookEventPublisher(repository, core.jobs, logger, activeTraceparent);
+  core.events.add(publisher);
+  const webhooks = { repository, service, publisher };
+  composed.set(core, webhooks);
+  return webhooks;
+};

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import type { KeyManager } from '../crypto/key-manager.js';
+import type { Job, JobQueueName, JobRepository } from '../jobs/jobs.js';
+import { backoffMs, visibilitySeconds, type BackoffPolicy } from './backoff.js';
+import type { DeliveryPayload } from './webhook-event-publisher.js';
+import { signedHeaders } from './webhook-signing.js';
+import { DELIVER_WEBHOOK, signingSecretContext, type AttemptOutcome, type DeliveryAttempt, type WebhookRepository, type WebhookSubscription } from './webhooks.js';
+
+export const WEBHOOK_USER_AGENT = 'ScaiVault-Webhooks/1';
+
+export interface WebhookRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+  /** The W3C traceparent of the event that caused the delivery, if it carried one. */
+  readonly traceparent: string | undefined;
+}
+
+export type WebhookResponse =
+  | { readonly kind: 'response'; readonly statusCode: number; readonly latencyMs: number }
+  /** No HTTP answer. `final` errors (a refused destination) are not worth retrying. */
+  | { readonly kind: 'error'; readonly error: string; readonly final: boolean; readonly latencyMs: number };
+
+/** Sends one delivery over HTTP; never throws for the receiver's or the network's failures. */
+export interface WebhookSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+export interface WebhookMetrics {
+  webhookDelivery(success: boolean, seconds: number): void;
+  deadLettered(queue: JobQueueName): void;
+}
+
+export interface DeliveryLogger {
+  info(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
+  warn(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
+}
+
+export interface DeliverySettings {
+  readonly timeoutMs: number;
+  readonly backoff: BackoffPolicy;
+  /** Attempts before a delivery is given up; at most the queue's maxReceiveCount. */
+  readonly maxAttempts: number;
+  /** The queue's redrive policy: a message received this often goes to the DLQ when it fails again. */
+  readonly maxReceiveCount: number;
+}
+
+export interface DeliveryMessage {
+  readonly jobId: string;
+  /** SQS ApproximateReceiveCount: this is attempt number `receiveCount` of this message. */
+  readonly receiveCount: number;
+  readonly traceparent: string | undefined;
+}
+
+/**
+ * What the queue should do with the message: `done` deletes it; `retry` makes
+ * it visible again after a backoff; `dead-letter` makes it visible at once and
+ * leaves it undeleted, so the redrive policy moves it to the DLQ.
+ */
+export type DeliveryDecision =
+  | { readonly action: 'done' }
+  | { readonly action: 'retry'; readonly delaySeconds: number }
+  | { readonly action: 'dead-letter' };
+
+const DONE: DeliveryDecision = { action: 'done' };
+/** A delivery's lease outlasts its HTTP timeout, so it never lapses mid-attempt. */
+const LEASE_MARGIN_MS = 15_000;
+
+const parsePayload = (payload: Readonly<Record<string, unknown>>): DeliveryPayload | undefined => {
+  const { webhookId, eventId, eventType, occurredAt, data } = payload;
+  if (typeof webhookId !== 'string' || typeof eventId !== 'string' || typeof eventType !== 'string' || typeof occurredAt !== 'string') return undefined;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  return { webhookId, eventId, eventType, occurredAt, data: data as DeliveryPayload['data'] };
+};
+
+/**
+ * Delivers one webhook job: POSTs the signed event, records the attempt, and
+ * finishes the job on success, on a refused destination, or when attempts run
+ * out. Idempotent per job: a finished job is never delivered again, and a
+ * short lease keeps two copies of one job from being delivered at once.
+ */
+export class DeliverWebhook {
+  constructor(
+    private readonly jobs: Pick<JobRepository, 'get' | 'finish'>,
+    private readonly repository: WebhookRepository,
+    private readonly keys: Pick<KeyManager, 'open'>,
+    private readonly sender: WebhookSender,
+    private readonly metrics: WebhookMetrics,
+    private readonly logger: DeliveryLogger,
+    private readonly settings: DeliverySettings,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  async deliver(message: DeliveryMessage): Promise<DeliveryDecision> {
+    const job = await this.jobs.get(message.jobId);
+    if (!job || job.kind !== DELIVER_WEBHOOK) {
+      this.logger.warn('webhook message names no delivery job; dropped', { job_id: message.jobId });
+      return DONE;
+    }
+    // Already finished: a redelivered or re-sent message has no further effect.
+    if (job.status !== 'pending') return DONE;
+    const holder = randomUUID();
+    const leaseMs = this.settings.timeoutMs + LEASE_MARGIN_MS;
+    if (!(await this.repository.claimDelivery(job.jobId, holder, this.now(), leaseMs))) {
+      // Another copy is being delivered right now; look again once its lease is over.
+      return { action: 'retry', delaySeconds: visibilitySeconds(leaseMs) };
+    }
+    try {
+      return await this.attempt(job, message);
+    } finally {
+      await this.repository.releaseDelivery(job.jobId, holder).catch(() => undefined);
+    }
+  }
+
+  private async attempt(job: Job, message: DeliveryMessage): Promise<DeliveryDecision> {
+    const payload = parsePayload(job.payload);
+    if (!payload) {
+      await this.jobs.finish(job.jobId, 'failed', 'malformed delivery job');
+      return DONE;
+    }
+    const subscription = await this.repository.get(job.tenantId, payload.webhookId);
+    if (!subscription) {
+      await this.jobs.finish(job.jobId, 'failed', 'webhook deleted before delivery');
+      return DONE;
+    }
+    const startedAt = this.now();
+    const body = JSON.stringify({ type: payload.eventType, timestamp: payload.occurredAt, data: payload.data });
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': WEBHOOK_USER_AGENT,
+      // The job id is the message id: stable across retries, so receivers can deduplicate.
+      ...signedHeaders(await this.signingSecrets(subscription, startedAt), job.jobId, Math.floor(startedAt / 1000), body),
+    };
+    const response = await this.sender.send({ url: subscription.url, headers, body, timeoutMs: this.settings.timeoutMs, traceparent: message.traceparent });
+    const success = response.kind === 'response' && response.statusCode >= 200 && response.statusCode < 300;
+    this.metrics.webhookDelivery(success, response.latencyMs / 1000);
+    const attempt = message.receiveCount;
+    const record = (outcome: AttemptOutcome, retryInMs: number | null): Promise<void> =>
+      this.repository.recordAttempt({
+        tenantId: job.tenantId,
+        webhookId: subscription.webhookId,
+        jobId: job.jobId,
+        eventType: payload.eventType,
+        attempt,
+        attemptedAt: new Date(startedAt).toISOString(),
+        statusCode: response.kind === 'response' ? response.statusCode : null,
+        error: response.kind === 'error' ? response.error : null,
+        latencyMs: Math.round(response.latencyMs),
+        outcome,
+        retryInMs,
+      } satisfies DeliveryAttempt);
+    const fields = {
+      tenant_id: job.tenantId,
+      webhook_id: subscription.webhookId,
+      job_id: job.jobId,
+      attempt,
+      status: response.kind === 'response' ? response.statusCode : null,
+      error: response.kind === 'error' ? response.error : null,
+      duration_ms: Math.round(response.latencyMs),
+    };
+    const result = response.kind === 'response' ? `HTTP ${response.statusCode}` : response.error;
+
+    if (success) {
+      await record('success', null);
+      await this.jobs.finish(job.jobId, 'succeeded', `delivered: ${result}`);
+      this.logger.info('webhook delivered', fields);
+      return DONE;
+    }
+    if (response.kind === 'error' && response.final) {
+      // Retrying cannot change the answer, and a retry storm against a refused address helps no one.
+      await record('failed', null);
+      await this.jobs.finish(job.jobId, 'failed', `not delivered: ${result}`);
+      this.logger.warn('webhook refused', fields);
+      return DONE;
+    }
+    const maxAttempts = Math.min(this.settings.maxAttempts, this.settings.maxReceiveCount);
+    if (attempt >= maxAttempts) {
+      await record('failed', null);
+      await this.jobs.finish(job.jobId, 'failed', `gave up after ${attempt} attempts: ${result}`);
+      this.metrics.deadLettered('webhook');
+      this.logger.warn('webhook delivery failed for good', fields);
+      // At the receive limit the message is left to the redrive policy, so the DLQ keeps it for inspection.
+      return attempt >= this.settings.maxReceiveCount ? { action: 'dead-letter' } : DONE;
+    }
+    const delaySeconds = visibilitySeconds(backoffMs(this.settings.backoff, attempt, this.random));
+    await record('retrying', delaySeconds * 1000);
+    this.logger.info('webhook delivery failed; will retry', { ...fields, retry_in_ms: delaySeconds * 1000 });
+    return { action: 'retry', delaySeconds };
+  }
+
+  /** Current secret first, then a rotated-out one still in its grace period. */
+  private async signingSecrets(subscription: WebhookSubscription, now: number): Promise<string[]> {
+    const usable = subscription.secrets.filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now);
+    return Promise.all(
+      usable.map((secret) => this.keys.open(secret.sealed, signingSecretContext(subscription.tenantId, subscription.webhookId, secret.version))),
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import type { EventPublisher, VaultEvent } from '../events/events.js';
+import type { JobLogger, JobService } from '../jobs/jobs.js';
+import { DELIVER_WEBHOOK, type WebhookRepository } from './webhooks.js';
+
+/** What a delivery job carries: everything the worker needs to rebuild the exact same body on every attempt. */
+export interface DeliveryPayload {
+  readonly webhookId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly occurredAt: string;
+  readonly data: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * An event's id: the one it carries, else a digest of its content, so the
+ * same event published twice names the same deliveries.
+ */
+export const eventIdOf = (event: VaultEvent & { readonly id?: string }): string => {
+  if (event.id) return event.id;
+  const data = Object.entries(event.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `evt_${sha256(JSON.stringify([event.tenantId, event.type, event.occurredAt, data])).slice(0, 32)}`;
+};
+
+/** One delivery job per (event, subscription): a re-published event finds its jobs already there. */
+export const deliveryJobId = (eventId: string, webhookId: string): string => `whd_${sha256(`${eventId}\n${webhookId}`).slice(0, 40)}`;
+
+/**
+ * Fans an event out to the tenant's subscriptions that asked for its type,
+ * submitting one delivery job each through the outbox. Never throws: the fact
+ * being reported has already happened.
+ */
+export class WebhookEventPublisher implements EventPublisher {
+  constructor(
+    private readonly repository: Pick<WebhookRepository, 'list'>,
+    private readonly jobs: Pick<JobService, 'submit'>,
+    private readonly logger: JobLogger,
+    /** The caller's W3C traceparent, so a delivery continues the trace that caused it. */
+    private readonly traceparent: () => string | undefined = () => undefined,
+  ) {}
+
+  async publish(event: VaultEvent): Promise<void> {
+    try {
+      const subscriptions = (await this.repository.list(event.tenantId)).filter((s) => s.eventTypes.includes(event.type));
+      if (subscriptions.length === 0) return;
+      const eventId = eventIdOf(event);
+      const traceparent = this.traceparent();
+      await Promise.all(
+        subscriptions.map(async (subscription) => {
+          const payload: DeliveryPayload = {
+            webhookId: subscription.webhookId,
+            eventId,
+            eventType: event.type,
+            occurredAt: event.occurredAt,
+            data: event.data,
+          };
+          const jobId = deliveryJobId(eventId, subscription.webhookId);
+          try {
+            await this.jobs.submit(
+              { jobId, queue: 'webhook', kind: DELIVER_WEBHOOK, tenantId: event.tenantId, payload: { ...payload } },
+              traceparent ? { traceparent } : {},
+            );
+          } catch (error) {
+            this.logger.warn('webhook delivery not recorded', { tenant_id: event.tenantId, webhook_id: subscription.webhookId, job_id: jobId, error: (error as Error).name });
+          }
+        }),
+      );
+    } catch (error) {
+      this.logger.warn('webhook fan-out failed', { tenant_id: event.tenantId, event_type: event.type, error: (error as Error).name });
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDbRotationRepository } from '../adapters/dynamodb/dynamodb-rotation-repository.js';
+import { composeCore } from '../composition/vault-core.js';
+import type { VaultConfig } from '../config.js';
+import { createRotators } from '../composition/rotators.js';
+import { RotationService } from '../domain/rotation/rotation-service.js';
+import { ROTATION_QUEUE } from '../../lib/definitions.js';
+import { describeError, type Logger } from '../observability/logger.js';
+import { processJobBatch } from './sqs-job-batch.js';
+
+export interface RotationWorker {
+  readonly rotations: RotationService;
+  readonly handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+}
+
+/** The `rotation-worker` function: rotation jobs from the rotation queue. */
+export const composeRotationWorker = (config: VaultConfig, logger: Logger): RotationWorker => {
+  const core = composeCore(config, logger);
+  const rotations = new RotationService(
+    core.jobRepository,
+    core.secretRepository,
+    new DynamoDbRotationRepository(core.dynamodb, config.stateTable),
+    core.keys,
+    createRotators(),
+    core.metrics,
+    core.events,
+  );
+  const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+    const response = await processJobBatch(event, {
+      queue: 'rotation',
+      maxReceiveCount: ROTATION_QUEUE.maxReceiveCount,
+      logger,
+      run: async (jobId) => {
+        const started = performance.now();
+        const outcome = await rotations.run(jobId);
+        logger.info('rotation job', { job_id: jobId, outcome, duration_ms: Math.round(performance.now() - started) });
+      },
+      onLastAttempt: async (jobId, error) => {
+        core.metrics.deadLettered('rotation');
+        await rotations.giveUp(jobId, `gave up after ${ROTATION_QUEUE.maxReceiveCount} attempts: ${describeError(error)}`);
+      },
+    });
+    await core.fleetMetrics.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+    return response;
+  });
+  return { rotations, handler };
+};
