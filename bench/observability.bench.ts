@@ -19,15 +19,15 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
 
-/** Two instances' worth of series adding up to 5,000 exposition samples (every bucket line counts). */
+/** Two instances whose merged exposition has 5,000 samples of scaivault_request* (every bucket, sum and count line counts). */
 const fleetOfSeries = (): { instances: InstanceRecord[]; samples: number } => {
   const instances: InstanceRecord[] = [];
   for (let n = 0; n < 2; n += 1) {
     const registry = new MetricRegistry();
     // 150 histogram label sets x (14 buckets + sum + count) = 2,400 samples
     for (let i = 0; i < 150; i += 1) registry.observe(METRICS.requestDuration, ['GET', `category-${i}`], (i % 40) / 1000);
-    // 2,600 counter samples
-    for (let i = 0; i < 2600; i += 1) registry.inc(METRICS.requests, ['GET', `category-${i % 150}`, String(200 + (i % 200))]);
+    // 2,600 counter samples, the same label sets on both instances (merging sums them)
+    for (let i = 0; i < 2600; i += 1) registry.inc(METRICS.requests, ['GET', `category-${i}`, '200']);
     instances.push({ instanceId: `i-${n}`, revision: 1, startedAt: 0, updatedAt: Date.now(), retired: false, metrics: registry.snapshot() });
   }
   const text = renderExposition(mergeFleet(EMPTY_BASELINE, instances, { now: Date.now(), liveWindowMs: 60_000, latestWindowMs: 60_000 }));
@@ -44,8 +44,8 @@ const renderBenchmark = (): number => {
     times.push(performance.now() - started);
   }
   const ms = median(times.slice(10));
-  console.log(`\n/v1/metrics merge + cap + render of ${samples} samples: median ${ms.toFixed(2)} ms over 50 runs`);
-  report('metrics render, 5,000 series', `${ms.toFixed(2)} ms`, '<= 25 ms', ms <= 25);
+  console.log(`\n/v1/metrics merge + cap + render of ${samples} samples from 2 instances: median ${ms.toFixed(2)} ms over 50 runs`);
+  report(`metrics render, ${samples} series`, `${ms.toFixed(2)} ms`, '<= 25 ms', ms <= 25 && samples >= 5000);
   return ms;
 };
 
