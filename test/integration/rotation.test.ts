@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sumOf } from './support/exposition.js';
 import { waitFor } from './support/processes.js';
 import { VaultProcess } from './support/vault.js';
+import { PostgresServer } from '../support/postgres-server.js';
 
 describe('rotation through the rotation queue and worker on the embedded stack', () => {
   let vault: VaultProcess;
@@ -80,5 +81,35 @@ describe('rotation through the rotation queue and worker on the embedded stack',
       10_000,
       'rotation counters',
     );
+  });
+
+  describe('a PostgreSQL role password, against a real PostgreSQL', () => {
+    let postgres: PostgresServer;
+
+    beforeAll(async () => {
+      postgres = await PostgresServer.start();
+      await postgres.createLoginRole('app_user', 'role-password-before');
+    });
+
+    afterAll(async () => {
+      await postgres?.stop();
+    });
+
+    it('changes the role password, proves a login with it, then promotes it', async () => {
+      await vault.request('PUT', '/v1/secrets/pg/admin', { body: { value: postgres.adminUrl, type: 'connection_string' } });
+      await vault.request('PUT', '/v1/secrets/pg/app-user', {
+        body: { value: 'role-password-before', type: 'password', rotation: { interval_days: 7, rotator: 'postgresql', options: { connection_secret: 'pg/admin', role: 'app_user' } } },
+      });
+      const requested = await vault.request('POST', '/v1/secrets/pg/app-user/rotate');
+      const job = await finished(requested.body.job_id);
+      expect(job).toMatchObject({ status: 'succeeded', outcome: 'rotated to version 2' });
+      const rotated = (await vault.request('GET', '/v1/secrets/pg/app-user')).body;
+      expect(rotated.version).toBe(2);
+      expect(await postgres.loginAs('app_user', rotated.value)).toBe('ok');
+      expect(await postgres.loginAs('app_user', 'role-password-before')).toBe('28P01');
+      // Neither the new password nor the admin URL's credentials reach the vault's output.
+      expect(vault.output).not.toContain(rotated.value);
+      expect(vault.output).not.toContain(postgres.adminUrl);
+    });
   });
 });
