@@ -161,6 +161,17 @@ export interface AlarmThresholds {
   readonly throttledRequests?: number;
   /** Lambda invocations throttled in 5 minutes, per function. @default 0 */
   readonly lambdaThrottles?: number;
+  /** Failed Lambda invocations (crash, timeout, a worker's whole batch) in 5 minutes, per function. @default 0 */
+  readonly lambdaErrors?: number;
+  /** Age in seconds of the oldest message in a job queue. @default 900 */
+  readonly queueAgeSeconds?: number;
+}
+
+/** A job queue whose backlog is graphed and whose oldest message's age is alarmed. */
+export interface WatchedQueue {
+  readonly queue: sqs.IQueue;
+  /** Runbook section named in the age alarm's description. */
+  readonly runbook?: string;
 }
 
 export interface VaultObservabilityProps {
@@ -170,6 +181,8 @@ export interface VaultObservabilityProps {
   readonly stage?: apigwv2.IHttpStage;
   /** Dead-letter queues by label; each gets a depth widget line and an alarm. */
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
+  /** Job queues by label; each gets depth and age widget lines and an age alarm. @default none */
+  readonly jobQueues?: Readonly<Record<string, WatchedQueue>>;
   /** Alarm and OK actions go here. @default a new topic */
   readonly alarmTopic?: sns.ITopic;
   /**
@@ -188,8 +201,9 @@ export interface VaultObservabilityProps {
 
 /**
  * CloudWatch side of ScaiVault's observability: a dashboard over the api's EMF
- * metrics, its Lambda functions, HTTP API and dead-letter queues, and alarms
- * for 5xx rate, p95 latency, DLQ depth and throttling, all sent to one topic.
+ * metrics, the Lambda functions, HTTP API, job queues and dead-letter queues,
+ * and alarms for 5xx rate, p95 latency, Lambda errors and throttling, DLQ depth
+ * and job queue age, all sent to one topic.
  */
 export class VaultObservability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -199,8 +213,12 @@ export class VaultObservability extends Construct {
   readonly throttledRequestsAlarm: cloudwatch.Alarm;
   /** Lambda Throttles alarms by function name (VaultFunction.name). */
   readonly lambdaThrottleAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** Lambda Errors alarms by function name (VaultFunction.name). */
+  readonly lambdaErrorAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** DLQ depth alarms by the labels of `deadLetterQueues`. */
   readonly deadLetterAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** Oldest-message age alarms by the labels of `jobQueues`. */
+  readonly queueAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: VaultObservabilityProps) {
     super(scope, id);
@@ -278,6 +296,22 @@ export class VaultObservability extends Construct {
       ]),
     );
 
+    // Errors counts invocations that failed as a whole: an api crash or timeout (which its own 5xx
+    // metric never sees), a worker batch that threw or timed out, a failed scheduler tick.
+    // A worker's partial batch failures are not errors; they end in the DLQ alarms.
+    this.lambdaErrorAlarms = new Map(
+      props.functions.map((fn) => [
+        fn.name,
+        alarm(`${pascal(fn.name)}LambdaErrorsAlarm`, {
+          metric: fn.function.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+          alarmDescription: `ScaiVault: failed invocations of the ${fn.name} function (unhandled error or timeout) in 5 minutes`,
+          threshold: thresholds.lambdaErrors ?? 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+        }),
+      ]),
+    );
+
     const dlqDepth = (queue: sqs.IQueue, label?: string, period = Duration.minutes(1)) =>
       queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period, label });
     this.deadLetterAlarms = new Map(
@@ -287,6 +321,25 @@ export class VaultObservability extends Construct {
           metric: dlqDepth(queue, undefined, fiveMinutes),
           alarmDescription: `ScaiVault: messages waiting in dead-letter queue ${label} (runbook: ScaiVaultJobsDeadLettered)`,
           threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+        }),
+      ]),
+    );
+
+    // SQS leaves a message received three or more times out of this age, so retries
+    // backing off do not trip it: an old message means the worker is not draining the queue.
+    const jobQueues = Object.entries(props.jobQueues ?? {});
+    const queueAgeSeconds = thresholds.queueAgeSeconds ?? 900;
+    const oldestAge = (queue: sqs.IQueue, label?: string, period = Duration.minutes(1)) =>
+      queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period, label });
+    this.queueAgeAlarms = new Map(
+      jobQueues.map(([label, { queue, runbook }]) => [
+        label,
+        alarm(`${pascal(label)}AgeAlarm`, {
+          metric: oldestAge(queue, undefined, fiveMinutes),
+          alarmDescription: `ScaiVault: the oldest message in queue ${label} is over ${queueAgeSeconds} s old; its worker is not draining it${runbook ? ` (runbook: ${runbook})` : ''}`,
+          threshold: queueAgeSeconds,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
           evaluationPeriods: 1,
         }),
@@ -349,6 +402,22 @@ export class VaultObservability extends Construct {
         ...wide,
       }),
     );
+    if (jobQueues.length > 0) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Job queues: visible messages and age of the oldest (s)',
+          left: jobQueues.map(([label, { queue }]) =>
+            queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, label: `${label} visible` }),
+          ),
+          right: jobQueues.map(([label, { queue }]) => oldestAge(queue, `${label} oldest`)),
+          rightAnnotations: [{ value: queueAgeSeconds, label: 'age alarm' }],
+          leftYAxis: { min: 0 },
+          rightYAxis: { min: 0 },
+          width: 24,
+          height: 6,
+        }),
+      );
+    }
     if (props.stage) {
       const stage = props.stage;
       this.dashboard.addWidgets(

@@ -1,8 +1,10 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -18,7 +20,7 @@ import {
   type AlarmThresholds,
   type PrometheusWorkspaceRef,
 } from './observability.js';
-import { VaultFunction, type TelemetryProps } from './vault-function.js';
+import { VaultFunction, type QueueSourceOptions, type TelemetryProps } from './vault-function.js';
 
 export interface ApiThrottle {
   /** Steady-state requests per second across the stage. */
@@ -61,6 +63,24 @@ export interface StatelessStackProps extends StackProps {
   readonly bundleDir?: string;
 }
 
+/**
+ * Worker timeouts sit inside their queue's visibility timeout (120 s rotation,
+ * 60 s webhook), which Lambda requires, but not six times inside it as AWS
+ * suggests: that margin is for a received batch whose invocation is throttled
+ * and retried. Here each mapping's maxConcurrency caps the invocations its
+ * poller starts, any throttle alarms, and a batch that does outlive its
+ * visibility costs one receive of an idempotent job (5 and 8 allowed before the DLQ).
+ */
+const ROTATION_WORKER_TIMEOUT = Duration.seconds(60);
+const WEBHOOK_WORKER_TIMEOUT = Duration.seconds(30);
+const SCHEDULER_TIMEOUT = Duration.seconds(60);
+
+// Rotation jobs run one after another within a batch and may call external
+// systems: small batches, few at once. Deliveries run concurrently, each
+// bounded by SCAIVAULT_WEBHOOK_TIMEOUT_MS (10 s).
+const ROTATION_SOURCE: QueueSourceOptions = { batchSize: 5, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 5 };
+const WEBHOOK_SOURCE: QueueSourceOptions = { batchSize: 10, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 10 };
+
 // HTTP API context variables only; never headers, so no token reaches the log.
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
@@ -81,11 +101,20 @@ const ACCESS_LOG_FIELDS = {
 };
 
 /**
- * The api function and its HTTP API, on top of the stateful stack's resources,
- * with ADOT on every function and the CloudWatch dashboard and alarms.
+ * The api function and its HTTP API, the rotation and webhook workers on their
+ * queues, the scheduler on a one-minute rule, all on top of the stateful
+ * stack's resources, with ADOT on every function and the CloudWatch dashboard
+ * and alarms.
  */
 export class StatelessStack extends Stack {
   readonly api: VaultFunction;
+  /** Runs rotation jobs from the rotation queue. */
+  readonly rotationWorker: VaultFunction;
+  /** Delivers webhooks from the webhook queue. */
+  readonly webhookWorker: VaultFunction;
+  /** Submits due rotations and re-sends lost jobs, every minute. */
+  readonly scheduler: VaultFunction;
+  readonly schedule: events.Rule;
   readonly httpApi: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogGroup: logs.LogGroup;
@@ -121,6 +150,58 @@ export class StatelessStack extends Stack {
       .bindMetricsTokenSecret(props.metricsTokenSecret)
       .bindTelemetry(telemetry);
 
+    const workerProps = { logLevel: props.logLevel, logRetention, bundleDir: props.bundleDir };
+
+    // Seals new versions under the secret's existing data key (Decrypt only); its events fan out to webhook jobs.
+    this.rotationWorker = new VaultFunction(this, 'RotationWorker', {
+      ...workerProps,
+      name: 'rotation-worker',
+      description: 'ScaiVault rotation jobs (rotation queue)',
+      timeout: ROTATION_WORKER_TIMEOUT,
+    })
+      .bindStateTable(props.stateTable)
+      .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
+      .bindKey(props.key, 'unwrap')
+      .bindQueueSource(props.rotationQueue, ROTATION_QUEUE, ROTATION_SOURCE)
+      .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
+      .bindTelemetry(telemetry);
+
+    // Unwraps webhook signing secrets; backs off a failed delivery by changing its own message's visibility.
+    this.webhookWorker = new VaultFunction(this, 'WebhookWorker', {
+      ...workerProps,
+      name: 'webhook-worker',
+      description: 'ScaiVault webhook deliveries (webhook queue)',
+      timeout: WEBHOOK_WORKER_TIMEOUT,
+    })
+      .bindStateTable(props.stateTable)
+      .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
+      .bindKey(props.key, 'unwrap')
+      .bindQueueSource(props.webhookQueue, WEBHOOK_QUEUE, WEBHOOK_SOURCE)
+      .bindTelemetry(telemetry);
+
+    // Reads the schedule index, writes job items, sends to both queues; never opens a secret.
+    this.scheduler = new VaultFunction(this, 'Scheduler', {
+      ...workerProps,
+      name: 'scheduler',
+      description: 'ScaiVault scheduler: due rotations and outbox re-sends',
+      timeout: SCHEDULER_TIMEOUT,
+    })
+      .bindStateTable(props.stateTable)
+      .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
+      .bindKey(props.key, 'none')
+      .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
+      .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
+      .bindTelemetry(telemetry);
+
+    // Every tick redoes all due work with deterministic job ids, so a late or failed
+    // tick is not worth retrying past the next one: no Lambda retries, events expire in a minute.
+    this.scheduler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+    this.schedule = new events.Rule(this, 'SchedulerTick', {
+      description: 'ScaiVault scheduler tick',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.scheduler.function, { retryAttempts: 2, maxEventAge: Duration.minutes(1) })],
+    });
+
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: 'scaivault',
       description: 'ScaiVault v1 API',
@@ -145,9 +226,13 @@ export class StatelessStack extends Stack {
     });
 
     this.observability = new VaultObservability(this, 'Observability', {
-      functions: [this.api],
+      functions: [this.api, this.rotationWorker, this.webhookWorker, this.scheduler],
       stage: this.stage,
       deadLetterQueues: props.deadLetterQueues,
+      jobQueues: {
+        [ROTATION_QUEUE.id]: { queue: props.rotationQueue, runbook: 'ScaiVaultRotationQueueStale' },
+        [WEBHOOK_QUEUE.id]: { queue: props.webhookQueue, runbook: 'ScaiVaultWebhookQueueStale' },
+      },
       alarmTopic: props.alarmTopic,
       encryptionKey: props.key,
       metricsNamespace: METRICS_NAMESPACE,

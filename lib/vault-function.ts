@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_BUCKET, STATE_TABLE } from './definitions.js';
+import { AUDIT_BUCKET, STATE_TABLE, type QueueDefinition } from './definitions.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -30,6 +30,21 @@ export const STATE_TABLE_ACTIONS: readonly string[] = [
 /** Envelope encryption: wrap new data keys, unwrap stored ones, report key state. */
 export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'];
 
+/**
+ * `envelope` is the api's: it creates tenants (GenerateDataKey) and reports key
+ * state (DescribeKey). `unwrap` is a worker's: it only opens and seals under
+ * data keys that already exist, so it needs Decrypt alone. `none` only names
+ * the key, which the shared core's config requires, for a function that never
+ * opens a secret.
+ */
+export type KeyAccess = 'envelope' | 'unwrap' | 'none';
+
+const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
+  envelope: ENVELOPE_KEY_ACTIONS,
+  unwrap: ['kms:Decrypt'],
+  none: [],
+};
+
 /** `probe` only reads attributes (readiness, queue depth); `send` enqueues; `consume` is a worker's. */
 export type QueueAccess = 'probe' | 'send' | 'consume';
 
@@ -47,6 +62,16 @@ const QUEUE_KEY_ACTIONS: Record<QueueAccess, readonly string[]> = {
   send: ['kms:GenerateDataKey', 'kms:Decrypt'],
   consume: ['kms:Decrypt'],
 };
+
+/** How a worker's event source mapping reads its queue. */
+export interface QueueSourceOptions {
+  /** Messages per invocation, 1..10. */
+  readonly batchSize: number;
+  /** How long the poller may wait to fill a batch. @default no wait */
+  readonly maxBatchingWindow?: Duration;
+  /** Concurrent invocations this mapping may start, 2..1000: a backlog cannot take the account's concurrency. */
+  readonly maxConcurrency: number;
+}
 
 /** Where the ADOT collector reads its config: `scripts/build.ts` puts ops/adot/lambda-collector.yaml there. */
 export const COLLECTOR_CONFIG_FILE = 'collector.yaml';
@@ -95,6 +120,8 @@ export class VaultFunction extends Construct {
   readonly name: string;
   readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
+  /** The queues this function is invoked from, in the order bound. */
+  readonly eventSourceMappings: lambda.EventSourceMapping[] = [];
   private readonly codeDir: string;
 
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
@@ -147,8 +174,8 @@ export class VaultFunction extends Construct {
   }
 
   /** The envelope key that wraps data keys for secret values. */
-  bindKey(key: kms.IKey): this {
-    this.allow('EnvelopeKey', ENVELOPE_KEY_ACTIONS, [key.keyArn]);
+  bindKey(key: kms.IKey, mode: KeyAccess = 'envelope'): this {
+    if (KEY_ACTIONS[mode].length > 0) this.allow('EnvelopeKey', KEY_ACTIONS[mode], [key.keyArn]);
     this.env('SCAIVAULT_KEY_PROVIDER', 'aws-kms');
     return this.env('SCAIVAULT_KMS_KEY_ID', key.keyArn);
   }
@@ -160,6 +187,33 @@ export class VaultFunction extends Construct {
       this.allowKeyViaService(`QueueKey${this.sidSuffix(envVar)}`, queue.encryptionMasterKey, 'sqs', keyActions);
     }
     return this.env(envVar, queue.queueUrl);
+  }
+
+  /**
+   * Invokes this function with batches from `queue`: consume access (which the
+   * mapping's poller uses), the queue URL for the code, and a mapping with
+   * partial batch responses, so only the messages the handler names in
+   * `batchItemFailures` come back. The function must finish inside the queue's
+   * visibility timeout, or a batch still running reappears to another invocation.
+   */
+  bindQueueSource(queue: sqs.IQueue, definition: QueueDefinition, options: QueueSourceOptions): this {
+    const timeout = this.function.timeout ?? Duration.seconds(3);
+    if (timeout.toSeconds() >= definition.visibilityTimeoutSeconds) {
+      throw new Error(
+        `function "${this.name}" times out after ${timeout.toSeconds()} s, not inside the ${definition.visibilityTimeoutSeconds} s visibility timeout of queue ${definition.id}`,
+      );
+    }
+    this.bindQueue(queue, definition.envVar, 'consume');
+    this.eventSourceMappings.push(
+      this.function.addEventSourceMapping(`${this.sidSuffix(definition.id)}Source`, {
+        eventSourceArn: queue.queueArn,
+        batchSize: options.batchSize,
+        maxBatchingWindow: options.maxBatchingWindow,
+        maxConcurrency: options.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    return this;
   }
 
   bindAuditBucket(bucket: s3.IBucket, mode: BucketAccess = 'probe', envVar: string = AUDIT_BUCKET.envVar): this {

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbRotationRepository } from '../adapters/dynamodb/dynamodb-rotation-repository.js';
 import { composeCore } from '../composition/vault-core.js';
+import { composeWebhooks } from '../composition/webhooks.js';
 import type { VaultConfig } from '../config.js';
 import { createRotators } from '../composition/rotators.js';
 import { RotationService } from '../domain/rotation/rotation-service.js';
@@ -17,6 +18,8 @@ export interface RotationWorker {
 /** The `rotation-worker` function: rotation jobs from the rotation queue. */
 export const composeRotationWorker = (config: VaultConfig, logger: Logger): RotationWorker => {
   const core = composeCore(config, logger);
+  // secret.rotated and rotation.failed fan out to webhook subscribers from here too.
+  composeWebhooks(core, logger);
   const rotations = new RotationService(
     core.jobRepository,
     core.secretRepository,

@@ -13,14 +13,17 @@ import { VaultFunction } from '../../lib/vault-function.js';
 import { opsPath } from '../ops/support/ops-files.js';
 import {
   ENV,
+  allRows,
   arnOf,
   asArray,
+  dashboardBody as dashboardWidgets,
   forService,
   logicalId,
   readRuleFiles,
   refOf,
   resolveImports as resolveWith,
   roleStatements,
+  rowsFor,
   synthesize,
   type Json,
   type Synthesized,
@@ -49,27 +52,7 @@ interface Rules {
 const ruleNames = (rules: Rules, kind: 'alert' | 'record') =>
   rules.groups.flatMap((g) => g.rules.map((r) => r[kind])).filter((n): n is string => n !== undefined);
 
-/**
- * The dashboard body is a Fn::Join of JSON text and tokens; every token sits
- * inside a JSON string, so swapping each for a placeholder leaves parseable JSON.
- */
-const dashboardBody = (): { widgets: Json[]; token: (placeholder: unknown) => Json } => {
-  const dashboards = Object.values(synth.stateless.findResources('AWS::CloudWatch::Dashboard'));
-  expect(dashboards).toHaveLength(1);
-  const body = dashboards[0]!.Properties.DashboardBody;
-  const parts: Json[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
-  const tokens: Json[] = [];
-  const text = parts.map((part) => (typeof part === 'string' ? part : `__token_${tokens.push(resolveImports(part)) - 1}__`)).join('');
-  const token = (placeholder: unknown) => {
-    const match = typeof placeholder === 'string' ? /^__token_(\d+)__$/.exec(placeholder) : null;
-    return match ? tokens[Number(match[1])] : placeholder;
-  };
-  return { widgets: JSON.parse(text).widgets, token };
-};
-const metricRows = (widget: Json): Json[][] => asArray(widget.properties?.metrics);
-/** Rows naming a metric as [namespace, name, dim, value, ..., options?], with "..." shorthand absent (CDK writes full rows). */
-const rowsFor = (widgets: Json[], namespace: string, metricName: string) =>
-  widgets.flatMap(metricRows).filter((row) => row[0] === namespace && row[1] === metricName);
+const dashboardBody = () => dashboardWidgets(synth);
 
 beforeAll(async () => {
   synth = await synthesize();
@@ -99,16 +82,17 @@ describe('CloudWatch dashboard', () => {
   });
 
   it('graphs the 5xx rate as a percentage of requests', () => {
-    const expressions = dashboardBody().widgets.flatMap(metricRows).flatMap((row) => row.filter((cell: Json) => cell?.expression));
+    const expressions = allRows(dashboardBody().widgets).flatMap((row) => row.filter((cell: Json) => cell?.expression));
     expect(expressions.map((e: Json) => e.expression)).toContain('100 * errors / requests');
   });
 
-  it('graphs the depth of every dead-letter queue', () => {
+  it('graphs the depth of every dead-letter queue and job queue, once each', () => {
     const { widgets, token } = dashboardBody();
     const rows = rowsFor(widgets, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible');
     const queues = rows.map((row) => token(row[3]));
-    for (const id of dlqIds()) expect(queues).toContainEqual({ 'Fn::GetAtt': [id, 'QueueName'] });
-    expect(rows).toHaveLength(QUEUES.length);
+    const jobQueueIds = QUEUES.map((q) => statefulId(synth.statefulStack.queueFor(q).queue));
+    for (const id of [...dlqIds(), ...jobQueueIds]) expect(queues).toContainEqual({ 'Fn::GetAtt': [id, 'QueueName'] });
+    expect(rows).toHaveLength(2 * QUEUES.length);
   });
 
   it('graphs the api Lambda errors, throttles, duration and concurrency', () => {
@@ -343,7 +327,8 @@ describe('constructs on their own', () => {
     new VaultObservability(stack, 'Obs', { functions: [fn], deadLetterQueues: { dlq: new sqs.Queue(stack, 'Dlq') }, encryptionKey: key });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } });
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(5);
+    // 5xx rate, latency, 429s, the function's Lambda throttles and errors, the DLQ's depth; no job queues given.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(6);
   });
 
   it('refuses rule files that define a group twice', async () => {

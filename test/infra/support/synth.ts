@@ -130,3 +130,37 @@ export const roleStatements = (synth: Synthesized, fn: VaultFunction): Statement
 
 export const forService = (statements: Statement[], service: string) =>
   statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
+
+export interface DashboardBody {
+  readonly widgets: Json[];
+  /** The cross-stack-resolved expression a placeholder stands for; anything else unchanged. */
+  readonly token: (placeholder: unknown) => Json;
+}
+
+/**
+ * The one dashboard's widgets. Its body is a Fn::Join of JSON text and tokens;
+ * every token sits inside a JSON string, so swapping each for a placeholder
+ * leaves parseable JSON.
+ */
+export const dashboardBody = (synth: Synthesized): DashboardBody => {
+  const dashboards = Object.values(synth.stateless.findResources('AWS::CloudWatch::Dashboard'));
+  if (dashboards.length !== 1) throw new Error(`expected one dashboard, found ${dashboards.length}`);
+  const body = dashboards[0]!.Properties.DashboardBody;
+  const parts: Json[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const tokens: Json[] = [];
+  const text = parts.map((part) => (typeof part === 'string' ? part : `__token_${tokens.push(resolveImports(synth.statefulJson, part)) - 1}__`)).join('');
+  const token = (placeholder: unknown) => {
+    const match = typeof placeholder === 'string' ? /^__token_(\d+)__$/.exec(placeholder) : null;
+    return match ? tokens[Number(match[1])] : placeholder;
+  };
+  return { widgets: JSON.parse(text).widgets, token };
+};
+
+const metricRows = (widget: Json): Json[][] => asArray(widget.properties?.metrics);
+
+/** Rows naming a metric as [namespace, name, dim, value, ..., options?], with "..." shorthand absent (CDK writes full rows). */
+export const rowsFor = (widgets: Json[], namespace: string, metricName: string): Json[][] =>
+  widgets.flatMap(metricRows).filter((row) => row[0] === namespace && row[1] === metricName);
+
+/** Every metric row of every widget. */
+export const allRows = (widgets: Json[]): Json[][] => widgets.flatMap(metricRows);
