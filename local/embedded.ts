@@ -3,12 +3,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE } from '../lib/definitions.js';
+import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../lib/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
-import { startQueuePoller, startTimer } from './queue-poller.js';
+import { startQueuePoller, startTimer, type QueuePoller } from './queue-poller.js';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -99,9 +99,10 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeScheduler }, { loadConfig }, { createLogger }] = await Promise.all([
+    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { loadConfig }, { createLogger }] = await Promise.all([
       import('../functions/http/compose-api.js'),
       import('../functions/workers/compose-rotation-worker.js'),
+      import('../functions/workers/compose-webhook-worker.js'),
       import('../functions/workers/compose-scheduler.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
@@ -112,30 +113,38 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     const root = rootTokenOf(dataDir, options.rootToken);
     await api.auth.bootstrapRoot(root.token);
 
-    const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
+    // The worker functions, fed as Lambda's SQS event source mappings and EventBridge schedule would.
+    const workerLogger = (service: string) => createLogger(process.env, { service });
+    const onWorkerError = (error: unknown) => logger.warn('embedded worker error', { error: (error as Error).name });
+    const workers = [
+      { queue: ROTATION_QUEUE, handler: composeRotationWorker(config, workerLogger('scaivault-rotation-worker')).handler, name: 'scaivault-rotation-worker', batchSize: 5 },
+      { queue: WEBHOOK_QUEUE, handler: composeWebhookWorker(config, workerLogger('scaivault-webhook-worker')).handler, name: 'scaivault-webhook-worker', batchSize: 10 },
+    ];
+    const scheduler = composeScheduler(config, workerLogger('scaivault-scheduler'));
+    const pollers: QueuePoller[] = [];
+    for (const worker of workers) {
+      const queueUrl = queueEnv[worker.queue.envVar]!;
+      pollers.push(
+        startQueuePoller({
+          client: sqs,
+          queueUrl,
+          queueArn: await queueArnOf(sqs, queueUrl),
+          handler: worker.handler,
+          functionName: worker.name,
+          batchSize: worker.batchSize,
+          onError: onWorkerError,
+        }),
+      );
+    }
+    // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
+    await scheduler.resendAllPending().catch(onWorkerError);
+    const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
       logger.warn('metrics flush failed', { error: (error as Error).name }),
     );
-
-    // The worker functions, fed as Lambda's SQS event source mappings and EventBridge schedule would.
-    const rotationWorker = composeRotationWorker(config, createLogger(process.env, { service: 'scaivault-rotation-worker' }));
-    const scheduler = composeScheduler(config, createLogger(process.env, { service: 'scaivault-scheduler' }));
-    const onWorkerError = (error: unknown) => logger.warn('embedded worker error', { error: (error as Error).name });
-    const pollers = [
-      startQueuePoller({
-        client: sqs,
-        queueUrl: queueEnv[ROTATION_QUEUE.envVar]!,
-        queueArn: await queueArnOf(sqs, queueEnv[ROTATION_QUEUE.envVar]!),
-        handler: rotationWorker.handler,
-        functionName: 'scaivault-rotation-worker',
-        batchSize: 5,
-        onError: onWorkerError,
-      }),
-    ];
-    // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
-    await scheduler.resendAllPending().catch(onWorkerError);
-    const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
+    // Last: requests are served only once everything behind them runs.
+    const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
     return {
       url: gateway.url,
       rootTokenFile: root.file,

@@ -279,15 +279,16 @@ describe('stateless stack', () => {
       expect([...new Set(direct.flatMap((s) => s.actions))].sort()).toEqual(ENVELOPE_KMS_ACTIONS);
       for (const s of statements.filter((s) => s.condition)) {
         expect(Object.keys(s.condition)).toEqual(['StringEquals']);
-        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|secretsmanager)\.eu-west-1\.amazonaws\.com$/);
+        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|secretsmanager|sqs)\.eu-west-1\.amazonaws\.com$/);
       }
     });
 
-    it('only reads queue attributes, heads the bucket and reads the root and metrics token secrets', () => {
+    it('sends jobs to both queues (never consumes them), heads the bucket and reads the root and metrics token secrets', () => {
       const statements = apiStatements();
       const ids = statefulIds();
       const sqs = forService(statements, 'sqs');
-      expect([...new Set(sqs.flatMap((s) => s.actions))]).toEqual(['sqs:GetQueueAttributes']);
+      // The api submits rotation jobs and webhook deliveries through the outbox.
+      expect([...new Set(sqs.flatMap((s) => s.actions))].sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
       expect(sqs.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([arnOf(ids.rotation), arnOf(ids.webhook)]));
       expect(sqs.flatMap((s) => s.resources)).toHaveLength(2);
       const s3 = forService(statements, 's3');
