@@ -105,7 +105,7 @@ describe('/v1/metrics across a fleet of two api instances on one DynamoDB', () =
 
   it('passes promtool check metrics, but for the one name the operator contract fixes', async () => {
     const tool = promtool();
-    expect(tool, 'promtool is installed by scripts/ensure-test-tools.sh (npm test runs it)').toBeDefined();
+    expect(tool, 'promtool is installed by scripts/ensure-test-deps.sh (npm test runs it)').toBeDefined();
     const { text } = await scrape(a);
     const result = spawnSync(tool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     // The contract names the live-secret gauge scaivault_secrets_total; promtool's lint prefers

@@ -41,7 +41,7 @@ const expectFreeOf = (error: RotationStepError, secrets: readonly string[]): voi
 
 describe('PostgresRotator against a real PostgreSQL', () => {
   beforeAll(async () => {
-    // No skip: a machine without PostgreSQL fails here, telling to run scripts/ensure-postgres.sh.
+    // No skip: a machine without PostgreSQL fails here, telling to run scripts/ensure-test-deps.sh.
     server = await PostgresServer.start();
     await server.createLoginRole('app_user', 'old-password-1');
   }, 60_000);

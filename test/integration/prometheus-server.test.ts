@@ -7,7 +7,7 @@ import { findPrometheus, PrometheusServer, type PromAlert } from './support/prom
 import { SlowProxy } from './support/slow-proxy.js';
 import { VaultProcess } from './support/vault.js';
 
-// A real Prometheus (Debian's `prometheus`, installed by scripts/ensure-test-tools.sh)
+// A real Prometheus (Debian's `prometheus`, installed by scripts/ensure-test-deps.sh)
 // scrapes the embedded vault every second and evaluates the rule files we ship.
 // DynamoDB (dynalite) sits behind a TCP proxy so the test can make it slow or
 // broken under the running vault, and watch the matching alert go pending.
@@ -73,7 +73,7 @@ describe('a real Prometheus scraping the embedded stack and evaluating ops/prome
 
   beforeAll(async () => {
     // Before starting anything else: a missing binary is a setup problem, said plainly.
-    expect(findPrometheus(), 'prometheus is not on PATH: `bash scripts/ensure-test-tools.sh` installs it (npm test runs it first)').toBeDefined();
+    expect(findPrometheus(), 'prometheus is not on PATH: `bash scripts/ensure-test-deps.sh` installs it (npm test runs it first)').toBeDefined();
     dynalite = await DynaliteProcess.start();
     proxy = await SlowProxy.start(dynalite.port);
     vault = await VaultProcess.start({

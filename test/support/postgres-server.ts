@@ -8,7 +8,7 @@ import { Client, DatabaseError, escapeIdentifier, escapeLiteral } from 'pg';
 import { freePort } from '../integration/support/processes.js';
 
 const run = promisify(execFile);
-const ENSURE = 'PostgreSQL server binaries (initdb, pg_ctl) were not found: run `bash scripts/ensure-postgres.sh` (or set PG_BIN to their directory)';
+const ENSURE = 'PostgreSQL server binaries (initdb, pg_ctl) were not found: run `bash scripts/ensure-test-deps.sh` (or set PG_BIN to their directory)';
 
 /** The directory holding initdb and pg_ctl: PG_BIN, else the newest /usr/lib/postgresql/<v>/bin, else PATH's. */
 export const findPostgresBin = (): string | undefined => {

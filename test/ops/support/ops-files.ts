@@ -76,7 +76,7 @@ export interface PromtoolResult {
 export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResult => {
   const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 15_000 });
   if (run.error) {
-    throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-tools.sh`);
+    throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-deps.sh`);
   }
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 };
