@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
+import { lambdaContext } from './lambda-context.js';
 
 // Embedded stand-in for a Lambda SQS event source mapping: long-polls a queue,
 // hands batches to the worker handler, deletes what succeeded and leaves
@@ -45,21 +45,6 @@ const toRecord = (message: Message, queueArn: string, region: string): SQSRecord
   awsRegion: region,
 });
 
-const context = (functionName: string): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-  memoryLimitInMB: '1024',
-  awsRequestId: randomUUID(),
-  logGroupName: `/aws/lambda/${functionName}`,
-  logStreamName: 'embedded',
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
-
 export const startQueuePoller = (options: QueuePollerOptions): QueuePoller => {
   let running = true;
   const region = options.queueArn.split(':')[3] ?? 'us-east-1';
@@ -80,7 +65,7 @@ export const startQueuePoller = (options: QueuePollerOptions): QueuePoller => {
         const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn, region)) };
         let failed: Set<string>;
         try {
-          const response = await options.handler(event, context(options.functionName));
+          const response = await options.handler(event, lambdaContext(options.functionName, 60_000));
           failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         } catch (error) {
           // A thrown handler fails the whole batch, as with Lambda.

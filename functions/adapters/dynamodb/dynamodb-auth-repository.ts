@@ -1,7 +1,7 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuthRepository, DataKeyRecord, Identity, Policy, Tenant, TokenRecord } from '../../domain/ports.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, queryAll } from './dynamodb-call.js';
 
 const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });
 const identityKey = (tenantId: string, identityId: string) => ({ pk: `T#${tenantId}#IDENTITIES`, sk: identityId });
@@ -29,25 +29,14 @@ export class DynamoDbAuthRepository implements AuthRepository {
   }
 
   async listTenantIds(): Promise<string[]> {
-    const ids: string[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamoCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': 'TENANTS' }),
-            ProjectionExpression: 'gsi1sk',
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) ids.push(unmarshall(item).gsi1sk as string);
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return ids;
+    const { items } = await queryAll(this.client, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': 'TENANTS' }),
+      ProjectionExpression: 'gsi1sk',
+    });
+    return items.map((item) => item.gsi1sk as string);
   }
 
   async getTenant(tenantId: string): Promise<Tenant | undefined> {

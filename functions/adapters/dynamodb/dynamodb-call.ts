@@ -1,3 +1,6 @@
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SealedValue } from '../../domain/ports.js';
 import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
 
 const isConditionFailure = (error: unknown): boolean =>
@@ -15,3 +18,25 @@ export const dynamoCall = async <T>(call: () => Promise<T>, conflictMessage = 'i
     throw new DependencyUnavailableError('dynamodb', { cause: error });
   }
 };
+
+/** Every page of a Query (items and counts alike), following LastEvaluatedKey. */
+export const queryAll = async (client: DynamoDBClient, input: QueryCommandInput): Promise<{ items: Record<string, unknown>[]; count: number }> => {
+  const items: Record<string, unknown>[] = [];
+  let count = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamoCall(() => client.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+    for (const item of page.Items ?? []) items.push(unmarshall(item));
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { items, count };
+};
+
+/** A sealed value as item attributes (`keyId`, `iv`, `ct`) and back. */
+export const sealedToItem = (sealed: SealedValue): Record<string, unknown> => ({ keyId: sealed.keyId, iv: sealed.iv, ct: sealed.ciphertext });
+export const itemToSealed = (item: Record<string, unknown>): SealedValue => ({
+  keyId: item.keyId as string,
+  iv: item.iv as Uint8Array,
+  ciphertext: item.ct as Uint8Array,
+});

@@ -1,11 +1,11 @@
-import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError } from '../../domain/errors.js';
 import { EMPTY_BASELINE, type Baseline, type InstanceRecord } from '../../observability/fleet-merge.js';
 import { InstanceRetiredError, type FleetMetricsStore } from '../../observability/fleet-metrics.js';
 import type { MetricsSnapshot } from '../../observability/metric-registry.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, queryAll } from './dynamodb-call.js';
 
 // All of the fleet's metrics under one partition: `INSTANCE#<id>` items and the
 // `BASELINE`. Snapshots are gzipped JSON, well inside the 400 KB item limit
@@ -58,38 +58,28 @@ export class DynamoDbFleetMetricsStore implements FleetMetricsStore {
   }
 
   async readFleet(): Promise<{ baseline: Baseline; instances: InstanceRecord[] }> {
+    const { items } = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': PK }),
+      ConsistentRead: true,
+    });
     let baseline: Baseline = EMPTY_BASELINE;
     const instances: InstanceRecord[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamoCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': PK }),
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const raw of page.Items ?? []) {
-        const item = unmarshall(raw);
-        if (item.sk === BASELINE_SK) {
-          baseline = { revision: item.revision as number, ...unpack<Omit<Baseline, 'revision'>>(item.body as Uint8Array) };
-        } else {
-          instances.push({
-            instanceId: item.instanceId as string,
-            revision: item.revision as number,
-            startedAt: item.startedAt as number,
-            updatedAt: item.updatedAt as number,
-            retired: item.retired as boolean,
-            metrics: unpack<MetricsSnapshot>(item.metrics as Uint8Array),
-          });
-        }
+    for (const item of items) {
+      if (item.sk === BASELINE_SK) {
+        baseline = { revision: item.revision as number, ...unpack<Omit<Baseline, 'revision'>>(item.body as Uint8Array) };
+        continue;
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+      instances.push({
+        instanceId: item.instanceId as string,
+        revision: item.revision as number,
+        startedAt: item.startedAt as number,
+        updatedAt: item.updatedAt as number,
+        retired: item.retired as boolean,
+        metrics: unpack<MetricsSnapshot>(item.metrics as Uint8Array),
+      });
+    }
     return { baseline, instances };
   }
 

@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../domain/errors.js';
 import { RotationStepError } from '../../domain/rotation/rotator.js';
 import type { PendingRotation, RotationOutcome, RotationRepository } from '../../domain/rotation/rotation-service.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, itemToSealed } from './dynamodb-call.js';
 
 // One item per rotated secret (pk T#<tenant>#ROTATIONS, sk <path>): the pending
 // value of a rotation in progress, sealed, and the last rotation's outcome.
@@ -24,7 +24,7 @@ export class DynamoDbRotationRepository implements RotationRepository {
       path,
       jobId: item.pendingJobId as string,
       baseVersion: item.baseVersion as number,
-      pending: { keyId: item.keyId as string, iv: item.iv as Uint8Array, ciphertext: item.ct as Uint8Array },
+      pending: itemToSealed(item),
       stage: item.stage as PendingRotation['stage'],
       startedAt: item.startedAt as string,
     };

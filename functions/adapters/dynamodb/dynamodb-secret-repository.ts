@@ -11,7 +11,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DependencyUnavailableError, ValidationError } from '../../domain/errors.js';
 import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../../domain/ports.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
 
 // Layout: the head item (pk T#<tenant>#SECRETS, sk <path>) holds the current
 // version in full; earlier versions live under pk T#<tenant>#V#<path> with the
@@ -29,9 +29,7 @@ const versionToItem = (record: SecretVersionRecord): Item => ({
   version: record.version,
   type: record.type,
   metadata: record.metadata,
-  keyId: record.sealed.keyId,
-  iv: record.sealed.iv,
-  ct: record.sealed.ciphertext,
+  ...sealedToItem(record.sealed),
   createdAt: record.createdAt,
   createdBy: record.createdBy,
 });
@@ -42,7 +40,7 @@ const itemToVersion = (item: Item): SecretVersionRecord => ({
   version: item.version as number,
   type: item.type as string,
   metadata: (item.metadata as Record<string, string> | undefined) ?? {},
-  sealed: { keyId: item.keyId as string, iv: item.iv as Uint8Array, ciphertext: item.ct as Uint8Array },
+  sealed: itemToSealed(item),
   createdAt: item.createdAt as string,
   createdBy: item.createdBy as string,
 });
@@ -155,25 +153,14 @@ export class DynamoDbSecretRepository implements SecretRepository {
   }
 
   async listHistory(tenantId: string, path: string): Promise<readonly SecretVersionRecord[]> {
-    const records: SecretVersionRecord[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await dynamoCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': historyPk(tenantId, path) }),
-            ProjectionExpression: 'tenantId, #path, #version, #type, createdAt, createdBy, keyId',
-            ExpressionAttributeNames: { '#path': 'path', '#version': 'version', '#type': 'type' },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of result.Items ?? []) records.push(itemToVersion({ ...unmarshall(item), iv: new Uint8Array(), ct: new Uint8Array() }));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    return records;
+    const { items } = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': historyPk(tenantId, path) }),
+      ProjectionExpression: 'tenantId, #path, #version, #type, createdAt, createdBy, keyId',
+      ExpressionAttributeNames: { '#path': 'path', '#version': 'version', '#type': 'type' },
+    });
+    return items.map((item) => itemToVersion({ ...item, iv: new Uint8Array(), ct: new Uint8Array() }));
   }
 
   async destroy(tenantId: string, path: string): Promise<void> {
@@ -196,24 +183,13 @@ export class DynamoDbSecretRepository implements SecretRepository {
   }
 
   async countLive(tenantId: string): Promise<number> {
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await dynamoCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            FilterExpression: 'attribute_not_exists(deletedAt)',
-            ExpressionAttributeValues: marshall({ ':pk': headKey(tenantId, '').pk }),
-            Select: 'COUNT',
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      count += result.Count ?? 0;
-      start = result.LastEvaluatedKey;
-    } while (start);
+    const { count } = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'attribute_not_exists(deletedAt)',
+      ExpressionAttributeValues: marshall({ ':pk': headKey(tenantId, '').pk }),
+      Select: 'COUNT',
+    });
     return count;
   }
 }

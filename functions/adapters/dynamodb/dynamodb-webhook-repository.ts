@@ -1,10 +1,10 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/events/events.js';
 import type { Page } from '../../domain/ports.js';
 import type { AttemptOutcome, DeliveryAttempt, SealedSigningSecret, WebhookRepository, WebhookSubscription } from '../../domain/webhooks/webhooks.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
 
 // Layout in the state table:
 // - subscription: pk T#<tenant>#WEBHOOKS, sk <webhook id>; signing secrets sealed in a list;
@@ -20,16 +20,14 @@ type Item = Record<string, unknown>;
 
 const secretToItem = (secret: SealedSigningSecret): Item => ({
   version: secret.version,
-  keyId: secret.sealed.keyId,
-  iv: secret.sealed.iv,
-  ct: secret.sealed.ciphertext,
+  ...sealedToItem(secret.sealed),
   createdAt: secret.createdAt,
   expiresAt: secret.expiresAt,
 });
 
 const itemToSecret = (item: Item): SealedSigningSecret => ({
   version: item.version as number,
-  sealed: { keyId: item.keyId as string, iv: item.iv as Uint8Array, ciphertext: item.ct as Uint8Array },
+  sealed: itemToSealed(item),
   createdAt: item.createdAt as string,
   expiresAt: (item.expiresAt as string | null | undefined) ?? null,
 });
@@ -99,24 +97,13 @@ export class DynamoDbWebhookRepository implements WebhookRepository {
   }
 
   async list(tenantId: string): Promise<WebhookSubscription[]> {
-    const subscriptions: WebhookSubscription[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const result = await dynamoCall(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': subscriptionsPk(tenantId) }),
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      subscriptions.push(...(result.Items ?? []).map((item) => itemToSubscription(unmarshall(item))));
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-    return subscriptions;
+    const { items } = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': subscriptionsPk(tenantId) }),
+      ConsistentRead: true,
+    });
+    return items.map(itemToSubscription);
   }
 
   async delete(tenantId: string, webhookId: string): Promise<boolean> {
