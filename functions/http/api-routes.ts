@@ -1,4 +1,3 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { VaultConfig } from '../config.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import { isValidGlob } from '../domain/auth/path-glob.js';
@@ -18,6 +17,7 @@ import { CAPABILITIES, type Capability, type KeyWrapper, type PolicyRule, type R
 import type { SecretService, SecretSummary } from '../domain/secrets/secret-service.js';
 import { Fields, headerOf, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
 import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
+import { json } from './responses.js';
 import type { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { webhookRoutes } from './webhook-routes.js';
 
@@ -39,12 +39,6 @@ export interface ApiServices {
   readonly keyWrapper: KeyWrapper;
   readonly webhooks: WebhookService;
 }
-
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-  body: JSON.stringify(body),
-});
 
 const etag = (version: number): string => `"${version}"`;
 

@@ -1,14 +1,8 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { DeliveryAttempt } from '../domain/webhooks/webhooks.js';
 import type { WebhookService, WebhookSummary } from '../domain/webhooks/webhook-service.js';
 import { Fields, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
 import type { Route } from './router.js';
-
-const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-  body: JSON.stringify(body),
-});
+import { json } from './responses.js';
 
 const webhookJson = (webhook: WebhookSummary) => ({
   id: webhook.webhookId,

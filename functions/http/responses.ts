@@ -1,0 +1,8 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+/** A JSON answer that no cache may keep (secret values travel in these bodies). */
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(body),
+});
