@@ -2,6 +2,7 @@
 # Installs what the test suite runs for real, from Debian's packages:
 #   prometheus  - promtool (rule checks and tests) and the Prometheus server
 #   postgresql  - initdb/pg_ctl for the throwaway server the rotation tests start
+#   rsyslog, rsyslog-gnutls - a real syslog relay (TCP and TLS) for the audit forwarder tests
 # Idempotent and quick when both are present. Whatever is missing is installed
 # in one apt-get run, without starting any service (safe without systemd).
 set -euo pipefail
@@ -20,9 +21,24 @@ postgres_bindir() {
   [ -n "$found" ] && printf '%s\n' "$found"
 }
 
+# The gtls driver lives beside the other rsyslog modules; the path is arch-specific.
+gtls_module() {
+  local f
+  for f in /usr/lib/*/rsyslog/lmnsd_gtls.so /usr/lib/rsyslog/lmnsd_gtls.so; do
+    [ -e "$f" ] && { printf '%s\n' "$f"; return 0; }
+  done
+  return 1
+}
+
+rsyslogd_bin() {
+  command -v rsyslogd 2>/dev/null || { [ -x /usr/sbin/rsyslogd ] && echo /usr/sbin/rsyslogd; }
+}
+
 missing=()
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 postgres_bindir >/dev/null || missing+=(postgresql)
+rsyslogd_bin >/dev/null || missing+=(rsyslog)
+gtls_module >/dev/null || missing+=(rsyslog-gnutls)
 
 print_versions() {
   echo "ensure-test-deps: $(promtool --version 2>&1 | head -n 1)"
@@ -30,6 +46,7 @@ print_versions() {
   local bindir
   bindir="$(postgres_bindir)"
   echo "ensure-test-deps: $("$bindir/pg_ctl" --version) in $bindir"
+  echo "ensure-test-deps: $("$(rsyslogd_bin)" -v 2>&1 | head -n 1 | sed "s/ *compiled with:.*//") (gtls: $(gtls_module))"
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -38,7 +55,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-deps: ${missing[*]} missing and apt-get is unavailable; install Prometheus 2.x and a PostgreSQL server by hand" >&2
+  echo "ensure-test-deps: ${missing[*]} missing and apt-get is unavailable; install Prometheus 2.x, a PostgreSQL server and rsyslog with gnutls by hand" >&2
   exit 1
 fi
 
