@@ -1,7 +1,7 @@
 // Issue "observability" benchmarks: /v1/metrics render time for 5,000 series,
 // read latency with telemetry on vs off, and the api bundle's cold init with
 // telemetry on vs off. Each comparison runs side by side in this one process.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { renderExposition } from '../functions/observability/exposition.js';
@@ -9,8 +9,7 @@ import { capLabels, mergeFleet, EMPTY_BASELINE, type InstanceRecord } from '../f
 import { METRICS } from '../functions/observability/metric-catalogue.js';
 import { MetricRegistry } from '../functions/observability/metric-registry.js';
 import { buildFunctions } from '../scripts/build.js';
-import { OtlpReceiver } from '../test/integration/support/otlp-receiver.js';
-import { DynaliteProcess } from '../test/integration/support/processes.js';
+import { DynaliteProcess, freePort, waitFor } from '../test/integration/support/processes.js';
 import { VaultProcess } from '../test/integration/support/vault.js';
 import { report } from './harness.js';
 
@@ -49,9 +48,26 @@ export const renderBenchmark = (): number => {
   return ms;
 };
 
+/**
+ * An OTLP/HTTP endpoint in its own process that accepts and discards spans, as a
+ * collector with a no-op pipeline would. Parsing spans inside this process would
+ * stall the very event loop that times the requests.
+ */
+const startOtlpSink = async (): Promise<{ url: string; stop: () => void }> => {
+  const port = await freePort();
+  const sink = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json'});r.end('{}')})}).listen(${port},'127.0.0.1')`],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/v1/traces`, { method: 'POST', body: '{}' })).ok, 10_000, 'OTLP sink');
+  return { url, stop: () => sink.kill() };
+};
+
 const latencyBenchmark = async (): Promise<{ off: number; on: number; overhead: number; lambdaMode: number }> => {
   const dynalite = await DynaliteProcess.start();
-  const receiver = await OtlpReceiver.start();
+  const receiver = await startOtlpSink();
   const rootToken = `svt_${'t'.repeat(43)}`;
   const common = {
     SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint,
@@ -104,7 +120,7 @@ const latencyBenchmark = async (): Promise<{ off: number; on: number; overhead: 
     await lambda.stop();
     await on.stop();
     await off.stop();
-    await receiver.close();
+    receiver.stop();
     await dynalite.stop();
   }
 };
