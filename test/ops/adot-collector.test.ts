@@ -2,24 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { opsPath } from './support/ops-files.js';
+import { expectPipelinesWired, type CollectorConfig } from './support/collector-config.js';
 
 // No collector binary is available to run `otelcol validate`, so this checks
 // what the collector checks before it starts: the YAML parses, pipelines name
 // only configured components, and authenticators are enabled extensions.
-
-type Section = Record<string, unknown>;
-interface Pipeline {
-  receivers?: string[];
-  processors?: string[];
-  exporters?: string[];
-}
-interface CollectorConfig {
-  extensions?: Section;
-  receivers?: Section;
-  processors?: Section;
-  exporters?: Section;
-  service: { extensions?: string[]; pipelines: Record<string, Pipeline> };
-}
 
 const load = (file: string): CollectorConfig => {
   const doc = parseDocument(readFileSync(opsPath('adot', file), 'utf8'));
@@ -40,36 +27,11 @@ const base = load('collector.yaml');
 const withOtlpHttp = merge(base, load('collector.otlphttp.yaml')) as CollectorConfig;
 
 const checkWiring = (config: CollectorConfig): void => {
-  const defined = {
-    receivers: Object.keys(config.receivers ?? {}),
-    processors: Object.keys(config.processors ?? {}),
-    exporters: Object.keys(config.exporters ?? {}),
-  };
-  const used = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>() };
-
+  expectPipelinesWired(config);
   for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-    expect(pipeline.receivers?.length, `${name} receivers`).toBeGreaterThan(0);
-    expect(pipeline.exporters?.length, `${name} exporters`).toBeGreaterThan(0);
-    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
-      for (const id of pipeline[kind] ?? []) {
-        expect(defined[kind], `pipeline ${name} uses ${kind} ${id}`).toContain(id);
-        used[kind].add(id);
-      }
-    }
     // memory_limiter must see data before anything buffers it; batch goes last.
     expect(pipeline.processors?.[0], name).toBe('memory_limiter');
     expect(pipeline.processors?.at(-1), name).toBe('batch');
-  }
-  // The collector validates every configured component, used or not; an unused one is dead weight that can still break startup.
-  for (const kind of ['receivers', 'processors', 'exporters'] as const) {
-    expect([...used[kind]].sort(), kind).toEqual([...defined[kind]].sort());
-  }
-
-  const extensions = Object.keys(config.extensions ?? {});
-  for (const id of config.service.extensions ?? []) expect(extensions, `service extension ${id}`).toContain(id);
-  for (const [id, exporter] of Object.entries(config.exporters ?? {})) {
-    const authenticator = (exporter as { auth?: { authenticator?: string } } | null)?.auth?.authenticator;
-    if (authenticator) expect(config.service.extensions, `${id} authenticator`).toContain(authenticator);
   }
 };
 

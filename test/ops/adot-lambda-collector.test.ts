@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { opsPath } from './support/ops-files.js';
+import { expectPipelinesWired, type CollectorConfig } from './support/collector-config.js';
 
 // ops/adot/lambda-collector.yaml runs inside the ADOT collector Lambda layer,
 // whose reduced build refuses to start on any component it does not include
@@ -19,20 +20,6 @@ const LAMBDA_BUILD = {
 } as const;
 type Kind = 'receivers' | 'processors' | 'exporters';
 const KINDS: readonly Kind[] = ['receivers', 'processors', 'exporters'];
-
-type Section = Record<string, unknown>;
-interface Pipeline {
-  receivers?: string[];
-  processors?: string[];
-  exporters?: string[];
-}
-interface CollectorConfig {
-  extensions?: Section;
-  receivers?: Section;
-  processors?: Section;
-  exporters?: Section;
-  service: { extensions?: string[]; pipelines: Record<string, Pipeline> };
-}
 
 const FILE = 'lambda-collector.yaml';
 const text = readFileSync(opsPath('adot', FILE), 'utf8');
@@ -54,26 +41,8 @@ describe('ADOT Lambda collector config', () => {
   });
 
   it('wires only defined components into its pipelines, and uses every defined one', () => {
-    const used: Record<Kind, Set<string>> = { receivers: new Set(), processors: new Set(), exporters: new Set() };
-    for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-      expect(pipeline.receivers?.length, `${name} receivers`).toBeGreaterThan(0);
-      expect(pipeline.exporters?.length, `${name} exporters`).toBeGreaterThan(0);
-      for (const kind of KINDS) {
-        for (const id of pipeline[kind] ?? []) {
-          expect(Object.keys(config[kind] ?? {}), `pipeline ${name} uses ${kind} ${id}`).toContain(id);
-          used[kind].add(id);
-        }
-      }
-    }
-    for (const kind of KINDS) expect([...used[kind]].sort(), kind).toEqual(Object.keys(config[kind] ?? {}).sort());
-
-    const extensions = Object.keys(config.extensions ?? {});
-    for (const id of config.service.extensions ?? []) expect(extensions, `service extension ${id}`).toContain(id);
-    expect([...(config.service.extensions ?? [])].sort()).toEqual(extensions.sort());
-    for (const [id, exporter] of Object.entries(config.exporters ?? {})) {
-      const authenticator = (exporter as { auth?: { authenticator?: string } } | null)?.auth?.authenticator;
-      if (authenticator) expect(config.service.extensions, `${id} authenticator`).toContain(authenticator);
-    }
+    expectPipelinesWired(config);
+    expect([...(config.service.extensions ?? [])].sort()).toEqual(Object.keys(config.extensions ?? {}).sort());
   });
 
   it('sends traces to X-Ray and metrics to AMP, nothing else', () => {

@@ -26,14 +26,9 @@ export interface NewWebhook {
   readonly description?: string;
 }
 
-export interface WebhookSummary {
-  readonly webhookId: string;
-  readonly url: string;
-  readonly eventTypes: readonly EventType[];
-  readonly description: string;
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly secretVersion: number;
+/** A subscription as the API shows it: no tenant, no sealed secrets. */
+export interface WebhookSummary
+  extends Pick<WebhookSubscription, 'webhookId' | 'url' | 'eventTypes' | 'description' | 'createdAt' | 'createdBy' | 'secretVersion'> {
   /** While a rotated-out secret still signs deliveries, when it stops. */
   readonly previousSecretExpiresAt: string | null;
 }
