@@ -128,7 +128,44 @@ export interface VaultConfig {
   readonly webhookBackoffCapMs: number;
   /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
   readonly webhookMaxAttempts: number | undefined;
+  readonly audit: AuditConfig;
 }
+
+export interface AuditConfig {
+  readonly table: string;
+  readonly exportQueueUrl: string | undefined;
+  /** RFC 5424 relay, e.g. `tls://siem.example.com:6514`; unset means no syslog copy. */
+  readonly syslogUrl: string | undefined;
+  /** PEM trust anchors for a tls:// relay with a private CA. */
+  readonly syslogCaFile: string | undefined;
+  /** The sealer leaves events younger than this unsealed, so in-flight writes land first. */
+  readonly sealGraceSeconds: number;
+  /** Most events one block holds (its leaf list lives in one DynamoDB item and one S3 anchor). */
+  readonly blockMaxEvents: number;
+  /** Most blocks one scheduler run seals or verifies, so a run stays short after downtime. */
+  readonly blocksPerRun: number;
+  /** policy_violation events of one tenant in one sealing run that count as a spike. */
+  readonly violationSpikeThreshold: number;
+  /** A secret unread for this long is dormant; its next read is a detection. */
+  readonly dormantDays: number;
+  /** Path globs whose first read by an identity is a detection; empty turns it off. */
+  readonly sensitivePaths: readonly string[];
+}
+
+const listOf = (raw: string | undefined): string[] => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
+const loadAuditConfig = (env: Env): AuditConfig => ({
+  table: getString(env, 'SCAIVAULT_AUDIT_TABLE'),
+  exportQueueUrl: getOptionalString(env, 'SCAIVAULT_AUDIT_EXPORT_QUEUE_URL'),
+  syslogUrl: getOptionalString(env, 'SCAIVAULT_SYSLOG_URL'),
+  syslogCaFile: getOptionalString(env, 'SCAIVAULT_SYSLOG_CA_FILE'),
+  sealGraceSeconds: getNumber(env, 'SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS', 30, 0),
+  blockMaxEvents: getNumber(env, 'SCAIVAULT_AUDIT_BLOCK_MAX_EVENTS', 1000, 1),
+  blocksPerRun: getNumber(env, 'SCAIVAULT_AUDIT_BLOCKS_PER_RUN', 200, 1),
+  violationSpikeThreshold: getNumber(env, 'SCAIVAULT_AUDIT_VIOLATION_SPIKE_THRESHOLD', 20, 1),
+  dormantDays: getNumber(env, 'SCAIVAULT_AUDIT_DORMANT_DAYS', 90, 0),
+  sensitivePaths: listOf(getOptionalString(env, 'SCAIVAULT_AUDIT_SENSITIVE_PATHS')),
+});
 
 export const loadConfig = (env: Env): VaultConfig => {
   const keyProvider = getChoice(env, 'SCAIVAULT_KEY_PROVIDER', ['local', 'aws-kms'] as const, 'aws-kms');
@@ -159,12 +196,13 @@ export const loadConfig = (env: Env): VaultConfig => {
     cloudWatchNamespace: getOptionalString(env, 'POWERTOOLS_METRICS_NAMESPACE'),
     jobResendUnsentSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_UNSENT_SECONDS', 30, 1),
     jobResendLostSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_LOST_SECONDS', 3600, 1),
-    egressAllowlist: (getOptionalString(env, 'SCAIVAULT_EGRESS_ALLOWLIST') ?? '').split(',').map((host) => host.trim().toLowerCase()).filter(Boolean),
+    egressAllowlist: listOf(getOptionalString(env, 'SCAIVAULT_EGRESS_ALLOWLIST')).map((host) => host.toLowerCase()),
     webhookTimeoutMs: getNumber(env, 'SCAIVAULT_WEBHOOK_TIMEOUT_MS', 10_000, 100),
     // The longest schedule (8 attempts, 10 s doubling to 15 min) stays under the outbox's 1 h "lost" window.
     webhookBackoffBaseMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS', 10_000, 1),
     webhookBackoffCapMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS', 900_000, 1),
     webhookMaxAttempts: env.SCAIVAULT_WEBHOOK_MAX_ATTEMPTS ? getNumber(env, 'SCAIVAULT_WEBHOOK_MAX_ATTEMPTS', 0, 1) : undefined,
+    audit: loadAuditConfig(env),
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
     throw new ConfigError('SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS must be at least SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS');

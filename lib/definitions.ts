@@ -61,7 +61,21 @@ export const METRICS_TABLE: TableDefinition = {
   globalSecondaryIndexes: [],
 };
 
-export const TABLES: readonly TableDefinition[] = [STATE_TABLE, METRICS_TABLE];
+/**
+ * The audit trail: append-only event items (pk `DAY#<yyyy-mm-dd>`, sk `<time>#<event id>`)
+ * and the sealed blocks (pk `BLOCK`, sk the zero-padded sequence number). No role may
+ * update or delete items here; only the sealer writes blocks.
+ */
+export const AUDIT_TABLE: TableDefinition = {
+  id: 'scaivault-audit',
+  envVar: 'SCAIVAULT_AUDIT_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  // Blocks by the key their window ends at: where an export over a time range starts.
+  globalSecondaryIndexes: [{ indexName: 'byEnd', partitionKey: { name: 'gpk', type: 'S' }, sortKey: { name: 'gsk', type: 'S' } }],
+};
+
+export const TABLES: readonly TableDefinition[] = [STATE_TABLE, METRICS_TABLE, AUDIT_TABLE];
 
 export const ROTATION_QUEUE: QueueDefinition = {
   id: 'scaivault-rotation',
@@ -79,7 +93,16 @@ export const WEBHOOK_QUEUE: QueueDefinition = {
   retentionDays: 4,
 };
 
-export const QUEUES: readonly QueueDefinition[] = [ROTATION_QUEUE, WEBHOOK_QUEUE];
+/** Audit exports: one message per export job; the `audit-export` function may run for minutes. */
+export const AUDIT_EXPORT_QUEUE: QueueDefinition = {
+  id: 'scaivault-audit-export',
+  envVar: 'SCAIVAULT_AUDIT_EXPORT_QUEUE_URL',
+  visibilityTimeoutSeconds: 900,
+  maxReceiveCount: 3,
+  retentionDays: 4,
+};
+
+export const QUEUES: readonly QueueDefinition[] = [ROTATION_QUEUE, WEBHOOK_QUEUE, AUDIT_EXPORT_QUEUE];
 
 export const AUDIT_BUCKET: BucketDefinition = {
   id: 'scaivault-audit',

@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../lib/definitions.js';
+import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../lib/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -93,17 +93,19 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     Object.assign(process.env, awsEnv, queueEnv, {
       [STATE_TABLE.envVar]: STATE_TABLE.id,
       [METRICS_TABLE.envVar]: METRICS_TABLE.id,
+      [AUDIT_TABLE.envVar]: AUDIT_TABLE.id,
       [AUDIT_BUCKET.envVar]: bucket,
       SCAIVAULT_KEY_PROVIDER: 'local',
       // Instances sharing one DynamoDB must share one master key too.
       SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { loadConfig }, { createLogger }] = await Promise.all([
+    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }] = await Promise.all([
       import('../functions/http/compose-api.js'),
       import('../functions/workers/compose-rotation-worker.js'),
       import('../functions/workers/compose-webhook-worker.js'),
       import('../functions/workers/compose-scheduler.js'),
+      import('../functions/workers/compose-audit-export.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
     ]);
@@ -119,6 +121,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     const workers = [
       { queue: ROTATION_QUEUE, handler: composeRotationWorker(config, workerLogger('scaivault-rotation-worker')).handler, name: 'scaivault-rotation-worker', batchSize: 5 },
       { queue: WEBHOOK_QUEUE, handler: composeWebhookWorker(config, workerLogger('scaivault-webhook-worker')).handler, name: 'scaivault-webhook-worker', batchSize: 10 },
+      { queue: AUDIT_EXPORT_QUEUE, handler: composeAuditExport(config, workerLogger('scaivault-audit-export')).handler, name: 'scaivault-audit-export', batchSize: 1 },
     ];
     const scheduler = composeScheduler(config, workerLogger('scaivault-scheduler'));
     const pollers: QueuePoller[] = [];
@@ -138,6 +141,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     }
     // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
     await scheduler.resendAllPending().catch(onWorkerError);
+    // fauxqs keeps objects in memory too: the audit anchors are re-derived from the blocks in DynamoDB.
+    await scheduler.audit.restoreAnchors().catch(onWorkerError);
     const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
@@ -155,6 +160,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
         await Promise.all(pollers.map((poller) => poller.stop()));
         sqs.destroy();
         await metricsFlush.stop();
+        await scheduler.audit.forwarder?.close();
         // The last totals of this instance reach the fleet store before DynamoDB goes away.
         await api.fleetMetrics.flush().catch((error: unknown) => logger.warn('final metrics flush failed', { error: (error as Error).name }));
         await stopEmulators();

@@ -1,11 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { Principal } from '../domain/auth/principal.js';
 import { UnauthenticatedError } from '../domain/errors.js';
 import type { RateLimitDecision, RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { headerOf } from './body.js';
-import type { Router } from './router.js';
+import { toProblem } from './problem.js';
+import { RequestAudit } from './request-audit.js';
+import type { AuthenticatedRoute, Router } from './router.js';
 
 /** What one request learned about itself, for its log line and response headers. */
 export interface RequestState {
@@ -59,6 +62,9 @@ export class ApiApp {
     private readonly router: Router,
     private readonly auth: AuthService,
     private readonly rateLimiter: RateLimiter,
+    private readonly audit: AuditLog,
+    /** An outcome record lost after a change happened: logged and counted, the answer stands. */
+    private readonly onAuditLost: (error: unknown, state: RequestState) => void,
     private readonly onRouted: (state: RequestState) => void = () => undefined,
   ) {}
 
@@ -72,6 +78,28 @@ export class ApiApp {
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
     if (route.rateLimit === null) return route.handle({ event, requestId: state.requestId, params, sourceIp });
+    const audit = new RequestAudit(this.audit, route, event);
+    const who = () => ({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path });
+    const onLost = (error: unknown) => this.onAuditLost(error, state);
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      result = await this.authenticatedDispatch(route, event, state, params, sourceIp, audit);
+    } catch (error) {
+      await audit.outcome(who(), toProblem(error, state.requestId).status, onLost);
+      throw error;
+    }
+    await audit.outcome(who(), result.statusCode ?? 200, onLost);
+    return result;
+  }
+
+  private async authenticatedDispatch(
+    route: AuthenticatedRoute,
+    event: APIGatewayProxyEventV2,
+    state: RequestState,
+    params: Record<string, string>,
+    sourceIp: string,
+    audit: RequestAudit,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
     let principal: Principal;
     try {
       principal = await this.auth.authenticate(headerOf(event, 'authorization'));
@@ -83,7 +111,8 @@ export class ApiApp {
     state.tenantId = principal.tenantId;
     state.identityId = principal.identityId;
     const decision = await this.rateLimiter.consume(route.rateLimit, `${principal.tenantId}/${principal.identityId}`);
-    const result = await route.handle({ event, requestId: state.requestId, params, principal, sourceIp });
+    await audit.beforeChange({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path });
+    const result = await route.handle({ event, requestId: state.requestId, params, principal, sourceIp, audit });
     return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
   }
 }

@@ -20,6 +20,9 @@ import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
 import { json } from './responses.js';
 import type { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import type { Audit } from '../composition/audit.js';
+import type { JobRepository, JobService } from '../domain/jobs/jobs.js';
 
 export interface ApiServices {
   readonly config: VaultConfig;
@@ -38,6 +41,9 @@ export interface ApiServices {
   readonly keyCache: DataKeyCache;
   readonly keyWrapper: KeyWrapper;
   readonly webhooks: WebhookService;
+  readonly audit: Audit;
+  readonly jobs: JobService;
+  readonly jobRepository: JobRepository;
 }
 
 const etag = (version: number): string => `"${version}"`;
@@ -113,11 +119,12 @@ export const buildRoutes = (services: ApiServices): Route[] => {
   const { auth, secrets, health, config } = services;
   const now = () => Date.now();
 
-  const secretRoute = (method: string, suffix: string, rateLimit: AuthenticatedRoute['rateLimit'], handle: AuthenticatedRoute['handle']): Route => ({
+  const secretRoute = (method: string, suffix: string, rateLimit: AuthenticatedRoute['rateLimit'], audit: string, handle: AuthenticatedRoute['handle']): Route => ({
     method,
     pattern: `/v1/secrets/{path+}${suffix}`,
     category: 'secrets',
     rateLimit,
+    audit,
     handle,
   });
 
@@ -152,6 +159,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       pattern: '/v1/health/detailed',
       category: 'health',
       rateLimit: 'admin',
+      auditBestEffort: true,
       handle: async ({ principal }) => {
         await auth.requireOperator(principal);
         const [readiness, key, state] = await Promise.all([
@@ -225,7 +233,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       pattern: '/v1/identities',
       category: 'identities',
       rateLimit: 'admin',
-      handle: async ({ event, principal }) => {
+      handle: async ({ event, principal, audit }) => {
         const body = new Fields(parseJsonBody(event), ['tenant_id', 'identity', 'policies', 'ttl_seconds', 'renewable', 'max_ttl_seconds']);
         const tenantId = await auth.requireAdminOf(principal, body.string('tenant_id', { max: 64 }));
         const ttlSeconds = body.integer('ttl_seconds') ?? 3600;
@@ -237,7 +245,9 @@ export const buildRoutes = (services: ApiServices): Route[] => {
           renewable: body.boolean('renewable') ?? true,
           maxTtlSeconds: body.integer('max_ttl_seconds') ?? Math.max(ttlSeconds, Math.min(30 * 24 * 3600, config.maxTokenTtlSeconds)),
         });
-        // The token is shown once, here, and never stored or logged.
+        // The token is shown once, here, and never stored or logged; the audit record holds its HMAC and accessor.
+        audit.sensitive('issued_token', issued.token);
+        audit.detail('accessor', issued.record.accessor);
         return json(201, { token: issued.token, ...tokenJson(issued.record, now()) });
       },
     },
@@ -293,7 +303,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
         return json(200, { secrets: page.items.map(secretSummaryJson), next_cursor: page.nextCursor ?? null });
       },
     },
-    secretRoute('POST', '/rotate', 'write', async ({ event, principal, params }) => {
+    secretRoute('POST', '/rotate', 'write', 'secret.rotate', async ({ event, principal, params }) => {
       parseQuery(event, []);
       const job = await services.rotationRequests.request(principal, params.path ?? '');
       return json(202, jobJson(job), { location: `/v1/jobs/${job.jobId}` });
@@ -305,7 +315,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       rateLimit: 'read',
       handle: async ({ principal, params }) => json(200, jobJson(await services.rotationRequests.job(principal, params.id ?? ''))),
     },
-    secretRoute('GET', '/versions', 'list', async ({ event, principal, params }) => {
+    secretRoute('GET', '/versions', 'list', 'secret.versions', async ({ event, principal, params }) => {
       parseQuery(event, []);
       const versions = await secrets.versions(principal, params.path ?? '');
       return json(200, {
@@ -313,32 +323,36 @@ export const buildRoutes = (services: ApiServices): Route[] => {
         versions: versions.map((v) => ({ version: v.version, created_at: v.createdAt, created_by: v.createdBy, current: v.current })),
       });
     }),
-    secretRoute('POST', '/restore', 'write', async ({ event, principal, params }) => {
+    secretRoute('POST', '/restore', 'write', 'secret.restore', async ({ event, principal, params }) => {
       parseQuery(event, []);
       return json(200, secretSummaryJson(await secrets.restore(principal, params.path ?? '')));
     }),
-    secretRoute('PUT', '', 'write', async ({ event, principal, params }) => {
+    secretRoute('PUT', '', 'write', 'secret.write', async ({ event, principal, params, audit }) => {
       parseQuery(event, []);
       const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
       const body = new Fields(parseJsonBody(event), ['value', 'type', 'metadata', 'rotation']);
       const rotation = parseRotation(body.object('rotation', ['interval_days', 'rotator', 'options']));
       if (rotation) services.rotationRequests.validateSchedule(rotation.rotator, rotation.options);
+      const value = body.string('value', { required: true, max: Number.MAX_SAFE_INTEGER });
+      audit.sensitive('value', value);
       const summary = await secrets.write(principal, {
         path: params.path ?? '',
         // Length is checked in the domain against the 64 KiB byte limit.
-        value: body.string('value', { required: true, max: Number.MAX_SAFE_INTEGER }),
+        value,
         type: body.string('type', { max: 64 }) ?? 'generic',
         metadata: body.stringMap('metadata') ?? {},
         rotation,
         expectedVersion,
       });
+      audit.detail('version', summary.currentVersion);
       return json(summary.currentVersion === 1 ? 201 : 200, { path: summary.path, version: summary.currentVersion, created_at: summary.updatedAt }, {
         etag: etag(summary.currentVersion),
       });
     }),
-    secretRoute('GET', '', 'read', async ({ event, principal, params }) => {
+    secretRoute('GET', '', 'read', 'secret.read', async ({ event, principal, params, audit }) => {
       const query = parseQuery(event, ['version']);
       const value = await secrets.read(principal, params.path ?? '', positiveIntegerParam(query.get('version'), 'version'));
+      audit.detail('version', value.version);
       return json(
         200,
         {
@@ -353,10 +367,11 @@ export const buildRoutes = (services: ApiServices): Route[] => {
         { etag: etag(value.version) },
       );
     }),
-    secretRoute('DELETE', '', 'write', async ({ event, principal, params }) => {
+    secretRoute('DELETE', '', 'write', 'secret.delete', async ({ event, principal, params, audit }) => {
       const query = parseQuery(event, ['destroy']);
       const destroy = query.get('destroy');
       if (destroy !== undefined && destroy !== 'true' && destroy !== 'false') throw new ValidationError('destroy must be true or false', 'destroy');
+      audit.detail('destroy', destroy === 'true');
       if (destroy === 'true') {
         await secrets.destroy(principal, params.path ?? '');
         return { statusCode: 204, headers: { 'cache-control': 'no-store' } };
@@ -368,6 +383,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       pattern: '/v1/admin/status',
       category: 'admin',
       rateLimit: 'admin',
+      auditBestEffort: true,
       handle: async ({ principal }) => {
         await auth.requireOperator(principal);
         const [readiness, key] = await Promise.all([health.readiness(), services.keyWrapper.describe().catch(() => null)]);
@@ -377,7 +393,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
           version: config.version,
           status: readiness.ready ? 'healthy' : 'degraded',
           key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
-          features: { secrets: true, tenants: true, rate_limiting: true, rotation: false, webhooks: true, audit: false, pki: false, leases: false },
+          features: { secrets: true, tenants: true, rate_limiting: true, rotation: false, webhooks: true, audit: true, pki: false, leases: false },
           telemetry: { prometheus: true, tracing: services.tracingEnabled, cloudwatch_emf: config.cloudWatchNamespace !== undefined },
           health: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, check.status])),
           cache: { ...snake(cache), hit_ratio: lookups === 0 ? null : Math.round((cache.hits / lookups) * 10_000) / 10_000 },
@@ -401,6 +417,7 @@ export const buildRoutes = (services: ApiServices): Route[] => {
       },
     },
     ...webhookRoutes(services.webhooks),
+    ...auditRoutes({ auth, audit: services.audit, jobs: services.jobs, jobRepository: services.jobRepository }),
   ];
 };
 

@@ -9,17 +9,18 @@ import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { composeCore, retryingOnce } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
+import { composeAudit } from '../composition/audit.js';
 import type { VaultConfig } from '../config.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
 import type { DependencyProbe } from '../domain/ports.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
-import type { Logger } from '../observability/logger.js';
+import { describeError, type Logger } from '../observability/logger.js';
 import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
-import { ApiApp, type VaultContext } from './api-app.js';
+import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
 import { buildRoutes, type ApiServices } from './api-routes.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
 import { Router } from './router.js';
@@ -34,10 +35,14 @@ export interface Api extends ApiServices {
 export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const core = composeCore(config, logger);
   const { clients, dynamodb, sqs, keyWrapper, authRepository, metrics, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
+  const audit = composeAudit(core, logger);
   const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
   if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqs, config.rotationQueueUrl));
   if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqs, config.webhookQueueUrl));
-  if (config.auditBucket) probes.push(new S3BucketProbe('audit_sink', s3Client(clients), config.auditBucket));
+  if (config.audit.exportQueueUrl) probes.push(new SqsQueueProbe('audit_export_queue', sqs, config.audit.exportQueueUrl));
+  // Requests are refused while the audit table cannot take their records: readiness says so.
+  probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
+  if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
   const health = new HealthService(probes, config.dependencyTimeoutMs);
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const stateGauges = new StateGauges(
@@ -46,6 +51,10 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
       liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
+      auditChain: async () => {
+        const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
+        return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
+      },
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,
@@ -68,10 +77,15 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     tracingEnabled: defaultTracing.enabled,
     // Also subscribes the webhook fan-out to the core's events.
     webhooks: composeWebhooks(core, logger).service,
+    audit,
+    jobs: core.jobs,
+    jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
   };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
-  const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, (state) => {
+  const onAuditLost = (error: unknown, state: RequestState) =>
+    logger.error('audit outcome record lost after the change was made', { request_id: state.requestId, route: state.route ?? null, error: describeError(error) });
+  const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, audit.log, onAuditLost, (state) => {
     state.counted = true;
     metrics.requestStarted(state.category);
   });

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { RateLimitCategory } from '../config.js';
+import type { AuditDetailValue } from '../domain/audit/audit-event.js';
 import type { Principal } from '../domain/auth/principal.js';
 import { ValidationError } from '../domain/errors.js';
 import { HttpError } from './problem.js';
@@ -11,8 +12,17 @@ export interface PublicContext {
   readonly sourceIp: string;
 }
 
+/** What a route adds to its request's audit record. */
+export interface AuditNotes {
+  /** A non-sensitive fact (a version, a count, an id). */
+  detail(name: string, value: AuditDetailValue): void;
+  /** A sensitive value (a token, a secret value): recorded only as its HMAC. */
+  sensitive(name: string, value: string): void;
+}
+
 export interface RouteContext extends PublicContext {
   readonly principal: Principal;
+  readonly audit: AuditNotes;
 }
 
 interface RouteBase {
@@ -32,6 +42,14 @@ export interface PublicRoute extends RouteBase {
 export interface AuthenticatedRoute extends RouteBase {
   /** The token bucket each call spends. */
   readonly rateLimit: RateLimitCategory;
+  /** The audit event type, e.g. `secret.read`; default `<category>.<verb of the method>`. */
+  readonly audit?: string;
+  /**
+   * Operational reads an operator needs most during an outage (detailed health,
+   * status): answered even when their audit record cannot be written. Never for
+   * a route that reveals a secret or changes anything.
+   */
+  readonly auditBestEffort?: true;
   readonly handle: (context: RouteContext) => Promise<APIGatewayProxyStructuredResultV2>;
 }
 

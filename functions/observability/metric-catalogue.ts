@@ -73,6 +73,10 @@ export const METRICS = {
   keyCacheEntries: metric('scaivault_key_cache_entries', 'gauge', 'live', [], 'Unwrapped data keys held in memory, summed over live instances.'),
   auditLastSeal: metric('scaivault_audit_last_seal_timestamp_seconds', 'gauge', 'state', [], 'When the audit sealer last anchored a block (Unix seconds; 0 before the first seal).'),
   auditChainDivergence: metric('scaivault_audit_chain_divergence', 'gauge', 'state', [], '1 when the last audit chain verification found a divergent block, else 0.'),
+  auditEvents: metric('scaivault_audit_events_total', 'counter', 'fleet', ['outcome'], 'Audit events written durably, by outcome.'),
+  auditWriteFailures: metric('scaivault_audit_write_failures_total', 'counter', 'fleet', [], 'Audit events that could not be written; their requests were refused with 503.'),
+  auditDetections: metric('scaivault_audit_detections_total', 'counter', 'fleet', ['detection'], 'Audit-driven detections raised by the sealer, by kind.'),
+  auditSyslogDropped: metric('scaivault_audit_syslog_dropped_total', 'counter', 'fleet', [], 'Audit events the syslog forwarder dropped (buffer overflow while the relay was unreachable).'),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
 
@@ -82,11 +86,13 @@ export type MetricKey = keyof typeof METRICS;
 export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly string[])[]>>> = {
   [METRICS.secretRotations.name]: [['success'], ['failed']],
   [METRICS.webhookDeliveries.name]: [['success'], ['failed']],
-  [METRICS.jobsDeadLetter.name]: [['rotation'], ['webhook']],
+  [METRICS.jobsDeadLetter.name]: [['rotation'], ['webhook'], ['audit-export']],
   [METRICS.kmsErrors.name]: [['encrypt'], ['decrypt']],
   [METRICS.keyCacheHits.name]: [[]],
   [METRICS.keyCacheMisses.name]: [[]],
   [METRICS.rateLimitHits.name]: [['read'], ['write'], ['list'], ['admin'], ['auth']],
+  [METRICS.auditWriteFailures.name]: [[]],
+  [METRICS.auditDetections.name]: [['policy_violation_spike'], ['dormant_secret_read'], ['new_identity_sensitive_read']],
 };
 export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);
 export const definitionOf = (name: string): MetricDefinition | undefined => CATALOGUE.find((m) => m.name === name);

@@ -7,6 +7,8 @@ export interface StateSource {
   liveSecrets(tenantId: string): Promise<number>;
   queueDepth(queue: 'rotation' | 'webhook'): Promise<number | undefined>;
   oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number>;
+  /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
+  auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
 }
 
 /**
@@ -49,11 +51,12 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge] = await Promise.all([
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit] = await Promise.all([
       this.source.queueDepth('rotation'),
       this.source.queueDepth('webhook'),
       this.source.oldestPendingAgeSeconds('rotation'),
       this.source.oldestPendingAgeSeconds('webhook'),
+      this.source.auditChain(),
     ]);
     const value: MetricsSnapshot = {
       [METRICS.secrets.name]: Object.fromEntries(counts),
@@ -62,6 +65,8 @@ export class StateGauges {
       // No certificate is issued before the PKI engine exists: an honest zero for every window.
       [METRICS.certificatesExpiringSoon.name]: Object.fromEntries(EXPIRY_WINDOWS_DAYS.map((days) => [seriesKey([String(days)]), 0])),
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
+      [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
+      [METRICS.auditChainDivergence.name]: { '': audit.divergence },
     };
     if (rotationDepth !== undefined) value[METRICS.rotationQueueDepth.name] = { '': rotationDepth };
     if (webhookDepth !== undefined) value[METRICS.webhookQueueDepth.name] = { '': webhookDepth };

@@ -1,3 +1,4 @@
+import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { MetricsRecorder } from '../domain/ports.js';
 import { METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
@@ -45,8 +46,24 @@ export class VaultMetrics implements MetricsRecorder {
     this.registry.inc(METRICS.secretRotations, [status]);
   }
 
-  deadLettered(queue: 'rotation' | 'webhook'): void {
+  deadLettered(queue: JobQueueName): void {
     this.registry.inc(METRICS.jobsDeadLetter, [queue]);
+  }
+
+  auditWritten(outcome: string): void {
+    this.registry.inc(METRICS.auditEvents, [outcome]);
+  }
+
+  auditWriteFailed(): void {
+    this.registry.inc(METRICS.auditWriteFailures);
+  }
+
+  auditDetection(kind: string): void {
+    this.registry.inc(METRICS.auditDetections, [kind]);
+  }
+
+  auditSyslogDropped(count: number): void {
+    this.registry.inc(METRICS.auditSyslogDropped, [], count);
   }
 
   webhookDelivery(success: boolean, seconds: number): void {

@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbRotationRepository } from '../adapters/dynamodb/dynamodb-rotation-repository.js';
 import { composeCore } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
+import { composeAuditTrail, recordAfter } from '../composition/audit.js';
 import type { VaultConfig } from '../config.js';
 import { createRotators } from '../composition/rotators.js';
 import { RotationService } from '../domain/rotation/rotation-service.js';
@@ -20,6 +21,7 @@ export const composeRotationWorker = (config: VaultConfig, logger: Logger): Rota
   const core = composeCore(config, logger);
   // secret.rotated and rotation.failed fan out to webhook subscribers from here too.
   composeWebhooks(core, logger);
+  const audit = composeAuditTrail(core, logger);
   const rotations = new RotationService(
     core.jobRepository,
     core.secretRepository,
@@ -36,7 +38,12 @@ export const composeRotationWorker = (config: VaultConfig, logger: Logger): Rota
       logger,
       run: async (jobId) => {
         const started = performance.now();
+        const job = await core.jobRepository.get(jobId);
+        const fields = { tenantId: job?.tenantId, path: typeof job?.payload.path === 'string' ? job.payload.path : undefined, identityId: 'system:rotation-worker' };
+        // Fail-closed like a request: no rotation starts unless its record is durable (SQS retries otherwise).
+        if (job?.status === 'pending') await audit.log.record({ ...fields, type: 'rotation.run', outcome: 'attempted', details: { job_id: jobId } });
         const outcome = await rotations.run(jobId);
+        if (outcome !== 'skipped') await recordAfter(audit, { ...fields, type: 'rotation.run', outcome: outcome === 'succeeded' ? 'success' : 'failure', details: { job_id: jobId } }, logger);
         logger.info('rotation job', { job_id: jobId, outcome, duration_ms: Math.round(performance.now() - started) });
       },
       onLastAttempt: async (jobId, error) => {

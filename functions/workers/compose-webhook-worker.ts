@@ -7,6 +7,7 @@ import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
 import { SqsMessageVisibility } from '../adapters/sqs/sqs-message-visibility.js';
 import { composeCore } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
+import { composeAuditTrail, recordAfter } from '../composition/audit.js';
 import { ConfigError, type VaultConfig } from '../config.js';
 import { jobIdOf } from '../domain/jobs/jobs.js';
 import { DeliverWebhook, type DeliveryDecision, type WebhookSender } from '../domain/webhooks/deliver-webhook.js';
@@ -45,6 +46,7 @@ const attributeGetter: TextMapGetter<SQSRecord['messageAttributes']> = {
 export const composeWebhookWorker = (config: VaultConfig, logger: Logger, options: WebhookWorkerOptions = {}): WebhookWorker => {
   const core = composeCore(config, logger);
   const { repository } = composeWebhooks(core, logger);
+  const audit = composeAuditTrail(core, logger);
   const tracing = defaultTracing;
   let visibility = options.visibility;
   if (!visibility) {
@@ -97,6 +99,11 @@ export const composeWebhookWorker = (config: VaultConfig, logger: Logger, option
   const processRecord = async (record: SQSRecord, jobId: string): Promise<{ keep: boolean; gaveUp: boolean }> => {
     try {
       const decision = await deliver(record, jobId);
+      await recordAfter(
+        audit,
+        { type: 'webhook.delivery', outcome: decision.action === 'done' ? 'success' : 'failure', identityId: 'system:webhook-worker', details: { job_id: jobId, decision: decision.action } },
+        logger,
+      );
       if (decision.action === 'done') return { keep: false, gaveUp: false };
       const seconds = decision.action === 'retry' ? decision.delaySeconds : 0;
       // Without the new visibility the message still comes back, after the queue's default timeout.

@@ -129,7 +129,7 @@ describe('secrets API over HTTP on the embedded stack', () => {
   it('reports readiness of every dependency and the admin status', async () => {
     const ready = await vault.request('GET', '/v1/health/ready', { token: null });
     expect(ready.status).toBe(200);
-    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit_sink', 'dynamodb', 'key_provider', 'rotation_queue', 'webhook_queue']);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit_bucket', 'audit_export_queue', 'audit_sink', 'dynamodb', 'key_provider', 'rotation_queue', 'webhook_queue']);
     const status = await vault.request('GET', '/v1/admin/status');
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ status: 'healthy', key_provider: { provider: 'local', state: 'Enabled' } });

@@ -71,6 +71,7 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
     const config = loadConfig({
       SCAIVAULT_STATE_TABLE: 'scaivault-state',
       SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
+      SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
       SCAIVAULT_KEY_PROVIDER: 'local',
       SCAIVAULT_LOCAL_KEY_FILE: join(tempDir('webhook-worker'), 'master.key'),
       SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1',

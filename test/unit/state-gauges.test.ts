@@ -42,6 +42,10 @@ class FakeStateSource implements StateSource {
   async oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number> {
     return this.ages[queue];
   }
+
+  async auditChain(): Promise<{ lastSealSeconds: number; divergence: number }> {
+    return { lastSealSeconds: 1_790_000_000, divergence: 0 };
+  }
 }
 
 describe('StateGauges', () => {
@@ -54,6 +58,8 @@ describe('StateGauges', () => {
       [METRICS.webhookQueueOldestAge.name]: { '': 0 },
       [METRICS.certificatesExpiringSoon.name]: { '7': 0, '14': 0, '30': 0, '90': 0 },
       [METRICS.buildInfo.name]: { '1.4.0': 1 },
+      [METRICS.auditLastSeal.name]: { '': 1_790_000_000 },
+      [METRICS.auditChainDivergence.name]: { '': 0 },
     });
   });
 

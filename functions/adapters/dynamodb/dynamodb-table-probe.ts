@@ -1,13 +1,12 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DependencyProbe } from '../../domain/ports.js';
 
-/** Readiness of the state table: a point read succeeds (DescribeTable needs broader IAM). */
+/** Readiness of a table: a point read succeeds (DescribeTable needs broader IAM). */
 export class DynamoDbTableProbe implements DependencyProbe {
-  readonly name = 'dynamodb';
-
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    readonly name = 'dynamodb',
   ) {}
 
   async check(): Promise<void> {

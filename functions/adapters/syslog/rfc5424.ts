@@ -22,7 +22,11 @@ export const SEVERITY: Readonly<Record<AuditOutcome, number>> = {
   denied: 4, // warning
   failure: 4, // warning
   error: 3, // error
+  attempted: 6, // informational: the outcome follows in its own record
 };
+
+/** Detections are warnings whatever their outcome: someone should look. */
+const DETECTION_SEVERITY = 4;
 
 export interface Rfc5424Options {
   /** 0..23; default 10 (authpriv). */
@@ -46,6 +50,8 @@ const PARAMS: ReadonlyArray<readonly [name: string, pick: (event: AuditEvent) =>
   ['requestId', (event) => event.requestId],
   ['source', (event) => event.sourceAddress],
   ['userAgent', (event) => event.userAgent],
+  ['method', (event) => event.method],
+  ['status', (event) => (event.status === undefined ? undefined : String(event.status))],
 ];
 for (const [name] of PARAMS) {
   if (!/^[\x21-\x7e]{1,32}$/.test(name) || /[= \]"]/.test(name)) throw new Error(`invalid SD-NAME ${name}`);
@@ -82,6 +88,12 @@ const structuredData = (event: AuditEvent): string => {
     const value = pick(event);
     return value === undefined || value === '' ? [] : [` ${name}="${escapeParamValue(value)}"`];
   });
+  // HMACs and details under prefixed names; the schema keeps their names to [a-z0-9_], at most 40 characters.
+  const extra = [
+    ...Object.entries(event.hmac ?? {}).map(([name, value]) => [`hmac.${name}`, value] as const),
+    ...Object.entries(event.details ?? {}).map(([name, value]) => [`d.${name}`, String(value)] as const),
+  ];
+  for (const [name, value] of extra) params.push(` ${name.slice(0, 32)}="${escapeParamValue(value)}"`);
   return `[${SD_ID}${params.join('')}]`;
 };
 
@@ -92,7 +104,8 @@ const summary = (event: AuditEvent): string => {
   return `${event.type} ${event.outcome}${where}${who}${tenant}`.replace(/[\x00-\x1f\x7f]/g, ' ');
 };
 
-export const priority = (facility: number, outcome: AuditOutcome): number => facility * 8 + (SEVERITY[outcome] ?? SEVERITY.error); // an unknown outcome is not quietly info
+export const priority = (facility: number, outcome: AuditOutcome, type = ''): number =>
+  facility * 8 + (type.startsWith('detection.') ? DETECTION_SEVERITY : (SEVERITY[outcome] ?? SEVERITY.error)); // an unknown outcome is not quietly info
 
 export const validateFacility = (facility: number): number => {
   if (!Number.isInteger(facility) || facility < 0 || facility > 23) {
@@ -106,7 +119,7 @@ export const formatRfc5424 = (event: AuditEvent, options: Rfc5424Options = {}): 
   const facility = validateFacility(options.facility ?? DEFAULT_FACILITY);
   const procId = options.procId === undefined ? process.pid : options.procId;
   return [
-    `<${priority(facility, event.outcome)}>1`,
+    `<${priority(facility, event.outcome, event.type)}>1`,
     timestamp(event.time),
     headerField(options.hostname ?? hostname(), 255),
     headerField(options.appName ?? APP_NAME, 48),

@@ -1,6 +1,16 @@
 // Domain events that subscribers (webhooks) can receive.
 
-export const EVENT_TYPES = ['secret.created', 'secret.updated', 'secret.deleted', 'secret.rotated', 'rotation.failed'] as const;
+export const EVENT_TYPES = [
+  'secret.created',
+  'secret.updated',
+  'secret.deleted',
+  'secret.rotated',
+  'rotation.failed',
+  // Audit-driven detections (functions/domain/audit/detections.ts).
+  'audit.policy_violation_spike',
+  'audit.dormant_secret_read',
+  'audit.new_identity_sensitive_read',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface VaultEvent {

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 // re-sends jobs left pending too long. Workers are idempotent per job id, so a
 // redelivered or re-sent message has one effect.
 
-export type JobQueueName = 'rotation' | 'webhook';
+export const JOB_QUEUES = ['rotation', 'webhook', 'audit-export'] as const;
+export type JobQueueName = (typeof JOB_QUEUES)[number];
 export type JobStatus = 'pending' | 'succeeded' | 'failed';
 
 export interface Job {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JobService } from '../jobs/jobs.js';
+import { JOB_QUEUES, type JobService } from '../jobs/jobs.js';
 
 export interface DueRotation {
   readonly tenantId: string;
@@ -46,7 +46,8 @@ export class SchedulerService {
       });
       if (job.status === 'pending') rotationsSubmitted += 1;
     }
-    const jobsResent = (await this.jobs.resendStale('rotation', this.resend)) + (await this.jobs.resendStale('webhook', this.resend));
+    let jobsResent = 0;
+    for (const queue of JOB_QUEUES) jobsResent += await this.jobs.resendStale(queue, this.resend);
     return { rotationsSubmitted, jobsResent };
   }
 }

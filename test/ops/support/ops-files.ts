@@ -47,6 +47,10 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_kms_errors_total',
   'scaivault_audit_last_seal_timestamp_seconds',
   'scaivault_audit_chain_divergence',
+  'scaivault_audit_events_total',
+  'scaivault_audit_write_failures_total',
+  'scaivault_audit_detections_total',
+  'scaivault_audit_syslog_dropped_total',
   'scaivault_build_info',
 ];
 
