@@ -1,9 +1,9 @@
 // CDK app: builds the Lambda bundles, then defines the stateful and stateless stacks.
 // `npx cdk synth` runs this through tsx and needs no network or credentials.
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { mergePrometheusRuleFiles } from '../lib/observability.js';
-import { StatefulStack } from '../lib/stateful-stack.js';
+import { StatefulStack, type AuditRetentionMode } from '../lib/stateful-stack.js';
 import { StatelessStack } from '../lib/stateless-stack.js';
 import { buildFunctions } from '../scripts/build.js';
 
@@ -11,9 +11,21 @@ await buildFunctions();
 
 const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
-// Optional context: `cdk deploy -c scaivault:stage=staging -c scaivault:adotCollectorLayerArn=arn:...`
+// Optional context: `cdk deploy -c scaivault:stage=staging -c scaivault:adotCollectorLayerArn=arn:...`,
+// also tracesSampleRatio, syslogUrl (tls://siem.example.com:6514), auditRetentionDays and auditRetentionMode.
 const context = (key: string): string | undefined => app.node.tryGetContext(`scaivault:${key}`) as string | undefined;
-const sampleRatio = context('tracesSampleRatio');
+const numberContext = (key: string): number | undefined => {
+  const raw = context(key);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`context scaivault:${key} must be a number, got "${raw}"`);
+  return value;
+};
+const retentionMode = context('auditRetentionMode');
+if (retentionMode !== undefined && retentionMode !== 'governance' && retentionMode !== 'compliance') {
+  throw new Error(`context scaivault:auditRetentionMode must be governance or compliance, got "${retentionMode}"`);
+}
+const retentionDays = numberContext('auditRetentionDays');
 
 // The alert and recording rules Prometheus users load from ops/prometheus, into the AMP workspace.
 const prometheusRules = mergePrometheusRuleFiles(
@@ -25,6 +37,8 @@ const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   description: 'ScaiVault stateful resources: KMS key, tables, queues, audit bucket, tokens, Prometheus workspace, alarm topic',
   terminationProtection: true,
   prometheusRules,
+  auditRetention: retentionDays === undefined ? undefined : Duration.days(retentionDays),
+  auditRetentionMode: retentionMode as AuditRetentionMode | undefined,
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {
@@ -33,8 +47,10 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   key: stateful.key,
   stateTable: stateful.stateTable,
   metricsTable: stateful.metricsTable,
+  auditTable: stateful.auditTable,
   rotationQueue: stateful.rotationQueue,
   webhookQueue: stateful.webhookQueue,
+  auditExportQueue: stateful.auditExportQueue,
   auditBucket: stateful.auditBucket,
   rootTokenSecret: stateful.rootTokenSecret,
   metricsTokenSecret: stateful.metricsTokenSecret,
@@ -43,5 +59,6 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   alarmTopic: stateful.alarmTopic,
   stage: context('stage'),
   adotCollectorLayerArn: context('adotCollectorLayerArn'),
-  tracesSampleRatio: sampleRatio === undefined ? undefined : Number(sampleRatio),
+  tracesSampleRatio: numberContext('tracesSampleRatio'),
+  syslogUrl: context('syslogUrl'),
 });

@@ -172,6 +172,8 @@ export interface WatchedQueue {
   readonly queue: sqs.IQueue;
   /** Runbook section named in the age alarm's description. */
   readonly runbook?: string;
+  /** Age of the oldest message that alarms, for a queue whose retries are slow. @default thresholds.queueAgeSeconds */
+  readonly ageThresholdSeconds?: number;
 }
 
 export interface VaultObservabilityProps {
@@ -334,12 +336,12 @@ export class VaultObservability extends Construct {
     const oldestAge = (queue: sqs.IQueue, label?: string, period = Duration.minutes(1)) =>
       queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period, label });
     this.queueAgeAlarms = new Map(
-      jobQueues.map(([label, { queue, runbook }]) => [
+      jobQueues.map(([label, { queue, runbook, ageThresholdSeconds = queueAgeSeconds }]) => [
         label,
         alarm(`${pascal(label)}AgeAlarm`, {
           metric: oldestAge(queue, undefined, fiveMinutes),
-          alarmDescription: `ScaiVault: the oldest message in queue ${label} is over ${queueAgeSeconds} s old; its worker is not draining it${runbook ? ` (runbook: ${runbook})` : ''}`,
-          threshold: queueAgeSeconds,
+          alarmDescription: `ScaiVault: the oldest message in queue ${label} is over ${ageThresholdSeconds} s old; its worker is not draining it${runbook ? ` (runbook: ${runbook})` : ''}`,
+          threshold: ageThresholdSeconds,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
           evaluationPeriods: 1,
         }),

@@ -8,9 +8,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   AUDIT_BUCKET,
+  AUDIT_EXPORT_QUEUE,
+  AUDIT_TABLE,
   QUEUES,
   ROTATION_QUEUE,
-  METRICS_TABLE, STATE_TABLE,
+  METRICS_TABLE,
+  STATE_TABLE,
   TABLES,
   WEBHOOK_QUEUE,
   deadLetterQueueId,
@@ -20,9 +23,18 @@ import {
 } from './definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
 
+/**
+ * `governance`: a principal with s3:BypassGovernanceRetention can still remove a
+ * locked version early. `compliance`: nobody can, not even the account root,
+ * until the retention ends; choose it for production once the period is settled.
+ */
+export type AuditRetentionMode = 'governance' | 'compliance';
+
 export interface StatefulStackProps extends StackProps {
-  /** Governance-mode object lock on audit exports and anchors. @default 365 days */
+  /** Object lock default retention of every audit anchor and export version. @default 365 days */
   readonly auditRetention?: Duration;
+  /** @default 'governance' */
+  readonly auditRetentionMode?: AuditRetentionMode;
   /**
    * Prometheus rules file text (see `mergePrometheusRuleFiles`) loaded into the
    * workspace. @default the workspace has no rules
@@ -54,8 +66,11 @@ export class StatefulStack extends Stack {
   readonly queues: ReadonlyMap<string, VaultQueue>;
   readonly stateTable: dynamodb.TableV2;
   readonly metricsTable: dynamodb.TableV2;
+  /** Append-only audit events and sealed blocks. */
+  readonly auditTable: dynamodb.TableV2;
   readonly rotationQueue: sqs.Queue;
   readonly webhookQueue: sqs.Queue;
+  readonly auditExportQueue: sqs.Queue;
   readonly auditBucket: s3.Bucket;
   readonly rootTokenSecret: secretsmanager.Secret;
   /** Bearer token for /v1/metrics, shared with Prometheus and the standalone ADOT collector. */
@@ -79,8 +94,12 @@ export class StatefulStack extends Stack {
     this.queues = new Map(QUEUES.map((definition) => [definition.id, this.createQueue(definition)]));
     this.stateTable = this.tableFor(STATE_TABLE);
     this.metricsTable = this.tableFor(METRICS_TABLE);
+    this.auditTable = this.tableFor(AUDIT_TABLE);
     this.rotationQueue = this.queueFor(ROTATION_QUEUE).queue;
     this.webhookQueue = this.queueFor(WEBHOOK_QUEUE).queue;
+    this.auditExportQueue = this.queueFor(AUDIT_EXPORT_QUEUE).queue;
+
+    const retention = props.auditRetention ?? Duration.days(365);
 
     this.auditBucket = new s3.Bucket(this, AUDIT_BUCKET.id, {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -92,7 +111,8 @@ export class StatefulStack extends Stack {
       minimumTLSVersion: 1.2,
       versioned: true,
       objectLockEnabled: true,
-      objectLockDefaultRetention: s3.ObjectLockRetention.governance(props.auditRetention ?? Duration.days(365)),
+      objectLockDefaultRetention:
+        props.auditRetentionMode === 'compliance' ? s3.ObjectLockRetention.compliance(retention) : s3.ObjectLockRetention.governance(retention),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -142,7 +162,10 @@ export class StatefulStack extends Stack {
   }
 
   private createTable(definition: TableDefinition): dynamodb.TableV2 {
-    return new dynamodb.TableV2(this, definition.id, {
+    // The audit table shares its id with the audit bucket, whose construct id (and so
+    // its logical id) predates it and must not change: the table takes a suffix instead.
+    const id = definition.id === AUDIT_BUCKET.id ? `${definition.id}-table` : definition.id;
+    return new dynamodb.TableV2(this, id, {
       partitionKey: attribute(definition.partitionKey),
       sortKey: definition.sortKey && attribute(definition.sortKey),
       timeToLiveAttribute: definition.timeToLiveAttribute,

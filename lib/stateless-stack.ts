@@ -12,7 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRICS_TABLE, ROTATION_QUEUE, WEBHOOK_QUEUE } from './definitions.js';
+import { AUDIT_EXPORT_QUEUE, METRICS_TABLE, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from './definitions.js';
 import {
   METRICS_NAMESPACE,
   VaultObservability,
@@ -20,7 +20,7 @@ import {
   type AlarmThresholds,
   type PrometheusWorkspaceRef,
 } from './observability.js';
-import { VaultFunction, type QueueSourceOptions, type TelemetryProps } from './vault-function.js';
+import { JOB_RECORD_ACTIONS, VaultFunction, type AuditTrailProps, type QueueSourceOptions, type TelemetryProps } from './vault-function.js';
 
 export interface ApiThrottle {
   /** Steady-state requests per second across the stage. */
@@ -33,8 +33,13 @@ export interface StatelessStackProps extends StackProps {
   readonly stateTable: dynamodb.ITable;
   /** Where api instances flush their metrics for fleet-wide totals. */
   readonly metricsTable: dynamodb.ITable;
+  /** Append-only audit events and sealed blocks; every function writes events. */
+  readonly auditTable: dynamodb.ITable;
   readonly rotationQueue: sqs.IQueue;
   readonly webhookQueue: sqs.IQueue;
+  /** Audit export jobs, run by the audit-export function. */
+  readonly auditExportQueue: sqs.IQueue;
+  /** Sealed-chain anchors and audit exports (object lock). */
   readonly auditBucket: s3.IBucket;
   readonly rootTokenSecret: secretsmanager.ISecret;
   /** Bearer token for /v1/metrics. */
@@ -54,6 +59,8 @@ export interface StatelessStackProps extends StackProps {
   readonly alarmThresholds?: AlarmThresholds;
   /** @default 100 requests/s, burst 200 */
   readonly apiThrottle?: ApiThrottle;
+  /** SCAIVAULT_SYSLOG_URL of every function: an RFC 5424 relay (udp://, tcp:// or tls://) for a copy of each audit event. @default none */
+  readonly syslogUrl?: string;
   /** SCAIVAULT_RATE_LIMITS for the api, e.g. `read=100/1s,write=20/1s`. @default the api's built-in limits */
   readonly rateLimits?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -65,21 +72,29 @@ export interface StatelessStackProps extends StackProps {
 
 /**
  * Worker timeouts sit inside their queue's visibility timeout (120 s rotation,
- * 60 s webhook), which Lambda requires, but not six times inside it as AWS
- * suggests: that margin is for a received batch whose invocation is throttled
- * and retried. Here each mapping's maxConcurrency caps the invocations its
- * poller starts, any throttle alarms, and a batch that does outlive its
- * visibility costs one receive of an idempotent job (5 and 8 allowed before the DLQ).
+ * 60 s webhook, 900 s audit export), which Lambda requires, but not six times
+ * inside it as AWS suggests: that margin is for a received batch whose
+ * invocation is throttled and retried. Here each mapping's maxConcurrency caps
+ * the invocations its poller starts, any throttle alarms, and a batch that does
+ * outlive its visibility costs one receive of an idempotent job (5, 8 and 3
+ * allowed before the DLQ).
  */
 const ROTATION_WORKER_TIMEOUT = Duration.seconds(60);
 const WEBHOOK_WORKER_TIMEOUT = Duration.seconds(30);
 const SCHEDULER_TIMEOUT = Duration.seconds(60);
+// An export streams a time range of the trail to S3; it has most of its queue's 900 s visibility.
+const AUDIT_EXPORT_TIMEOUT = Duration.minutes(10);
+const AUDIT_EXPORT_MEMORY_MB = 1024;
 
 // Rotation jobs run one after another within a batch and may call external
 // systems: small batches, few at once. Deliveries run concurrently, each
 // bounded by SCAIVAULT_WEBHOOK_TIMEOUT_MS (10 s).
 const ROTATION_SOURCE: QueueSourceOptions = { batchSize: 5, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 5 };
 const WEBHOOK_SOURCE: QueueSourceOptions = { batchSize: 10, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 10 };
+// One export per invocation: a job may take minutes, and a batch shares one timeout.
+const AUDIT_EXPORT_SOURCE: QueueSourceOptions = { batchSize: 1, maxConcurrency: 2 };
+// A retried export is already 15 minutes old (the visibility timeout): alarm only once its three attempts are overdue.
+const AUDIT_EXPORT_QUEUE_AGE_SECONDS = 3600;
 
 // HTTP API context variables only; never headers, so no token reaches the log.
 const ACCESS_LOG_FIELDS = {
@@ -101,10 +116,10 @@ const ACCESS_LOG_FIELDS = {
 };
 
 /**
- * The api function and its HTTP API, the rotation and webhook workers on their
- * queues, the scheduler on a one-minute rule, all on top of the stateful
- * stack's resources, with ADOT on every function and the CloudWatch dashboard
- * and alarms.
+ * The api function and its HTTP API, the rotation, webhook and audit-export
+ * workers on their queues, the scheduler on a one-minute rule, all on top of
+ * the stateful stack's resources, with ADOT on every function and the
+ * CloudWatch dashboard and alarms.
  */
 export class StatelessStack extends Stack {
   readonly api: VaultFunction;
@@ -112,8 +127,10 @@ export class StatelessStack extends Stack {
   readonly rotationWorker: VaultFunction;
   /** Delivers webhooks from the webhook queue. */
   readonly webhookWorker: VaultFunction;
-  /** Submits due rotations and re-sends lost jobs, every minute. */
+  /** Submits due rotations, re-sends lost jobs and seals the audit trail, every minute. */
   readonly scheduler: VaultFunction;
+  /** Streams audit exports to the audit bucket, from the audit-export queue. */
+  readonly auditExport: VaultFunction;
   readonly schedule: events.Rule;
   readonly httpApi: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
@@ -131,6 +148,8 @@ export class StatelessStack extends Stack {
       tracesSampleRatio: props.tracesSampleRatio,
       metricsNamespace: METRICS_NAMESPACE,
     };
+    // Every function records audit events through the same trail.
+    const auditTrail: AuditTrailProps = { table: props.auditTable, key: props.key, syslogUrl: props.syslogUrl };
 
     this.api = new VaultFunction(this, 'Api', {
       name: 'api',
@@ -145,7 +164,9 @@ export class StatelessStack extends Stack {
       .bindKey(props.key)
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
-      .bindAuditBucket(props.auditBucket, 'probe')
+      .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
+      .bindAuditTrail(auditTrail)
+      .bindAuditBucket(props.auditBucket, 'verify')
       .bindRootTokenSecret(props.rootTokenSecret)
       .bindMetricsTokenSecret(props.metricsTokenSecret)
       .bindTelemetry(telemetry);
@@ -164,6 +185,7 @@ export class StatelessStack extends Stack {
       .bindKey(props.key, 'unwrap')
       .bindQueueSource(props.rotationQueue, ROTATION_QUEUE, ROTATION_SOURCE)
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
+      .bindAuditTrail(auditTrail)
       .bindTelemetry(telemetry);
 
     // Unwraps webhook signing secrets; backs off a failed delivery by changing its own message's visibility.
@@ -177,13 +199,15 @@ export class StatelessStack extends Stack {
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
       .bindKey(props.key, 'unwrap')
       .bindQueueSource(props.webhookQueue, WEBHOOK_QUEUE, WEBHOOK_SOURCE)
+      .bindAuditTrail(auditTrail)
       .bindTelemetry(telemetry);
 
-    // Reads the schedule index, writes job items, sends to both queues; never opens a secret.
+    // Reads the schedule index, writes job items, re-sends to every job queue, seals audit blocks
+    // and anchors them in S3, keeps detection state in the state table; never opens a secret.
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
       name: 'scheduler',
-      description: 'ScaiVault scheduler: due rotations and outbox re-sends',
+      description: 'ScaiVault scheduler: due rotations, outbox re-sends, audit sealing',
       timeout: SCHEDULER_TIMEOUT,
     })
       .bindStateTable(props.stateTable)
@@ -191,6 +215,25 @@ export class StatelessStack extends Stack {
       .bindKey(props.key, 'none')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
+      .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
+      .bindAuditTrail(auditTrail)
+      .bindAuditBucket(props.auditBucket, 'seal')
+      .bindTelemetry(telemetry);
+
+    // Reads blocks and events of the trail, writes the export under audit/exports/, finishes its job record.
+    this.auditExport = new VaultFunction(this, 'AuditExport', {
+      ...workerProps,
+      name: 'audit-export',
+      description: 'ScaiVault audit exports (audit-export queue)',
+      timeout: AUDIT_EXPORT_TIMEOUT,
+      memorySize: AUDIT_EXPORT_MEMORY_MB,
+    })
+      .bindStateTable(props.stateTable, STATE_TABLE.envVar, JOB_RECORD_ACTIONS)
+      .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
+      .bindKey(props.key, 'none')
+      .bindQueueSource(props.auditExportQueue, AUDIT_EXPORT_QUEUE, AUDIT_EXPORT_SOURCE)
+      .bindAuditTrail(auditTrail)
+      .bindAuditBucket(props.auditBucket, 'export')
       .bindTelemetry(telemetry);
 
     // Every tick redoes all due work with deterministic job ids, so a late or failed
@@ -226,12 +269,13 @@ export class StatelessStack extends Stack {
     });
 
     this.observability = new VaultObservability(this, 'Observability', {
-      functions: [this.api, this.rotationWorker, this.webhookWorker, this.scheduler],
+      functions: [this.api, this.rotationWorker, this.webhookWorker, this.scheduler, this.auditExport],
       stage: this.stage,
       deadLetterQueues: props.deadLetterQueues,
       jobQueues: {
         [ROTATION_QUEUE.id]: { queue: props.rotationQueue, runbook: 'ScaiVaultRotationQueueStale' },
         [WEBHOOK_QUEUE.id]: { queue: props.webhookQueue, runbook: 'ScaiVaultWebhookQueueStale' },
+        [AUDIT_EXPORT_QUEUE.id]: { queue: props.auditExportQueue, ageThresholdSeconds: AUDIT_EXPORT_QUEUE_AGE_SECONDS },
       },
       alarmTopic: props.alarmTopic,
       encryptionKey: props.key,

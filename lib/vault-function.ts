@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_BUCKET, STATE_TABLE, type QueueDefinition } from './definitions.js';
+import { AUDIT_BUCKET, AUDIT_TABLE, STATE_TABLE, type QueueDefinition } from './definitions.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -26,6 +26,24 @@ export const STATE_TABLE_ACTIONS: readonly string[] = [
   'dynamodb:Query',
   'dynamodb:BatchWriteItem',
 ];
+
+/**
+ * The audit table is append-only: items are put and read back, never updated or
+ * deleted. IAM cannot stop a PutItem or a batch from replacing or deleting an
+ * existing item (BatchWriteItem carries deletes under its own action); the hash
+ * chain and its S3 anchors make that evident instead.
+ */
+export const AUDIT_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'];
+
+/** Job records: an export reads its job and marks it finished. */
+export const JOB_RECORD_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+
+/** The encryption context the audit HMAC key is generated and unwrapped under (functions/domain/audit/audit-log.ts). */
+export const AUDIT_HMAC_CONTEXT = { purpose: 'audit-hmac' } as const;
+
+/** Where the sealer anchors blocks and the exporter writes exports and their manifests. */
+export const AUDIT_ANCHOR_PREFIX = 'audit/blocks/';
+export const AUDIT_EXPORT_PREFIX = 'audit/exports/';
 
 /** Envelope encryption: wrap new data keys, unwrap stored ones, report key state. */
 export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'];
@@ -48,8 +66,36 @@ const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
 /** `probe` only reads attributes (readiness, queue depth); `send` enqueues; `consume` is a worker's. */
 export type QueueAccess = 'probe' | 'send' | 'consume';
 
-/** `probe` is HeadBucket for readiness; `write` also puts objects (audit export, anchors). */
-export type BucketAccess = 'probe' | 'write';
+/**
+ * What a function does in the audit bucket. Each may list it: that is HeadBucket
+ * (readiness), and lets a missing object read as 404 rather than 403.
+ * `verify` (the api) reads anchors and export manifests; `seal` (the scheduler)
+ * writes and reads anchors; `export` (audit-export) writes exports as multipart
+ * uploads and reads its manifests back.
+ */
+export type AuditBucketAccess = 'verify' | 'seal' | 'export';
+
+interface ObjectGrant {
+  readonly actions: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+const AUDIT_OBJECT_GRANTS: Record<AuditBucketAccess, ObjectGrant> = {
+  verify: { actions: ['s3:GetObject'], prefixes: [AUDIT_ANCHOR_PREFIX, AUDIT_EXPORT_PREFIX] },
+  // HeadObject is authorised by s3:GetObject.
+  seal: { actions: ['s3:GetObject', 's3:PutObject'], prefixes: [AUDIT_ANCHOR_PREFIX] },
+  // s3:PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+  export: { actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], prefixes: [AUDIT_EXPORT_PREFIX] },
+};
+
+/** The audit trail every function writes to. */
+export interface AuditTrailProps {
+  readonly table: dynamodb.ITable;
+  /** The envelope key: generates and unwraps the audit HMAC key, under AUDIT_HMAC_CONTEXT only. */
+  readonly key: kms.IKey;
+  /** SCAIVAULT_SYSLOG_URL: an RFC 5424 relay (udp://, tcp:// or tls://) that gets a copy of every event. @default none */
+  readonly syslogUrl?: string;
+}
 
 const QUEUE_ACTIONS: Record<QueueAccess, readonly string[]> = {
   probe: ['sqs:GetQueueAttributes'],
@@ -216,14 +262,34 @@ export class VaultFunction extends Construct {
     return this;
   }
 
-  bindAuditBucket(bucket: s3.IBucket, mode: BucketAccess = 'probe', envVar: string = AUDIT_BUCKET.envVar): this {
+  /**
+   * Writes audit events: puts and reads items of the audit table (never updates
+   * or deletes them), and generates then unwraps the deployment's HMAC key with
+   * the envelope key, but only under the audit-hmac encryption context, so a
+   * worker that may not create tenant data keys still can on its first event.
+   */
+  bindAuditTrail(trail: AuditTrailProps): this {
+    this.bindStateTable(trail.table, AUDIT_TABLE.envVar, AUDIT_TABLE_ACTIONS);
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AuditHmacKey',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [trail.key.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': AUDIT_HMAC_CONTEXT.purpose } },
+      }),
+    );
+    return trail.syslogUrl ? this.env('SCAIVAULT_SYSLOG_URL', trail.syslogUrl) : this;
+  }
+
+  /** Sealed-chain anchors and exports in the audit bucket, by prefix (see AuditBucketAccess). */
+  bindAuditBucket(bucket: s3.IBucket, mode: AuditBucketAccess, envVar: string = AUDIT_BUCKET.envVar): this {
     // HeadBucket is authorised by s3:ListBucket.
     this.allow('AuditBucket', ['s3:ListBucket'], [bucket.bucketArn]);
-    if (mode === 'write') {
-      this.allow('AuditObjects', ['s3:PutObject'], [bucket.arnForObjects('*')]);
-      if (bucket.encryptionKey) {
-        this.allowKeyViaService('AuditBucketKey', bucket.encryptionKey, 's3', ['kms:GenerateDataKey', 'kms:Decrypt']);
-      }
+    const { actions, prefixes } = AUDIT_OBJECT_GRANTS[mode];
+    this.allow('AuditObjects', actions, prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)));
+    if (bucket.encryptionKey) {
+      const writes = actions.includes('s3:PutObject');
+      this.allowKeyViaService('AuditBucketKey', bucket.encryptionKey, 's3', writes ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt']);
     }
     return this.env(envVar, bucket.bucketName);
   }

@@ -1,17 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Template } from 'aws-cdk-lib/assertions';
-import { AUDIT_BUCKET, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, TABLES, WEBHOOK_QUEUE, deadLetterQueueId } from '../../lib/definitions.js';
-import type { StatefulStack } from '../../lib/stateful-stack.js';
+import { App, Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import {
+  AUDIT_BUCKET,
+  AUDIT_EXPORT_QUEUE,
+  AUDIT_TABLE,
+  METRICS_TABLE,
+  QUEUES,
+  ROTATION_QUEUE,
+  STATE_TABLE,
+  TABLES,
+  WEBHOOK_QUEUE,
+  deadLetterQueueId,
+} from '../../lib/definitions.js';
+import { StatefulStack } from '../../lib/stateful-stack.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import {
+  ENV,
+  actionsByResource,
+  allPolicyStatements,
+  allowsAction,
   arnOf,
   asArray,
   forService,
   logicalId,
+  objectArn,
   refOf,
   resolveImports as resolveWith,
   roleStatements,
   synthesize,
+  tableArns,
   type Json,
   type Synthesized,
 } from './support/synth.js';
@@ -26,6 +44,7 @@ const API_DYNAMODB_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 const ENVELOPE_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
+const AUDIT_DYNAMODB_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 
 let synth: Synthesized;
 let statefulStack: StatefulStack;
@@ -70,6 +89,31 @@ describe('stateful stack', () => {
   it('builds exactly the tables in lib/definitions.ts', () => {
     expect(Object.keys(stateful.findResources('AWS::DynamoDB::GlobalTable'))).toHaveLength(TABLES.length);
     expect(statefulStack.tableFor(STATE_TABLE)).toBe(statefulStack.stateTable);
+    expect(statefulStack.tableFor(AUDIT_TABLE)).toBe(statefulStack.auditTable);
+    expect(statefulStack.queueFor(AUDIT_EXPORT_QUEUE).queue).toBe(statefulStack.auditExportQueue);
+  });
+
+  it('keeps the audit trail forever: pk/sk items, blocks by end through byEnd, no TTL', () => {
+    const table = statefulJson.Resources[logicalId(statefulStack, statefulStack.auditTable)];
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'byEnd',
+        KeySchema: [
+          { AttributeName: 'gpk', KeyType: 'HASH' },
+          { AttributeName: 'gsk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }),
+    ]);
+    expect(table.Properties).not.toHaveProperty('TimeToLiveSpecification');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
   });
 
   describe.each(TABLES.map((t) => [t.id, t] as const))('table %s', (_id, definition) => {
@@ -171,13 +215,28 @@ describe('stateful stack', () => {
       expect(bucket().DeletionPolicy).toBe('Retain');
     });
 
-    it('has object lock with a governance default retention', () => {
+    it('has object lock with a governance default retention of a year', () => {
       const props = bucket().Properties;
       expect(props.ObjectLockEnabled).toBe(true);
       expect(props.ObjectLockConfiguration).toEqual({
         ObjectLockEnabled: 'Enabled',
         Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
       });
+    });
+
+    it('takes compliance mode and the retention period from its props', () => {
+      const stack = new StatefulStack(new App(), 'Compliance', { env: ENV, auditRetention: Duration.days(2555), auditRetentionMode: 'compliance' });
+      const [lockedBucket] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
+      expect(lockedBucket!.Properties.ObjectLockConfiguration).toEqual({
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
+      });
+      expect(lockedBucket!.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    });
+
+    it('keeps the logical id it had before the audit table took the same definition id', () => {
+      expect(bucketId()).toMatch(/^scaivaultaudit[0-9A-F]{8}$/);
+      expect(logicalId(statefulStack, statefulStack.auditTable)).not.toBe(bucketId());
     });
 
     it('denies requests without TLS', () => {
@@ -212,8 +271,10 @@ describe('stateless stack', () => {
     key: logicalId(statefulStack, statefulStack.key),
     table: logicalId(statefulStack, statefulStack.stateTable),
     metrics: logicalId(statefulStack, statefulStack.metricsTable),
+    audit: logicalId(statefulStack, statefulStack.auditTable),
     rotation: logicalId(statefulStack, statefulStack.rotationQueue),
     webhook: logicalId(statefulStack, statefulStack.webhookQueue),
+    auditExport: logicalId(statefulStack, statefulStack.auditExportQueue),
     bucket: logicalId(statefulStack, statefulStack.auditBucket),
     secret: logicalId(statefulStack, statefulStack.rootTokenSecret),
     metricsSecret: logicalId(statefulStack, statefulStack.metricsTokenSecret),
@@ -238,8 +299,10 @@ describe('stateless stack', () => {
       [METRICS_TABLE.envVar]: refOf(ids.metrics),
       SCAIVAULT_KEY_PROVIDER: 'aws-kms',
       SCAIVAULT_KMS_KEY_ID: arnOf(ids.key),
+      [AUDIT_TABLE.envVar]: refOf(ids.audit),
       [ROTATION_QUEUE.envVar]: refOf(ids.rotation),
       [WEBHOOK_QUEUE.envVar]: refOf(ids.webhook),
+      [AUDIT_EXPORT_QUEUE.envVar]: refOf(ids.auditExport),
       [AUDIT_BUCKET.envVar]: refOf(ids.bucket),
       SCAIVAULT_ROOT_TOKEN_SECRET_ARN: refOf(ids.secret),
       SCAIVAULT_METRICS_TOKEN_SECRET_ARN: refOf(ids.metricsSecret),
@@ -260,40 +323,54 @@ describe('stateless stack', () => {
       }
     });
 
-    it('grants exactly the item-level DynamoDB actions, on the state and metrics tables and their indexes only', () => {
-      const statements = forService(apiStatements(), 'dynamodb');
-      expect([...new Set(statements.flatMap((s) => s.actions))].sort()).toEqual(API_DYNAMODB_ACTIONS);
-      const resources = statements.flatMap((s) => s.resources);
-      for (const id of [statefulIds().table, statefulIds().metrics]) {
-        const tableArn = arnOf(id);
-        expect(resources).toEqual(expect.arrayContaining([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]));
-      }
-      expect(resources).toHaveLength(4);
+    it('grants exactly the item-level DynamoDB actions on the state and metrics tables, and only puts and reads on the audit table', () => {
+      const byResource = actionsByResource(forService(apiStatements(), 'dynamodb'));
+      const ids = statefulIds();
+      const expected = new Map(
+        [
+          [ids.table, API_DYNAMODB_ACTIONS],
+          [ids.metrics, API_DYNAMODB_ACTIONS],
+          [ids.audit, AUDIT_DYNAMODB_ACTIONS],
+        ].flatMap(([id, actions]) => tableArns(id as string).map((arn) => [JSON.stringify(arn), actions as string[]] as const)),
+      );
+      expect(byResource).toEqual(expected);
     });
 
-    it('limits KMS to the key ARN: envelope actions directly, anything else only via a named service', () => {
+    it('limits KMS to the key ARN: envelope actions directly, the audit HMAC key by its context, anything else only via a named service', () => {
       const statements = forService(apiStatements(), 'kms');
       const keyArn = arnOf(statefulIds().key);
       for (const s of statements) expect(s.resources).toEqual([keyArn]);
       const direct = statements.filter((s) => !s.condition);
       expect([...new Set(direct.flatMap((s) => s.actions))].sort()).toEqual(ENVELOPE_KMS_ACTIONS);
-      for (const s of statements.filter((s) => s.condition)) {
+      const hmac = statements.filter((s) => s.condition?.StringEquals?.['kms:EncryptionContext:purpose']);
+      expect(hmac.map((s) => [s.condition, [...s.actions].sort()])).toEqual([
+        [{ StringEquals: { 'kms:EncryptionContext:purpose': 'audit-hmac' } }, ['kms:Decrypt', 'kms:GenerateDataKey']],
+      ]);
+      for (const s of statements.filter((s) => s.condition && !hmac.includes(s))) {
         expect(Object.keys(s.condition)).toEqual(['StringEquals']);
-        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|secretsmanager|sqs)\.eu-west-1\.amazonaws\.com$/);
+        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|secretsmanager|sqs|s3)\.eu-west-1\.amazonaws\.com$/);
       }
+      // Reading anchors and manifests needs Decrypt through S3; the api writes no object.
+      const viaS3 = statements.filter((s) => s.condition?.StringEquals?.['kms:ViaService']?.startsWith('s3.'));
+      expect(viaS3.flatMap((s) => s.actions)).toEqual(['kms:Decrypt']);
     });
 
-    it('sends jobs to both queues (never consumes them), heads the bucket and reads the root and metrics token secrets', () => {
+    it('sends jobs to every job queue (never consumes them), reads anchors and export manifests and the root and metrics token secrets', () => {
       const statements = apiStatements();
       const ids = statefulIds();
       const sqs = forService(statements, 'sqs');
-      // The api submits rotation jobs and webhook deliveries through the outbox.
+      // The api submits rotation jobs, webhook deliveries and audit exports through the outbox, and probes each queue.
       expect([...new Set(sqs.flatMap((s) => s.actions))].sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
-      expect(sqs.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([arnOf(ids.rotation), arnOf(ids.webhook)]));
-      expect(sqs.flatMap((s) => s.resources)).toHaveLength(2);
-      const s3 = forService(statements, 's3');
-      expect(s3.flatMap((s) => s.actions)).toEqual(['s3:ListBucket']);
-      expect(s3.flatMap((s) => s.resources)).toEqual([arnOf(ids.bucket)]);
+      expect(sqs.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([arnOf(ids.rotation), arnOf(ids.webhook), arnOf(ids.auditExport)]));
+      expect(sqs.flatMap((s) => s.resources)).toHaveLength(3);
+      // HeadBucket (readiness) is ListBucket; verification reads anchors, export status reads manifests; it writes nothing.
+      expect(actionsByResource(forService(statements, 's3'))).toEqual(
+        new Map([
+          [JSON.stringify(arnOf(ids.bucket)), ['s3:ListBucket']],
+          [JSON.stringify(objectArn(ids.bucket, 'audit/blocks/*')), ['s3:GetObject']],
+          [JSON.stringify(objectArn(ids.bucket, 'audit/exports/*')), ['s3:GetObject']],
+        ]),
+      );
       const secrets = forService(statements, 'secretsmanager');
       expect([...new Set(secrets.flatMap((s) => s.actions))]).toEqual(['secretsmanager:GetSecretValue']);
       expect(secrets.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([refOf(ids.secret), refOf(ids.metricsSecret)]));
@@ -334,6 +411,31 @@ describe('stateless stack', () => {
       expect(props.AccessLogSettings.DestinationArn).toEqual(arnOf(logicalId(statelessStack, statelessStack.accessLogGroup)));
       const format = JSON.parse(props.AccessLogSettings.Format);
       expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    });
+  });
+
+  describe('audit table', () => {
+    const auditResources = () => tableArns(statefulIds().audit).map((arn) => JSON.stringify(arn));
+    /** Could this resource pattern name the audit table or one of its indexes? */
+    const coversAudit = (resource: Json) =>
+      auditResources().includes(JSON.stringify(resource)) || (typeof resource === 'string' && /^\*$|^arn:[^:]*:dynamodb:[^:]*:[^:]*:(\*|table\/\*)/.test(resource));
+    const auditStatements = () =>
+      [...allPolicyStatements(synth, statelessJson), ...allPolicyStatements(synth, statefulJson)].filter(
+        (s) => s.effect === 'Allow' && s.resources.some(coversAudit),
+      );
+
+    it('is written by every function, and stays append-only: no role may update or delete its items', () => {
+      const functions = [statelessStack.api, statelessStack.rotationWorker, statelessStack.webhookWorker, statelessStack.scheduler, statelessStack.auditExport];
+      for (const fn of functions) {
+        const granted = actionsByResource(forService(roleStatements(synth, fn), 'dynamodb'));
+        for (const resource of auditResources()) expect(granted.get(resource), fn.name).toEqual(AUDIT_DYNAMODB_ACTIONS);
+      }
+      expect(auditStatements().length).toBeGreaterThanOrEqual(functions.length);
+      for (const s of auditStatements()) {
+        for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete']) {
+          expect(s.actions.filter((a) => allowsAction(a, forbidden)), `${s.sid ?? 'statement'} allows ${forbidden}`).toEqual([]);
+        }
+      }
     });
   });
 

@@ -3,22 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from '../../lib/definitions.js';
+import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from '../../lib/definitions.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import { VaultFunction } from '../../lib/vault-function.js';
 import {
   ENV,
+  actionsByResource,
   arnOf,
   asArray,
   dashboardBody,
   forService,
   logicalId,
+  objectArn,
   refOf,
   resolveImports as resolveWith,
   roleStatements,
   rowsFor,
   synthesize,
+  tableArns,
   type Json,
   type Statement,
   type Synthesized,
@@ -26,35 +32,50 @@ import {
 
 // Written out here, not imported from lib/: widening a grant must fail this test.
 const ITEM_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+// Append-only: never UpdateItem or DeleteItem.
+const AUDIT_ITEM_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+const JOB_RECORD_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+const AUDIT_HMAC_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'];
 const SEND = ['sqs:GetQueueAttributes', 'sqs:SendMessage'];
 const DATA_SERVICES = ['dynamodb', 'kms', 's3', 'sqs', 'secretsmanager'];
 const QUEUE_AGE_ALARM_SECONDS = 900;
+const AUDIT_EXPORT_AGE_ALARM_SECONDS = 3600;
 
-type WorkerName = 'rotation-worker' | 'webhook-worker' | 'scheduler';
-type QueueName = 'rotation' | 'webhook';
+type WorkerName = 'rotation-worker' | 'webhook-worker' | 'scheduler' | 'audit-export';
+type QueueName = 'rotation' | 'webhook' | 'auditExport';
+type TableName = 'state' | 'metrics' | 'audit';
 
 interface WorkerExpectation {
   readonly name: WorkerName;
   readonly of: (stack: StatelessStack) => VaultFunction;
   /** Seconds. */
   readonly minTimeout: number;
-  /** The queue it is invoked from, if any. */
-  readonly source?: QueueName;
+  /** MB. */
+  readonly minMemory: number;
+  /** The queue it is invoked from, if any, and the batch sizes that suit its jobs. */
+  readonly source?: { readonly queue: QueueName; readonly batchSize: readonly [min: number, max: number] };
+  /** DynamoDB actions by table: exactly these, nothing on any other table. */
+  readonly dynamodb: Record<TableName, string[]>;
   /** SQS actions by queue: exactly these, nothing on any other queue. */
   readonly sqs: Partial<Record<QueueName, string[]>>;
-  /** KMS actions on the envelope key without a kms:ViaService condition. */
+  /** KMS actions on the envelope key without any condition. */
   readonly directKms: string[];
+  /** S3 actions by object ARN pattern of the audit bucket (`` for the bucket itself); none: no bucket at all. */
+  readonly s3?: Readonly<Record<string, string[]>>;
 }
 
 // What each handler's composition root calls (functions/workers/compose-*.ts):
 // only tenant creation (the api) generates data keys; rotation seals under the secret's existing key.
+// Every function writes audit events; only the scheduler (anchors) and audit-export (exports) touch the bucket.
 const WORKERS: readonly WorkerExpectation[] = [
   {
     name: 'rotation-worker',
     of: (stack) => stack.rotationWorker,
     minTimeout: 60,
-    source: 'rotation',
+    minMemory: 512,
+    source: { queue: 'rotation', batchSize: [5, 10] },
+    dynamodb: { state: ITEM_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
     sqs: { rotation: CONSUME, webhook: SEND },
     directKms: ['kms:Decrypt'],
   },
@@ -62,7 +83,9 @@ const WORKERS: readonly WorkerExpectation[] = [
     name: 'webhook-worker',
     of: (stack) => stack.webhookWorker,
     minTimeout: 30,
-    source: 'webhook',
+    minMemory: 512,
+    source: { queue: 'webhook', batchSize: [5, 10] },
+    dynamodb: { state: ITEM_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
     sqs: { webhook: CONSUME },
     directKms: ['kms:Decrypt'],
   },
@@ -70,8 +93,25 @@ const WORKERS: readonly WorkerExpectation[] = [
     name: 'scheduler',
     of: (stack) => stack.scheduler,
     minTimeout: 60,
-    sqs: { rotation: SEND, webhook: SEND },
+    minMemory: 512,
+    // Detection state (AUDITREAD#, AUDITREADER#) lives in the state table.
+    dynamodb: { state: ITEM_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
+    // The outbox re-sends pending jobs of every queue.
+    sqs: { rotation: SEND, webhook: SEND, auditExport: SEND },
     directKms: [],
+    s3: { '': ['s3:ListBucket'], 'audit/blocks/*': ['s3:GetObject', 's3:PutObject'] },
+  },
+  {
+    name: 'audit-export',
+    of: (stack) => stack.auditExport,
+    minTimeout: 300,
+    minMemory: 1024,
+    // One export per invocation: a job may take minutes.
+    source: { queue: 'auditExport', batchSize: [1, 1] },
+    dynamodb: { state: JOB_RECORD_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
+    sqs: { auditExport: CONSUME },
+    directKms: [],
+    s3: { '': ['s3:ListBucket'], 'audit/exports/*': ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'] },
   },
 ];
 
@@ -91,14 +131,47 @@ const alarms = (): Json[] => Object.values(synth.stateless.findResources('AWS::C
 const queueIds = (): Record<QueueName, string> => ({
   rotation: statefulId(synth.statefulStack.rotationQueue),
   webhook: statefulId(synth.statefulStack.webhookQueue),
+  auditExport: statefulId(synth.statefulStack.auditExportQueue),
 });
+const tableIds = (): Record<TableName, string> => ({
+  state: statefulId(synth.statefulStack.stateTable),
+  metrics: statefulId(synth.statefulStack.metricsTable),
+  audit: statefulId(synth.statefulStack.auditTable),
+});
+const bucketId = () => statefulId(synth.statefulStack.auditBucket);
 const dlqIds = () => QUEUES.map((q) => statefulId(synth.statefulStack.queueFor(q).deadLetterQueue));
 const keyArn = () => arnOf(statefulId(synth.statefulStack.key));
-const tableResources = () =>
-  [synth.statefulStack.stateTable, synth.statefulStack.metricsTable].flatMap((table) => {
-    const arn = arnOf(statefulId(table));
-    return [arn, { 'Fn::Join': ['', [arn, '/index/*']] }];
+
+/** DynamoDB actions the worker may take, by table; a grant on anything but a table or its indexes fails. */
+const dynamodbGrants = (worker: WorkerExpectation): Partial<Record<TableName, string[]>> => {
+  const byResource = actionsByResource(forService(statementsOf(worker), 'dynamodb'));
+  const grants: Partial<Record<TableName, string[]>> = {};
+  for (const [table, id] of Object.entries(tableIds()) as [TableName, string][]) {
+    const [tableArn, indexArn] = tableArns(id).map((arn) => JSON.stringify(arn));
+    const onTable = byResource.get(tableArn!);
+    if (!onTable) continue;
+    // The indexes get what the table gets: queries of a GSI need the same grant.
+    expect(byResource.get(indexArn!), `${worker.name} ${table} indexes`).toEqual(onTable);
+    byResource.delete(tableArn!);
+    byResource.delete(indexArn!);
+    grants[table] = onTable;
+  }
+  expect([...byResource.keys()], `${worker.name} DynamoDB access to something else`).toEqual([]);
+  return grants;
+};
+
+/** S3 actions the worker may take, by object pattern of the audit bucket ('' for the bucket). */
+const s3Grants = (worker: WorkerExpectation): Record<string, string[]> => {
+  const byResource = actionsByResource(forService(statementsOf(worker), 's3'));
+  const patterns = [...byResource.keys()].map((resource): [string, string[]] => {
+    const parsed = JSON.parse(resource) as Json;
+    if (JSON.stringify(parsed) === JSON.stringify(arnOf(bucketId()))) return ['', byResource.get(resource)!];
+    const pattern = parsed['Fn::Join']?.[1]?.[1];
+    expect(parsed, `${worker.name} S3 access outside the audit bucket`).toEqual(objectArn(bucketId(), String(pattern).slice(1)));
+    return [String(pattern).slice(1), byResource.get(resource)!];
   });
+  return Object.fromEntries(patterns);
+};
 
 /** SQS actions the worker may take, by the queue they apply to; a grant on any other resource fails. */
 const sqsGrants = (worker: WorkerExpectation): Partial<Record<QueueName, string[]>> => {
@@ -141,11 +214,12 @@ describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, wo
     expect(groups.filter((g) => g === JSON.stringify(refOf(logGroupId)))).toHaveLength(1);
   });
 
-  it('has time for its work, and finishes inside its queue visibility timeout', () => {
-    const timeout: number = functionResource(worker).Properties.Timeout;
+  it('has time and memory for its work, and finishes inside its queue visibility timeout', () => {
+    const { Timeout: timeout, MemorySize: memory } = functionResource(worker).Properties as { Timeout: number; MemorySize: number };
     expect(timeout).toBeGreaterThanOrEqual(worker.minTimeout);
+    expect(memory).toBeGreaterThanOrEqual(worker.minMemory);
     if (worker.source) {
-      const visibility: number = statefulJson.Resources[queueIds()[worker.source]].Properties.VisibilityTimeout;
+      const visibility: number = statefulJson.Resources[queueIds()[worker.source.queue]].Properties.VisibilityTimeout;
       expect(timeout).toBeLessThan(visibility);
     }
   });
@@ -156,6 +230,7 @@ describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, wo
     expect(vars).toMatchObject({
       [STATE_TABLE.envVar]: refOf(statefulId(synth.statefulStack.stateTable)),
       [METRICS_TABLE.envVar]: refOf(statefulId(synth.statefulStack.metricsTable)),
+      [AUDIT_TABLE.envVar]: refOf(tableIds().audit),
       SCAIVAULT_KEY_PROVIDER: 'aws-kms',
       SCAIVAULT_KMS_KEY_ID: keyArn(),
       OTEL_SERVICE_NAME: `scaivault-${name}`,
@@ -163,9 +238,14 @@ describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, wo
       POWERTOOLS_METRICS_NAMESPACE: 'ScaiVault',
       LOG_FORMAT: 'json',
     });
-    const queueVars = { rotation: ROTATION_QUEUE.envVar, webhook: WEBHOOK_QUEUE.envVar } as const;
-    for (const queue of Object.keys(worker.sqs) as QueueName[]) expect(vars[queueVars[queue]], queue).toEqual(refOf(ids[queue]));
-    for (const absent of ['SCAIVAULT_AUDIT_BUCKET', 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN', 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN']) {
+    const queueVars = { rotation: ROTATION_QUEUE.envVar, webhook: WEBHOOK_QUEUE.envVar, auditExport: AUDIT_EXPORT_QUEUE.envVar } as const;
+    for (const queue of Object.keys(queueVars) as QueueName[]) {
+      if (worker.sqs[queue]) expect(vars[queueVars[queue]], queue).toEqual(refOf(ids[queue]));
+      else expect(vars, queue).not.toHaveProperty(queueVars[queue]);
+    }
+    if (worker.s3) expect(vars[AUDIT_BUCKET.envVar]).toEqual(refOf(bucketId()));
+    else expect(vars).not.toHaveProperty(AUDIT_BUCKET.envVar);
+    for (const absent of ['SCAIVAULT_ROOT_TOKEN_SECRET_ARN', 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN', 'SCAIVAULT_SYSLOG_URL']) {
       expect(vars, absent).not.toHaveProperty(absent);
     }
   });
@@ -183,26 +263,28 @@ describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, wo
       }
     });
 
-    it('reads and writes items of the state and metrics tables and their indexes only', () => {
-      const statements = forService(statementsOf(worker), 'dynamodb');
-      expect([...new Set(statements.flatMap((s) => s.actions))].sort()).toEqual(ITEM_ACTIONS);
-      const resources = statements.flatMap((s) => s.resources);
-      expect(resources).toEqual(expect.arrayContaining(tableResources()));
-      expect(resources).toHaveLength(4);
+    it('has exactly the item-level DynamoDB actions its code needs, on each table and its indexes', () => {
+      expect(dynamodbGrants(worker)).toEqual(worker.dynamodb);
     });
 
     it('has exactly the SQS actions its code and event source need, on those queues only', () => {
       expect(sqsGrants(worker)).toEqual(worker.sqs);
     });
 
-    it('never generates data keys itself: direct key use is at most Decrypt, the rest only through DynamoDB or SQS', () => {
+    it('never generates tenant data keys: direct key use is at most Decrypt, the rest through a service or for the audit HMAC key', () => {
       const statements = forService(statementsOf(worker), 'kms');
       for (const s of statements) expect(s.resources).toEqual([keyArn()]);
       const direct = statements.filter((s) => !s.condition);
       expect([...new Set(direct.flatMap((s) => s.actions))].sort()).toEqual(worker.directKms);
-      for (const s of statements.filter((s) => s.condition)) {
+      const hmac = statements.filter((s) => s.condition?.StringEquals?.['kms:EncryptionContext:purpose'] !== undefined);
+      expect(hmac, 'audit HMAC key statement').toHaveLength(1);
+      expect(hmac[0]!.condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': 'audit-hmac' } });
+      expect([...hmac[0]!.actions].sort()).toEqual(AUDIT_HMAC_ACTIONS);
+      const services = worker.s3 ? /^(dynamodb|sqs|s3)\.eu-west-1\.amazonaws\.com$/ : /^(dynamodb|sqs)\.eu-west-1\.amazonaws\.com$/;
+      for (const s of statements.filter((s) => s.condition && !hmac.includes(s))) {
         expect(Object.keys(s.condition)).toEqual(['StringEquals']);
-        expect(s.condition.StringEquals['kms:ViaService']).toMatch(/^(dynamodb|sqs)\.eu-west-1\.amazonaws\.com$/);
+        expect(Object.keys(s.condition.StringEquals)).toEqual(['kms:ViaService']);
+        expect(s.condition.StringEquals['kms:ViaService']).toMatch(services);
       }
       // SQS encrypts what is sent with the key: only a sender may have SQS generate data keys.
       const viaSqs = statements.filter((s) => s.condition?.StringEquals?.['kms:ViaService']?.startsWith('sqs.'));
@@ -210,10 +292,13 @@ describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, wo
       expect(viaSqs.some((s) => s.actions.some((a) => a.startsWith('kms:GenerateDataKey')))).toBe(sends);
     });
 
-    it('has no Secrets Manager or S3 access and remote-writes only to the Prometheus workspace', () => {
+    it('has exactly its S3 access to the audit bucket, by prefix', () => {
+      expect(s3Grants(worker)).toEqual(worker.s3 ?? {});
+    });
+
+    it('has no Secrets Manager access and remote-writes only to the Prometheus workspace', () => {
       const statements = statementsOf(worker);
       expect(forService(statements, 'secretsmanager')).toEqual([]);
-      expect(forService(statements, 's3')).toEqual([]);
       const aps = forService(statements, 'aps');
       expect(aps.flatMap((s) => s.actions)).toEqual(['aps:RemoteWrite']);
       expect(aps.flatMap((s) => s.resources)).toEqual([arnOf(statefulId(synth.statefulStack.prometheus.workspace))]);
@@ -233,8 +318,8 @@ describe('least privilege across the workers', () => {
     expect(queuesWith('webhook-worker', 'sqs:ChangeMessageVisibility')).toEqual(['webhook']);
   });
 
-  it('lets the scheduler send to both queues, but never receive or delete', () => {
-    expect(queuesWith('scheduler', 'sqs:SendMessage')).toEqual(['rotation', 'webhook']);
+  it('lets the scheduler send to every job queue, but never receive or delete', () => {
+    expect(queuesWith('scheduler', 'sqs:SendMessage')).toEqual(['auditExport', 'rotation', 'webhook']);
     for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) {
       expect(queuesWith('scheduler', action), action).toEqual([]);
     }
@@ -249,6 +334,15 @@ describe('least privilege across the workers', () => {
       const direct = forService(statementsOf(w), 'kms').filter((s) => !s.condition);
       expect(direct.flatMap((s) => s.actions).filter((a) => a.startsWith('kms:GenerateDataKey')), w.name).toEqual([]);
     }
+  });
+
+  it('lets only the scheduler write anchors and only audit-export write exports', () => {
+    const writers = (pattern: string) =>
+      WORKERS.filter((w) => s3Grants(w)[pattern]?.includes('s3:PutObject'))
+        .map((w) => w.name)
+        .sort();
+    expect(writers('audit/blocks/*')).toEqual(['scheduler']);
+    expect(writers('audit/exports/*')).toEqual(['audit-export']);
   });
 });
 
@@ -268,15 +362,16 @@ describe('event source mappings', () => {
 
   it.each(consumers)('feed %s from its queue with partial batch responses', (_name, worker) => {
     const props = mappingFor(worker);
-    expect(resolveImports(props.EventSourceArn)).toEqual(arnOf(queueIds()[worker.source!]));
+    expect(resolveImports(props.EventSourceArn)).toEqual(arnOf(queueIds()[worker.source!.queue]));
     expect(props.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(props.Enabled).not.toBe(false);
   });
 
   it.each(consumers)('give %s small batches, little wait, and a concurrency cap', (_name, worker) => {
     const props = mappingFor(worker);
-    expect(props.BatchSize).toBeGreaterThanOrEqual(5);
-    expect(props.BatchSize).toBeLessThanOrEqual(10);
+    const [min, max] = worker.source!.batchSize;
+    expect(props.BatchSize).toBeGreaterThanOrEqual(min);
+    expect(props.BatchSize).toBeLessThanOrEqual(max);
     expect(props.MaximumBatchingWindowInSeconds ?? 0).toBeLessThanOrEqual(5);
     // A backlog cannot take the account's concurrency from the api.
     expect(props.ScalingConfig?.MaximumConcurrency).toBeGreaterThanOrEqual(2);
@@ -284,7 +379,7 @@ describe('event source mappings', () => {
   });
 
   it.each(consumers)('take %s messages that exhaust their retries to a dead-letter queue with a depth alarm', (_name, worker) => {
-    const queue = statefulJson.Resources[queueIds()[worker.source!]];
+    const queue = statefulJson.Resources[queueIds()[worker.source!.queue]];
     const dlqId = queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(dlqIds()).toContain(dlqId);
     const depth = alarms().filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
@@ -343,21 +438,28 @@ describe('worker alarms and dashboard', () => {
     }
   });
 
-  it('alarm when the oldest message of either job queue is over 15 minutes old', () => {
+  it('alarm when the oldest message of a job queue is overdue: 15 minutes, or an hour for audit exports', () => {
     const age = alarms().filter((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage');
     expect(age).toHaveLength(QUEUES.length);
-    const queues = age.map((a) => resolveImports(a.Properties.Dimensions));
-    for (const id of Object.values(queueIds())) expect(queues).toContainEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }]);
-    for (const alarm of age) {
-      expect(alarm.Properties).toMatchObject({
+    const alarmOf = (queue: QueueName) => {
+      const dimensions = [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueIds()[queue], 'QueueName'] } }];
+      const found = age.filter((a) => JSON.stringify(resolveImports(a.Properties.Dimensions)) === JSON.stringify(dimensions));
+      expect(found, queue).toHaveLength(1);
+      return found[0].Properties;
+    };
+    for (const [queue, threshold] of [['rotation', QUEUE_AGE_ALARM_SECONDS], ['webhook', QUEUE_AGE_ALARM_SECONDS], ['auditExport', AUDIT_EXPORT_AGE_ALARM_SECONDS]] as const) {
+      expect(alarmOf(queue), queue).toMatchObject({
         Namespace: 'AWS/SQS',
         Statistic: 'Maximum',
-        Threshold: QUEUE_AGE_ALARM_SECONDS,
+        Threshold: threshold,
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
       });
-      expect(alarm.Properties.AlarmDescription).toMatch(/runbook: ScaiVault(Rotation|Webhook)QueueStale/);
     }
+    // A retried export reappears 15 minutes (its visibility timeout) after it was sent.
+    expect(AUDIT_EXPORT_AGE_ALARM_SECONDS).toBeGreaterThan(AUDIT_EXPORT_QUEUE.visibilityTimeoutSeconds);
+    expect(alarmOf('rotation').AlarmDescription).toMatch(/runbook: ScaiVaultRotationQueueStale/);
+    expect(alarmOf('webhook').AlarmDescription).toMatch(/runbook: ScaiVaultWebhookQueueStale/);
   });
 
   it('graph every worker’s errors, throttles, duration and concurrency', () => {
@@ -381,7 +483,7 @@ describe('worker alarms and dashboard', () => {
   });
 });
 
-describe('a queue source on its own', () => {
+describe('a worker on its own', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'scaivault-worker-bundle-'));
@@ -398,5 +500,17 @@ describe('a queue source on its own', () => {
     const queue = new sqs.Queue(stack, 'Jobs', { visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds) });
     const fn = new VaultFunction(stack, 'Worker', { name: 'worker', bundleDir: dir, timeout: Duration.seconds(60) });
     expect(() => fn.bindQueueSource(queue, definition, { batchSize: 5, maxConcurrency: 2 })).toThrow(/visibility timeout/);
+  });
+
+  it('copies audit events to the syslog relay it is given', () => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const table = new dynamodb.TableV2(stack, 'Audit', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const key = new kms.Key(stack, 'Key');
+    new VaultFunction(stack, 'Worker', { name: 'worker', bundleDir: dir }).bindAuditTrail({ table, key, syslogUrl: 'tls://siem.example.com:6514' });
+    const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    expect(fn!.Properties.Environment.Variables).toMatchObject({
+      SCAIVAULT_SYSLOG_URL: 'tls://siem.example.com:6514',
+      [AUDIT_TABLE.envVar]: { Ref: stack.getLogicalId(table.node.defaultChild as dynamodb.CfnGlobalTable) },
+    });
   });
 });

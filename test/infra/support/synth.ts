@@ -49,8 +49,10 @@ export const synthesize = async (): Promise<Synthesized> => {
     key: statefulStack.key,
     stateTable: statefulStack.stateTable,
     metricsTable: statefulStack.metricsTable,
+    auditTable: statefulStack.auditTable,
     rotationQueue: statefulStack.rotationQueue,
     webhookQueue: statefulStack.webhookQueue,
+    auditExportQueue: statefulStack.auditExportQueue,
     auditBucket: statefulStack.auditBucket,
     rootTokenSecret: statefulStack.rootTokenSecret,
     metricsTokenSecret: statefulStack.metricsTokenSecret,
@@ -130,6 +132,48 @@ export const roleStatements = (synth: Synthesized, fn: VaultFunction): Statement
 
 export const forService = (statements: Statement[], service: string) =>
   statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
+
+/** Actions granted on each resource (keyed by its JSON) across statements, sorted. */
+export const actionsByResource = (statements: Statement[]): Map<string, string[]> => {
+  const grants = new Map<string, Set<string>>();
+  for (const s of statements) {
+    for (const resource of s.resources) {
+      const key = JSON.stringify(resource);
+      for (const action of s.actions) grants.set(key, (grants.get(key) ?? new Set()).add(action));
+    }
+  }
+  return new Map([...grants].map(([resource, actions]) => [resource, [...actions].sort()]));
+};
+
+/** A table's ARN and its indexes' ARN pattern, as the stateless stack grants them. */
+export const tableArns = (tableId: string): Json[] => [arnOf(tableId), { 'Fn::Join': ['', [arnOf(tableId), '/index/*']] }];
+
+/** An object ARN pattern of a bucket, as `bucket.arnForObjects(pattern)` writes it. */
+export const objectArn = (bucketId: string, pattern: string): Json => ({ 'Fn::Join': ['', [arnOf(bucketId), `/${pattern}`]] });
+
+/** Whether an IAM action pattern (`dynamodb:*`, `dynamodb:Update*`, `*`) allows `action`. */
+export const allowsAction = (pattern: string, action: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(action);
+
+/** Every identity-policy statement of every role and policy in a template, cross-stack refs resolved. */
+export const allPolicyStatements = (synth: Synthesized, json: Json): Statement[] =>
+  Object.values(json.Resources as Record<string, Json>).flatMap((resource) => {
+    const documents =
+      resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy'
+        ? [resource.Properties.PolicyDocument]
+        : resource.Type === 'AWS::IAM::Role'
+          ? asArray(resource.Properties.Policies).map((p: Json) => p.PolicyDocument)
+          : [];
+    return documents.flatMap((doc: Json) =>
+      asArray(doc.Statement).map((s: Json) => ({
+        sid: s.Sid,
+        actions: asArray<string>(s.Action),
+        resources: resolveImports(synth.statefulJson, asArray(s.Resource)),
+        condition: s.Condition,
+        effect: s.Effect,
+      })),
+    );
+  });
 
 export interface DashboardBody {
   readonly widgets: Json[];
