@@ -3,8 +3,9 @@ import type { AuditAnchors, AuditBlock } from '../../domain/audit/audit-ports.js
 import { DependencyUnavailableError } from '../../domain/errors.js';
 
 // Each sealed block as one JSON object, `audit/blocks/<seq, 12 digits>.json`.
-// In AWS the bucket has object lock (compliance mode), so an anchor cannot be
-// rewritten or deleted before its retention ends, not even by the account root.
+// In AWS the bucket has object lock: in compliance mode (`-c auditRetentionMode=compliance`)
+// an anchor cannot be rewritten or deleted before its retention ends, not even by
+// the account root; in governance mode (the default) only with a bypass permission.
 
 export const anchorKey = (seq: number): string => `audit/blocks/${String(seq).padStart(12, '0')}.json`;
 

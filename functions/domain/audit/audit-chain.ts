@@ -3,7 +3,7 @@
 // block's hash and the leaf list, written to DynamoDB and anchored outside it.
 // Verify recomputes everything from the stored events and names the first
 // block and event that no longer match.
-import { canonicalJson, sha256Hex, type AuditEvent } from './audit-event.js';
+import { canonicalJson, genesisTime, sha256Hex, type AuditEvent } from './audit-event.js';
 import { leafHash, MerkleTree } from './merkle.js';
 import type { AuditAnchors, AuditBlock, AuditBlockHeader, AuditDivergence, AuditStore, StoredAuditEvent, VerificationRecord } from './audit-ports.js';
 
@@ -58,6 +58,8 @@ export interface SealResult {
 }
 
 export class AuditSealer {
+  private genesis: string | undefined;
+
   constructor(
     private readonly store: AuditStore,
     private readonly anchors: AuditAnchors,
@@ -71,7 +73,7 @@ export class AuditSealer {
    * alive), more when a window holds more than blockMaxEvents.
    */
   async seal(): Promise<SealResult> {
-    const genesis = await this.store.ensureGenesis(new Date(this.now()).toISOString());
+    const genesis = (this.genesis ??= await this.store.ensureGenesis(genesisTime(this.now())));
     let head = await this.store.latestBlock();
     // A run that stopped between the block write and its anchor finishes that anchor first.
     if (head && !(await this.anchors.exists(head.seq))) await this.anchors.put(head);

@@ -81,6 +81,13 @@ export const validateAuditEvent = (event: AuditEvent): AuditEvent => {
 export const clip = (value: string | undefined, max: number): string | undefined =>
   value === undefined ? undefined : value.replace(/[\u0000-\u001f\u007f]/g, '_').slice(0, max);
 
+/**
+ * The chain's start, recorded before the first event: a minute before now, so
+ * an instance whose clock runs slightly behind cannot write its first event
+ * before the start of the chain (and outside every sealed window).
+ */
+export const genesisTime = (now: number): string => new Date(now - 60_000).toISOString();
+
 export const newAuditEventId = (): string => `aev_${randomUUID().replaceAll('-', '')}`;
 
 /** The event's storage and ordering key: time first, so keys sort chronologically across days. */

@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { DependencyUnavailableError } from '../errors.js';
 import type { KeyWrapper } from '../ports.js';
-import { newAuditEventId, validateAuditEvent, type AuditDraft, type AuditEvent } from './audit-event.js';
+import { genesisTime, newAuditEventId, validateAuditEvent, type AuditDraft, type AuditEvent } from './audit-event.js';
 import type { AuditForwarder, AuditStore } from './audit-ports.js';
 
 export interface AuditLogMetrics {
@@ -99,7 +99,7 @@ export class AuditLog {
 
   private async prepare(draft: AuditDraft): Promise<AuditEvent> {
     // The chain's start is recorded before the first event, so no event is older than it.
-    await (this.genesis ??= this.store.ensureGenesis(new Date(this.now()).toISOString()).catch((error: unknown) => {
+    await (this.genesis ??= this.store.ensureGenesis(genesisTime(this.now())).catch((error: unknown) => {
       this.genesis = undefined;
       throw error;
     }));
