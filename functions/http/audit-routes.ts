@@ -134,13 +134,15 @@ export const auditRoutes = ({ auth, audit, jobs, jobRepository }: AuditRouteServ
       const from = instant(body.string('from', { required: true, max: 40 }), 'from')!;
       const sealedThrough = await audit.exporter.sealedThrough();
       const sealedAt = sealedThrough?.slice(0, 24);
-      const to = instant(body.string('to', { max: 40 }), 'to') ?? sealedAt;
+      const givenTo = instant(body.string('to', { max: 40 }), 'to');
+      const to = givenTo ?? sealedAt;
       if (!to || !sealedAt || to > sealedAt) {
         throw new ConflictError(`events after ${sealedAt ?? 'the first seal'} are not sealed yet; pass an earlier "to" or retry after the next seal`);
       }
       checkRange(from, to);
       const request: ExportRequest = { from, to, filters: filtersFrom((name) => body.string(name, { max: 1024 })) };
-      const exportId = exportIdOf(request);
+      // Named by the body as sent: a retry without "to" finds the same job although later seals moved the head.
+      const exportId = exportIdOf({ ...request, to: givenTo ?? 'sealed-head' });
       notes.detail('export_id', exportId);
       // The export id is the job id: the same request finds the same job instead of exporting again.
       const job = await jobs.submit({ jobId: exportId, queue: 'audit-export', kind: 'audit-export', tenantId: principal.tenantId, payload: { ...request } });
