@@ -111,7 +111,12 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
   const sealAndVerify: Audit['sealAndVerify'] = async () => {
     const sealed = await sealer.seal();
     const detections = await detector.inspect(sealed.events);
-    for (const detection of detections) await raise(detection);
+    // One detection that cannot be recorded or published must not cost the others theirs.
+    for (const detection of detections) {
+      await raise(detection).catch((error: unknown) =>
+        logger.error('audit detection not fully raised', { detection: detection.kind, tenant_id: detection.tenantId, error: describeError(error) }),
+      );
+    }
     if (sealed.blocks.length > 0) {
       await log.record({
         type: 'audit.sealed',

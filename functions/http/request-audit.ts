@@ -43,6 +43,8 @@ export class RequestAudit implements AuditNotes {
   private readonly details: Record<string, AuditDetailValue> = {};
   private readonly sensitiveValues: Record<string, string> = {};
   private attempted = false;
+  /** The `attempted` record could not be written: the request is refused and needs no second failed write. */
+  private refused = false;
 
   constructor(
     private readonly log: AuditLog,
@@ -64,7 +66,12 @@ export class RequestAudit implements AuditNotes {
   /** Before a change: the durable record that it was attempted. Throws (503) when it cannot be written. */
   async beforeChange(who: RequestIdentity): Promise<void> {
     if (SAFE_METHODS.has(this.route.method)) return;
-    await this.log.record(this.draft(who, 'attempted'));
+    try {
+      await this.log.record(this.draft(who, 'attempted'));
+    } catch (error) {
+      this.refused = true;
+      throw error;
+    }
     this.attempted = true;
   }
 
@@ -74,6 +81,7 @@ export class RequestAudit implements AuditNotes {
    * `onLost` hears of it instead.
    */
   async outcome(who: RequestIdentity, status: number, onLost: (error: unknown) => void): Promise<void> {
+    if (this.refused) return;
     try {
       await this.log.record(this.draft(who, outcomeOf(status), status));
     } catch (error) {
