@@ -1,11 +1,20 @@
 // `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
+// `npm run bench -- audit` runs the named suites only.
+import { runAuditBenchmarks } from './audit.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
 
-const results = {
-  core: await runCoreBenchmarks(),
-  observability: await runObservabilityBenchmarks(),
-  jobs: await runJobBenchmarks(),
+const suites: Record<string, () => Promise<Record<string, number>>> = {
+  core: runCoreBenchmarks,
+  observability: runObservabilityBenchmarks,
+  jobs: runJobBenchmarks,
+  audit: runAuditBenchmarks,
 };
+const selected = process.argv.slice(2);
+const unknown = selected.filter((name) => !(name in suites));
+if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(suites).join(', ')}`);
+
+const results: Record<string, Record<string, number>> = {};
+for (const [name, run] of Object.entries(suites)) if (selected.length === 0 || selected.includes(name)) results[name] = await run();
 console.log('\n' + JSON.stringify(results, null, 2));
