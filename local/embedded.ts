@@ -150,6 +150,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     );
     // Last: requests are served only once everything behind them runs.
     const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
+    // Where audit exports and anchors can be fetched (S3 API, path-style, any credentials).
+    logger.info('embedded stack ready', { api: gateway.url, dynamodb: dynamoEndpoint, sqs_and_s3: fauxqs.endpoint, audit_bucket: bucket });
     return {
       url: gateway.url,
       rootTokenFile: root.file,

@@ -302,7 +302,7 @@ describe('AuditVerifier', () => {
     expect((await verifier.verify({ fromSeq: 2 })).divergence).toEqual({ blockSeq: 1, reason: 'block missing from storage' });
   });
 
-  it('verifyNextSlice resumes where the last slice stopped and wraps to 0 at the head', async () => {
+  it('verifyNextSlice resumes where the last slice stopped, wraps to 0 at the head, and counts a clean pass of slices as full', async () => {
     const { verifier, store, clock } = await sealedChain();
     const slices = [];
     for (let i = 0; i < 4; i += 1) {
@@ -317,9 +317,9 @@ describe('AuditVerifier', () => {
     ]);
     expect(store.verifications.map((record) => [record.fromSeq, record.nextSeq, record.full])).toEqual([
       [0, 3, false],
-      [3, 0, false],
+      [3, 0, true],
       [0, 3, false],
-      [3, 0, false],
+      [3, 0, true],
     ]);
   });
 
@@ -334,6 +334,25 @@ describe('AuditVerifier', () => {
     expect(store.verifications.at(-1)).toMatchObject({ fromSeq: 2, nextSeq: 0, divergence: { blockSeq: 2 } });
     clock.advance(1000);
     expect((await verifier.verifyNextSlice(2)).fromSeq).toBe(0);
+  });
+
+  it('clears the divergence gauge only after a pass of slices that is clean from block 0 to the head', async () => {
+    const { verifier, store, clock, events } = await sealedChain();
+    const { key, event } = store.find(events[9]!.eventId);
+    store.items.set(key, { ...event, outcome: 'failure' });
+    clock.advance(1000);
+    await verifier.verifyNextSlice(2); // blocks 0-1: clean
+    clock.advance(1000);
+    expect((await verifier.verifyNextSlice(2)).divergence).toMatchObject({ blockSeq: 2 });
+    expect(await verifier.divergenceGauge()).toBe(1);
+    store.items.set(key, event);
+    clock.advance(1000);
+    await verifier.verifyNextSlice(2); // a new pass: blocks 0-1
+    expect(await verifier.divergenceGauge()).toBe(1);
+    clock.advance(1000);
+    await verifier.verifyNextSlice(2); // blocks 2-3 reach the head: the pass is clean and full
+    expect(store.verifications.at(-1)).toMatchObject({ full: true, passClean: true });
+    expect(await verifier.divergenceGauge()).toBe(0);
   });
 
   it('divergenceGauge is 1 from a divergence until the next clean full pass', async () => {

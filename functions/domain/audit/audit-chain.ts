@@ -171,14 +171,20 @@ export class AuditVerifier {
     return this.result(fromSeq, seq, seq - fromSeq, checkedEvents);
   }
 
-  /** Runs `verify` and keeps its outcome, append-only, for the divergence gauge. */
-  async verifyAndRecord(options: { fromSeq?: number; maxBlocks?: number } = {}): Promise<VerifyResult> {
+  /**
+   * Runs `verify` and keeps its outcome, append-only, for the divergence gauge.
+   * `passCleanSoFar`: the slices before this one, back to block 0, found nothing
+   * (a run from block 0 starts a pass of its own).
+   */
+  async verifyAndRecord(options: { fromSeq?: number; maxBlocks?: number } = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
     const result = await this.verify(options);
     const head = await this.store.latestBlock();
     const reachedHead = !head || result.nextSeq > head.seq;
     const record: VerificationRecord = {
       at: new Date(this.now()).toISOString(),
-      full: result.fromSeq === 0 && reachedHead,
+      // The whole chain, from block 0 to the head, in this run or in this pass's slices.
+      full: reachedHead && passCleanSoFar,
+      passClean: passCleanSoFar && result.ok,
       fromSeq: result.fromSeq,
       nextSeq: reachedHead || result.divergence ? 0 : result.nextSeq,
       ...(result.divergence ? { divergence: result.divergence } : {}),
@@ -190,11 +196,13 @@ export class AuditVerifier {
   /**
    * One bounded slice of a continuous pass over the chain (the scheduler's):
    * picks up where the last slice stopped, and starts over at block 0 after
-   * reaching the head or finding a divergence.
+   * reaching the head or finding a divergence. A pass whose slices all come
+   * back clean counts as a full verification.
    */
   async verifyNextSlice(maxBlocks: number): Promise<VerifyResult> {
     const last = await this.store.latestVerification('any');
-    return this.verifyAndRecord({ fromSeq: last?.nextSeq ?? 0, maxBlocks });
+    const fromSeq = last?.nextSeq ?? 0;
+    return this.verifyAndRecord({ fromSeq, maxBlocks }, fromSeq === 0 || (last?.passClean ?? false));
   }
 
   /** 1 while the newest divergence found is newer than the newest clean full pass. */

@@ -42,8 +42,10 @@ export interface AuditQuery {
 /** One verification run, kept append-only so the divergence gauge can be read from storage. */
 export interface VerificationRecord {
   readonly at: string;
-  /** A run that covered the whole chain from block 0 to the head. */
+  /** The whole chain from block 0 to the head was checked: by this run, or by this run and the clean slices before it. */
   readonly full: boolean;
+  /** No divergence in this pass so far (the slices since the last start at block 0). */
+  readonly passClean: boolean;
   readonly fromSeq: number;
   /** Next block to check (the round's cursor); 0 after a full pass. */
   readonly nextSeq: number;
