@@ -78,17 +78,19 @@ export class ApiApp {
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
     if (route.rateLimit === null) return route.handle({ event, requestId: state.requestId, params, sourceIp });
-    const audit = new RequestAudit(this.audit, route, event);
-    const who = () => ({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path });
-    const onLost = (error: unknown) => this.onAuditLost(error, state);
+    const audit = new RequestAudit(this.audit, route, event, {
+      // Read when each record is made: the identity is known only after authentication.
+      who: () => ({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path }),
+      onLost: (error) => this.onAuditLost(error, state),
+    });
     let result: APIGatewayProxyStructuredResultV2;
     try {
       result = await this.authenticatedDispatch(route, event, state, params, sourceIp, audit);
     } catch (error) {
-      await audit.outcome(who(), toProblem(error, state.requestId).status, onLost);
+      await audit.outcome(toProblem(error, state.requestId).status);
       throw error;
     }
-    await audit.outcome(who(), result.statusCode ?? 200, onLost);
+    await audit.outcome(result.statusCode ?? 200);
     return result;
   }
 
@@ -111,7 +113,7 @@ export class ApiApp {
     state.tenantId = principal.tenantId;
     state.identityId = principal.identityId;
     const decision = await this.rateLimiter.consume(route.rateLimit, `${principal.tenantId}/${principal.identityId}`);
-    await audit.beforeChange({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path });
+    await audit.beforeChange();
     const result = await route.handle({ event, requestId: state.requestId, params, principal, sourceIp, audit });
     return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
   }

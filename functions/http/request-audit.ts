@@ -39,6 +39,13 @@ export interface RequestIdentity {
   readonly path: string | undefined;
 }
 
+export interface RequestAuditHooks {
+  /** Who and where, read when each record is made. */
+  readonly who: () => RequestIdentity;
+  /** An outcome record lost where the answer must stand (see above). */
+  readonly onLost: (error: unknown) => void;
+}
+
 export class RequestAudit implements AuditNotes {
   private readonly details: Record<string, AuditDetailValue> = {};
   private readonly sensitiveValues: Record<string, string> = {};
@@ -50,6 +57,7 @@ export class RequestAudit implements AuditNotes {
     private readonly log: AuditLog,
     private readonly route: AuthenticatedRoute,
     private readonly event: APIGatewayProxyEventV2,
+    private readonly hooks: RequestAuditHooks,
   ) {
     const token = bearerOf(event);
     if (token) this.sensitiveValues.token = token;
@@ -64,10 +72,10 @@ export class RequestAudit implements AuditNotes {
   }
 
   /** Before a change: the durable record that it was attempted. Throws (503) when it cannot be written. */
-  async beforeChange(who: RequestIdentity): Promise<void> {
+  async beforeChange(): Promise<void> {
     if (SAFE_METHODS.has(this.route.method)) return;
     try {
-      await this.log.record(this.draft(who, 'attempted'));
+      await this.log.record(this.draft('attempted'));
     } catch (error) {
       this.refused = true;
       throw error;
@@ -80,17 +88,18 @@ export class RequestAudit implements AuditNotes {
    * changed yet; after an attempted change (or on a best-effort route),
    * `onLost` hears of it instead.
    */
-  async outcome(who: RequestIdentity, status: number, onLost: (error: unknown) => void): Promise<void> {
+  async outcome(status: number): Promise<void> {
     if (this.refused) return;
     try {
-      await this.log.record(this.draft(who, outcomeOf(status), status));
+      await this.log.record(this.draft(outcomeOf(status), status));
     } catch (error) {
       if (!this.attempted && !this.route.auditBestEffort) throw error;
-      onLost(error);
+      this.hooks.onLost(error);
     }
   }
 
-  private draft(who: RequestIdentity, outcome: AuditOutcome, status?: number): AuditDraft {
+  private draft(outcome: AuditOutcome, status?: number): AuditDraft {
+    const who = this.hooks.who();
     const action = auditTypeOf(this.route);
     const type = status === 403 ? 'policy_violation' : status === 401 ? 'auth.failed' : action;
     return {
