@@ -142,8 +142,10 @@ export interface AuditConfig {
   readonly sealGraceSeconds: number;
   /** Most events one block holds (its leaf list lives in one DynamoDB item and one S3 anchor). */
   readonly blockMaxEvents: number;
-  /** Most blocks one scheduler run seals or verifies, so a run stays short after downtime. */
+  /** Most blocks one scheduler run seals, so a run stays short after downtime. */
   readonly blocksPerRun: number;
+  /** How long one scheduler run spends verifying the next slice of the chain. */
+  readonly verifySecondsPerRun: number;
   /** policy_violation events of one tenant in one sealing run that count as a spike. */
   readonly violationSpikeThreshold: number;
   /** A secret unread for this long is dormant; its next read is a detection. */
@@ -161,7 +163,9 @@ const loadAuditConfig = (env: Env): AuditConfig => ({
   syslogCaFile: getOptionalString(env, 'SCAIVAULT_SYSLOG_CA_FILE'),
   sealGraceSeconds: getNumber(env, 'SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS', 30, 0),
   blockMaxEvents: getNumber(env, 'SCAIVAULT_AUDIT_BLOCK_MAX_EVENTS', 1000, 1),
-  blocksPerRun: getNumber(env, 'SCAIVAULT_AUDIT_BLOCKS_PER_RUN', 200, 1),
+  // 50 blocks of up to 1000 events and a 15 s verification slice stay well inside the scheduler's 60 s timeout.
+  blocksPerRun: getNumber(env, 'SCAIVAULT_AUDIT_BLOCKS_PER_RUN', 50, 1),
+  verifySecondsPerRun: getNumber(env, 'SCAIVAULT_AUDIT_VERIFY_SECONDS_PER_RUN', 15, 0.1),
   violationSpikeThreshold: getNumber(env, 'SCAIVAULT_AUDIT_VIOLATION_SPIKE_THRESHOLD', 20, 1),
   dormantDays: getNumber(env, 'SCAIVAULT_AUDIT_DORMANT_DAYS', 90, 0),
   sensitivePaths: listOf(getOptionalString(env, 'SCAIVAULT_AUDIT_SENSITIVE_PATHS')),

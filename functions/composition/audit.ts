@@ -125,7 +125,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
         details: { blocks: sealed.blocks.length, first_block: sealed.blocks[0]!.seq, last_block: sealed.blocks.at(-1)!.seq, events: sealed.events.length },
       });
     }
-    const verify = await verifier.verifyNextSlice(config.audit.blocksPerRun);
+    const verify = await verifier.verifyNextSlice({ untilMs: Date.now() + config.audit.verifySecondsPerRun * 1000 });
     if (verify.divergence) {
       logger.error('audit chain divergence', { block: verify.divergence.blockSeq, event_id: verify.divergence.eventId ?? null, reason: verify.divergence.reason });
       await log

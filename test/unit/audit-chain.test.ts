@@ -307,7 +307,7 @@ describe('AuditVerifier', () => {
     const slices = [];
     for (let i = 0; i < 4; i += 1) {
       clock.advance(1000);
-      slices.push(await verifier.verifyNextSlice(3));
+      slices.push(await verifier.verifyNextSlice({ maxBlocks: 3 }));
     }
     expect(slices.map((slice) => [slice.fromSeq, slice.nextSeq, slice.ok])).toEqual([
       [0, 3, true],
@@ -327,13 +327,27 @@ describe('AuditVerifier', () => {
     const { verifier, store, clock, events } = await sealedChain();
     store.items.delete(store.find(events[9]!.eventId).key);
     clock.advance(1000);
-    expect((await verifier.verifyNextSlice(2)).ok).toBe(true);
+    expect((await verifier.verifyNextSlice({ maxBlocks: 2 })).ok).toBe(true);
     clock.advance(1000);
-    const found = await verifier.verifyNextSlice(2);
+    const found = await verifier.verifyNextSlice({ maxBlocks: 2 });
     expect(found.divergence).toMatchObject({ blockSeq: 2, eventId: events[9]!.eventId });
     expect(store.verifications.at(-1)).toMatchObject({ fromSeq: 2, nextSeq: 0, divergence: { blockSeq: 2 } });
     clock.advance(1000);
-    expect((await verifier.verifyNextSlice(2)).fromSeq).toBe(0);
+    expect((await verifier.verifyNextSlice({ maxBlocks: 2 })).fromSeq).toBe(0);
+  });
+
+  it('ends a slice at its time budget, after the block that reached it', async () => {
+    const { store, anchors, clock } = await sealedChain();
+    const deadline = clock.now() + 5;
+    // Every reading of the clock moves it on, so the budget runs out part-way along the chain.
+    const ticking = new AuditVerifier(store, anchors, () => {
+      clock.advance(2);
+      return clock.now();
+    });
+    const slice = await ticking.verifyNextSlice({ untilMs: deadline });
+    expect(slice).toMatchObject({ ok: true, fromSeq: 0 });
+    expect(slice.nextSeq).toBeGreaterThan(0);
+    expect(slice.nextSeq).toBeLessThan(4);
   });
 
   it('clears the divergence gauge only after a pass of slices that is clean from block 0 to the head', async () => {
@@ -341,16 +355,16 @@ describe('AuditVerifier', () => {
     const { key, event } = store.find(events[9]!.eventId);
     store.items.set(key, { ...event, outcome: 'failure' });
     clock.advance(1000);
-    await verifier.verifyNextSlice(2); // blocks 0-1: clean
+    await verifier.verifyNextSlice({ maxBlocks: 2 }); // blocks 0-1: clean
     clock.advance(1000);
-    expect((await verifier.verifyNextSlice(2)).divergence).toMatchObject({ blockSeq: 2 });
+    expect((await verifier.verifyNextSlice({ maxBlocks: 2 })).divergence).toMatchObject({ blockSeq: 2 });
     expect(await verifier.divergenceGauge()).toBe(1);
     store.items.set(key, event);
     clock.advance(1000);
-    await verifier.verifyNextSlice(2); // a new pass: blocks 0-1
+    await verifier.verifyNextSlice({ maxBlocks: 2 }); // a new pass: blocks 0-1
     expect(await verifier.divergenceGauge()).toBe(1);
     clock.advance(1000);
-    await verifier.verifyNextSlice(2); // blocks 2-3 reach the head: the pass is clean and full
+    await verifier.verifyNextSlice({ maxBlocks: 2 }); // blocks 2-3 reach the head: the pass is clean and full
     expect(store.verifications.at(-1)).toMatchObject({ full: true, passClean: true });
     expect(await verifier.divergenceGauge()).toBe(0);
   });

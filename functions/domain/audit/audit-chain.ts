@@ -99,6 +99,13 @@ export class AuditSealer {
   }
 }
 
+export interface VerifyOptions {
+  readonly fromSeq?: number;
+  readonly maxBlocks?: number;
+  /** Stop after the block that finishes at or past this time (epoch ms): a bounded slice. */
+  readonly untilMs?: number;
+}
+
 export interface VerifyResult {
   readonly ok: boolean;
   readonly checkedBlocks: number;
@@ -136,12 +143,13 @@ export class AuditVerifier {
 
   /**
    * Checks blocks from `fromSeq` (the whole chain by default), at most
-   * `maxBlocks`: each block's link and hash, its anchor, its Merkle root, and
-   * every event in its window against the anchored leaves.
+   * `maxBlocks` and, given `untilMs`, until that time: each block's link and
+   * hash, its anchor, its Merkle root, and every event in its window against
+   * the anchored leaves.
    */
-  async verify(options: { fromSeq?: number; maxBlocks?: number } = {}): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     const fromSeq = options.fromSeq ?? 0;
-    const maxBlocks = options.maxBlocks ?? Number.POSITIVE_INFINITY;
+    let maxBlocks = options.maxBlocks ?? Number.POSITIVE_INFINITY;
     let prevHash = ZERO_HASH;
     let expectedAfter = await this.store.genesis();
     if (fromSeq > 0) {
@@ -162,6 +170,9 @@ export class AuditVerifier {
         prevHash = block.hash;
         expectedAfter = block.throughKey;
         seq += 1;
+        // Out of time: this slice ends here, as if it had been given this many blocks.
+        if (options.untilMs !== undefined && this.now() >= options.untilMs) maxBlocks = seq - fromSeq;
+        if (seq - fromSeq >= maxBlocks) break;
       }
     }
     // A block anchored but missing from DynamoDB at the head of the chain.
@@ -176,7 +187,7 @@ export class AuditVerifier {
    * `passCleanSoFar`: the slices before this one, back to block 0, found nothing
    * (a run from block 0 starts a pass of its own).
    */
-  async verifyAndRecord(options: { fromSeq?: number; maxBlocks?: number } = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
+  async verifyAndRecord(options: VerifyOptions = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
     const result = await this.verify(options);
     const head = await this.store.latestBlock();
     const reachedHead = !head || result.nextSeq > head.seq;
@@ -199,10 +210,10 @@ export class AuditVerifier {
    * reaching the head or finding a divergence. A pass whose slices all come
    * back clean counts as a full verification.
    */
-  async verifyNextSlice(maxBlocks: number): Promise<VerifyResult> {
+  async verifyNextSlice(budget: { maxBlocks?: number; untilMs?: number }): Promise<VerifyResult> {
     const last = await this.store.latestVerification('any');
     const fromSeq = last?.nextSeq ?? 0;
-    return this.verifyAndRecord({ fromSeq, maxBlocks }, fromSeq === 0 || (last?.passClean ?? false));
+    return this.verifyAndRecord({ ...budget, fromSeq }, fromSeq === 0 || (last?.passClean ?? false));
   }
 
   /** 1 while the newest divergence found is newer than the newest clean full pass. */
