@@ -1,16 +1,34 @@
-import { context as otelContext, type Attributes, type TextMapGetter } from '@opentelemetry/api';
+import { context as otelContext, type TextMapGetter } from '@opentelemetry/api';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { VaultContext } from '../http/api-app.js';
-import { headerOf } from '../http/body.js';
 import { defaultTracing, markSpanFailed, traceIdFromRequestId, traceparentOf, type StartedSpan, type Tracing } from './tracing.js';
 
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 
-const headerGetter: TextMapGetter<APIGatewayProxyEventV2> = {
-  keys: (event) => Object.keys(event.headers ?? {}),
-  get: (event, key) => headerOf(event, key.toLowerCase()),
+/** The request headers tracing reads, found in one pass whatever their case. */
+interface TraceHeaders {
+  traceparent?: string;
+  tracestate?: string;
+  'x-request-id'?: string;
+}
+
+const traceHeadersOf = (event: APIGatewayProxyEventV2): TraceHeaders => {
+  const found: TraceHeaders = {};
+  const headers = event.headers;
+  if (!headers) return found;
+  for (const key in headers) {
+    const name = key.toLowerCase();
+    // An exactly lower-case name wins over another spelling, as `headerOf` has it.
+    if ((name === 'traceparent' || name === 'tracestate' || name === 'x-request-id') && (key === name || found[name] === undefined)) found[name] = headers[key];
+  }
+  return found;
+};
+
+const headerGetter: TextMapGetter<TraceHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => headers[key.toLowerCase() as keyof TraceHeaders],
 };
 
 // The request span of each invocation, keyed by its Lambda context object.
@@ -26,38 +44,39 @@ const requestSpans = new WeakMap<object, StartedSpan>();
 export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
   if (!tracing.enabled) return { before: () => undefined };
 
-  const finish = async (request: Request): Promise<void> => {
+  const finish = (request: Request): Promise<void> | undefined => {
     const started = requestSpans.get(request.context);
-    if (!started) return;
+    if (!started) return undefined;
     requestSpans.delete(request.context);
     const { span } = started;
     const state = request.context.vault;
     const status = request.response ? (request.response.statusCode ?? 200) : 500;
-    const attributes: Attributes = { 'http.response.status_code': status };
+    span.setAttribute('http.response.status_code', status);
     if (state) {
-      attributes['scaivault.request_id'] = state.requestId;
-      attributes['scaivault.path_category'] = state.category;
-      if (state.tenantId) attributes['scaivault.tenant_id'] = state.tenantId;
-      if (state.identityId) attributes['scaivault.identity_id'] = state.identityId;
+      span.setAttribute('scaivault.request_id', state.requestId);
+      span.setAttribute('scaivault.path_category', state.category);
+      if (state.tenantId) span.setAttribute('scaivault.tenant_id', state.tenantId);
+      if (state.identityId) span.setAttribute('scaivault.identity_id', state.identityId);
       if (state.route) {
         // The pattern, never the raw path: secret paths are tenant data.
-        attributes['http.route'] = state.route;
+        span.setAttribute('http.route', state.route);
         span.updateName(`${state.method} ${state.route}`);
       }
     }
-    span.setAttributes(attributes);
     // 4xx is the client's mistake, not a failed server span.
     if (status >= 500) markSpanFailed(span, request.error?.name || String(status));
     if (request.response) request.response.headers = { ...request.response.headers, traceparent: traceparentOf(span) };
     span.end();
-    await tracing.endInvocation();
+    return tracing.endInvocation();
   };
 
   return {
     before: (request) => {
       const method = request.event.requestContext?.http?.method ?? 'GET';
-      const parent = tracing.extract(request.event, headerGetter);
-      const traceId = traceIdFromRequestId(headerOf(request.event, 'x-request-id'));
+      const headers = traceHeadersOf(request.event);
+      // Without a traceparent there is nothing to continue: skip the propagator.
+      const parent = headers.traceparent ? tracing.extract(headers, headerGetter) : otelContext.active();
+      const traceId = traceIdFromRequestId(headers['x-request-id']);
       requestSpans.set(request.context, tracing.startServerSpan(method, parent, { 'http.request.method': method }, traceId));
     },
     after: finish,

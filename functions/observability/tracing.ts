@@ -183,16 +183,23 @@ export class Tracing {
     }
   }
 
-  /** Starts a CLIENT span under the active context. */
-  startClientSpan(name: string, attributes: Attributes): StartedSpan {
-    const parent = otelContext.active();
-    const span = this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  /** Starts a CLIENT span under `parent` (the active context unless given). */
+  startClientSpan(name: string, attributes: Attributes, parent: Context = otelContext.active()): StartedSpan {
+    const span = this.clientSpan(name, attributes, parent);
     return { span, context: trace.setSpan(parent, span) };
   }
 
-  /** At the end of an invocation: export now where the sandbox may freeze (Lambda), else leave it to the batch. */
-  async endInvocation(): Promise<void> {
-    if (this.config.flushEachInvocation) await this.flush();
+  /** A CLIENT span with no context of its own, for calls that start no further spans (AWS SDK commands). */
+  clientSpan(name: string, attributes: Attributes, parent: Context): Span {
+    return this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  }
+
+  /**
+   * At the end of an invocation: export now where the sandbox may freeze (Lambda),
+   * else leave it to the batch (and return nothing to await).
+   */
+  endInvocation(): Promise<void> | undefined {
+    return this.config.flushEachInvocation ? this.flush() : undefined;
   }
 
   /** Exports every finished span now; export failures are dropped, never raised to a request. */
@@ -272,6 +279,38 @@ const awsAttributes = (service: string, method: string, input: Record<string, un
   return attributes;
 };
 
+/** `DynamoDBClient` + `GetItemCommand` → `DynamoDB` and `GetItem`, worked out once per pair. */
+const awsNames = new Map<string, { readonly service: string; readonly method: string; readonly span: string }>();
+const awsNamesOf = (handlerContext: AwsHandlerContext): { readonly service: string; readonly method: string; readonly span: string } => {
+  const clientName = handlerContext.clientName ?? 'AWS';
+  const commandName = handlerContext.commandName ?? 'Unknown';
+  const key = `${clientName} ${commandName}`;
+  let names = awsNames.get(key);
+  if (!names) {
+    const service = clientName.replace(/Client$/, '');
+    const method = commandName.replace(/Command$/, '');
+    names = { service, method, span: `${service}.${method}` };
+    awsNames.set(key, names);
+  }
+  return names;
+};
+
+const endAwsSpan = (span: Span, result: AwsCommandResult): AwsCommandResult => {
+  const metadata = result.output.$metadata;
+  if (metadata?.requestId) span.setAttribute('aws.request_id', metadata.requestId);
+  if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
+  span.end();
+  return result;
+};
+
+const failAwsSpan = (span: Span, error: unknown): never => {
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
+  markSpanFailed(span, (error as Error).name || 'Error');
+  span.end();
+  throw error;
+};
+
 /**
  * Adds a CLIENT span per command (`DynamoDB.GetItem`) to an SDK client, covering
  * its retries. Calls made outside a traced request are left alone, so start-up
@@ -279,26 +318,17 @@ const awsAttributes = (service: string, method: string, input: Record<string, un
  */
 export const traceAwsClient = <C extends TraceableAwsClient>(client: C, tracing: Tracing = defaultTracing): C => {
   if (!tracing.enabled) return client;
+  // One `then` rather than an async wrapper: every promise costs an async-context hook.
   client.middlewareStack.add(
-    (next, handlerContext) => async (args) => {
-      if (!trace.getSpan(otelContext.active())) return next(args);
-      const service = (handlerContext.clientName ?? 'AWS').replace(/Client$/, '');
-      const method = (handlerContext.commandName ?? 'Unknown').replace(/Command$/, '');
-      const { span } = tracing.startClientSpan(`${service}.${method}`, awsAttributes(service, method, args.input));
-      try {
-        const result = await next(args);
-        const metadata = result.output.$metadata;
-        if (metadata?.requestId) span.setAttribute('aws.request_id', metadata.requestId);
-        if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
-        return result;
-      } catch (error) {
-        const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
-        if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
-        markSpanFailed(span, (error as Error).name || 'Error');
-        throw error;
-      } finally {
-        span.end();
-      }
+    (next, handlerContext) => (args) => {
+      const parent = otelContext.active();
+      if (!trace.getSpan(parent)) return next(args);
+      const names = awsNamesOf(handlerContext);
+      const span = tracing.clientSpan(names.span, awsAttributes(names.service, names.method, args.input), parent);
+      return next(args).then(
+        (result) => endAwsSpan(span, result),
+        (error: unknown) => failAwsSpan(span, error),
+      );
     },
     { step: 'initialize', name: 'scaivaultTracing', override: true },
   );

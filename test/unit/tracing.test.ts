@@ -194,6 +194,14 @@ describe('httpTracing middleware', () => {
     expect(response.headers?.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${server.spanContext().spanId}-01`);
   });
 
+  it('reads traceparent and X-Request-ID whatever the case of their names', async () => {
+    await apiHandler(200)(event({ Traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), lambdaContext());
+    await apiHandler(200)(event({ 'X-Request-ID': 'checkout:run-8' }), lambdaContext());
+    const [continued, hashed] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    expect(continued!.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(hashed!.spanContext().traceId).toBe(sha256TraceId('checkout:run-8'));
+  });
+
   it('hashes a non-hex X-Request-ID into the trace id', async () => {
     await apiHandler(200)(event({ 'x-request-id': 'checkout:run-7' }), lambdaContext());
     const server = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
