@@ -76,11 +76,11 @@ const latencyBenchmark = async (): Promise<{ off: number; on: number; overhead: 
     SCAIVAULT_RATE_LIMITS: 'read=100000000/1s',
     LOG_LEVEL: 'warn',
   };
-  const off = await VaultProcess.start({ env: common });
+  const off = await VaultProcess.start({ env: common, logToFile: true });
   const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'scaivault-bench', POWERTOOLS_METRICS_NAMESPACE: 'ScaiVault' };
-  const on = await VaultProcess.start({ env: { ...common, ...telemetry } });
+  const on = await VaultProcess.start({ env: { ...common, ...telemetry }, logToFile: true });
   // Lambda's mode exports every invocation's spans before returning (to the ADOT extension on localhost there).
-  const lambda = await VaultProcess.start({ env: { ...common, ...telemetry, SCAIVAULT_TRACES_FLUSH: 'invocation' } });
+  const lambda = await VaultProcess.start({ env: { ...common, ...telemetry, SCAIVAULT_TRACES_FLUSH: 'invocation' }, logToFile: true });
   const dispatcher = new Agent({ connections: 1 });
   try {
     await off.request('PUT', '/v1/secrets/bench/latency', { token: rootToken, body: { value: 'latency-benchmark-value' } });
@@ -134,13 +134,15 @@ const coldInitBenchmark = async (): Promise<{ off: number; on: number; ratio: nu
     PATH: process.env.PATH ?? '',
     SCAIVAULT_STATE_TABLE: 'scaivault-state',
     SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
+    SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
+    SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
     SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
     AWS_REGION: 'us-east-1',
   };
   const onEnv = { ...baseEnv, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'scaivault-api', POWERTOOLS_METRICS_NAMESPACE: 'ScaiVault' };
   const time = (env: Record<string, string>): number => {
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`bundle import failed: ${result.stderr}`);
+    if (result.status !== 0) throw new Error(`bundle import failed: ${result.stderr.slice(-2000)}`);
     return Number(result.stdout);
   };
   const samples = { off: [] as number[], on: [] as number[] };
