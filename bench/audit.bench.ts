@@ -23,7 +23,7 @@ import { AuditHmac, AuditLog } from '../functions/domain/audit/audit-log.js';
 import { AUDIT_BUCKET, AUDIT_TABLE } from '../lib/definitions.js';
 import { ensureBucket, ensureTable } from '../local/provision.js';
 import { DynaliteProcess, exited, ROOT } from '../test/integration/support/processes.js';
-import { compareThroughput, report } from './harness.js';
+import { compareThroughput, figure } from './harness.js';
 
 const WRITERS = 32;
 /** Events in the chain before sealing; the write comparison's own events count towards it. */
@@ -183,16 +183,16 @@ export const runAuditBenchmarks = async (): Promise<Record<string, number>> => {
         `${whole.count} events peak live memory +${mib(whole.liveBytes)}, RSS +${mib(whole.rss)}\n`,
     );
 
-    report('audit writes via AuditLog (32 writers)', `${viaLog.perSecond.toFixed(0)} events/s`, '-', true);
-    report('single-event PutItem (32 writers)', `${viaPut.perSecond.toFixed(0)} items/s`, '-', true);
-    report('audit write ratio (AuditLog / PutItem)', writeRatio.toFixed(2), '-', true);
-    report(`seal (${chainEvents} events, blocks of ${BLOCK_MAX_EVENTS})`, `${sealRate.toFixed(0)} events/s`, '-', true);
-    report('verify (full chain)', `${verifyRate.toFixed(0)} events/s`, '-', true);
-    report('export to S3 (jsonl.gz with proofs)', `${exportRate.toFixed(0)} events/s`, '-', true);
-    report('export object size', `${(manifest.bytes / MiB).toFixed(2)} MiB gzip`, '-', true);
-    report(`export peak live memory (${quarter.count} events)`, `+${mib(quarter.liveBytes)}`, '-', true);
-    report(`export peak live memory (${whole.count} events)`, `+${mib(whole.liveBytes)}`, '-', true);
-    report(`export peak RSS growth (${whole.count} events)`, `+${mib(whole.rss)}`, '-', true);
+    figure('audit writes via AuditLog (32 writers)', `${viaLog.perSecond.toFixed(0)} events/s`);
+    figure('single-event PutItem (32 writers)', `${viaPut.perSecond.toFixed(0)} items/s`);
+    figure('audit write ratio (AuditLog / PutItem)', writeRatio.toFixed(2));
+    figure(`seal (${chainEvents} events, blocks of ${BLOCK_MAX_EVENTS})`, `${sealRate.toFixed(0)} events/s`);
+    figure('verify (full chain)', `${verifyRate.toFixed(0)} events/s`);
+    figure('export to S3 (jsonl.gz with proofs)', `${exportRate.toFixed(0)} events/s`);
+    figure('export object size', `${(manifest.bytes / MiB).toFixed(2)} MiB gzip`);
+    figure(`export peak live memory (${quarter.count} events)`, `+${mib(quarter.liveBytes)}`);
+    figure(`export peak live memory (${whole.count} events)`, `+${mib(whole.liveBytes)}`);
+    figure(`export peak RSS growth (${whole.count} events)`, `+${mib(whole.rss)}`);
     return {
       audit_events_per_second: viaLog.perSecond,
       putitem_per_second: viaPut.perSecond,

@@ -48,3 +48,8 @@ export const compareThroughput = async (
 export const report = (name: string, value: string, target: string, pass: boolean): void => {
   console.log(`${pass ? 'PASS' : 'MISS'}  ${name.padEnd(46)} ${value.padEnd(28)} target ${target}`);
 };
+
+/** A figure with no target: printed as one, never as a pass. */
+export const figure = (name: string, value: string): void => {
+  console.log(`      ${name.padEnd(46)} ${value}`);
+};
