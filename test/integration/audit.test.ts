@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SD_ID } from '../../functions/adapters/syslog/rfc5424.js';
@@ -38,58 +37,14 @@ interface ExportLine {
   readonly proof: ProofStep[];
 }
 
-/** Listening TCP sockets on this host, inode → port (/proc/net/tcp*, state 0A). */
-const listeningSockets = (): Map<string, number> => {
-  const sockets = new Map<string, number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const columns = line.trim().split(/\s+/);
-      if (columns[3] === '0A' && columns[9]) sockets.set(columns[9], Number.parseInt(columns[1]!.split(':')[1]!, 16));
-    }
-  }
-  return sockets;
-};
-
-/** Socket inodes a process holds open; empty for processes this user cannot inspect. */
-const socketInodesOf = (pid: string): Set<string> => {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match) inodes.add(match[1]!);
-      } catch {
-        // The descriptor closed meanwhile.
-      }
-    }
-  } catch {
-    // Another user's process, or one that exited.
-  }
-  return inodes;
-};
-
-/**
- * An S3 client on the vault's in-memory S3 (fauxqs). The embedded process does
- * not print its emulators' endpoints, so this finds the process listening on
- * the vault's port and tries each other port it listens on.
- */
+/** An S3 client on the vault's in-memory S3 (fauxqs), at the endpoint its startup log line names. */
 const fauxqsOf = async (vault: VaultProcess): Promise<S3Client> => {
-  const sockets = listeningSockets();
-  const vaultInode = [...sockets].find(([, port]) => port === vault.port)?.[0];
-  const pid = readdirSync('/proc').find((entry) => /^\d+$/.test(entry) && vaultInode !== undefined && socketInodesOf(entry).has(vaultInode));
-  if (!pid) throw new Error(`no process listens on ${vault.port}`);
-  const held = socketInodesOf(pid);
-  for (const [inode, port] of sockets) {
-    if (port === vault.port || !held.has(inode)) continue;
-    const client = new S3Client({ ...LOCAL, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1 });
-    try {
-      await client.send(new HeadBucketCommand({ Bucket: AUDIT_BUCKET.id }));
-      return client;
-    } catch {
-      client.destroy();
-    }
-  }
-  throw new Error('the vault process serves no S3 endpoint with the audit bucket');
+  const ready = vault.logLines().find((line) => line.message === 'embedded stack ready');
+  const endpoint = ready?.sqs_and_s3;
+  if (typeof endpoint !== 'string') throw new Error('the vault logged no embedded S3 endpoint');
+  const client = new S3Client({ ...LOCAL, endpoint, forcePathStyle: true, maxAttempts: 1 });
+  await client.send(new HeadBucketCommand({ Bucket: AUDIT_BUCKET.id }));
+  return client;
 };
 
 // The tests share one vault and run in order: later ones check the records
