@@ -130,8 +130,17 @@ export class DynamoDbAuditStore implements AuditStore {
   }
 
   async events(query: AuditQuery, limit = Number.POSITIVE_INFINITY): Promise<StoredAuditEvent[]> {
+    return (await this.eventsPage(query, limit)).events;
+  }
+
+  /**
+   * Like `events`, but stops once `untilMs` has passed (a filter over a long
+   * range can read many items to find few): `resumeAfter` is then the key up to
+   * which everything was looked at, to continue from.
+   */
+  async eventsPage(query: AuditQuery, limit: number, untilMs = Number.POSITIVE_INFINITY): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }> {
     const found: StoredAuditEvent[] = [];
-    if (query.afterKey >= query.throughKey) return found;
+    if (query.afterKey >= query.throughKey) return { events: found };
     const filter = filterOf(query);
     for (const day of days(query.afterKey, query.throughKey)) {
       let start: Record<string, AttributeValue> | undefined;
@@ -157,12 +166,16 @@ export class DynamoDbAuditStore implements AuditStore {
           // BETWEEN is inclusive; afterKey is not part of the range.
           if (item.sk === query.afterKey) continue;
           found.push({ key: String(item.sk), event: toEvent(item) });
-          if (found.length >= limit) return found;
+          if (found.length >= limit) return { events: found };
         }
         start = page.LastEvaluatedKey;
+        if (Date.now() >= untilMs) {
+          const scanned = start ? String(unmarshall(start).sk) : `${day}T23:59:59.999Z#~`;
+          if (scanned < query.throughKey) return { events: found, resumeAfter: scanned };
+        }
       } while (start);
     }
-    return found;
+    return { events: found };
   }
 
   async latestBlock(): Promise<AuditBlock | undefined> {
