@@ -171,7 +171,8 @@ export class DynamoDbAuditStore implements AuditStore {
         start = page.LastEvaluatedKey;
         if (Date.now() >= untilMs) {
           const scanned = start ? String(unmarshall(start).sk) : `${day}T23:59:59.999Z#~`;
-          if (scanned < query.throughKey) return { events: found, resumeAfter: scanned };
+          // Only a point past where this call started is progress (a resumed call re-enters that day first).
+          if (scanned > query.afterKey && scanned < query.throughKey) return { events: found, resumeAfter: scanned };
         }
       } while (start);
     }
