@@ -104,6 +104,10 @@ export const AUDIT_EXPORT_QUEUE: QueueDefinition = {
 
 export const QUEUES: readonly QueueDefinition[] = [ROTATION_QUEUE, WEBHOOK_QUEUE, AUDIT_EXPORT_QUEUE];
 
+/** Where the sealer anchors blocks, and where exports and their manifests go, in the audit bucket. */
+export const AUDIT_ANCHOR_PREFIX = 'audit/blocks/';
+export const AUDIT_EXPORT_PREFIX = 'audit/exports/';
+
 export const AUDIT_BUCKET: BucketDefinition = {
   id: 'scaivault-audit',
   envVar: 'SCAIVAULT_AUDIT_BUCKET',

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  AUDIT_ANCHOR_PREFIX,
   AUDIT_BUCKET,
   AUDIT_EXPORT_QUEUE,
   AUDIT_TABLE,
@@ -116,6 +118,18 @@ export class StatefulStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // An anchor is written once: a put without If-None-Match (which could add a new
+    // version over it, even in governance mode) is refused for everyone.
+    this.auditBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AuditAnchorsWriteOnce',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.auditBucket.arnForObjects(`${AUDIT_ANCHOR_PREFIX}*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
 
     this.rootTokenSecret = new secretsmanager.Secret(this, 'RootTokenSecret', {
       description: 'ScaiVault bootstrap root token (admin on tenant "default"); read once, then create narrower tokens',

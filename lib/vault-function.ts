@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_BUCKET, AUDIT_TABLE, STATE_TABLE, type QueueDefinition } from './definitions.js';
+import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, STATE_TABLE, type QueueDefinition } from './definitions.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -41,9 +41,6 @@ export const JOB_RECORD_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynam
 /** The encryption context the audit HMAC key is generated and unwrapped under (functions/domain/audit/audit-log.ts). */
 export const AUDIT_HMAC_CONTEXT = { purpose: 'audit-hmac' } as const;
 
-/** Where the sealer anchors blocks and the exporter writes exports and their manifests. */
-export const AUDIT_ANCHOR_PREFIX = 'audit/blocks/';
-export const AUDIT_EXPORT_PREFIX = 'audit/exports/';
 
 /** Envelope encryption: wrap new data keys, unwrap stored ones, report key state. */
 export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'];

@@ -249,6 +249,15 @@ describe('stateful stack', () => {
       expect(deny).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
       expect(deny.Resource).toEqual([arnOf(bucketId()), { 'Fn::Join': ['', [arnOf(bucketId()), '/*']] }]);
     });
+
+    it('refuses any anchor write without If-None-Match, so an anchor is written once', () => {
+      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find(
+        (p) => p.Properties.Bucket.Ref === bucketId(),
+      );
+      const deny = asArray(policy?.Properties.PolicyDocument.Statement).find((s: Json) => s.Sid === 'AuditAnchorsWriteOnce');
+      expect(deny).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject', Principal: { AWS: '*' }, Condition: { Null: { 's3:if-none-match': 'true' } } });
+      expect(deny.Resource).toEqual({ 'Fn::Join': ['', [arnOf(bucketId()), '/audit/blocks/*']] });
+    });
   });
 
   it.each([

@@ -1,13 +1,17 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AUDIT_ANCHOR_PREFIX } from '../../../lib/definitions.js';
 import type { AuditAnchors, AuditBlock } from '../../domain/audit/audit-ports.js';
-import { DependencyUnavailableError } from '../../domain/errors.js';
+import { DependencyUnavailableError, IntegrityError } from '../../domain/errors.js';
 
 // Each sealed block as one JSON object, `audit/blocks/<seq, 12 digits>.json`.
 // In AWS the bucket has object lock: in compliance mode (`-c auditRetentionMode=compliance`)
 // an anchor cannot be rewritten or deleted before its retention ends, not even by
 // the account root; in governance mode (the default) only with a bypass permission.
 
-export const anchorKey = (seq: number): string => `audit/blocks/${String(seq).padStart(12, '0')}.json`;
+export const anchorKey = (seq: number): string => `${AUDIT_ANCHOR_PREFIX}${String(seq).padStart(12, '0')}.json`;
+
+const isPreconditionFailed = (error: unknown): boolean =>
+  error instanceof Error && (error.name === 'PreconditionFailed' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412);
 
 export const isMissing = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404);
@@ -18,14 +22,22 @@ export class S3AuditAnchors implements AuditAnchors {
     private readonly bucket: string,
   ) {}
 
+  /**
+   * Writes the anchor only if none exists (If-None-Match: *; the stack's bucket
+   * policy refuses anchor writes without it). An existing anchor of the same
+   * block is fine (a repeated run); one with other contents is never replaced.
+   */
   async put(block: AuditBlock): Promise<void> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: anchorKey(block.seq), Body: JSON.stringify(block), ContentType: 'application/json' }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: anchorKey(block.seq), Body: JSON.stringify(block), ContentType: 'application/json', IfNoneMatch: '*' }),
       );
+      return;
     } catch (error) {
-      throw new DependencyUnavailableError('s3', { cause: error });
+      if (!isPreconditionFailed(error)) throw new DependencyUnavailableError('s3', { cause: error });
     }
+    const existing = await this.get(block.seq);
+    if (existing?.hash !== block.hash) throw new IntegrityError(`audit anchor ${block.seq} already exists with other contents; run GET /v1/audit/verify`);
   }
 
   async get(seq: number): Promise<AuditBlock | undefined> {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { AUDIT_EXPORT_PREFIX } from '../../../lib/definitions.js';
 import { IntegrityError } from '../errors.js';
 import { canonicalJson, sha256Hex } from './audit-event.js';
 import type { AuditBlock, AuditStore } from './audit-ports.js';
@@ -56,8 +57,8 @@ export interface ExportTarget {
 
 /** The same request always names the same export: repeating it does not export twice. */
 export const exportIdOf = (request: ExportRequest): string => `exp_${sha256Hex(canonicalJson(request)).slice(0, 32)}`;
-export const exportObjectKey = (exportId: string): string => `audit/exports/${exportId}/events.jsonl.gz`;
-export const exportManifestKey = (exportId: string): string => `audit/exports/${exportId}/manifest.json`;
+export const exportObjectKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/events.jsonl.gz`;
+export const exportManifestKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/manifest.json`;
 
 const leafOf = (entry: string): string => entry.slice(entry.indexOf(' ') + 1);
 const keyOf = (entry: string): string => entry.slice(0, entry.indexOf(' '));
