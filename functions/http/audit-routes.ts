@@ -3,6 +3,7 @@
 import type { Audit } from '../composition/audit.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { AUDIT_OUTCOMES } from '../domain/audit/audit-event.js';
 import { exportIdOf, type ExportFilters, type ExportRequest } from '../domain/audit/audit-export.js';
 import type { Job, JobRepository, JobService } from '../domain/jobs/jobs.js';
 import { Fields, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
@@ -46,7 +47,7 @@ const filtersFrom = (read: (name: string) => string | undefined): ExportFilters 
   }
   const outcome = read('outcome');
   if (outcome !== undefined) {
-    if (!['success', 'failure', 'denied', 'error', 'attempted'].includes(outcome)) throw new ValidationError('outcome must be success, failure, denied, error or attempted', 'outcome');
+    if (!(AUDIT_OUTCOMES as readonly string[]).includes(outcome)) throw new ValidationError(`outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`, 'outcome');
     filters.outcome = outcome;
   }
   for (const [name, field, max] of [['identity_id', 'identityId', 256], ['tenant_id', 'tenantId', 128], ['path', 'path', 1024]] as const) {

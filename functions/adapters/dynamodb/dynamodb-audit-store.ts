@@ -7,11 +7,12 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '../../domain/audit/audit-event.js';
 import { auditKeyOf } from '../../domain/audit/audit-event.js';
 import type { AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, VerificationRecord } from '../../domain/audit/audit-ports.js';
-import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { DependencyUnavailableError } from '../../domain/errors.js';
+import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
 
 // The audit table holds only items that are written once:
 //   DAY#<yyyy-mm-dd> / <time>#<event id>   one event, its fields as attributes
@@ -91,8 +92,6 @@ const filterOf = (query: AuditQuery): { expression?: string; names: Record<strin
 };
 
 export class DynamoDbAuditStore implements AuditStore {
-  private verificationCounter = 0;
-
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
@@ -111,19 +110,10 @@ export class DynamoDbAuditStore implements AuditStore {
     }
   }
 
-  async ensureGenesis(time: string): Promise<string> {
-    try {
-      await dynamoCall(() =>
-        this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall({ pk: 'CHAIN', sk: 'GENESIS', time }), ConditionExpression: 'attribute_not_exists(pk)' })),
-      );
-      return time;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      const existing = await this.genesis();
-      if (!existing) throw new DependencyUnavailableError('dynamodb', { cause: new Error('genesis vanished') });
-      return existing;
-    }
+  ensureGenesis(time: string): Promise<string> {
+    return this.chainValueOnce('GENESIS', 'time', time);
   }
+
 
   async genesis(): Promise<string | undefined> {
     return (await this.get('CHAIN', 'GENESIS'))?.time as string | undefined;
@@ -196,17 +186,10 @@ export class DynamoDbAuditStore implements AuditStore {
     return item ? toBlock(unmarshall(item)) : undefined;
   }
 
-  async putBlock(block: AuditBlock): Promise<boolean> {
-    try {
-      await dynamoCall(() =>
-        this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall(blockItem(block)), ConditionExpression: 'attribute_not_exists(pk)' })),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError) return false;
-      throw error;
-    }
+  putBlock(block: AuditBlock): Promise<boolean> {
+    return putIfAbsent(this.client, this.table, blockItem(block));
   }
+
 
   async block(seq: number): Promise<AuditBlock | undefined> {
     const item = await this.get('BLOCK', seqKey(seq));
@@ -245,8 +228,7 @@ export class DynamoDbAuditStore implements AuditStore {
   }
 
   async appendVerification(record: VerificationRecord): Promise<void> {
-    this.verificationCounter += 1;
-    const sk = `${record.at}#${process.pid}-${this.verificationCounter}-${Math.random().toString(36).slice(2, 8)}`;
+    const sk = `${record.at}#${randomUUID()}`;
     const partitions = ['VERIFY', record.divergence ? 'VERIFY#DIVERGENT' : record.full ? 'VERIFY#CLEAN_FULL' : undefined].filter(Boolean) as string[];
     for (const pk of partitions) {
       await dynamoCall(() => this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall({ pk, sk, ...record }, { removeUndefinedValues: true }) })));
@@ -277,19 +259,18 @@ export class DynamoDbAuditStore implements AuditStore {
     return (await this.get('CHAIN', 'HMACKEY'))?.wrapped as Uint8Array | undefined;
   }
 
-  async putWrappedHmacKeyIfAbsent(wrapped: Uint8Array): Promise<Uint8Array> {
-    try {
-      await dynamoCall(() =>
-        this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall({ pk: 'CHAIN', sk: 'HMACKEY', wrapped }), ConditionExpression: 'attribute_not_exists(pk)' })),
-      );
-      return wrapped;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-      const stored = await this.wrappedHmacKey();
-      if (!stored) throw new DependencyUnavailableError('dynamodb', { cause: new Error('HMAC key vanished') });
-      return stored;
-    }
+  putWrappedHmacKeyIfAbsent(wrapped: Uint8Array): Promise<Uint8Array> {
+    return this.chainValueOnce('HMACKEY', 'wrapped', wrapped);
   }
+
+  /** Writes a chain-wide value once: the first writer's value is kept and returned to every later one. */
+  private async chainValueOnce<T>(sk: string, attribute: string, value: T): Promise<T> {
+    if (await putIfAbsent(this.client, this.table, { pk: 'CHAIN', sk, [attribute]: value })) return value;
+    const stored = (await this.get('CHAIN', sk))?.[attribute] as T | undefined;
+    if (stored === undefined) throw new DependencyUnavailableError('dynamodb', { cause: new Error(`CHAIN/${sk} vanished`) });
+    return stored;
+  }
+
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.table, Key: marshall({ pk, sk }), ConsistentRead: true })));

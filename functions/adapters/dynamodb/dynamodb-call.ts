@@ -1,5 +1,5 @@
-import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SealedValue } from '../../domain/ports.js';
 import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
 
@@ -16,6 +16,19 @@ export const dynamoCall = async <T>(call: () => Promise<T>, conflictMessage = 'i
   } catch (error) {
     if (isConditionFailure(error)) throw new ConflictError(conflictMessage);
     throw new DependencyUnavailableError('dynamodb', { cause: error });
+  }
+};
+
+/** Puts `item` unless an item with its key exists: true when it was written, false when one was there. */
+export const putIfAbsent = async (client: DynamoDBClient, table: string, item: Record<string, unknown>): Promise<boolean> => {
+  try {
+    await dynamoCall(() =>
+      client.send(new PutItemCommand({ TableName: table, Item: marshall(item, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(pk)' })),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
   }
 };
 

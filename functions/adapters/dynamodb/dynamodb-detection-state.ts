@@ -1,8 +1,7 @@
-import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DetectionState } from '../../domain/audit/detections.js';
-import { ConflictError } from '../../domain/errors.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
 
 // What the audit detections remember, in the state table (the audit table is write-once):
 //   AUDITREAD#<tenant> / <path>                 when the secret was last read
@@ -31,21 +30,8 @@ export class DynamoDbDetectionState implements DetectionState {
     return previous === undefined ? undefined : Number(previous);
   }
 
-  async markReader(tenantId: string, path: string, identityId: string): Promise<boolean> {
-    try {
-      await dynamoCall(() =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item: marshall({ pk: `AUDITREADER#${tenantId}#${path}`, sk: identityId, at: Date.now() }),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError) return false;
-      throw error;
-    }
+  markReader(tenantId: string, path: string, identityId: string): Promise<boolean> {
+    return putIfAbsent(this.client, this.table, { pk: `AUDITREADER#${tenantId}#${path}`, sk: identityId, at: Date.now() });
   }
+
 }

@@ -1,8 +1,7 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConflictError } from '../../domain/errors.js';
 import type { Job, JobQueueName, JobRepository, JobStatus } from '../../domain/jobs/jobs.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
 
 // Job items: pk JOB#<id>. While pending they sit in the sparse outbox index
 // (gsi1pk OUTBOX#<queue>, gsi1sk <created ISO>#<id>), which also yields the
@@ -31,26 +30,10 @@ export class DynamoDbJobRepository implements JobRepository {
     private readonly tableName: string,
   ) {}
 
-  async create(job: Job): Promise<boolean> {
-    try {
-      await dynamoCall(() =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: marshall(
-              { ...key(job.jobId), ...job, gsi1pk: `OUTBOX#${job.queue}`, gsi1sk: `${job.createdAt}#${job.jobId}` },
-              { removeUndefinedValues: true },
-            ),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError) return false;
-      throw error;
-    }
+  create(job: Job): Promise<boolean> {
+    return putIfAbsent(this.client, this.tableName, { ...key(job.jobId), ...job, gsi1pk: `OUTBOX#${job.queue}`, gsi1sk: `${job.createdAt}#${job.jobId}` });
   }
+
 
   async get(jobId: string): Promise<Job | undefined> {
     const result = await dynamoCall(() =>

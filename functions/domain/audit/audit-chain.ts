@@ -24,9 +24,10 @@ export const blockHash = (header: AuditBlockHeader): string =>
     }),
   );
 
+/** A block's leaf entry, `<event key> <leaf hash>`, and its two halves. */
 const leafEntry = (stored: StoredAuditEvent): string => `${stored.key} ${leafHash(stored.event)}`;
-const leafOf = (entry: string): string => entry.slice(entry.indexOf(' ') + 1);
-const keyOf = (entry: string): string => entry.slice(0, entry.indexOf(' '));
+export const leafOf = (entry: string): string => entry.slice(entry.indexOf(' ') + 1);
+export const keyOf = (entry: string): string => entry.slice(0, entry.indexOf(' '));
 const eventIdOfKey = (key: string): string => key.slice(key.indexOf('#') + 1);
 
 export const buildBlock = (previous: Pick<AuditBlock, 'seq' | 'throughKey' | 'hash'> | undefined, genesisKey: string, events: readonly StoredAuditEvent[], throughKey: string, sealedAt: string): AuditBlock => {

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AUDIT_EXPORT_PREFIX } from '../../../lib/definitions.js';
 import { IntegrityError } from '../errors.js';
+import { keyOf, leafOf } from './audit-chain.js';
 import { canonicalJson, sha256Hex } from './audit-event.js';
 import type { AuditBlock, AuditStore } from './audit-ports.js';
 import { leafHash, MerkleTree } from './merkle.js';
@@ -60,8 +61,6 @@ export const exportIdOf = (request: ExportRequest): string => `exp_${sha256Hex(c
 export const exportObjectKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/events.jsonl.gz`;
 export const exportManifestKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/manifest.json`;
 
-const leafOf = (entry: string): string => entry.slice(entry.indexOf(' ') + 1);
-const keyOf = (entry: string): string => entry.slice(0, entry.indexOf(' '));
 
 export class AuditExporter {
   constructor(
