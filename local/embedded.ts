@@ -100,7 +100,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }] = await Promise.all([
+    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
       import('../functions/http/compose-api.js'),
       import('../functions/workers/compose-rotation-worker.js'),
       import('../functions/workers/compose-webhook-worker.js'),
@@ -108,6 +108,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       import('../functions/workers/compose-audit-export.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
+      import('../functions/observability/tracing.js'),
     ]);
     const config = loadConfig(process.env);
     const logger = createLogger(process.env, { service: 'scaivault-api' });
@@ -165,6 +166,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
         await scheduler.audit.forwarder?.close();
         // The last totals of this instance reach the fleet store before DynamoDB goes away.
         await api.fleetMetrics.flush().catch((error: unknown) => logger.warn('final metrics flush failed', { error: (error as Error).name }));
+        // Spans still in the batch leave before the process does.
+        await defaultTracing.shutdown();
         await stopEmulators();
       },
     };

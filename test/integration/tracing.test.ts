@@ -146,3 +146,30 @@ describe('parent-based sampling at ratio 0', () => {
     expect(receiver.spans[0]?.resource['service.name']).toBe('scaivault');
   });
 });
+
+describe('batched export in a long-lived process', () => {
+  let receiver: OtlpReceiver;
+  let vault: VaultProcess | undefined;
+
+  beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
+    vault = await VaultProcess.start({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, SCAIVAULT_TRACES_FLUSH: 'batch' } });
+  });
+
+  afterAll(async () => {
+    await vault?.stop();
+    await receiver?.close();
+  });
+
+  it('holds spans for the batch, and sends what is still held when the process stops', async () => {
+    const read = await vault!.request('GET', '/v1/secrets/none', { headers: { 'x-request-id': REQUEST_ID } });
+    expect(read.status).toBe(404);
+    // The batch waits up to 5 s: nothing has left yet.
+    expect(receiver.trace(REQUEST_ID)).toHaveLength(0);
+
+    expect(await vault!.stop()).toBe(0);
+    vault = undefined;
+    const server = receiver.trace(REQUEST_ID).find((span) => span.kind === SPAN_KIND.server);
+    expect(server?.name).toBe('GET /v1/secrets/{path+}');
+  });
+});
