@@ -1,6 +1,14 @@
 // The one description of ScaiVault's stateful resources. The CDK stateful stack
 // and the embedded runtime both build their tables, queues and bucket from it.
 
+/**
+ * The Node.js major every ScaiVault Lambda runs (`nodejs24.x`) and its bundles
+ * target. Node 24 backs AsyncLocalStorage with V8's continuation-preserved data
+ * (AsyncContextFrame) instead of async_hooks promise hooks, which is what keeps
+ * OpenTelemetry context propagation cheap: see docs/observability.md.
+ */
+export const LAMBDA_NODE_MAJOR = 24;
+
 export interface AttributeDefinition {
   readonly name: string;
   readonly type: 'S' | 'N';

@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, STATE_TABLE, type QueueDefinition } from './definitions.js';
+import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, type QueueDefinition } from './definitions.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -151,8 +151,10 @@ export interface VaultFunctionProps {
   readonly bundleDir?: string;
 }
 
+const NODE_RUNTIMES: Readonly<Record<typeof LAMBDA_NODE_MAJOR, lambda.Runtime>> = { 24: lambda.Runtime.NODEJS_24_X };
+
 /**
- * A ScaiVault Lambda: Node.js 22 on arm64, active tracing, its own log group,
+ * A ScaiVault Lambda: Node.js 24 (LAMBDA_NODE_MAJOR) on arm64, active tracing, its own log group,
  * code from the prebuilt bundle. Access is added only through the `bind*`
  * helpers, which grant the IAM actions and set the env var the code reads in
  * one call, so a function never has a permission without its configuration
@@ -182,7 +184,7 @@ export class VaultFunction extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: NODE_RUNTIMES[LAMBDA_NODE_MAJOR],
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: lambda.Code.fromAsset(codeDir),

@@ -5,6 +5,7 @@ import { copyFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { LAMBDA_NODE_MAJOR } from '../lib/definitions.js';
 
 export interface BuiltFunction {
   readonly name: string;
@@ -44,10 +45,10 @@ export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltF
         // Prefer packages' ES module builds, as CDK's NodejsFunction does for ESM: CommonJS
         // cannot be tree-shaken, and the OpenTelemetry SDK alone would add ~300 KiB.
         mainFields: ['module', 'main'],
-        target: 'node22',
+        target: `node${LAMBDA_NODE_MAJOR}`,
         minify: options.minify ?? true,
         sourcemap: 'external',
-        // The nodejs22.x runtime ships AWS SDK v3.
+        // Lambda's Node.js runtimes ship AWS SDK v3.
         external: ['@aws-sdk/*'],
         banner: { js: ESM_REQUIRE_BANNER },
         logLevel: 'warning',

@@ -289,9 +289,9 @@ describe('stateless stack', () => {
     metricsSecret: logicalId(statefulStack, statefulStack.metricsTokenSecret),
   });
 
-  it('runs the api on nodejs22.x, arm64, with active tracing and its own log group', () => {
+  it('runs the api on nodejs24.x, arm64, with active tracing and its own log group', () => {
     const props = apiFunction().Properties;
-    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     expect(props.Handler).toBe('index.handler');

@@ -199,10 +199,10 @@ afterAll(async () => {
 });
 
 describe.each(WORKERS.map((w) => [w.name, w] as const))('%s function', (name, worker) => {
-  it('runs the bundle of its handler on nodejs22.x, arm64, with active tracing and its own log group', () => {
+  it('runs the bundle of its handler on nodejs24.x, arm64, with active tracing and its own log group', () => {
     const props = functionResource(worker).Properties;
     expect(functionOf(worker).name).toBe(name);
-    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     expect(props.Handler).toBe('index.handler');

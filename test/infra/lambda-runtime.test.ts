@@ -1,0 +1,58 @@
+// The functions deploy on nodejs24.x while this suite may run on an older Node:
+// the built api bundle is loaded and invoked on the Lambda runtime's Node here.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_NODE_MAJOR } from '../../lib/definitions.js';
+import { buildFunctions } from '../../scripts/build.js';
+import { lambdaNode } from '../../scripts/lambda-node.js';
+import { ROOT } from '../integration/support/processes.js';
+
+// What a Lambda invocation of GET /v1/health looks like to the bundle, and what it answered.
+const INVOKE = `
+const { handler } = await import(process.argv[1]);
+const event = { version: '2.0', routeKey: '$default', rawPath: '/v1/health', rawQueryString: '', headers: {},
+  requestContext: { http: { method: 'GET', path: '/v1/health', sourceIp: '127.0.0.1' }, requestId: 'r-1', timeEpoch: Date.now() } };
+const context = { functionName: 'scaivault-api', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 10000 };
+const response = await handler(event, context);
+process.stdout.write(JSON.stringify({ node: process.versions.node, response }));
+`;
+
+describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, () => {
+  let bundle: string;
+  let outDir: string;
+
+  beforeAll(async () => {
+    // Inside the repository, so the bundle finds @aws-sdk/* in node_modules as Lambda finds the runtime's copy.
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    outDir = mkdtempSync(join(ROOT, '.tmp', 'lambda-runtime-'));
+    const api = (await buildFunctions({ outDir })).find((built) => built.name === 'api');
+    if (!api) throw new Error('no api bundle');
+    bundle = api.outfile;
+  }, 120_000);
+
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('loads and answers a liveness invocation', () => {
+    const node = lambdaNode();
+    const output = execFileSync(node.path, ['--input-type=module', '-e', INVOKE, bundle], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: 'eu-west-1',
+        AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
+        SCAIVAULT_STATE_TABLE: 'scaivault-state',
+        SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
+        SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
+        SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
+        SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
+        LOG_LEVEL: 'error',
+      },
+    });
+    const { node: version, response } = JSON.parse(output) as { node: string; response: { statusCode: number; body: string } };
+    expect(version.split('.')[0]).toBe(String(LAMBDA_NODE_MAJOR));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ status: 'ok' });
+  }, 300_000);
+});
