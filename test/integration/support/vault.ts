@@ -13,6 +13,8 @@ export interface VaultOptions {
    * load the very event loop that times the requests.
    */
   readonly logToFile?: boolean;
+  /** The Node.js binary to run it with; this process's own by default. */
+  readonly node?: string;
 }
 
 export interface ApiResponse {
@@ -36,11 +38,18 @@ export class VaultProcess {
     readonly port: number,
     private readonly env: Record<string, string>,
     private readonly logFile: string | undefined,
+    private readonly node: string,
   ) {}
 
   static async start(options: VaultOptions = {}): Promise<VaultProcess> {
     const dataDir = options.dataDir ?? tempDir('vault');
-    const vault = new VaultProcess(dataDir, options.port ?? (await freePort()), options.env ?? {}, options.logToFile ? join(dataDir, 'vault.log') : undefined);
+    const vault = new VaultProcess(
+      dataDir,
+      options.port ?? (await freePort()),
+      options.env ?? {},
+      options.logToFile ? join(dataDir, 'vault.log') : undefined,
+      options.node ?? process.execPath,
+    );
     await vault.restart();
     return vault;
   }
@@ -56,7 +65,7 @@ export class VaultProcess {
 
   async restart(): Promise<void> {
     const logFd = this.logFile ? openSync(this.logFile, 'a') : undefined;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/embedded.ts')], {
+    const child = spawn(this.node, ['--import', 'tsx', join(ROOT, 'bin/embedded.ts')], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
