@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
@@ -18,6 +17,7 @@ import {
   asArray,
   dashboardBody as dashboardWidgets,
   forService,
+  handlerBundleDir,
   logicalId,
   readRuleFiles,
   refOf,
@@ -300,9 +300,7 @@ describe('ADOT on the api function', () => {
 describe('constructs on their own', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'scaivault-bundle-'));
-    await mkdir(join(dir, 'api'));
-    await writeFile(join(dir, 'api', 'index.mjs'), 'export const handler = async () => ({});\n');
+    dir = await handlerBundleDir('api', 'export const handler = async () => ({});\n');
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

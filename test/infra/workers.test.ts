@@ -1,6 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -17,6 +15,7 @@ import {
   asArray,
   dashboardBody,
   forService,
+  handlerBundleDir,
   logicalId,
   objectArn,
   refOf,
@@ -486,9 +485,7 @@ describe('worker alarms and dashboard', () => {
 describe('a worker on its own', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'scaivault-worker-bundle-'));
-    await mkdir(join(dir, 'worker'));
-    await writeFile(join(dir, 'worker', 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
+    dir = await handlerBundleDir('worker', 'export const handler = async () => ({ batchItemFailures: [] });\n');
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

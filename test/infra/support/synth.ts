@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
@@ -29,6 +29,14 @@ export interface Synthesized {
   /** Removes the bundle directory. */
   readonly dispose: () => Promise<void>;
 }
+
+/** A bundle directory holding one function's `index.mjs`, for constructs synthesized without a build. */
+export const handlerBundleDir = async (name: string, handlerSource: string): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'scaivault-bundle-'));
+  await mkdir(join(dir, name));
+  await writeFile(join(dir, name, 'index.mjs'), handlerSource);
+  return dir;
+};
 
 export const readRuleFiles = (): Promise<string[]> =>
   Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
