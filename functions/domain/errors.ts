@@ -71,3 +71,16 @@ export class IntegrityError extends VaultError {
 export class TooLargeError extends VaultError {
   override readonly name = 'TooLargeError';
 }
+
+/**
+ * A change was sent to a dependency and no answer came: it may or may not have
+ * taken effect. Never answered as "unavailable", which promises nothing changed.
+ */
+export class OutcomeUnknownError extends VaultError {
+  override readonly name = 'OutcomeUnknownError';
+}
+
+/** An Idempotency-Key was used again for a different request. */
+export class IdempotencyKeyReusedError extends VaultError {
+  override readonly name = 'IdempotencyKeyReusedError';
+}
