@@ -2,13 +2,20 @@
 import { getNumber, getOptionalString, getString } from '../functions/config.js';
 import { createLogger } from '../functions/observability/logger.js';
 import { startEmbedded } from '../local/embedded.js';
+import { unprotectedMetricsProblem } from '../local/listen-guard.js';
 
 const logger = createLogger(process.env, { service: 'scaivault-embedded' });
 
 const main = async (): Promise<void> => {
+  const host = getString(process.env, 'SCAIVAULT_HOST', '127.0.0.1');
+  const exposure = unprotectedMetricsProblem(host, process.env);
+  if (exposure) {
+    logger.error('scaivault refuses to start', { detail: exposure });
+    process.exit(1);
+  }
   const vault = await startEmbedded({
     dataDir: getString(process.env, 'SCAIVAULT_DATA_DIR', '.scaivault'),
-    host: getString(process.env, 'SCAIVAULT_HOST', '127.0.0.1'),
+    host,
     port: getNumber(process.env, 'PORT', 8200),
     dynamoDbEndpoint: getOptionalString(process.env, 'SCAIVAULT_DYNAMODB_ENDPOINT'),
     rootToken: getOptionalString(process.env, 'SCAIVAULT_ROOT_TOKEN'),
