@@ -226,7 +226,8 @@ describe('stateful stack', () => {
 
     it('takes compliance mode and the retention period from its props', () => {
       const stack = new StatefulStack(new App(), 'Compliance', { env: ENV, auditRetention: Duration.days(2555), auditRetentionMode: 'compliance' });
-      const [lockedBucket] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
+      const [lockedBucket, ...others] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket', { Properties: { ObjectLockEnabled: true } }));
+      expect(others).toEqual([]);
       expect(lockedBucket!.Properties.ObjectLockConfiguration).toEqual({
         ObjectLockEnabled: 'Enabled',
         Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
@@ -248,6 +249,29 @@ describe('stateful stack', () => {
       );
       expect(deny).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
       expect(deny.Resource).toEqual([arnOf(bucketId()), { 'Fn::Join': ['', [arnOf(bucketId()), '/*']] }]);
+    });
+
+    it('writes server access logs to a bucket of their own: private, TLS-only, encrypted, retained as long as the audit objects', () => {
+      const logBucketId = logicalId(statefulStack, statefulStack.accessLogBucket);
+      expect(bucket().Properties.LoggingConfiguration).toEqual({ DestinationBucketName: refOf(logBucketId), LogFilePrefix: 'scaivault-audit/' });
+      const logBucket = statefulJson.Resources[logBucketId];
+      expect(logBucket.Properties.PublicAccessBlockConfiguration).toEqual(bucket().Properties.PublicAccessBlockConfiguration);
+      // S3 delivers access logs only to a bucket with S3-managed encryption.
+      expect(logBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+      expect(logBucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ ExpirationInDays: 365, Status: 'Enabled' }));
+      expect(logBucket.DeletionPolicy).toBe('Retain');
+      const statements = Object.values(stateful.findResources('AWS::S3::BucketPolicy'))
+        .filter((p) => p.Properties.Bucket.Ref === logBucketId)
+        .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement));
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      // Only the S3 logging service writes there, and only logs of the audit bucket in this account.
+      const delivery = statements.filter((s: Json) => s.Effect === 'Allow');
+      expect(delivery).toHaveLength(1);
+      expect(delivery[0]).toMatchObject({
+        Action: 's3:PutObject',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Condition: { ArnLike: { 'aws:SourceArn': arnOf(bucketId()) }, StringEquals: { 'aws:SourceAccount': ENV.account } },
+      });
     });
 
     it('refuses any anchor write without If-None-Match, so an anchor is written once', () => {
