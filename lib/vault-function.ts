@@ -182,7 +182,12 @@ export class VaultFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
+    // A role of its own rather than Lambda's default with AWSLambdaBasicExecutionRole,
+    // which may create any log group and write to all of them.
+    const role = new iam.Role(this, 'ServiceRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
     this.function = new lambda.Function(this, 'Function', {
+      role,
       description: props.description,
       runtime: NODE_RUNTIMES[LAMBDA_NODE_MAJOR],
       architecture: lambda.Architecture.ARM_64,
@@ -198,6 +203,8 @@ export class VaultFunction extends Construct {
         ...props.environment,
       },
     });
+    // The log group exists before the function runs: streams and events in it, nothing else.
+    this.allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [this.logGroup.logGroupArn]);
   }
 
   get functionArn(): string {

@@ -324,6 +324,18 @@ describe('stateless stack', () => {
     expect(statelessJson.Resources[logGroupId].Properties.RetentionInDays).toBe(30);
   });
 
+  it('lets every function write logs to its own log group only, with no managed policy', () => {
+    const functions = [statelessStack.api, statelessStack.rotationWorker, statelessStack.webhookWorker, statelessStack.scheduler, statelessStack.auditExport];
+    for (const fn of functions) {
+      const role = statelessJson.Resources[logicalId(statelessStack, fn.function.role!)];
+      expect(role.Properties.ManagedPolicyArns, fn.name).toBeUndefined();
+      const logs = forService(roleStatements(synth, fn), 'logs');
+      expect(actionsByResource(logs), fn.name).toEqual(
+        new Map([[JSON.stringify(arnOf(logicalId(statelessStack, fn.logGroup))), ['logs:CreateLogStream', 'logs:PutLogEvents']]]),
+      );
+    }
+  });
+
   it('points every env var the api reads at the stateful resource it was granted', () => {
     const vars = resolveImports(apiFunction().Properties.Environment.Variables);
     const ids = statefulIds();
