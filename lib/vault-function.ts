@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, type QueueDefinition } from './definitions.js';
+import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, TABLES, type QueueDefinition } from './definitions.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -211,14 +211,22 @@ export class VaultFunction extends Construct {
     return this.function.functionArn;
   }
 
-  /** Item-level read/write on a table and its indexes, plus the table key through DynamoDB only. */
+  /**
+   * Item-level read/write on a table, queries of each index its definition names
+   * (the one in TABLES with this env var), plus the table key through DynamoDB only.
+   */
   bindStateTable(table: dynamodb.ITable, envVar: string = STATE_TABLE.envVar, actions: readonly string[] = STATE_TABLE_ACTIONS): this {
-    this.allow(`Table${this.sidSuffix(envVar)}`, actions, [table.tableArn, `${table.tableArn}/index/*`]);
+    const definition = TABLES.find((candidate) => candidate.envVar === envVar);
+    if (!definition) throw new Error(`no table in TABLES is named by ${envVar}`);
+    this.allow(`Table${this.sidSuffix(envVar)}`, actions, [table.tableArn]);
+    // Of the item actions, only Query applies to an index.
+    const indexArns = definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`);
+    if (actions.includes('dynamodb:Query') && indexArns.length > 0) this.allow(`TableIndexes${this.sidSuffix(envVar)}`, ['dynamodb:Query'], indexArns);
     if (table.encryptionKey) {
       this.allowKeyViaService(`TableKey${this.sidSuffix(envVar)}`, table.encryptionKey, 'dynamodb', [
         'kms:Decrypt',
         'kms:Encrypt',
-        'kms:GenerateDataKey*',
+        'kms:GenerateDataKey',
         'kms:DescribeKey',
       ]);
     }

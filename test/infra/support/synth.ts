@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import type { TableDefinition } from '../../../lib/definitions.js';
 import { mergePrometheusRuleFiles } from '../../../lib/observability.js';
 import { StatefulStack } from '../../../lib/stateful-stack.js';
 import { StatelessStack } from '../../../lib/stateless-stack.js';
@@ -153,8 +154,9 @@ export const actionsByResource = (statements: Statement[]): Map<string, string[]
   return new Map([...grants].map(([resource, actions]) => [resource, [...actions].sort()]));
 };
 
-/** A table's ARN and its indexes' ARN pattern, as the stateless stack grants them. */
-export const tableArns = (tableId: string): Json[] => [arnOf(tableId), { 'Fn::Join': ['', [arnOf(tableId), '/index/*']] }];
+/** The ARN of each index a table's definition names, as the stateless stack grants them. */
+export const indexArns = (tableId: string, definition: TableDefinition): Json[] =>
+  definition.globalSecondaryIndexes.map((index) => ({ 'Fn::Join': ['', [arnOf(tableId), `/index/${index.indexName}`]] }));
 
 /** An object ARN pattern of a bucket, as `bucket.arnForObjects(pattern)` writes it. */
 export const objectArn = (bucketId: string, pattern: string): Json => ({ 'Fn::Join': ['', [arnOf(bucketId), `/${pattern}`]] });
