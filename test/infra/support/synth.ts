@@ -42,8 +42,18 @@ export const handlerBundleDir = async (name: string, handlerSource: string): Pro
 export const readRuleFiles = (): Promise<string[]> =>
   Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
 
-/** Both stacks wired as bin/scaivault.ts wires them, from freshly built bundles, with cdk.json's feature flags. */
-export const synthesize = async (): Promise<Synthesized> => {
+export interface DefinedApp {
+  readonly app: App;
+  readonly statefulStack: StatefulStack;
+  readonly statelessStack: StatelessStack;
+  /** Where the bundles (and their collector.yaml) were built. */
+  readonly bundleDir: string;
+  /** Removes the bundle directory. */
+  readonly dispose: () => Promise<void>;
+}
+
+/** Both stacks wired as bin/scaivault.ts wires them, from freshly built bundles, with cdk.json's feature flags; not yet synthesized. */
+export const defineApp = async (): Promise<DefinedApp> => {
   const bundleDir = await mkdtemp(join(tmpdir(), 'scaivault-infra-'));
   await buildFunctions({ outDir: bundleDir });
   // Same feature flags as `cdk synth`, so the assertions hold for what gets deployed.
@@ -71,6 +81,12 @@ export const synthesize = async (): Promise<Synthesized> => {
     stage: 'test',
     bundleDir,
   });
+  return { app, statefulStack, statelessStack, bundleDir, dispose: () => rm(bundleDir, { recursive: true, force: true }) };
+};
+
+/** Both stacks wired as bin/scaivault.ts wires them, synthesized. */
+export const synthesize = async (): Promise<Synthesized> => {
+  const { statefulStack, statelessStack, bundleDir, dispose } = await defineApp();
   const stateful = Template.fromStack(statefulStack);
   const stateless = Template.fromStack(statelessStack);
   return {
@@ -81,7 +97,7 @@ export const synthesize = async (): Promise<Synthesized> => {
     statefulJson: stateful.toJSON(),
     statelessJson: stateless.toJSON(),
     bundleDir,
-    dispose: () => rm(bundleDir, { recursive: true, force: true }),
+    dispose,
   };
 };
 
