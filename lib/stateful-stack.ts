@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import {
   AUDIT_ANCHOR_PREFIX,
@@ -74,6 +75,8 @@ export class StatefulStack extends Stack {
   readonly webhookQueue: sqs.Queue;
   readonly auditExportQueue: sqs.Queue;
   readonly auditBucket: s3.Bucket;
+  /** S3 server access logs of the audit bucket: who read or wrote which anchor or export. */
+  readonly accessLogBucket: s3.Bucket;
   readonly rootTokenSecret: secretsmanager.Secret;
   /** Bearer token for /v1/metrics, shared with Prometheus and the standalone ADOT collector. */
   readonly metricsTokenSecret: secretsmanager.Secret;
@@ -84,6 +87,9 @@ export class StatefulStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
+    // S3 delivers the audit bucket's access logs under a bucket policy, whatever the app's
+    // feature flags: the ACL-based delivery would need ACLs, which no bucket here allows.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
 
     this.key = new kms.Key(this, 'Key', {
       alias: 'alias/scaivault',
@@ -103,6 +109,24 @@ export class StatefulStack extends Stack {
 
     const retention = props.auditRetention ?? Duration.days(365);
 
+    // S3 delivers access logs only to a bucket encrypted with S3-managed keys and without
+    // object lock default retention, so the logs cannot live in the audit bucket itself.
+    this.accessLogBucket = new s3.Bucket(this, 'AuditAccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Kept as long as the audit objects they describe.
+      lifecycleRules: [{ expiration: retention, noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'The access-log destination of the audit bucket: logging it into itself would log every log delivery, and another bucket would only move this finding there.',
+    });
+
     this.auditBucket = new s3.Bucket(this, AUDIT_BUCKET.id, {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.KMS,
@@ -116,6 +140,8 @@ export class StatefulStack extends Stack {
       objectLockDefaultRetention:
         props.auditRetentionMode === 'compliance' ? s3.ObjectLockRetention.compliance(retention) : s3.ObjectLockRetention.governance(retention),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: `${AUDIT_BUCKET.id}/`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // An anchor is written once: a put without If-None-Match (which could add a new
@@ -142,6 +168,17 @@ export class StatefulStack extends Stack {
       description: 'ScaiVault /v1/metrics bearer token for Prometheus and the ADOT collector; the api reads it on first scrape',
       encryptionKey: this.key,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    // Neither token is a credential Secrets Manager could rotate: nothing it changes would reach the vault or its scrapers.
+    Validations.of(this.rootTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A bootstrap value: the api stores the hash of whatever it reads here as a non-expiring root token, so a rotation would add a second root token rather than replace the first.',
+    });
+    Validations.of(this.metricsTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Prometheus and the ADOT collector hold copies and each api container reads it once and keeps it, so an automatic rotation would fail scrapes until every copy and container changed: it is rotated by hand.',
     });
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {

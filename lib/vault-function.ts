@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,7 +11,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, type QueueDefinition } from './definitions.js';
+import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, TABLES, type QueueDefinition } from './definitions.js';
+import { WILDCARD_PERMISSION_RULE, acknowledgeWildcardResources } from './nag.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -182,7 +183,12 @@ export class VaultFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
+    // A role of its own rather than Lambda's default with AWSLambdaBasicExecutionRole,
+    // which may create any log group and write to all of them.
+    const role = new iam.Role(this, 'ServiceRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
     this.function = new lambda.Function(this, 'Function', {
+      role,
       description: props.description,
       runtime: NODE_RUNTIMES[LAMBDA_NODE_MAJOR],
       architecture: lambda.Architecture.ARM_64,
@@ -198,20 +204,35 @@ export class VaultFunction extends Construct {
         ...props.environment,
       },
     });
+    // The log group exists before the function runs: streams and events in it, nothing else.
+    this.allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [this.logGroup.logGroupArn]);
+    Validations.of(this).acknowledge({
+      id: `${WILDCARD_PERMISSION_RULE}[Resource::*]`,
+      reason:
+        'Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; every other statement names its resources, which the infra tests check.',
+    });
   }
 
   get functionArn(): string {
     return this.function.functionArn;
   }
 
-  /** Item-level read/write on a table and its indexes, plus the table key through DynamoDB only. */
+  /**
+   * Item-level read/write on a table, queries of each index its definition names
+   * (the one in TABLES with this env var), plus the table key through DynamoDB only.
+   */
   bindStateTable(table: dynamodb.ITable, envVar: string = STATE_TABLE.envVar, actions: readonly string[] = STATE_TABLE_ACTIONS): this {
-    this.allow(`Table${this.sidSuffix(envVar)}`, actions, [table.tableArn, `${table.tableArn}/index/*`]);
+    const definition = TABLES.find((candidate) => candidate.envVar === envVar);
+    if (!definition) throw new Error(`no table in TABLES is named by ${envVar}`);
+    this.allow(`Table${this.sidSuffix(envVar)}`, actions, [table.tableArn]);
+    // Of the item actions, only Query applies to an index.
+    const indexArns = definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`);
+    if (actions.includes('dynamodb:Query') && indexArns.length > 0) this.allow(`TableIndexes${this.sidSuffix(envVar)}`, ['dynamodb:Query'], indexArns);
     if (table.encryptionKey) {
       this.allowKeyViaService(`TableKey${this.sidSuffix(envVar)}`, table.encryptionKey, 'dynamodb', [
         'kms:Decrypt',
         'kms:Encrypt',
-        'kms:GenerateDataKey*',
+        'kms:GenerateDataKey',
         'kms:DescribeKey',
       ]);
     }
@@ -285,7 +306,13 @@ export class VaultFunction extends Construct {
     // HeadBucket is authorised by s3:ListBucket.
     this.allow('AuditBucket', ['s3:ListBucket'], [bucket.bucketArn]);
     const { actions, prefixes } = AUDIT_OBJECT_GRANTS[mode];
-    this.allow('AuditObjects', actions, prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`)));
+    const objects = prefixes.map((prefix) => bucket.arnForObjects(`${prefix}*`));
+    this.allow('AuditObjects', actions, objects);
+    acknowledgeWildcardResources(
+      this,
+      objects,
+      'Anchors are keyed by block sequence number and exports by export id, both made at run time: the grant is confined to the prefix of the objects this function reads or writes.',
+    );
     if (bucket.encryptionKey) {
       const writes = actions.includes('s3:PutObject');
       this.allowKeyViaService('AuditBucketKey', bucket.encryptionKey, 's3', writes ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt']);

@@ -12,6 +12,7 @@ import {
   TABLES,
   WEBHOOK_QUEUE,
   deadLetterQueueId,
+  type TableDefinition,
 } from '../../lib/definitions.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
@@ -29,7 +30,7 @@ import {
   resolveImports as resolveWith,
   roleStatements,
   synthesize,
-  tableArns,
+  indexArns,
   type Json,
   type Synthesized,
 } from './support/synth.js';
@@ -226,7 +227,8 @@ describe('stateful stack', () => {
 
     it('takes compliance mode and the retention period from its props', () => {
       const stack = new StatefulStack(new App(), 'Compliance', { env: ENV, auditRetention: Duration.days(2555), auditRetentionMode: 'compliance' });
-      const [lockedBucket] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
+      const [lockedBucket, ...others] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket', { Properties: { ObjectLockEnabled: true } }));
+      expect(others).toEqual([]);
       expect(lockedBucket!.Properties.ObjectLockConfiguration).toEqual({
         ObjectLockEnabled: 'Enabled',
         Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
@@ -248,6 +250,29 @@ describe('stateful stack', () => {
       );
       expect(deny).toMatchObject({ Action: 's3:*', Principal: { AWS: '*' } });
       expect(deny.Resource).toEqual([arnOf(bucketId()), { 'Fn::Join': ['', [arnOf(bucketId()), '/*']] }]);
+    });
+
+    it('writes server access logs to a bucket of their own: private, TLS-only, encrypted, retained as long as the audit objects', () => {
+      const logBucketId = logicalId(statefulStack, statefulStack.accessLogBucket);
+      expect(bucket().Properties.LoggingConfiguration).toEqual({ DestinationBucketName: refOf(logBucketId), LogFilePrefix: 'scaivault-audit/' });
+      const logBucket = statefulJson.Resources[logBucketId];
+      expect(logBucket.Properties.PublicAccessBlockConfiguration).toEqual(bucket().Properties.PublicAccessBlockConfiguration);
+      // S3 delivers access logs only to a bucket with S3-managed encryption.
+      expect(logBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+      expect(logBucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ ExpirationInDays: 365, Status: 'Enabled' }));
+      expect(logBucket.DeletionPolicy).toBe('Retain');
+      const statements = Object.values(stateful.findResources('AWS::S3::BucketPolicy'))
+        .filter((p) => p.Properties.Bucket.Ref === logBucketId)
+        .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement));
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      // Only the S3 logging service writes there, and only logs of the audit bucket in this account.
+      const delivery = statements.filter((s: Json) => s.Effect === 'Allow');
+      expect(delivery).toHaveLength(1);
+      expect(delivery[0]).toMatchObject({
+        Action: 's3:PutObject',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Condition: { ArnLike: { 'aws:SourceArn': arnOf(bucketId()) }, StringEquals: { 'aws:SourceAccount': ENV.account } },
+      });
     });
 
     it('refuses any anchor write without If-None-Match, so an anchor is written once', () => {
@@ -300,6 +325,18 @@ describe('stateless stack', () => {
     expect(statelessJson.Resources[logGroupId].Properties.RetentionInDays).toBe(30);
   });
 
+  it('lets every function write logs to its own log group only, with no managed policy', () => {
+    const functions = [statelessStack.api, statelessStack.rotationWorker, statelessStack.webhookWorker, statelessStack.scheduler, statelessStack.auditExport];
+    for (const fn of functions) {
+      const role = statelessJson.Resources[logicalId(statelessStack, fn.function.role!)];
+      expect(role.Properties.ManagedPolicyArns, fn.name).toBeUndefined();
+      const logs = forService(roleStatements(synth, fn), 'logs');
+      expect(actionsByResource(logs), fn.name).toEqual(
+        new Map([[JSON.stringify(arnOf(logicalId(statelessStack, fn.logGroup))), ['logs:CreateLogStream', 'logs:PutLogEvents']]]),
+      );
+    }
+  });
+
   it('points every env var the api reads at the stateful resource it was granted', () => {
     const vars = resolveImports(apiFunction().Properties.Environment.Variables);
     const ids = statefulIds();
@@ -325,22 +362,27 @@ describe('stateless stack', () => {
       expect(statements.length).toBeGreaterThan(0);
       for (const s of statements) {
         expect(s.effect).toBe('Allow');
-        for (const action of s.actions) expect(action).not.toMatch(/(^\*$|:\*$)/);
+        // Not even a partial one such as kms:GenerateDataKey*.
+        for (const action of s.actions) expect(action).not.toContain('*');
       }
       for (const service of ['dynamodb', 'kms', 's3', 'sqs', 'secretsmanager']) {
         for (const s of forService(statements, service)) expect(s.resources).not.toContain('*');
       }
     });
 
-    it('grants exactly the item-level DynamoDB actions on the state and metrics tables, and only puts and reads on the audit table', () => {
+    it('grants exactly the item-level DynamoDB actions on the state and metrics tables, only puts and reads on the audit table, and queries of their named indexes', () => {
       const byResource = actionsByResource(forService(apiStatements(), 'dynamodb'));
       const ids = statefulIds();
-      const expected = new Map(
-        [
-          [ids.table, API_DYNAMODB_ACTIONS],
-          [ids.metrics, API_DYNAMODB_ACTIONS],
-          [ids.audit, AUDIT_DYNAMODB_ACTIONS],
-        ].flatMap(([id, actions]) => tableArns(id as string).map((arn) => [JSON.stringify(arn), actions as string[]] as const)),
+      const grants: [string, string[], TableDefinition][] = [
+        [ids.table, API_DYNAMODB_ACTIONS, STATE_TABLE],
+        [ids.metrics, API_DYNAMODB_ACTIONS, METRICS_TABLE],
+        [ids.audit, AUDIT_DYNAMODB_ACTIONS, AUDIT_TABLE],
+      ];
+      const expected = new Map<string, string[]>(
+        grants.flatMap(([id, actions, definition]): [string, string[]][] => [
+          [JSON.stringify(arnOf(id)), actions],
+          ...indexArns(id, definition).map((arn): [string, string[]] => [JSON.stringify(arn), ['dynamodb:Query']]),
+        ]),
       );
       expect(byResource).toEqual(expected);
     });
@@ -424,10 +466,13 @@ describe('stateless stack', () => {
   });
 
   describe('audit table', () => {
-    const auditResources = () => tableArns(statefulIds().audit).map((arn) => JSON.stringify(arn));
+    const auditTableArn = () => JSON.stringify(arnOf(statefulIds().audit));
+    const auditIndexArns = () => indexArns(statefulIds().audit, AUDIT_TABLE).map((arn) => JSON.stringify(arn));
     /** Could this resource pattern name the audit table or one of its indexes? */
     const coversAudit = (resource: Json) =>
-      auditResources().includes(JSON.stringify(resource)) || (typeof resource === 'string' && /^\*$|^arn:[^:]*:dynamodb:[^:]*:[^:]*:(\*|table\/\*)/.test(resource));
+      JSON.stringify(resource) === auditTableArn() ||
+      JSON.stringify(resource?.['Fn::Join']?.[1]?.[0]) === auditTableArn() ||
+      (typeof resource === 'string' && /^\*$|^arn:[^:]*:dynamodb:[^:]*:[^:]*:(\*|table\/\*)/.test(resource));
     const auditStatements = () =>
       [...allPolicyStatements(synth, statelessJson), ...allPolicyStatements(synth, statefulJson)].filter(
         (s) => s.effect === 'Allow' && s.resources.some(coversAudit),
@@ -437,7 +482,8 @@ describe('stateless stack', () => {
       const functions = [statelessStack.api, statelessStack.rotationWorker, statelessStack.webhookWorker, statelessStack.scheduler, statelessStack.auditExport];
       for (const fn of functions) {
         const granted = actionsByResource(forService(roleStatements(synth, fn), 'dynamodb'));
-        for (const resource of auditResources()) expect(granted.get(resource), fn.name).toEqual(AUDIT_DYNAMODB_ACTIONS);
+        expect(granted.get(auditTableArn()), fn.name).toEqual(AUDIT_DYNAMODB_ACTIONS);
+        for (const index of auditIndexArns()) expect(granted.get(index), fn.name).toEqual(['dynamodb:Query']);
       }
       expect(auditStatements().length).toBeGreaterThanOrEqual(functions.length);
       for (const s of auditStatements()) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import type { TableDefinition } from '../../../lib/definitions.js';
 import { mergePrometheusRuleFiles } from '../../../lib/observability.js';
 import { StatefulStack } from '../../../lib/stateful-stack.js';
 import { StatelessStack } from '../../../lib/stateless-stack.js';
@@ -41,8 +42,18 @@ export const handlerBundleDir = async (name: string, handlerSource: string): Pro
 export const readRuleFiles = (): Promise<string[]> =>
   Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
 
-/** Both stacks wired as bin/scaivault.ts wires them, from freshly built bundles, with cdk.json's feature flags. */
-export const synthesize = async (): Promise<Synthesized> => {
+export interface DefinedApp {
+  readonly app: App;
+  readonly statefulStack: StatefulStack;
+  readonly statelessStack: StatelessStack;
+  /** Where the bundles (and their collector.yaml) were built. */
+  readonly bundleDir: string;
+  /** Removes the bundle directory. */
+  readonly dispose: () => Promise<void>;
+}
+
+/** Both stacks wired as bin/scaivault.ts wires them, from freshly built bundles, with cdk.json's feature flags; not yet synthesized. */
+export const defineApp = async (): Promise<DefinedApp> => {
   const bundleDir = await mkdtemp(join(tmpdir(), 'scaivault-infra-'));
   await buildFunctions({ outDir: bundleDir });
   // Same feature flags as `cdk synth`, so the assertions hold for what gets deployed.
@@ -70,6 +81,12 @@ export const synthesize = async (): Promise<Synthesized> => {
     stage: 'test',
     bundleDir,
   });
+  return { app, statefulStack, statelessStack, bundleDir, dispose: () => rm(bundleDir, { recursive: true, force: true }) };
+};
+
+/** Both stacks wired as bin/scaivault.ts wires them, synthesized. */
+export const synthesize = async (): Promise<Synthesized> => {
+  const { statefulStack, statelessStack, bundleDir, dispose } = await defineApp();
   const stateful = Template.fromStack(statefulStack);
   const stateless = Template.fromStack(statelessStack);
   return {
@@ -80,7 +97,7 @@ export const synthesize = async (): Promise<Synthesized> => {
     statefulJson: stateful.toJSON(),
     statelessJson: stateless.toJSON(),
     bundleDir,
-    dispose: () => rm(bundleDir, { recursive: true, force: true }),
+    dispose,
   };
 };
 
@@ -153,8 +170,9 @@ export const actionsByResource = (statements: Statement[]): Map<string, string[]
   return new Map([...grants].map(([resource, actions]) => [resource, [...actions].sort()]));
 };
 
-/** A table's ARN and its indexes' ARN pattern, as the stateless stack grants them. */
-export const tableArns = (tableId: string): Json[] => [arnOf(tableId), { 'Fn::Join': ['', [arnOf(tableId), '/index/*']] }];
+/** The ARN of each index a table's definition names, as the stateless stack grants them. */
+export const indexArns = (tableId: string, definition: TableDefinition): Json[] =>
+  definition.globalSecondaryIndexes.map((index) => ({ 'Fn::Join': ['', [arnOf(tableId), `/index/${index.indexName}`]] }));
 
 /** An object ARN pattern of a bucket, as `bucket.arnForObjects(pattern)` writes it. */
 export const objectArn = (bucketId: string, pattern: string): Json => ({ 'Fn::Join': ['', [arnOf(bucketId), `/${pattern}`]] });
