@@ -44,6 +44,9 @@ export const AUDIT_HMAC_CONTEXT = { purpose: 'audit-hmac' } as const;
 
 
 /** Envelope encryption: wrap new data keys, unwrap stored ones, report key state. */
+/** The one wildcard action granted: only through DynamoDB, on the table key. */
+export const TABLE_KEY_DATA_KEY_ACTION = 'kms:GenerateDataKey*';
+
 export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'];
 
 /**
@@ -229,12 +232,17 @@ export class VaultFunction extends Construct {
     const indexArns = definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`);
     if (actions.includes('dynamodb:Query') && indexArns.length > 0) this.allow(`TableIndexes${this.sidSuffix(envVar)}`, ['dynamodb:Query'], indexArns);
     if (table.encryptionKey) {
+      // The actions aws-cdk-lib's own table grants give a customer-managed table key (DynamoDB calls KMS for the caller).
       this.allowKeyViaService(`TableKey${this.sidSuffix(envVar)}`, table.encryptionKey, 'dynamodb', [
         'kms:Decrypt',
         'kms:Encrypt',
-        'kms:GenerateDataKey',
+        TABLE_KEY_DATA_KEY_ACTION,
         'kms:DescribeKey',
       ]);
+      Validations.of(this).acknowledge({
+        id: `${WILDCARD_PERMISSION_RULE}[Action::${TABLE_KEY_DATA_KEY_ACTION}]`,
+        reason: 'DynamoDB generates data keys under the table key on the caller\'s behalf, and only through DynamoDB (kms:ViaService); the variant it calls is not documented, so the grant matches aws-cdk-lib\'s table grants.',
+      });
     }
     return this.env(envVar, table.tableName);
   }
