@@ -21,9 +21,7 @@ import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
-import { API_ROUTE_GROUPS, API_ROUTES, type ApiRouteServices } from '../routes/route-table.js';
-import { featuresOf } from '../routes/admin/admin-json.js';
-import { buildOpenApiDocument } from '../routes/openapi/openapi-document.js';
+import { API_ROUTES, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
@@ -69,18 +67,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
-  let openApiDocument: Record<string, unknown> | undefined;
   const services = {
-    config,
-    logger,
-    auth,
-    secrets,
-    health,
-    keyCache,
-    keyWrapper,
-    fleetMetrics,
-    stateGauges,
-    metricsToken,
+    config, logger, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken,
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
     // Also subscribes the webhook fan-out to the core's events.
@@ -89,8 +77,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobs: core.jobs,
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
-    features: featuresOf(API_ROUTE_GROUPS),
-    openApiDocument: () => (openApiDocument ??= buildOpenApiDocument(API_ROUTES)),
+    ...routeTableServices(),
   };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const onAuditLost = (error: unknown, state: RequestState) =>
