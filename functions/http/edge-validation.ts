@@ -24,13 +24,18 @@ export const validationErrorOf = (issue: z.core.$ZodIssue, part: Part): Validati
     const what = part === 'query' ? 'query parameter' : part === 'params' ? 'path parameter' : 'field';
     return new ValidationError(`unknown ${what} ${issue.keys.map((k) => JSON.stringify(at ? `${at}.${k}` : k)).join(', ')}`, name);
   }
-  const field = at || (part === 'body' ? 'body' : part);
-  if (issue.code === 'invalid_type' && issue.input === undefined) return new ValidationError(`${field} is required`, field);
+  const field = at || part;
+  if (issue.code === 'invalid_type') {
+    // Null counts as absent, as it always has: a required field sent as null is missing.
+    const missing = issue.input === undefined || issue.input === null;
+    return new ValidationError(missing ? `${field} is required` : `${field} must be of type ${issue.expected}`, field);
+  }
   return new ValidationError(`${field}: ${issue.message}`, field);
 };
 
 const check = <T>(schema: z.ZodType<T>, input: unknown, part: Part): T => {
-  const result = schema.safeParse(input);
+  // The input in each issue tells a missing field from a mistyped one; issues never leave this module.
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw validationErrorOf(result.error.issues[0]!, part);
 };

@@ -51,12 +51,13 @@ describe('request bodies at the edge', () => {
     expect(rejected(() => bodyOf(writeBody, {})).field).toBe('value');
     expect(rejected(() => bodyOf(writeBody, {})).message).toBe('value is required');
     expect(rejected(() => bodyOf(writeBody, { value: 5 })).field).toBe('value');
+    expect(rejected(() => bodyOf(writeBody, { value: 5 })).message).toBe('value must be of type string');
     expect(rejected(() => bodyOf(writeBody, { value: 'x', type: 'abcdef' })).field).toBe('type');
   });
 
   it('treats null as absent for optional fields only', () => {
     expect(bodyOf(writeBody, { value: 'x', type: null }).type ?? undefined).toBeUndefined();
-    expect(rejected(() => bodyOf(writeBody, { value: null })).field).toBe('value');
+    expect(rejected(() => bodyOf(writeBody, { value: null })).message).toBe('value is required');
   });
 
   it('reads integers within bounds only', () => {
