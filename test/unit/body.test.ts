@@ -1,20 +1,8 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { TooLargeError, ValidationError } from '../../functions/domain/errors.js';
 import { MAX_BODY_BYTES, headerOf, parseJsonBody } from '../../functions/http/body.js';
 import { HttpError } from '../../functions/http/problem.js';
-
-const event = (overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/v1/secrets/app',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    ...overrides,
-  }) as APIGatewayProxyEventV2;
+import { apiEvent as event } from './support/api-event.js';
 
 const thrown = (run: () => unknown): unknown => {
   try {

@@ -1,31 +1,9 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { queryOf, validateRequest } from '../../functions/http/edge-validation.js';
 import { booleanQuery, optional, positiveIntegerQuery } from '../../functions/routes/schemas.js';
-
-const event = (overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/v1/secrets/app',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    ...overrides,
-  }) as APIGatewayProxyEventV2;
-
-const rejected = (run: () => unknown): ValidationError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-};
+import { apiEvent as event, rejected } from './support/api-event.js';
 
 const bodyOf = <T>(schema: z.ZodType<T>, body: unknown) => validateRequest({ body: schema }, event({ body: JSON.stringify(body) }), {}).body as T;
 
