@@ -6,9 +6,11 @@ import type { Principal } from '../domain/auth/principal.js';
 import { UnauthenticatedError } from '../domain/errors.js';
 import type { RateLimitDecision, RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { headerOf } from './body.js';
+import { validateRequest, type ValidatedRequest } from './edge-validation.js';
 import { toProblem } from './problem.js';
 import { RequestAudit } from './request-audit.js';
-import type { AuthenticatedRoute, Router } from './router.js';
+import type { AuthenticatedRouteDefinition, Reply, RouteDefinition } from './route.js';
+import type { Router } from './router.js';
 
 /** What one request learned about itself, for its log line and response headers. */
 export interface RequestState {
@@ -56,10 +58,11 @@ const rateLimitHeaders = (decision: RateLimitDecision): Record<string, string> =
   'ratelimit-policy': `${decision.limit};w=${decision.windowSeconds}`,
 });
 
-/** Routes one API Gateway event: match, authenticate, rate limit, run the route. */
-export class ApiApp {
+/** Routes one API Gateway event: match, validate, authenticate, rate limit, run the route with its group's services. */
+export class ApiApp<S> {
   constructor(
-    private readonly router: Router,
+    private readonly router: Router<RouteDefinition<S>>,
+    private readonly services: S,
     private readonly auth: AuthService,
     private readonly rateLimiter: RateLimiter,
     private readonly audit: AuditLog,
@@ -77,7 +80,9 @@ export class ApiApp {
     this.onRouted(state);
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
-    if (route.rateLimit === null) return route.handle({ event, requestId: state.requestId, params, sourceIp });
+    if (route.rateLimit === null) {
+      return route.handle(this.services, { event, requestId: state.requestId, sourceIp, ...validateRequest(route.request, event, params) });
+    }
     const audit = new RequestAudit(this.audit, route, event, {
       // Read when each record is made: the identity is known only after authentication.
       who: () => ({ requestId: state.requestId, sourceIp, tenantId: state.tenantId, identityId: state.identityId, path: state.path }),
@@ -95,7 +100,7 @@ export class ApiApp {
   }
 
   private async authenticatedDispatch(
-    route: AuthenticatedRoute,
+    route: AuthenticatedRouteDefinition<S>,
     event: APIGatewayProxyEventV2,
     state: RequestState,
     params: Record<string, string>,
@@ -114,7 +119,9 @@ export class ApiApp {
     state.identityId = principal.identityId;
     const decision = await this.rateLimiter.consume(route.rateLimit, `${principal.tenantId}/${principal.identityId}`);
     await audit.beforeChange();
-    const result = await route.handle({ event, requestId: state.requestId, params, principal, sourceIp, audit });
+    // Validated once the attempt is on record, as a handler reading its own input would.
+    const input: ValidatedRequest = validateRequest(route.request, event, params);
+    const result: Reply = await route.handle(this.services, { event, requestId: state.requestId, sourceIp, principal, audit, ...input });
     return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
   }
 }

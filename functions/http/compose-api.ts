@@ -21,13 +21,18 @@ import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
-import { buildRoutes, type ApiServices } from './api-routes.js';
+import { API_ROUTES, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
+import type { AuthService } from '../domain/auth/auth-service.js';
+import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
 import { Router } from './router.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
 
-export interface Api extends ApiServices {
+export interface Api extends ApiRouteServices {
+  readonly config: VaultConfig;
+  readonly auth: AuthService;
+  readonly fleetMetrics: FleetMetrics;
   readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 }
 
@@ -62,17 +67,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
-  const services: ApiServices = {
-    config,
-    logger,
-    auth,
-    secrets,
-    health,
-    keyCache,
-    keyWrapper,
-    fleetMetrics,
-    stateGauges,
-    metricsToken,
+  const services = {
+    config, logger, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken,
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
     // Also subscribes the webhook fan-out to the core's events.
@@ -81,11 +77,12 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobs: core.jobs,
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
+    ...routeTableServices(),
   };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const onAuditLost = (error: unknown, state: RequestState) =>
     logger.error('audit outcome record lost after the change was made', { request_id: state.requestId, route: state.route ?? null, error: describeError(error) });
-  const app = new ApiApp(new Router(buildRoutes(services)), auth, rateLimiter, audit.log, onAuditLost, (state) => {
+  const app = new ApiApp(new Router(API_ROUTES), services, auth, rateLimiter, audit.log, onAuditLost, (state) => {
     state.counted = true;
     metrics.requestStarted(state.category);
   });

@@ -14,12 +14,12 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { clip, type AuditDetailValue, type AuditDraft, type AuditOutcome } from '../domain/audit/audit-event.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { headerOf } from './body.js';
-import type { AuditNotes, AuthenticatedRoute } from './router.js';
+import type { AuditedRoute, AuditNotes } from './route.js';
 
 const VERBS: Record<string, string> = { GET: 'read', HEAD: 'read', PUT: 'write', PATCH: 'update', POST: 'create', DELETE: 'delete' };
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
-export const auditTypeOf = (route: Pick<AuthenticatedRoute, 'audit' | 'category' | 'method'>): string =>
+export const auditTypeOf = (route: Pick<AuditedRoute, 'audit' | 'category' | 'method'>): string =>
   route.audit ?? `${route.category}.${VERBS[route.method] ?? route.method.toLowerCase()}`;
 
 export const outcomeOf = (status: number): AuditOutcome =>
@@ -55,7 +55,7 @@ export class RequestAudit implements AuditNotes {
 
   constructor(
     private readonly log: AuditLog,
-    private readonly route: AuthenticatedRoute,
+    private readonly route: AuditedRoute,
     private readonly event: APIGatewayProxyEventV2,
     private readonly hooks: RequestAuditHooks,
   ) {

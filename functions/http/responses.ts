@@ -6,3 +6,6 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
   body: JSON.stringify(body),
 });
+
+/** 204: done, nothing to say. */
+export const noContent = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 204, headers: { 'cache-control': 'no-store' } });

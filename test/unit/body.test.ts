@@ -1,20 +1,8 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { TooLargeError, ValidationError } from '../../functions/domain/errors.js';
-import { Fields, MAX_BODY_BYTES, headerOf, parseJsonBody, parseQuery, positiveIntegerParam } from '../../functions/http/body.js';
+import { MAX_BODY_BYTES, headerOf, parseJsonBody } from '../../functions/http/body.js';
 import { HttpError } from '../../functions/http/problem.js';
-
-const event = (overrides: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/v1/secrets/app',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    ...overrides,
-  }) as APIGatewayProxyEventV2;
+import { apiEvent as event } from './support/api-event.js';
 
 const thrown = (run: () => unknown): unknown => {
   try {
@@ -83,102 +71,5 @@ describe('headerOf', () => {
   it('finds a header regardless of case', () => {
     expect(headerOf(event({ headers: { 'If-Match': '"3"' } }), 'if-match')).toBe('"3"');
     expect(headerOf(event({ headers: {} }), 'if-match')).toBeUndefined();
-  });
-});
-
-describe('Fields', () => {
-  it('rejects an unknown field, naming it', () => {
-    const error = thrown(() => new Fields({ value: 'x', valeu: 'y' }, ['value', 'type']));
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).field).toBe('valeu');
-  });
-
-  it('reads strings, enforcing type, presence and length', () => {
-    const fields = new Fields({ value: 'x', number: 5, long: 'abcdef' }, ['value', 'number', 'long', 'missing']);
-    expect(fields.string('value', { required: true })).toBe('x');
-    expect(fields.string('missing')).toBeUndefined();
-    expect((thrown(() => fields.string('missing', { required: true })) as ValidationError).field).toBe('missing');
-    expect((thrown(() => fields.string('number')) as ValidationError).field).toBe('number');
-    expect(thrown(() => fields.string('long', { max: 5 }))).toBeInstanceOf(ValidationError);
-  });
-
-  it('treats null as absent', () => {
-    const fields = new Fields({ value: null }, ['value']);
-    expect(fields.string('value')).toBeUndefined();
-    expect(thrown(() => fields.string('value', { required: true }))).toBeInstanceOf(ValidationError);
-  });
-
-  it('reads integers within bounds only', () => {
-    const fields = new Fields({ ok: 60, frac: 1.5, str: '60', low: 0 }, ['ok', 'frac', 'str', 'low']);
-    expect(fields.integer('ok', { min: 1, max: 100 })).toBe(60);
-    expect(thrown(() => fields.integer('frac'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.integer('str'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.integer('low', { min: 1 }))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.integer('ok', { max: 59 }))).toBeInstanceOf(ValidationError);
-  });
-
-  it('reads booleans strictly', () => {
-    const fields = new Fields({ yes: true, str: 'true', num: 1 }, ['yes', 'str', 'num']);
-    expect(fields.boolean('yes')).toBe(true);
-    expect(thrown(() => fields.boolean('str'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.boolean('num'))).toBeInstanceOf(ValidationError);
-  });
-
-  it('reads string arrays and string maps, rejecting wrong element types', () => {
-    const fields = new Fields(
-      { list: ['a', 'b'], mixed: ['a', 1], notList: 'a', map: { k: 'v' }, badMap: { k: 1 }, arrMap: ['v'] },
-      ['list', 'mixed', 'notList', 'map', 'badMap', 'arrMap'],
-    );
-    expect(fields.stringArray('list')).toEqual(['a', 'b']);
-    expect(thrown(() => fields.stringArray('mixed'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.stringArray('notList'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.stringArray('list', { maxItems: 1 }))).toBeInstanceOf(ValidationError);
-    expect(fields.stringMap('map')).toEqual({ k: 'v' });
-    expect(thrown(() => fields.stringMap('badMap'))).toBeInstanceOf(ValidationError);
-    expect(thrown(() => fields.stringMap('arrMap'))).toBeInstanceOf(ValidationError);
-  });
-
-  it('checks nested objects against their own allowed fields', () => {
-    const fields = new Fields({ rotation: { interval_days: 30, extra: 1 } }, ['rotation']);
-    expect(thrown(() => fields.object('rotation', ['interval_days']))).toBeInstanceOf(ValidationError);
-    expect(fields.object('rotation', ['interval_days', 'extra'])?.integer('interval_days')).toBe(30);
-    expect(thrown(() => new Fields({ rotation: 'monthly' }, ['rotation']).object('rotation', []))).toBeInstanceOf(ValidationError);
-  });
-});
-
-describe('parseQuery', () => {
-  it('returns the allowed parameters, decoded', () => {
-    const query = parseQuery(event({ rawQueryString: 'prefix=app%2Fdb&limit=10' }), ['prefix', 'limit', 'cursor']);
-    expect(query.get('prefix')).toBe('app/db');
-    expect(query.get('limit')).toBe('10');
-    expect(query.has('cursor')).toBe(false);
-  });
-
-  it('rejects an unknown parameter, naming it', () => {
-    const error = thrown(() => parseQuery(event({ rawQueryString: 'prefix=a&limt=5' }), ['prefix', 'limit']));
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).field).toBe('limt');
-  });
-
-  it('rejects a repeated parameter', () => {
-    const error = thrown(() => parseQuery(event({ rawQueryString: 'limit=5&limit=6' }), ['limit']));
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).field).toBe('limit');
-  });
-
-  it('treats a missing query string as empty', () => {
-    expect(parseQuery(event({ rawQueryString: undefined as unknown as string }), []).size).toBe(0);
-  });
-});
-
-describe('positiveIntegerParam', () => {
-  it('accepts positive decimal integers within the maximum', () => {
-    expect(positiveIntegerParam(undefined, 'version')).toBeUndefined();
-    expect(positiveIntegerParam('7', 'version')).toBe(7);
-    expect(positiveIntegerParam('100', 'limit', 100)).toBe(100);
-  });
-
-  it.each(['0', '-1', '01', '1.5', '1e3', ' 1', 'abc', '', '101'])('rejects %j', (raw) => {
-    expect(thrown(() => positiveIntegerParam(raw, 'limit', 100))).toBeInstanceOf(ValidationError);
   });
 });

@@ -2,9 +2,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { HttpError } from '../../functions/http/problem.js';
-import { Router, type Route } from '../../functions/http/router.js';
+import { Router } from '../../functions/http/router.js';
 
-const route = (method: string, pattern: string, category = pattern): Route => ({
+const route = (method: string, pattern: string, category = pattern) => ({
   method,
   pattern,
   category,

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../functions/domain/errors.js';
 import { MAX_PATH_DEPTH, MAX_PATH_LENGTH, validatePrefix, validateSecretPath } from '../../functions/domain/secrets/secret-path.js';
-
-const rejected = (run: () => unknown): ValidationError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-};
+import { rejected } from './support/api-event.js';
 
 describe('validateSecretPath', () => {
   it.each([

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertContract } from './contract.js';
 import { ROOT, exited, freePort, tempDir, waitFor } from './processes.js';
 
 export interface VaultOptions {
@@ -117,6 +118,7 @@ export class VaultProcess {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
+  /** One API call; every answer is checked against the route's declared response (see contract.ts). */
   async request(method: string, path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? this.rootToken : options.token;
@@ -130,6 +132,7 @@ export class VaultProcess {
     }
     const response = await fetch(`${this.url}${path}`, { method, headers, body });
     const text = await response.text();
+    assertContract(method, path, { status: response.status, contentType: response.headers.get('content-type'), text });
     let parsed: unknown = undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;

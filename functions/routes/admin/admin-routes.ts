@@ -1,0 +1,65 @@
+// `/v1/admin`: integration status and features, and clearing the key cache.
+import type { VaultConfig } from '../../config.js';
+import type { AuthService } from '../../domain/auth/auth-service.js';
+import type { DataKeyCache } from '../../domain/crypto/data-key-cache.js';
+import type { HealthService } from '../../domain/health/health-service.js';
+import type { KeyWrapper } from '../../domain/ports.js';
+import { json } from '../../http/responses.js';
+import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import { keyCacheJson } from '../health/health-json.js';
+import { cacheClearedSchema, cacheJson, rateLimitsJson, statusSchema, type Features } from './admin-json.js';
+
+export interface AdminRouteServices {
+  readonly config: Pick<VaultConfig, 'version' | 'rateLimits' | 'cloudWatchNamespace'>;
+  readonly auth: Pick<AuthService, 'requireOperator'>;
+  readonly health: Pick<HealthService, 'readiness'>;
+  readonly keyWrapper: Pick<KeyWrapper, 'describe' | 'provider'>;
+  readonly keyCache: Pick<DataKeyCache, 'stats' | 'clear'>;
+  readonly tracingEnabled: boolean;
+  /** Derived from the route groups the api was composed with. */
+  readonly features: Features;
+}
+
+const status = async (services: AdminRouteServices, { principal }: RouteRequest) => {
+  const { config } = services;
+  await services.auth.requireOperator(principal);
+  const [readiness, key] = await Promise.all([services.health.readiness(), services.keyWrapper.describe().catch(() => null)]);
+  return json(200, {
+    version: config.version,
+    status: readiness.ready ? 'healthy' : 'degraded',
+    key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
+    features: services.features,
+    telemetry: { prometheus: true, tracing: services.tracingEnabled, cloudwatch_emf: config.cloudWatchNamespace !== undefined },
+    health: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, check.status])),
+    cache: cacheJson(services.keyCache.stats()),
+    rate_limits: rateLimitsJson(config.rateLimits),
+    monitoring: { metrics: '/v1/metrics', readiness: '/v1/health/ready', liveness: '/v1/health' },
+  });
+};
+
+const clearKeyCache = async ({ auth, keyCache }: AdminRouteServices, { principal }: RouteRequest) => {
+  await auth.requireOperator(principal);
+  // Clears this instance's cache; other instances expire theirs within the TTL.
+  const cleared = keyCache.clear();
+  return json(200, { cleared_entries: cleared, cache: keyCacheJson(keyCache.stats()) });
+};
+
+const route = routesOver<AdminRouteServices>();
+
+export const adminRoutes: RouteGroup<AdminRouteServices> = {
+  name: 'admin',
+  routes: [
+    route.authenticated({
+      method: 'GET', pattern: '/v1/admin/status', category: 'admin', rateLimit: 'admin', auditBestEffort: true, capability: 'admin',
+      summary: 'Integration status: key provider, features, telemetry, health, key cache, rate limits',
+      responses: { 200: { description: 'The status', schema: statusSchema } },
+      handle: status,
+    }),
+    route.authenticated({
+      method: 'POST', pattern: '/v1/admin/cache/clear', category: 'admin', rateLimit: 'admin', capability: 'admin',
+      summary: "Clear this instance's data-key cache",
+      responses: { 200: { description: 'How many entries were cleared', schema: cacheClearedSchema } },
+      handle: clearKeyCache,
+    }),
+  ],
+};

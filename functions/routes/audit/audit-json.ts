@@ -1,0 +1,67 @@
+// The audit routes' answers. Events are served as stored: the schema that
+// validates each record before it is written describes the query's answer.
+import { z } from 'zod';
+import type { AuditDivergence, AuditBlock } from '../../domain/audit/audit-ports.js';
+import type { VerifyResult } from '../../domain/audit/audit-chain.js';
+import { auditEventSchema } from '../../domain/audit/audit-event.js';
+import type { ExportManifest } from '../../domain/audit/audit-export.js';
+import type { Job } from '../../domain/jobs/jobs.js';
+import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
+
+export const eventsPageSchema = z.strictObject({ events: z.array(auditEventSchema.meta({ id: 'AuditEvent' })), next_cursor: nextCursor });
+
+export const verifySchema = z.strictObject({
+  ok: z.boolean(),
+  complete: z.boolean(),
+  from_block: z.int(),
+  next_block: z.int().nullable(),
+  checked_blocks: z.int(),
+  checked_events: z.int(),
+  first_divergence: z.strictObject({ block: z.int(), event_id: z.string().nullable(), event_key: z.string().nullable(), reason: z.string() }).nullable(),
+  head: z.strictObject({ block: z.int(), hash: z.string(), sealed_through: z.string(), sealed_at: timestamp }).nullable(),
+});
+
+export const exportSchema = z
+  .strictObject({
+    export_id: z.string(),
+    status: z.string(),
+    created_at: timestamp,
+    finished_at: nullableTimestamp,
+    outcome: z.string().nullable(),
+    request: z.record(z.string(), z.unknown()),
+    manifest: z.record(z.string(), z.unknown()).nullable().describe('the export manifest once it succeeded'),
+  })
+  .meta({ id: 'AuditExport' });
+
+export const hashSchema = z.strictObject({ hmac: z.string() });
+
+const divergenceJson = (divergence: AuditDivergence) => ({
+  block: divergence.blockSeq,
+  event_id: divergence.eventId ?? null,
+  event_key: divergence.eventKey ?? null,
+  reason: divergence.reason,
+});
+
+export const verifyJson = (result: VerifyResult, head: AuditBlock | undefined): z.infer<typeof verifySchema> => {
+  const complete = !result.divergence && (!head || result.nextSeq > head.seq);
+  return {
+    ok: result.ok,
+    complete,
+    from_block: result.fromSeq,
+    next_block: complete || result.divergence ? null : result.nextSeq,
+    checked_blocks: result.checkedBlocks,
+    checked_events: result.checkedEvents,
+    first_divergence: result.divergence ? divergenceJson(result.divergence) : null,
+    head: head ? { block: head.seq, hash: head.hash, sealed_through: head.throughKey.slice(0, 24), sealed_at: head.sealedAt } : null,
+  };
+};
+
+export const exportJson = (job: Job, manifest: ExportManifest | undefined): z.infer<typeof exportSchema> => ({
+  export_id: job.jobId,
+  status: job.status,
+  created_at: job.createdAt,
+  finished_at: job.finishedAt ?? null,
+  outcome: job.outcome ?? null,
+  request: job.payload,
+  manifest: manifest ? { ...manifest } : null,
+});

@@ -1,0 +1,80 @@
+// Health on the wire: readiness for load balancers, the detailed view for operators.
+import { z } from 'zod';
+import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
+import type { CheckHistory, Readiness } from '../../domain/health/health-service.js';
+import { nullableTimestamp } from '../schemas.js';
+
+const readinessStatus = z.enum(['ready', 'not_ready']);
+const checkStatus = z.enum(['up', 'down']);
+
+export const livenessSchema = z.strictObject({ status: z.literal('ok'), version: z.string() });
+
+export const readinessSchema = z
+  .strictObject({
+    status: readinessStatus,
+    checks: z.record(z.string(), z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional() })),
+  })
+  .meta({ id: 'Readiness' });
+
+export const keyCacheSchema = z.strictObject({
+  hits: z.int(),
+  misses: z.int(),
+  evictions: z.int(),
+  entries: z.int(),
+  max_entries: z.int(),
+  ttl_seconds: z.number(),
+});
+
+const queueSchema = z.strictObject({ depth: z.number().nullable(), oldest_age_seconds: z.number().nullable() });
+
+export const detailedHealthSchema = z
+  .strictObject({
+    status: readinessStatus,
+    version: z.string(),
+    checks: z.record(
+      z.string(),
+      z.strictObject({
+        status: checkStatus,
+        latency_ms: z.number(),
+        last_error: z.string().nullable(),
+        last_error_at: nullableTimestamp,
+        last_success_at: nullableTimestamp,
+      }),
+    ),
+    kms: z.strictObject({ provider: z.string(), key_id: z.string().optional(), key_state: z.string() }),
+    key_cache: keyCacheSchema,
+    queues: z.strictObject({ rotation: queueSchema, webhook: queueSchema }),
+    connection_pool: z.strictObject({ size: z.int(), available: z.int(), pending: z.int(), max: z.number() }),
+  })
+  .meta({ id: 'DetailedHealth' });
+
+export const keyCacheJson = (stats: KeyCacheStats): z.infer<typeof keyCacheSchema> => ({
+  hits: stats.hits,
+  misses: stats.misses,
+  evictions: stats.evictions,
+  entries: stats.entries,
+  max_entries: stats.maxEntries,
+  ttl_seconds: stats.ttlSeconds,
+});
+
+export const readinessJson = (readiness: Readiness): z.infer<typeof readinessSchema> => ({
+  status: readiness.ready ? 'ready' : 'not_ready',
+  checks: Object.fromEntries(
+    Object.entries(readiness.checks).map(([name, check]) => [name, { status: check.status, latency_ms: check.latencyMs, ...(check.error ? { error: check.error } : {}) }]),
+  ),
+});
+
+/** Each check with its latest result and its history (last error, last success). */
+export const detailedChecksJson = (readiness: Readiness, history: Readonly<Record<string, CheckHistory>>): z.infer<typeof detailedHealthSchema>['checks'] =>
+  Object.fromEntries(
+    Object.entries(readiness.checks).map(([name, check]) => [
+      name,
+      {
+        status: check.status,
+        latency_ms: check.latencyMs,
+        last_error: history[name]?.lastError ?? null,
+        last_error_at: history[name]?.lastErrorAt ?? null,
+        last_success_at: history[name]?.lastSuccessAt ?? null,
+      },
+    ]),
+  );

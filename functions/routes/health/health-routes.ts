@@ -1,0 +1,81 @@
+// Liveness and readiness for load balancers (no token), and the operator's detailed view.
+import type { VaultConfig } from '../../config.js';
+import type { AuthService } from '../../domain/auth/auth-service.js';
+import type { DataKeyCache } from '../../domain/crypto/data-key-cache.js';
+import type { HealthService } from '../../domain/health/health-service.js';
+import type { KeyWrapper } from '../../domain/ports.js';
+import { json } from '../../http/responses.js';
+import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import { METRICS } from '../../observability/metric-catalogue.js';
+import type { StateGauges } from '../../observability/state-gauges.js';
+import { detailedChecksJson, detailedHealthSchema, keyCacheJson, livenessSchema, readinessJson, readinessSchema } from './health-json.js';
+
+export interface HealthRouteServices {
+  readonly config: Pick<VaultConfig, 'version'>;
+  readonly auth: Pick<AuthService, 'requireOperator'>;
+  readonly health: Pick<HealthService, 'readiness' | 'lastErrors'>;
+  readonly keyWrapper: Pick<KeyWrapper, 'describe' | 'provider'>;
+  readonly keyCache: Pick<DataKeyCache, 'stats'>;
+  readonly stateGauges: Pick<StateGauges, 'read'>;
+  /** The AWS SDK clients' socket pool: this design's "connection pool". */
+  readonly connectionPool: () => { open: number; free: number; pending: number; max: number };
+}
+
+const liveness = async ({ config }: HealthRouteServices) => json(200, { status: 'ok', version: config.version });
+
+const readiness = async ({ health }: HealthRouteServices) => {
+  const result = await health.readiness();
+  return json(result.ready ? 200 : 503, readinessJson(result));
+};
+
+const detailedHealth = async (services: HealthRouteServices, { principal }: RouteRequest) => {
+  await services.auth.requireOperator(principal);
+  const [result, key, state] = await Promise.all([
+    services.health.readiness(),
+    services.keyWrapper.describe().catch(() => null),
+    services.stateGauges.read().catch(() => undefined),
+  ]);
+  const gauge = (metric: { name: string }) => (state?.[metric.name]?.[''] as number | undefined) ?? null;
+  const pool = services.connectionPool();
+  return json(result.ready ? 200 : 503, {
+    status: result.ready ? 'ready' : 'not_ready',
+    version: services.config.version,
+    checks: detailedChecksJson(result, services.health.lastErrors()),
+    kms: key ? { provider: key.provider, key_id: key.keyId, key_state: key.state } : { provider: services.keyWrapper.provider, key_state: 'Unreachable' },
+    key_cache: keyCacheJson(services.keyCache.stats()),
+    queues: {
+      rotation: { depth: gauge(METRICS.rotationQueueDepth), oldest_age_seconds: gauge(METRICS.rotationQueueOldestAge) },
+      webhook: { depth: gauge(METRICS.webhookQueueDepth), oldest_age_seconds: gauge(METRICS.webhookQueueOldestAge) },
+    },
+    connection_pool: { size: pool.open, available: pool.free, pending: pool.pending, max: pool.max },
+  });
+};
+
+const route = routesOver<HealthRouteServices>();
+
+export const healthRoutes: RouteGroup<HealthRouteServices> = {
+  name: 'health',
+  routes: [
+    route.public({
+      method: 'GET', pattern: '/v1/health', category: 'health', rateLimit: null,
+      summary: 'The process is alive',
+      responses: { 200: { description: 'Alive', schema: livenessSchema } },
+      handle: liveness,
+    }),
+    route.public({
+      method: 'GET', pattern: '/v1/health/ready', category: 'health', rateLimit: null,
+      summary: 'Every dependency is reachable',
+      responses: { 200: { description: 'Ready', schema: readinessSchema }, 503: { description: 'Not ready, with each check', schema: readinessSchema } },
+      handle: readiness,
+    }),
+    route.authenticated({
+      method: 'GET', pattern: '/v1/health/detailed', category: 'health', rateLimit: 'admin', auditBestEffort: true, capability: 'admin',
+      summary: 'Per-check latency and history, key provider, key cache, queues, connection pool',
+      responses: {
+        200: { description: 'Ready', schema: detailedHealthSchema },
+        503: { description: 'Not ready', schema: detailedHealthSchema },
+      },
+      handle: detailedHealth,
+    }),
+  ],
+};

@@ -1,0 +1,64 @@
+// `GET /v1/metrics`: the fleet's Prometheus exposition.
+import type { VaultConfig } from '../../config.js';
+import type { AuthService } from '../../domain/auth/auth-service.js';
+import { constantTimeEquals } from '../../domain/auth/tokens.js';
+import { UnauthenticatedError } from '../../domain/errors.js';
+import { headerOf } from '../../http/body.js';
+import { routesOver, type PublicRequest, type RouteGroup } from '../../http/route.js';
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../../observability/exposition.js';
+import { capLabels } from '../../observability/fleet-merge.js';
+import type { FleetMetrics } from '../../observability/fleet-metrics.js';
+import { describeError, type Logger } from '../../observability/logger.js';
+import type { StateGauges } from '../../observability/state-gauges.js';
+
+export interface MetricsRouteServices {
+  readonly config: Pick<VaultConfig, 'metricsLabelCap'>;
+  readonly auth: Pick<AuthService, 'authenticate' | 'can'>;
+  readonly fleetMetrics: Pick<FleetMetrics, 'collect'>;
+  readonly stateGauges: Pick<StateGauges, 'readOrLast'>;
+  readonly logger: Logger;
+  /** The token /v1/metrics requires, if any. */
+  readonly metricsToken: () => Promise<string | undefined>;
+}
+
+/**
+ * /v1/metrics is open when no metrics token is configured (the embedded vault
+ * on loopback); otherwise it takes the metrics token or an admin token.
+ */
+const authorizeScrape = async ({ auth, metricsToken }: MetricsRouteServices, authorization: string | undefined): Promise<void> => {
+  const expected = await metricsToken();
+  if (!expected) return;
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (presented && constantTimeEquals(presented, expected)) return;
+  const principal = await auth.authenticate(authorization).catch(() => undefined);
+  if (principal && (await auth.can(principal, 'admin', 'sys'))) return;
+  throw new UnauthenticatedError('a metrics token or an admin token is required');
+};
+
+const scrape = async (services: MetricsRouteServices, { event }: PublicRequest) => {
+  await authorizeScrape(services, headerOf(event, 'authorization'));
+  const [fleet, state] = await Promise.all([
+    services.fleetMetrics.collect(),
+    services.stateGauges.readOrLast((error) => services.logger.warn('state gauges unavailable; serving the last values', { error: describeError(error) })),
+  ]);
+  const cappedState = capLabels(state, {}, services.config.metricsLabelCap).snapshot;
+  return {
+    statusCode: 200,
+    headers: { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' },
+    body: renderExposition({ ...fleet, ...cappedState }),
+  };
+};
+
+const route = routesOver<MetricsRouteServices>();
+
+export const metricsRoutes: RouteGroup<MetricsRouteServices> = {
+  name: 'metrics',
+  routes: [
+    route.public({
+      method: 'GET', pattern: '/v1/metrics', category: 'metrics', rateLimit: null,
+      summary: 'Prometheus text exposition of the whole fleet (the metrics token or an admin token when one is configured)',
+      responses: { 200: { description: 'Prometheus text format', contentType: EXPOSITION_CONTENT_TYPE } },
+      handle: scrape,
+    }),
+  ],
+};
