@@ -56,9 +56,20 @@ export class RateLimitedError extends VaultError {
 
 /** A dependency (DynamoDB, key provider, queue, bucket) failed or timed out. */
 export class DependencyUnavailableError extends VaultError {
-  override readonly name = 'DependencyUnavailableError';
+  override readonly name: string = 'DependencyUnavailableError';
   constructor(readonly dependency: string, options?: { cause?: unknown }) {
     super(`${dependency} is unavailable`, options);
+  }
+}
+
+/**
+ * A write without If-Match lost every race it retried within its budget. Nothing
+ * was written; the caller may simply retry. A 503 like any unavailable dependency.
+ */
+export class WriteContentionError extends DependencyUnavailableError {
+  override readonly name = 'WriteContentionError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('secret store (write contention)');
   }
 }
 

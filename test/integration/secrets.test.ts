@@ -76,6 +76,17 @@ describe('secrets API over HTTP on the embedded stack', () => {
     expect(contenders.filter((c) => c.status === 412)).toHaveLength(5);
   });
 
+  it('lands 50 concurrent writes without If-Match on one path as versions 1..50', async () => {
+    const writes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => vault.request('PUT', '/v1/secrets/race/fifty', { body: { value: `fifty-${i}` } })),
+    );
+    const statuses = writes.map((w) => w.status);
+    expect(statuses.filter((status) => status !== 200 && status !== 201), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const versions = await vault.request('GET', '/v1/secrets/race/fifty/versions');
+    expect(versions.body.versions).toHaveLength(50);
+  });
+
   it('lists metadata with cursor pagination and never values', async () => {
     for (let i = 0; i < 7; i += 1) {
       expect((await vault.request('PUT', `/v1/secrets/list/item-${i}`, { body: { value: `listed-value-${i}` } })).status).toBe(201);

@@ -2,14 +2,24 @@ import type { Principal } from '../auth/principal.js';
 import { NO_EVENTS, type EventPublisher } from '../events/events.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { KeyManager } from '../crypto/key-manager.js';
-import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError, WriteContentionError } from '../errors.js';
 import { NO_METRICS, type MetricsRecorder, type Page, type RotationSettings, type SecretHead, type SecretRepository, type SecretVersionRecord } from '../ports.js';
 import { validatePrefix, validateSecretPath } from './secret-path.js';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;
 const MAX_METADATA_ENTRIES = 32;
-const MAX_WRITE_ATTEMPTS = 12;
+
+/** How a write without If-Match retries a lost race: capped exponential backoff with full jitter, within a time budget. */
+export interface WriteRetryPolicy {
+  readonly maxAttempts: number;
+  /** No new attempt starts after this long (well inside the request's deadline). */
+  readonly budgetMs: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { maxAttempts: 100, budgetMs: 6000, baseDelayMs: 5, maxDelayMs: 250 };
 
 export interface WriteSecretInput {
   readonly path: string;
@@ -69,6 +79,7 @@ export class SecretService {
     private readonly now: () => number = Date.now,
     private readonly metrics: MetricsRecorder = NO_METRICS,
     private readonly events: EventPublisher = NO_EVENTS,
+    private readonly retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY,
   ) {}
 
   async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
@@ -84,6 +95,7 @@ export class SecretService {
     const keyId = await this.auth.activeKeyId(principal.tenantId);
 
     // Without If-Match, a write that loses a race simply becomes the next version.
+    const startedAt = performance.now();
     for (let attempt = 1; ; attempt += 1) {
       const previous = await this.repository.getHead(principal.tenantId, path);
       const currentVersion = previous?.version ?? 0;
@@ -121,9 +133,13 @@ export class SecretService {
         if (input.expectedVersion !== undefined) {
           throw new PreconditionFailedError(`version ${input.expectedVersion} is not current`, error.currentVersion);
         }
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw error;
-        // Jittered pause so contending writers spread out instead of colliding again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        // Full jitter over a growing window, so contending writers spread out instead of colliding again.
+        const delayMs = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** Math.min(attempt, 16));
+        if (attempt >= this.retry.maxAttempts || performance.now() - startedAt + delayMs > this.retry.budgetMs) {
+          // Every attempt's conditional write failed, so nothing of this request was written.
+          throw new WriteContentionError(1);
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }
