@@ -62,6 +62,14 @@ export class DependencyUnavailableError extends VaultError {
   }
 }
 
+/** The request ran out of its deadline (dependencies too slow): answered as unavailable, never left hanging. */
+export class DeadlineExceededError extends DependencyUnavailableError {
+  override readonly name = 'DeadlineExceededError';
+  constructor(readonly deadlineMs: number) {
+    super('request deadline');
+  }
+}
+
 /**
  * A write without If-Match lost every race it retried within its budget. Nothing
  * was written; the caller may simply retry. A 503 like any unavailable dependency.

@@ -24,6 +24,7 @@ import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
 import { buildRoutes, type ApiServices } from './api-routes.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
 import { Router } from './router.js';
+import { withDeadline } from './request-deadline.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
 
@@ -43,7 +44,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   // Requests are refused while the audit table cannot take their records: readiness says so.
   probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
   if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
-  const health = new HealthService(probes, config.dependencyTimeoutMs);
+  const health = new HealthService(probes, config.readinessCheckTimeoutMs);
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const stateGauges = new StateGauges(
     {
@@ -105,10 +106,10 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     .use(requestMetrics(metrics, fleetMetrics, logger, config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined))
     .use(requestContext())
     .use(problemErrors(logger))
-    .handler(withRequestSpan(async (event, context) => {
+    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context) => {
       // Logged inside; requests with other tokens must not depend on the bootstrap.
       await bootstrap().catch(() => undefined);
       return app.dispatch(event, context.vault!);
-    }));
+    })));
   return { ...services, handler };
 };
