@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynaliteProcess } from './support/processes.js';
 import { VaultProcess } from './support/vault.js';
 
 describe('secrets API over HTTP on the embedded stack', () => {
@@ -152,5 +154,31 @@ describe('secrets API over HTTP on the embedded stack', () => {
     expect(cleared.body.cache.entries).toBe(0);
     // Reads still work after the cache is cleared: the key is unwrapped again.
     expect((await vault.request('GET', '/v1/secrets/cas/key')).body.value).toBe('v2');
+  });
+});
+
+describe('concurrent writers on two instances sharing one table', () => {
+  let dynalite: DynaliteProcess;
+  const vaults: VaultProcess[] = [];
+
+  beforeAll(async () => {
+    dynalite = await DynaliteProcess.start();
+    const env = { SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint, SCAIVAULT_ROOT_TOKEN: `svt_${'w'.repeat(43)}`, SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key') };
+    vaults.push(...(await Promise.all([VaultProcess.start({ env }), VaultProcess.start({ env })])));
+  });
+
+  afterAll(async () => {
+    await Promise.all(vaults.map((vault) => vault.stop()));
+    await dynalite?.stop();
+  });
+
+  it('lands 50 writes without If-Match, 25 through each instance, as versions 1..50', async () => {
+    const writes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => vaults[i % 2]!.request('PUT', '/v1/secrets/race/two-instances', { body: { value: `w-${i}` } })),
+    );
+    expect(writes.filter((w) => w.status !== 200 && w.status !== 201).map((w) => w.status), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const values = await Promise.all(Array.from({ length: 50 }, (_, i) => vaults[0]!.request('GET', `/v1/secrets/race/two-instances?version=${i + 1}`)));
+    expect(new Set(values.map((v) => v.body.value)).size).toBe(50);
   });
 });

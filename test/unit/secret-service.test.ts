@@ -96,11 +96,10 @@ const versionOf = (head: SecretHead): SecretVersionRecord => ({
   createdBy: head.createdBy,
 });
 
-const setup = async (retry?: ConstructorParameters<typeof SecretService>[6]) => {
+const setup = async (retry?: ConstructorParameters<typeof SecretService>[6], repository = new InMemorySecretRepository()) => {
   const authRepository = new InMemoryAuthRepository();
   const keys = new KeyManager(new LocalKeyWrapper(randomBytes(32)), authRepository, new DataKeyCache(300, 100));
   const auth = new AuthService(authRepository, keys, { authCacheTtlSeconds: 5, maxTokenTtlSeconds: 86_400 });
-  const repository = new InMemorySecretRepository();
   const secrets = new SecretService(repository, keys, auth, Date.now, undefined, undefined, retry);
   await auth.ensureTenant('acme', 'Acme');
   await auth.ensureTenant('globex', 'Globex');
@@ -236,6 +235,23 @@ describe('SecretService write and read', () => {
     expect(error).toBeInstanceOf(WriteContentionError);
     expect(attempts).toBe(5);
     expect(repository.heads.get(id('acme', 'app/db/password'))!.sealed).toBe(sealedBefore);
+  });
+
+  it('counts waiting for its turn against the budget: a writer whose turn comes too late writes nothing', async () => {
+    class SlowRepository extends InMemorySecretRepository {
+      override async commit(next: SecretHead, previous: SecretHead | undefined): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return super.commit(next, previous);
+      }
+    }
+    const { secrets, admin, repository } = await setup({ maxAttempts: 5, budgetMs: 100, baseDelayMs: 1, maxDelayMs: 2 }, new SlowRepository());
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => secrets.write(admin, input({ value: `w${i}` })).catch((e: unknown) => e)));
+    const landed = results.filter((r) => !(r instanceof Error));
+    expect(results.filter((r) => r instanceof WriteContentionError).length).toBe(8 - landed.length);
+    expect(landed.length).toBeGreaterThan(0);
+    expect(landed.length).toBeLessThan(8);
+    // Exactly the writes that answered success exist.
+    expect(repository.heads.get(id('acme', 'app/db/password'))!.version).toBe(landed.length);
   });
 
   it('reports a lost race under If-Match as PreconditionFailedError', async () => {

@@ -13,13 +13,13 @@ const MAX_METADATA_ENTRIES = 32;
 /** How a write without If-Match retries a lost race: capped exponential backoff with full jitter, within a time budget. */
 export interface WriteRetryPolicy {
   readonly maxAttempts: number;
-  /** No new attempt starts after this long (well inside the request's deadline). */
+  /** No new attempt starts after this long (inside the 9 s request deadline); waiting for its turn counts. */
   readonly budgetMs: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { maxAttempts: 100, budgetMs: 6000, baseDelayMs: 5, maxDelayMs: 250 };
+export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { maxAttempts: 100, budgetMs: 8000, baseDelayMs: 5, maxDelayMs: 250 };
 
 export interface WriteSecretInput {
   readonly path: string;
@@ -72,6 +72,8 @@ const summarize = (head: SecretHead): SecretSummary => ({
 
 /** Secret use cases. Every method authorizes before it touches storage. */
 export class SecretService {
+  private readonly writing = new Map<string, Promise<void>>();
+
   constructor(
     private readonly repository: SecretRepository,
     private readonly keys: KeyManager,
@@ -93,10 +95,17 @@ export class SecretService {
     }
     validateMetadata(input.metadata);
     const keyId = await this.auth.activeKeyId(principal.tenantId);
-
-    // Without If-Match, a write that loses a race simply becomes the next version.
     const startedAt = performance.now();
+    // Writers to one secret in this instance take turns, so they do not spend their attempts colliding with each other;
+    // the conditional write still decides between instances.
+    return this.oneAtATime(`${principal.tenantId}\u0000${path}`, () => this.commitNextVersion(principal, path, input, keyId, startedAt));
+  }
+
+  private async commitNextVersion(principal: Principal, path: string, input: WriteSecretInput, keyId: string, startedAt: number): Promise<SecretSummary> {
+    // Without If-Match, a write that loses a race simply becomes the next version.
     for (let attempt = 1; ; attempt += 1) {
+      // Out of budget (waiting for its turn counts) before anything was written: say so rather than write late.
+      if (performance.now() - startedAt > this.retry.budgetMs) throw new WriteContentionError(1);
       const previous = await this.repository.getHead(principal.tenantId, path);
       const currentVersion = previous?.version ?? 0;
       if (input.expectedVersion !== undefined && input.expectedVersion !== currentVersion) {
@@ -141,6 +150,18 @@ export class SecretService {
         }
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
+    }
+  }
+
+  /** Runs `task` after every earlier task under `key` has settled. */
+  private async oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(key) ?? Promise.resolve()).then(task);
+    const settled = run.then(() => undefined, () => undefined);
+    this.writing.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
     }
   }
 
