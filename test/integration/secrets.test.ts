@@ -164,7 +164,9 @@ describe('concurrent writers on two instances sharing one table', () => {
   beforeAll(async () => {
     dynalite = await DynaliteProcess.start();
     const env = { SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint, SCAIVAULT_ROOT_TOKEN: `svt_${'w'.repeat(43)}`, SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key') };
-    vaults.push(...(await Promise.all([VaultProcess.start({ env }), VaultProcess.start({ env })])));
+    // One after the other: the first creates the tables and the shared master key.
+    vaults.push(await VaultProcess.start({ env }));
+    vaults.push(await VaultProcess.start({ env }));
   });
 
   afterAll(async () => {
