@@ -36,12 +36,13 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedded'
 
 /**
  * The runtime's own clients (provisioning, queue pollers) end their calls too: a
- * hung emulator fails a poll after this long instead of holding the poller (and
- * a clean stop) forever. Longer than a poll's 1 s wait.
+ * hung emulator fails a poll (after well over a poll's 1 s wait) or the start,
+ * instead of holding the poller, a clean stop or the start forever.
  */
-const RUNTIME_CALL_TIMEOUT_MS = 5000;
-const runtimeRequestHandler = (): NodeHttpHandler =>
-  new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: RUNTIME_CALL_TIMEOUT_MS, socketTimeout: RUNTIME_CALL_TIMEOUT_MS, throwOnRequestTimeout: true });
+const POLLER_CALL_TIMEOUT_MS = 10_000;
+const PROVISIONING_CALL_TIMEOUT_MS = 30_000;
+const runtimeRequestHandler = (timeoutMs: number): NodeHttpHandler =>
+  new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: timeoutMs, socketTimeout: timeoutMs, throwOnRequestTimeout: true });
 
 /** The root token: given, else read from the data dir, else created there with mode 0600. */
 const rootTokenOf = (dataDir: string, given: string | undefined): { token: string; file: string | undefined } => {
@@ -96,9 +97,9 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     };
     const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
     // One handler each: destroying a client destroys its handler's sockets.
-    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint, requestHandler: runtimeRequestHandler() });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsS3Endpoint, requestHandler: runtimeRequestHandler() });
-    const s3 = new S3Client({ ...clientConfig, endpoint: sqsS3Endpoint, forcePathStyle: true, requestHandler: runtimeRequestHandler() });
+    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsS3Endpoint, requestHandler: runtimeRequestHandler(POLLER_CALL_TIMEOUT_MS) });
+    const s3 = new S3Client({ ...clientConfig, endpoint: sqsS3Endpoint, forcePathStyle: true, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
     for (const table of TABLES) await ensureTable(dynamodb, table);
     const queueEnv: Record<string, string> = {};
     for (const queue of QUEUES) queueEnv[queue.envVar] = await ensureQueue(sqs, queue);
