@@ -17,11 +17,15 @@ const TEXT_TYPES = /^(application\/([\w.+-]*json|x-www-form-urlencoded|xml)|text
 /** How long an over-limit body is still drained (and discarded) after the 413, so the client reads the answer instead of a reset. */
 const LINGER_MS = 2000;
 
+const declaresTooMuch = (request: IncomingMessage): boolean => {
+  const declared = Number(request.headers['content-length']);
+  return Number.isFinite(declared) && declared > MAX_PAYLOAD_BYTES;
+};
+
 /** The body, or null as soon as it passes the limit: nothing past it is kept. */
 const readBody = (request: IncomingMessage): Promise<Buffer | null> =>
   new Promise((resolve, reject) => {
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_PAYLOAD_BYTES) {
+    if (declaresTooMuch(request)) {
       resolve(null);
       return;
     }
@@ -169,6 +173,15 @@ export const startGateway = async (options: { handler: ApiHandler; host: string;
   });
   server.keepAliveTimeout = 5000;
   server.on('clientError', answerClientError);
+  // Expect: 100-continue with a length over the limit is refused before the client sends a byte of it.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (declaresTooMuch(request)) {
+      refuseTooLarge(request, `req_${randomUUID().replaceAll('-', '')}`);
+      return;
+    }
+    response.writeContinue();
+    server.emit('request', request, response);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

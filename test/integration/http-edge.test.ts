@@ -105,6 +105,13 @@ describe('every answer of the embedded HTTP server is problem+json', () => {
     expect((await vault.request('GET', '/v1/secrets/edge/big')).status).toBe(404);
   });
 
+  it('refuses an Expect: 100-continue over the limit with 413 before any of the body is sent', async () => {
+    const answer = await sendRaw(vault.port, put('Content-Length: 11534336\r\nExpect: 100-continue\r\n'));
+    expect(answer.status).toBe(413);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(answer.ms).toBeLessThan(1000);
+  });
+
   it('answers an ordinary client sending 20 MiB with a 413 it can read', async () => {
     const response = await fetch(`${vault.url}/v1/secrets/edge/big`, {
       method: 'PUT',
