@@ -107,8 +107,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     .use(requestContext())
     .use(problemErrors(logger))
     .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context) => {
-      // Logged inside; requests with other tokens must not depend on the bootstrap.
-      await bootstrap().catch(() => undefined);
+      // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
+      if (event.headers?.authorization) await bootstrap().catch(() => undefined);
       return app.dispatch(event, context.vault!);
     })));
   return { ...services, handler };
