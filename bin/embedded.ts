@@ -18,6 +18,7 @@ const main = async (): Promise<void> => {
     host,
     port: getNumber(process.env, 'PORT', 8200),
     dynamoDbEndpoint: getOptionalString(process.env, 'SCAIVAULT_DYNAMODB_ENDPOINT'),
+    sqsS3Endpoint: getOptionalString(process.env, 'SCAIVAULT_SQS_S3_ENDPOINT'),
     rootToken: getOptionalString(process.env, 'SCAIVAULT_ROOT_TOKEN'),
     schedulerIntervalSeconds: getNumber(process.env, 'SCAIVAULT_SCHEDULER_INTERVAL_SECONDS', 30, 0.1),
     env: process.env,

@@ -100,7 +100,12 @@ export interface VaultConfig {
   readonly keyCacheTtlSeconds: number;
   readonly keyCacheMaxEntries: number;
   readonly authCacheTtlSeconds: number;
+  /** Every AWS SDK call attempt ends after this long (connect within min(this, 1 s)). */
   readonly dependencyTimeoutMs: number;
+  /** Each readiness check is `down` after this long, whatever its dependency does. */
+  readonly readinessCheckTimeoutMs: number;
+  /** An api request is answered within this long (a 503 past it), inside the function's 10 s timeout. */
+  readonly requestDeadlineMs: number;
   readonly maxTokenTtlSeconds: number;
   readonly metricsTable: string;
   /** When set, /v1/metrics requires it (or an admin token) as a bearer token. */
@@ -188,6 +193,8 @@ export const loadConfig = (env: Env): VaultConfig => {
     keyCacheMaxEntries: getNumber(env, 'SCAIVAULT_KEY_CACHE_MAX_ENTRIES', 1000, 1),
     authCacheTtlSeconds: getNumber(env, 'SCAIVAULT_AUTH_CACHE_TTL_SECONDS', 5),
     dependencyTimeoutMs: getNumber(env, 'SCAIVAULT_DEPENDENCY_TIMEOUT_MS', 3000, 50),
+    readinessCheckTimeoutMs: getNumber(env, 'SCAIVAULT_READINESS_CHECK_TIMEOUT_MS', 2000, 50),
+    requestDeadlineMs: getNumber(env, 'SCAIVAULT_REQUEST_DEADLINE_MS', 9000, 100),
     maxTokenTtlSeconds: getNumber(env, 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS', 32 * 24 * 3600, 60),
     metricsTable: getString(env, 'SCAIVAULT_METRICS_TABLE'),
     metricsToken: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN'),

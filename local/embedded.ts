@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../lib/definitions.js';
@@ -16,6 +17,8 @@ export interface EmbeddedOptions {
   readonly port: number;
   /** Use this DynamoDB endpoint instead of starting dynalite (tests stop it to see outages). */
   readonly dynamoDbEndpoint?: string;
+  /** Use this SQS and S3 endpoint (a fauxqs of its own) instead of starting fauxqs in this process. */
+  readonly sqsS3Endpoint?: string;
   readonly rootToken?: string;
   /** How often the scheduler runs (EventBridge's rate in AWS). */
   readonly schedulerIntervalSeconds: number;
@@ -30,6 +33,16 @@ export interface EmbeddedVault {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedded' };
+
+/**
+ * The runtime's own clients (provisioning, queue pollers) end their calls too: a
+ * hung emulator fails a poll (after well over a poll's 1 s wait) or the start,
+ * instead of holding the poller, a clean stop or the start forever.
+ */
+const POLLER_CALL_TIMEOUT_MS = 10_000;
+const PROVISIONING_CALL_TIMEOUT_MS = 30_000;
+const runtimeRequestHandler = (timeoutMs: number): NodeHttpHandler =>
+  new NodeHttpHandler({ connectionTimeout: 1000, requestTimeout: timeoutMs, socketTimeout: timeoutMs, throwOnRequestTimeout: true });
 
 /** The root token: given, else read from the data dir, else created there with mode 0600. */
 const rootTokenOf = (dataDir: string, given: string | undefined): { token: string; file: string | undefined } => {
@@ -66,8 +79,12 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       emulators.push(dynalite);
       dynamoEndpoint = dynalite.endpoint;
     }
-    const fauxqs = await startFauxqs({});
-    emulators.push(fauxqs);
+    let sqsS3Endpoint = options.sqsS3Endpoint;
+    if (!sqsS3Endpoint) {
+      const fauxqs = await startFauxqs({});
+      emulators.push(fauxqs);
+      sqsS3Endpoint = fauxqs.endpoint;
+    }
 
     const region = options.env.AWS_REGION ?? 'us-east-1';
     const awsEnv: Record<string, string> = {
@@ -75,13 +92,14 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsS3Endpoint,
+      AWS_ENDPOINT_URL_S3: sqsS3Endpoint,
     };
     const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
-    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
-    const s3 = new S3Client({ ...clientConfig, endpoint: fauxqs.endpoint, forcePathStyle: true });
+    // One handler each: destroying a client destroys its handler's sockets.
+    const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsS3Endpoint, requestHandler: runtimeRequestHandler(POLLER_CALL_TIMEOUT_MS) });
+    const s3 = new S3Client({ ...clientConfig, endpoint: sqsS3Endpoint, forcePathStyle: true, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
     for (const table of TABLES) await ensureTable(dynamodb, table);
     const queueEnv: Record<string, string> = {};
     for (const queue of QUEUES) queueEnv[queue.envVar] = await ensureQueue(sqs, queue);
@@ -152,7 +170,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // Last: requests are served only once everything behind them runs.
     const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
     // Where audit exports and anchors can be fetched (S3 API, path-style, any credentials).
-    logger.info('embedded stack ready', { api: gateway.url, dynamodb: dynamoEndpoint, sqs_and_s3: fauxqs.endpoint, audit_bucket: bucket });
+    logger.info('embedded stack ready', { api: gateway.url, dynamodb: dynamoEndpoint, sqs_and_s3: sqsS3Endpoint, audit_bucket: bucket });
     return {
       url: gateway.url,
       rootTokenFile: root.file,

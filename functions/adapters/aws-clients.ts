@@ -18,16 +18,32 @@ export interface ClientOptions {
 }
 
 const sockets = { keepAlive: true, maxSockets: 64 };
-const httpsAgent = new Agent(sockets);
-const httpAgent = new HttpAgent(sockets);
+/** Every agent made here, for the pool statistics. */
+const agents: Array<HttpAgent | Agent> = [];
 
-const handler = (options: ClientOptions): NodeHttpHandler =>
-  new NodeHttpHandler({
-    connectionTimeout: Math.min(options.timeoutMs, 1000),
-    requestTimeout: options.timeoutMs,
+/**
+ * A request handler whose deadlines end the call: the connection must open
+ * within `connectionTimeout`, the answer must start within `requestTimeout`
+ * (which, with throwOnRequestTimeout, destroys the socket and fails the call
+ * instead of only logging a warning), and a socket silent for `socketTimeout`
+ * is closed. Each client gets its own agents, so a dependency that hangs holds
+ * only its own sockets and never starves the others' pool.
+ */
+export const boundedRequestHandler = (timeoutMs: number): NodeHttpHandler => {
+  const httpAgent = new HttpAgent(sockets);
+  const httpsAgent = new Agent(sockets);
+  agents.push(httpAgent, httpsAgent);
+  return new NodeHttpHandler({
+    connectionTimeout: Math.min(timeoutMs, 1000),
+    requestTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    throwOnRequestTimeout: true,
     httpAgent,
     httpsAgent,
   });
+};
+
+const handler = (options: ClientOptions): NodeHttpHandler => boundedRequestHandler(options.timeoutMs);
 
 let dynamodb: DynamoDBClient | undefined;
 let kms: KMSClient | undefined;
@@ -58,13 +74,11 @@ export const readSecretString = async (client: SecretsManagerClient, secretId: s
 
 /** Sockets the SDK clients hold open and waiting for them (the connection pool). */
 export const socketPoolStats = (): { open: number; free: number; pending: number; max: number } => {
-  const count = (record: NodeJS.Dict<unknown[]>): number => Object.values(record).reduce((n, list) => n + (list?.length ?? 0), 0);
-  return {
-    open: count(httpAgent.sockets) + count(httpsAgent.sockets) + count(httpAgent.freeSockets) + count(httpsAgent.freeSockets),
-    free: count(httpAgent.freeSockets) + count(httpsAgent.freeSockets),
-    pending: count(httpAgent.requests) + count(httpsAgent.requests),
-    max: sockets.maxSockets,
-  };
+  const count = (pick: (agent: HttpAgent | Agent) => NodeJS.Dict<unknown[]>): number =>
+    agents.reduce((total, agent) => total + Object.values(pick(agent)).reduce((n, list) => n + (list?.length ?? 0), 0), 0);
+  const busy = count((agent) => agent.sockets);
+  const free = count((agent) => agent.freeSockets);
+  return { open: busy + free, free, pending: count((agent) => agent.requests), max: sockets.maxSockets };
 };
 
 interface MiddlewareClient {

@@ -56,9 +56,28 @@ export class RateLimitedError extends VaultError {
 
 /** A dependency (DynamoDB, key provider, queue, bucket) failed or timed out. */
 export class DependencyUnavailableError extends VaultError {
-  override readonly name = 'DependencyUnavailableError';
+  override readonly name: string = 'DependencyUnavailableError';
   constructor(readonly dependency: string, options?: { cause?: unknown }) {
     super(`${dependency} is unavailable`, options);
+  }
+}
+
+/** The request ran out of its deadline (dependencies too slow): answered as unavailable, never left hanging. */
+export class DeadlineExceededError extends DependencyUnavailableError {
+  override readonly name = 'DeadlineExceededError';
+  constructor(readonly deadlineMs: number) {
+    super('request deadline');
+  }
+}
+
+/**
+ * A write without If-Match lost every race it retried within its budget. Nothing
+ * was written; the caller may simply retry. A 503 like any unavailable dependency.
+ */
+export class WriteContentionError extends DependencyUnavailableError {
+  override readonly name = 'WriteContentionError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('secret store (write contention)');
   }
 }
 

@@ -26,6 +26,7 @@ import type { AuthService } from '../domain/auth/auth-service.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
 import { Router } from './router.js';
+import { withDeadline } from './request-deadline.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
 
@@ -48,7 +49,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   // Requests are refused while the audit table cannot take their records: readiness says so.
   probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
   if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
-  const health = new HealthService(probes, config.dependencyTimeoutMs);
+  const health = new HealthService(probes, config.readinessCheckTimeoutMs);
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const stateGauges = new StateGauges(
     {
@@ -102,10 +103,10 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     .use(requestMetrics(metrics, fleetMetrics, logger, config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined))
     .use(requestContext())
     .use(problemErrors(logger))
-    .handler(withRequestSpan(async (event, context) => {
-      // Logged inside; requests with other tokens must not depend on the bootstrap.
-      await bootstrap().catch(() => undefined);
+    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context) => {
+      // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
+      if (event.headers?.authorization) await bootstrap().catch(() => undefined);
       return app.dispatch(event, context.vault!);
-    }));
+    })));
   return { ...services, handler };
 };

@@ -72,8 +72,8 @@ export const requestMetrics = (metrics: VaultMetrics, fleet: FleetMetrics, logge
     metrics.requestFinished(state.method, state.category, status, seconds, state.counted);
     cloudWatch?.record({ status, latencyMs: seconds * 1000 });
     if (request.error instanceof RateLimitedError) metrics.rateLimited(request.error.category);
-    // At most one write per flush interval; a failed flush must not fail the request.
-    await fleet.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+    // At most one write per flush interval, never awaited: a failed or hung flush must not fail or hold any answer (liveness included).
+    void fleet.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
   };
   return { after: finish, onError: finish };
 };

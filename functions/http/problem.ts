@@ -10,6 +10,7 @@ import {
   TooLargeError,
   UnauthenticatedError,
   ValidationError,
+  WriteContentionError,
   type VaultError,
 } from '../domain/errors.js';
 
@@ -73,6 +74,10 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
   for (const [type, kind] of KINDS) {
     if (!(error instanceof type)) continue;
     if (kind.status >= 500) {
+      if (error instanceof WriteContentionError) {
+        const detail = 'too many concurrent writes to this secret; nothing was written, retry later';
+        return { ...base(503, 'write-contention', 'Write contention', detail, {}), headers: { 'retry-after': String(error.retryAfterSeconds) } };
+      }
       const detail = kind.status === 503 ? 'a dependency is unavailable; retry later' : 'the request could not be completed';
       return { ...base(kind.status, kind.slug, kind.title, detail, {}), headers: kind.status === 503 ? { 'retry-after': '1' } : {} };
     }

@@ -131,6 +131,16 @@ describe('audit trail', () => {
     await Promise.all([dynalite?.stop(), relay?.stop()]);
   });
 
+  it('answers a range past the chain head as an empty verified range, without moving the divergence gauge', async () => {
+    for (const from of ['1000000', '999']) {
+      const response = await vault.request('GET', `/v1/audit/verify?from_block=${from}`);
+      expect(response.status, response.text).toBe(200);
+      expect(response.body).toMatchObject({ ok: true, complete: true, checked_blocks: 0, first_divergence: null, from_block: Number(from) });
+    }
+    expect(sumOf(await metrics(), 'scaivault_audit_chain_divergence')).toBe(0);
+    expect((await verify()).ok).toBe(true);
+  });
+
   it('records a secret write as attempted, then success, with the token and value only as HMACs', async () => {
     const value = `audit-value-${Math.random().toString(36).slice(2)}`;
     secrets.push(value);

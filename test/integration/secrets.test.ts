@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynaliteProcess } from './support/processes.js';
 import { VaultProcess } from './support/vault.js';
 
 describe('secrets API over HTTP on the embedded stack', () => {
@@ -76,6 +78,17 @@ describe('secrets API over HTTP on the embedded stack', () => {
     expect(contenders.filter((c) => c.status === 412)).toHaveLength(5);
   });
 
+  it('lands 50 concurrent writes without If-Match on one path as versions 1..50', async () => {
+    const writes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => vault.request('PUT', '/v1/secrets/race/fifty', { body: { value: `fifty-${i}` } })),
+    );
+    const statuses = writes.map((w) => w.status);
+    expect(statuses.filter((status) => status !== 200 && status !== 201), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const versions = await vault.request('GET', '/v1/secrets/race/fifty/versions');
+    expect(versions.body.versions).toHaveLength(50);
+  });
+
   it('lists metadata with cursor pagination and never values', async () => {
     for (let i = 0; i < 7; i += 1) {
       expect((await vault.request('PUT', `/v1/secrets/list/item-${i}`, { body: { value: `listed-value-${i}` } })).status).toBe(201);
@@ -141,5 +154,33 @@ describe('secrets API over HTTP on the embedded stack', () => {
     expect(cleared.body.cache.entries).toBe(0);
     // Reads still work after the cache is cleared: the key is unwrapped again.
     expect((await vault.request('GET', '/v1/secrets/cas/key')).body.value).toBe('v2');
+  });
+});
+
+describe('concurrent writers on two instances sharing one table', () => {
+  let dynalite: DynaliteProcess;
+  const vaults: VaultProcess[] = [];
+
+  beforeAll(async () => {
+    dynalite = await DynaliteProcess.start();
+    const env = { SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint, SCAIVAULT_ROOT_TOKEN: `svt_${'w'.repeat(43)}`, SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key') };
+    // One after the other: the first creates the tables and the shared master key.
+    vaults.push(await VaultProcess.start({ env }));
+    vaults.push(await VaultProcess.start({ env }));
+  });
+
+  afterAll(async () => {
+    await Promise.all(vaults.map((vault) => vault.stop()));
+    await dynalite?.stop();
+  });
+
+  it('lands 50 writes without If-Match, 25 through each instance, as versions 1..50', async () => {
+    const writes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => vaults[i % 2]!.request('PUT', '/v1/secrets/race/two-instances', { body: { value: `w-${i}` } })),
+    );
+    expect(writes.filter((w) => w.status !== 200 && w.status !== 201).map((w) => w.status), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const values = await Promise.all(Array.from({ length: 50 }, (_, i) => vaults[0]!.request('GET', `/v1/secrets/race/two-instances?version=${i + 1}`)));
+    expect(new Set(values.map((v) => v.body.value)).size).toBe(50);
   });
 });

@@ -269,6 +269,34 @@ describe('AuditVerifier', () => {
     expect((await verifier.verify()).divergence).toEqual({ blockSeq: 3, reason: 'anchored block missing from storage' });
   });
 
+  it('answers a range past the head as an empty verified range, records nothing, and leaves the gauge at 0', async () => {
+    const fresh = setup();
+    expect(await fresh.verifier.verifyAndRecord({ fromSeq: 5 })).toMatchObject({ ok: true, pastHead: true, checkedBlocks: 0, fromSeq: 5, nextSeq: 5 });
+    expect(fresh.store.verifications).toHaveLength(0);
+    expect(await fresh.verifier.divergenceGauge()).toBe(0);
+
+    const { store, verifier } = await sealedChain();
+    for (const fromSeq of [5, 6, 1000]) {
+      const result = await verifier.verifyAndRecord({ fromSeq });
+      expect(result, `from ${fromSeq}`).toMatchObject({ ok: true, pastHead: true, checkedBlocks: 0 });
+      expect(result.divergence).toBeUndefined();
+    }
+    expect(store.verifications).toHaveLength(0);
+    expect(await verifier.divergenceGauge()).toBe(0);
+    // Right after the head: the empty range it always was.
+    expect(await verifier.verify({ fromSeq: 4 })).toEqual({ ok: true, fromSeq: 4, nextSeq: 4, checkedBlocks: 0, checkedEvents: 0 });
+  });
+
+  it('still names a block missing below the head, or anchored past what storage holds, when asked from past it', async () => {
+    const { store, verifier } = await sealedChain();
+    store.blockItems.delete(1);
+    expect((await verifier.verifyAndRecord({ fromSeq: 2 })).divergence).toEqual({ blockSeq: 1, reason: 'block missing from storage' });
+    expect(await verifier.divergenceGauge()).toBe(1);
+    const other = await sealedChain();
+    other.store.blockItems.delete(3);
+    expect((await other.verifier.verify({ fromSeq: 9 })).divergence).toEqual({ blockSeq: 3, reason: 'anchored block missing from storage' });
+  });
+
   it('names a block whose anchor is missing', async () => {
     const { anchors, verifier } = await sealedChain();
     anchors.objects.delete(2);

@@ -11,6 +11,7 @@ import {
   UnauthenticatedError,
   ValidationError,
   VaultError,
+  WriteContentionError,
 } from '../../functions/domain/errors.js';
 import { HttpError, problemResponse, toProblem } from '../../functions/http/problem.js';
 
@@ -65,6 +66,13 @@ describe('toProblem', () => {
     const text = JSON.stringify(problem);
     expect(text).not.toContain('dynamodb');
     expect(text).not.toContain('10.1.2.3');
+  });
+
+  it('answers write contention with 503, Retry-After and a detail saying nothing was written', () => {
+    const problem = toProblem(new WriteContentionError(1), REQUEST_ID);
+    expect(problem.status).toBe(503);
+    expect(problem.headers['retry-after']).toBe('1');
+    expect(problem.body).toMatchObject({ type: 'https://scaivault.dev/problems/write-contention', detail: expect.stringContaining('nothing was written') });
   });
 
   it.each([

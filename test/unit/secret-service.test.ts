@@ -13,6 +13,7 @@ import {
   PreconditionFailedError,
   TooLargeError,
   ValidationError,
+  WriteContentionError,
 } from '../../functions/domain/errors.js';
 import type { Capability, Page, SecretHead, SecretRepository, SecretVersionRecord } from '../../functions/domain/ports.js';
 import { MAX_VALUE_BYTES, SecretService, type WriteSecretInput } from '../../functions/domain/secrets/secret-service.js';
@@ -95,12 +96,11 @@ const versionOf = (head: SecretHead): SecretVersionRecord => ({
   createdBy: head.createdBy,
 });
 
-const setup = async () => {
+const setup = async (retry?: ConstructorParameters<typeof SecretService>[6], repository = new InMemorySecretRepository()) => {
   const authRepository = new InMemoryAuthRepository();
   const keys = new KeyManager(new LocalKeyWrapper(randomBytes(32)), authRepository, new DataKeyCache(300, 100));
   const auth = new AuthService(authRepository, keys, { authCacheTtlSeconds: 5, maxTokenTtlSeconds: 86_400 });
-  const repository = new InMemorySecretRepository();
-  const secrets = new SecretService(repository, keys, auth);
+  const secrets = new SecretService(repository, keys, auth, Date.now, undefined, undefined, retry);
   await auth.ensureTenant('acme', 'Acme');
   await auth.ensureTenant('globex', 'Globex');
 
@@ -210,6 +210,48 @@ describe('SecretService write and read', () => {
     const summary = await secrets.write(admin, input({ value: 'mine' }));
     expect(summary.currentVersion).toBe(3);
     expect(await secrets.read(admin, 'app/db/password', undefined)).toMatchObject({ version: 3, value: 'mine' });
+  });
+
+  it('lands every one of many concurrent writers without If-Match as its own next version', async () => {
+    const { secrets, admin } = await setup();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => secrets.write(admin, input({ value: `w${i}` }))));
+    expect(results.map((r) => r.currentVersion).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('gives up on endless contention within its bounds with WriteContentionError, having written nothing', async () => {
+    const { secrets, admin, repository } = await setup({ maxAttempts: 5, budgetMs: 1000, baseDelayMs: 1, maxDelayMs: 2 });
+    await secrets.write(admin, input({ value: 'one' }));
+    const sealedBefore = repository.heads.get(id('acme', 'app/db/password'))!.sealed;
+    let attempts = 0;
+    const racer = () => {
+      attempts += 1;
+      const head = repository.heads.get(id('acme', 'app/db/password'))!;
+      repository.heads.set(id('acme', 'app/db/password'), { ...head, version: head.version + 1 });
+      repository.beforeNextCommit = racer;
+    };
+    repository.beforeNextCommit = racer;
+    const error = await secrets.write(admin, input({ value: 'mine' })).catch((e: unknown) => e);
+    repository.beforeNextCommit = undefined;
+    expect(error).toBeInstanceOf(WriteContentionError);
+    expect(attempts).toBe(5);
+    expect(repository.heads.get(id('acme', 'app/db/password'))!.sealed).toBe(sealedBefore);
+  });
+
+  it('counts waiting for its turn against the budget: a writer whose turn comes too late writes nothing', async () => {
+    class SlowRepository extends InMemorySecretRepository {
+      override async commit(next: SecretHead, previous: SecretHead | undefined): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return super.commit(next, previous);
+      }
+    }
+    const { secrets, admin, repository } = await setup({ maxAttempts: 5, budgetMs: 100, baseDelayMs: 1, maxDelayMs: 2 }, new SlowRepository());
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => secrets.write(admin, input({ value: `w${i}` })).catch((e: unknown) => e)));
+    const landed = results.filter((r) => !(r instanceof Error));
+    expect(results.filter((r) => r instanceof WriteContentionError).length).toBe(8 - landed.length);
+    expect(landed.length).toBeGreaterThan(0);
+    expect(landed.length).toBeLessThan(8);
+    // Exactly the writes that answered success exist.
+    expect(repository.heads.get(id('acme', 'app/db/password'))!.version).toBe(landed.length);
   });
 
   it('reports a lost race under If-Match as PreconditionFailedError', async () => {

@@ -12,6 +12,8 @@ import { isMissing } from './s3-audit-anchors.js';
 
 /** S3's smallest part (every part but the last). */
 const PART_BYTES = 5 * 1024 * 1024;
+/** A part is megabytes, not a small API call: it gets longer than the client's dependency timeout (exports run in a 10 min worker). */
+const PART_UPLOAD_TIMEOUT_MS = 60_000;
 
 /**
  * An object written as a multipart upload: bytes are buffered up to one part
@@ -53,7 +55,9 @@ class S3MultipartWriter implements ExportSink {
     this.buffered = [];
     this.bufferedBytes = 0;
     const partNumber = this.parts.length + 1;
-    const uploaded = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }));
+    const uploaded = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }), {
+      requestTimeout: PART_UPLOAD_TIMEOUT_MS,
+    });
     this.parts.push({ ETag: uploaded.ETag ?? '', PartNumber: partNumber });
   }
 }

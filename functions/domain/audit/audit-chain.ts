@@ -115,6 +115,8 @@ export interface VerifyResult {
   /** The block after the last one checked. */
   readonly nextSeq: number;
   readonly divergence?: AuditDivergence;
+  /** The range starts past the chain's head: nothing to check, and nothing contradicts the chain. */
+  readonly pastHead?: boolean;
 }
 
 /** Compares the trusted leaf list with the stored events, both in key order; names the first difference. */
@@ -155,7 +157,14 @@ export class AuditVerifier {
     let expectedAfter = await this.store.genesis();
     if (fromSeq > 0) {
       const before = await this.store.block(fromSeq - 1);
-      if (!before) return this.result(fromSeq, fromSeq, 0, 0, { blockSeq: fromSeq - 1, reason: 'block missing from storage' });
+      if (!before) {
+        // Asking past the head is a caller's range, not stored data contradicting the chain; a missing block below the head, or one anchored above it, is.
+        const head = await this.store.latestBlock();
+        const firstAbsent = head ? head.seq + 1 : 0;
+        if (fromSeq - 1 >= firstAbsent && !(await this.anchors.exists(firstAbsent))) return { ...this.result(fromSeq, fromSeq, 0, 0), pastHead: true };
+        const missing = fromSeq - 1 >= firstAbsent ? firstAbsent : fromSeq - 1;
+        return this.result(fromSeq, fromSeq, 0, 0, { blockSeq: missing, reason: missing === fromSeq - 1 ? 'block missing from storage' : 'anchored block missing from storage' });
+      }
       prevHash = before.hash;
       expectedAfter = before.throughKey;
     }
@@ -190,6 +199,8 @@ export class AuditVerifier {
    */
   async verifyAndRecord(options: VerifyOptions = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
     const result = await this.verify(options);
+    // Nothing was verified, so nothing is recorded: the gauge and a pass of slices stay as they were.
+    if (result.pastHead) return result;
     const head = await this.store.latestBlock();
     const reachedHead = !head || result.nextSeq > head.seq;
     const record: VerificationRecord = {

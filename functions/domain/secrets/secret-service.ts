@@ -2,14 +2,24 @@ import type { Principal } from '../auth/principal.js';
 import { NO_EVENTS, type EventPublisher } from '../events/events.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { KeyManager } from '../crypto/key-manager.js';
-import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError, WriteContentionError } from '../errors.js';
 import { NO_METRICS, type MetricsRecorder, type Page, type RotationSettings, type SecretHead, type SecretRepository, type SecretVersionRecord } from '../ports.js';
 import { validatePrefix, validateSecretPath } from './secret-path.js';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;
 const MAX_METADATA_ENTRIES = 32;
-const MAX_WRITE_ATTEMPTS = 12;
+
+/** How a write without If-Match retries a lost race: capped exponential backoff with full jitter, within a time budget. */
+export interface WriteRetryPolicy {
+  readonly maxAttempts: number;
+  /** No new attempt starts after this long (inside the 9 s request deadline); waiting for its turn counts. */
+  readonly budgetMs: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_WRITE_RETRY: WriteRetryPolicy = { maxAttempts: 100, budgetMs: 8000, baseDelayMs: 5, maxDelayMs: 250 };
 
 export interface WriteSecretInput {
   readonly path: string;
@@ -62,6 +72,8 @@ const summarize = (head: SecretHead): SecretSummary => ({
 
 /** Secret use cases. Every method authorizes before it touches storage. */
 export class SecretService {
+  private readonly writing = new Map<string, Promise<void>>();
+
   constructor(
     private readonly repository: SecretRepository,
     private readonly keys: KeyManager,
@@ -69,6 +81,7 @@ export class SecretService {
     private readonly now: () => number = Date.now,
     private readonly metrics: MetricsRecorder = NO_METRICS,
     private readonly events: EventPublisher = NO_EVENTS,
+    private readonly retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY,
   ) {}
 
   async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
@@ -82,9 +95,17 @@ export class SecretService {
     }
     validateMetadata(input.metadata);
     const keyId = await this.auth.activeKeyId(principal.tenantId);
+    const startedAt = performance.now();
+    // Writers to one secret in this instance take turns, so they do not spend their attempts colliding with each other;
+    // the conditional write still decides between instances.
+    return this.oneAtATime(`${principal.tenantId}\u0000${path}`, () => this.commitNextVersion(principal, path, input, keyId, startedAt));
+  }
 
+  private async commitNextVersion(principal: Principal, path: string, input: WriteSecretInput, keyId: string, startedAt: number): Promise<SecretSummary> {
     // Without If-Match, a write that loses a race simply becomes the next version.
     for (let attempt = 1; ; attempt += 1) {
+      // Out of budget (waiting for its turn counts) before anything was written: say so rather than write late.
+      if (performance.now() - startedAt > this.retry.budgetMs) throw new WriteContentionError(1);
       const previous = await this.repository.getHead(principal.tenantId, path);
       const currentVersion = previous?.version ?? 0;
       if (input.expectedVersion !== undefined && input.expectedVersion !== currentVersion) {
@@ -121,10 +142,26 @@ export class SecretService {
         if (input.expectedVersion !== undefined) {
           throw new PreconditionFailedError(`version ${input.expectedVersion} is not current`, error.currentVersion);
         }
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw error;
-        // Jittered pause so contending writers spread out instead of colliding again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        // Full jitter over a growing window, so contending writers spread out instead of colliding again.
+        const delayMs = Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** Math.min(attempt, 16));
+        if (attempt >= this.retry.maxAttempts || performance.now() - startedAt + delayMs > this.retry.budgetMs) {
+          // Every attempt's conditional write failed, so nothing of this request was written.
+          throw new WriteContentionError(1);
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
+    }
+  }
+
+  /** Runs `task` after every earlier task under `key` has settled. */
+  private async oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(key) ?? Promise.resolve()).then(task);
+    const settled = run.then(() => undefined, () => undefined);
+    this.writing.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
     }
   }
 

@@ -69,6 +69,46 @@ export class DynaliteProcess {
     if (!this.child) return;
     const child = this.child;
     this.child = undefined;
+    // A frozen process must run again to exit on SIGTERM.
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    await exited(child);
+  }
+
+  /** SIGSTOP freezes it (connections still open, nothing answers), SIGCONT resumes it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+}
+
+/** fauxqs (the SQS and S3 APIs) in its own process, so a test can freeze it under a running vault. */
+export class FauxqsProcess {
+  private child: ChildProcess | undefined;
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<FauxqsProcess> {
+    const instance = new FauxqsProcess(await freePort());
+    instance.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/integration/support/fauxqs-server.ts'), String(instance.port)], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
+    await waitFor(async () => (await fetch(`${instance.endpoint}/`)).status > 0, 15_000, 'fauxqs');
+    return instance;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    const child = this.child;
+    this.child = undefined;
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     await exited(child);
   }
