@@ -101,7 +101,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
     });
     const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
-      import('../functions/http/compose-api.js'),
+      import('../functions/composition/api.js'),
       import('../functions/workers/compose-rotation-worker.js'),
       import('../functions/workers/compose-webhook-worker.js'),
       import('../functions/workers/compose-scheduler.js'),

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import { composeApi } from '../http/compose-api.js';
+import { composeApi } from '../composition/api.js';
 import { createLogger } from '../observability/logger.js';
 
 const config = loadConfig(process.env);

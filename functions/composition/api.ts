@@ -20,10 +20,10 @@ import { describeError, type Logger } from '../observability/logger.js';
 import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
-import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
-import { buildRoutes, type ApiServices } from './api-routes.js';
-import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
-import { Router } from './router.js';
+import { ApiApp, type RequestState, type VaultContext } from '../http/api-app.js';
+import { buildRoutes, type ApiServices } from '../http/api-routes.js';
+import { accessLog, problemErrors, requestContext, requestMetrics } from '../http/middleware.js';
+import { Router } from '../http/router.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
 
