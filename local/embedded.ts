@@ -102,10 +102,10 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     });
     const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
       import('../functions/composition/api.js'),
-      import('../functions/workers/compose-rotation-worker.js'),
-      import('../functions/workers/compose-webhook-worker.js'),
-      import('../functions/workers/compose-scheduler.js'),
-      import('../functions/workers/compose-audit-export.js'),
+      import('../functions/composition/rotation-worker.js'),
+      import('../functions/composition/webhook-worker.js'),
+      import('../functions/composition/scheduler.js'),
+      import('../functions/composition/audit-export.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
       import('../functions/observability/tracing.js'),

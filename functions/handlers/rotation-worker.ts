@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../observability/logger.js';
-import { composeRotationWorker } from '../workers/compose-rotation-worker.js';
+import { composeRotationWorker } from '../composition/rotation-worker.js';
 
 export const handler = composeRotationWorker(loadConfig(process.env), createLogger(process.env, { service: 'scaivault-rotation-worker' })).handler;

@@ -12,7 +12,7 @@ import { deliveryJobId, eventIdOf } from '../../functions/domain/webhooks/webhoo
 import type { WebhookService } from '../../functions/domain/webhooks/webhook-service.js';
 import type { VaultEvent } from '../../functions/domain/events/events.js';
 import { Logger } from '../../functions/observability/logger.js';
-import { composeWebhookWorker, type WebhookWorker } from '../../functions/workers/compose-webhook-worker.js';
+import { composeWebhookWorker, type WebhookWorker } from '../../functions/composition/webhook-worker.js';
 import { DynaliteProcess, tempDir } from './support/processes.js';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver.js';
 

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
-import { composeAudit } from '../composition/audit.js';
-import { composeCore } from '../composition/vault-core.js';
-import { composeWebhooks } from '../composition/webhooks.js';
+import { composeAudit } from './audit.js';
+import { composeCore } from './vault-core.js';
+import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
 import { JOB_QUEUES } from '../domain/jobs/jobs.js';
 import { SchedulerService, type SchedulerTick } from '../domain/rotation/scheduler-service.js';

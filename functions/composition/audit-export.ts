@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AUDIT_EXPORT_QUEUE } from '../../lib/definitions.js';
-import { composeAudit, recordAfter } from '../composition/audit.js';
-import { composeCore } from '../composition/vault-core.js';
+import { composeAudit, recordAfter } from './audit.js';
+import { composeCore } from './vault-core.js';
 import type { VaultConfig } from '../config.js';
 import type { ExportRequest } from '../domain/audit/audit-export.js';
 import { describeError, type Logger } from '../observability/logger.js';
-import { processJobBatch } from './sqs-job-batch.js';
+import { processJobBatch } from '../workers/sqs-job-batch.js';
 
 const IDENTITY = 'system:audit-export';
 

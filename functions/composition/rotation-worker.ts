@@ -1,15 +1,15 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbRotationRepository } from '../adapters/dynamodb/dynamodb-rotation-repository.js';
-import { composeCore } from '../composition/vault-core.js';
-import { composeWebhooks } from '../composition/webhooks.js';
-import { composeAuditTrail, recordAfter } from '../composition/audit.js';
+import { composeCore } from './vault-core.js';
+import { composeWebhooks } from './webhooks.js';
+import { composeAuditTrail, recordAfter } from './audit.js';
 import type { VaultConfig } from '../config.js';
-import { createRotators } from '../composition/rotators.js';
+import { createRotators } from './rotators.js';
 import { RotationService } from '../domain/rotation/rotation-service.js';
 import { ROTATION_QUEUE } from '../../lib/definitions.js';
 import { describeError, type Logger } from '../observability/logger.js';
-import { processJobBatch } from './sqs-job-batch.js';
+import { processJobBatch } from '../workers/sqs-job-batch.js';
 
 export interface RotationWorker {
   readonly rotations: RotationService;
