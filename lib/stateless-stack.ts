@@ -12,7 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { AUDIT_EXPORT_QUEUE, METRICS_TABLE, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from './definitions.js';
+import { AUDIT_EXPORT_QUEUE, METRICS_TABLE, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from '../functions/runtime/definitions.js';
 import {
   METRICS_NAMESPACE,
   VaultObservability,

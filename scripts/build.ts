@@ -5,7 +5,7 @@ import { copyFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_NODE_MAJOR } from '../lib/definitions.js';
+import { LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
 export interface BuiltFunction {
   readonly name: string;

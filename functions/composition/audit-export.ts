@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { AUDIT_EXPORT_QUEUE } from '../../lib/definitions.js';
+import { AUDIT_EXPORT_QUEUE } from '../runtime/definitions.js';
 import { composeAudit, recordAfter } from './audit.js';
 import { composeCore } from './vault-core.js';
 import type { VaultConfig } from '../config.js';

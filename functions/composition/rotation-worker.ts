@@ -7,7 +7,7 @@ import { composeAuditTrail, recordAfter } from './audit.js';
 import type { VaultConfig } from '../config.js';
 import { createRotators } from './rotators.js';
 import { RotationService } from '../domain/rotation/rotation-service.js';
-import { ROTATION_QUEUE } from '../../lib/definitions.js';
+import { ROTATION_QUEUE } from '../runtime/definitions.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import { processJobBatch } from '../workers/sqs-job-batch.js';
 

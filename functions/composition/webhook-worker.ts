@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { context as otelContext, type TextMapGetter } from '@opentelemetry/api';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { WEBHOOK_QUEUE } from '../../lib/definitions.js';
+import { WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { createEgressAgent, EgressPolicy } from '../adapters/http/egress-guard.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
 import { SqsMessageVisibility } from '../adapters/sqs/sqs-message-visibility.js';

@@ -17,7 +17,7 @@ import { JobService, type JobQueue, type JobQueueName } from '../../functions/do
 import type { SecretHead } from '../../functions/domain/ports.js';
 import { RotationService, type RotationRepository } from '../../functions/domain/rotation/rotation-service.js';
 import { SchedulerService } from '../../functions/domain/rotation/scheduler-service.js';
-import { STATE_TABLE } from '../../lib/definitions.js';
+import { STATE_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { DynaliteProcess } from './support/processes.js';
 

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../lib/definitions.js';
+import { TABLES } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { composeCore, type VaultCore } from '../../functions/composition/vault-core.js';
 import { composeWebhooks } from '../../functions/composition/webhooks.js';

@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { AUDIT_ANCHOR_PREFIX } from '../../../lib/definitions.js';
+import { AUDIT_ANCHOR_PREFIX } from '../../runtime/definitions.js';
 import type { AuditAnchors, AuditBlock } from '../../domain/audit/audit-ports.js';
 import { DependencyUnavailableError, IntegrityError } from '../../domain/errors.js';
 

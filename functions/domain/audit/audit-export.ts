@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { AUDIT_EXPORT_PREFIX } from '../../../lib/definitions.js';
+import { AUDIT_EXPORT_PREFIX } from '../../runtime/definitions.js';
 import { IntegrityError } from '../errors.js';
 import { keyOf, leafOf } from './audit-chain.js';
 import { canonicalJson, sha256Hex } from './audit-event.js';
