@@ -3,12 +3,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../functions/runtime/definitions.js';
+import { API_FUNCTION, AUDIT_BUCKET, AUDIT_TABLE, ENV, FUNCTIONS, METRICS_TABLE, QUEUES, SCHEDULER_FUNCTION, TABLES, STATE_TABLE, type FunctionDefinition, type QueueTrigger } from '../functions/runtime/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
-import { startQueuePoller, startTimer, type QueuePoller } from './queue-poller.js';
+import { startQueuePoller, startTimer, type QueueHandler, type QueuePoller } from './queue-poller.js';
+import type { VaultConfig } from '../functions/config.js';
+import type { Logger } from '../functions/observability/logger.js';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -95,10 +97,10 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       [METRICS_TABLE.envVar]: METRICS_TABLE.id,
       [AUDIT_TABLE.envVar]: AUDIT_TABLE.id,
       [AUDIT_BUCKET.envVar]: bucket,
-      SCAIVAULT_KEY_PROVIDER: 'local',
+      [ENV.keyProvider]: 'local',
       // Instances sharing one DynamoDB must share one master key too.
-      SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
-      SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
+      [ENV.localKeyFile]: options.env[ENV.localKeyFile] ?? join(dataDir, 'master.key'),
+      [ENV.s3ForcePathStyle]: 'true',
     });
     const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
       import('../functions/composition/api.js'),
@@ -111,7 +113,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       import('../functions/observability/tracing.js'),
     ]);
     const config = loadConfig(process.env);
-    const logger = createLogger(process.env, { service: 'scaivault-api' });
+    const logger = createLogger(process.env, { service: API_FUNCTION.service });
     const api = composeApi(config, logger);
     const root = rootTokenOf(dataDir, options.rootToken);
     await api.auth.bootstrapRoot(root.token);
@@ -119,23 +121,29 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // The worker functions, fed as Lambda's SQS event source mappings and EventBridge schedule would.
     const workerLogger = (service: string) => createLogger(process.env, { service });
     const onWorkerError = (error: unknown) => logger.warn('embedded worker error', { error: (error as Error).name });
-    const workers = [
-      { queue: ROTATION_QUEUE, handler: composeRotationWorker(config, workerLogger('scaivault-rotation-worker')).handler, name: 'scaivault-rotation-worker', batchSize: 5 },
-      { queue: WEBHOOK_QUEUE, handler: composeWebhookWorker(config, workerLogger('scaivault-webhook-worker')).handler, name: 'scaivault-webhook-worker', batchSize: 10 },
-      { queue: AUDIT_EXPORT_QUEUE, handler: composeAuditExport(config, workerLogger('scaivault-audit-export')).handler, name: 'scaivault-audit-export', batchSize: 1 },
-    ];
-    const scheduler = composeScheduler(config, workerLogger('scaivault-scheduler'));
+    // Each queue-triggered function of the runtime's table, by name.
+    const composers: Record<string, (config: VaultConfig, logger: Logger) => { handler: QueueHandler }> = {
+      'rotation-worker': composeRotationWorker,
+      'webhook-worker': composeWebhookWorker,
+      'audit-export': composeAuditExport,
+    };
+    const workers = FUNCTIONS.filter((fn): fn is FunctionDefinition<QueueTrigger> => fn.trigger.kind === 'queue').map((fn) => {
+      const compose = composers[fn.name];
+      if (!compose) throw new Error(`the embedded runtime has no composition for function "${fn.name}"`);
+      return { ...fn, handler: compose(config, workerLogger(fn.service)).handler };
+    });
+    const scheduler = composeScheduler(config, workerLogger(SCHEDULER_FUNCTION.service));
     const pollers: QueuePoller[] = [];
-    for (const worker of workers) {
-      const queueUrl = queueEnv[worker.queue.envVar]!;
+    for (const { service, trigger, handler } of workers) {
+      const queueUrl = queueEnv[trigger.queue.envVar]!;
       pollers.push(
         startQueuePoller({
           client: sqs,
           queueUrl,
           queueArn: await queueArnOf(sqs, queueUrl),
-          handler: worker.handler,
-          functionName: worker.name,
-          batchSize: worker.batchSize,
+          handler,
+          functionName: service,
+          batchSize: trigger.batchSize,
           onError: onWorkerError,
         }),
       );

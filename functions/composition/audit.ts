@@ -12,6 +12,7 @@ import { AuditHmac, AuditLog } from '../domain/audit/audit-log.js';
 import { AuditDetector, type Detection } from '../domain/audit/detections.js';
 import { isValidGlob } from '../domain/auth/path-glob.js';
 import { describeError, type Logger } from '../observability/logger.js';
+import { ENV } from '../runtime/definitions.js';
 import type { VaultCore } from './vault-core.js';
 
 export const SCHEDULER_IDENTITY = 'system:scheduler';
@@ -71,9 +72,9 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
   if (existing) return existing;
   const { config } = core;
   const bucket = config.auditBucket;
-  if (!bucket) throw new ConfigError('environment variable SCAIVAULT_AUDIT_BUCKET is required');
+  if (!bucket) throw new ConfigError(`environment variable ${ENV.auditBucket} is required`);
   const invalid = config.audit.sensitivePaths.find((glob) => !isValidGlob(glob));
-  if (invalid) throw new ConfigError(`SCAIVAULT_AUDIT_SENSITIVE_PATHS entry "${invalid}" is not a valid path glob`);
+  if (invalid) throw new ConfigError(`${ENV.auditSensitivePaths} entry "${invalid}" is not a valid path glob`);
   const { store, log, forwarder } = composeAuditTrail(core, logger);
   const s3 = s3Client(core.clients);
   const anchors = new S3AuditAnchors(s3, bucket);

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { context as otelContext, type TextMapGetter } from '@opentelemetry/api';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { WEBHOOK_QUEUE } from '../runtime/definitions.js';
+import { ENV, WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { createEgressAgent, EgressPolicy } from '../adapters/http/egress-guard.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
 import { SqsMessageVisibility } from '../adapters/sqs/sqs-message-visibility.js';
@@ -50,7 +50,7 @@ export const composeWebhookWorker = (config: VaultConfig, logger: Logger, option
   const tracing = defaultTracing;
   let visibility = options.visibility;
   if (!visibility) {
-    if (!config.webhookQueueUrl) throw new ConfigError('environment variable SCAIVAULT_WEBHOOK_QUEUE_URL is required by the webhook worker');
+    if (!config.webhookQueueUrl) throw new ConfigError(`environment variable ${ENV.webhookQueueUrl} is required by the webhook worker`);
     visibility = new SqsMessageVisibility(core.sqs, config.webhookQueueUrl);
   }
   const timeoutMs = config.webhookTimeoutMs;

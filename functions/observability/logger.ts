@@ -2,6 +2,8 @@
 // (timestamp, level, message, request_id, tenant_id, identity_id, path,
 // duration_ms, status) plus whatever context a call adds.
 
+import { ENV } from '../runtime/definitions.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -51,8 +53,8 @@ export class Logger {
 }
 
 export const createLogger = (env: Record<string, string | undefined>, base: LogFields = {}): Logger => {
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
-  const format = (env.LOG_FORMAT ?? 'json').toLowerCase();
+  const level = (env[ENV.logLevel] ?? 'info').toLowerCase();
+  const format = (env[ENV.logFormat] ?? 'json').toLowerCase();
   return new Logger(
     level in ORDER ? (level as LogLevel) : 'info',
     format === 'text' ? 'text' : 'json',
