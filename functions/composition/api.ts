@@ -13,7 +13,6 @@ import { composeAudit } from '../composition/audit.js';
 import type { VaultConfig } from '../config.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
-import type { DependencyProbe } from '../domain/ports.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 import { describeError, type Logger } from '../observability/logger.js';
@@ -26,6 +25,7 @@ import { accessLog, problemErrors, requestContext, requestMetrics } from '../htt
 import { Router } from '../http/router.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
+import type { DependencyProbe } from '../domain/ports/health.js';
 
 export interface Api extends ApiServices {
   readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;

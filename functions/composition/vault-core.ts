@@ -14,7 +14,6 @@ import { DataKeyCache } from '../domain/crypto/data-key-cache.js';
 import { KeyManager } from '../domain/crypto/key-manager.js';
 import { EventBus } from '../domain/events/event-bus.js';
 import { JobService } from '../domain/jobs/jobs.js';
-import type { KeyWrapper } from '../domain/ports.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
 import { FleetMetrics } from '../observability/fleet-metrics.js';
 import { InstrumentedKeyWrapper } from '../observability/instrumented-key-wrapper.js';
@@ -22,6 +21,7 @@ import type { Logger } from '../observability/logger.js';
 import { METRICS } from '../observability/metric-catalogue.js';
 import { MetricRegistry } from '../observability/metric-registry.js';
 import { VaultMetrics } from '../observability/vault-metrics.js';
+import type { KeyWrapper } from '../domain/ports/keys.js';
 
 /** What every ScaiVault function shares: clients, stores, crypto, auth, secrets, jobs, events and metrics. */
 export interface VaultCore {

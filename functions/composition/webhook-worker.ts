@@ -10,14 +10,10 @@ import { composeWebhooks } from './webhooks.js';
 import { composeAuditTrail, recordAfter } from './audit.js';
 import { ConfigError, type VaultConfig } from '../config.js';
 import { jobIdOf } from '../domain/jobs/jobs.js';
-import { DeliverWebhook, type DeliveryDecision, type WebhookSender } from '../domain/webhooks/deliver-webhook.js';
+import { DeliverWebhook, type DeliveryDecision } from '../domain/webhooks/deliver-webhook.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import { defaultTracing, markSpanFailed } from '../observability/tracing.js';
-
-/** Where a worker makes a received message visible again. */
-export interface MessageVisibility {
-  delay(receiptHandle: string, seconds: number): Promise<void>;
-}
+import type { MessageVisibility, WebhookSender } from '../domain/ports/webhooks.js';
 
 export interface WebhookWorkerOptions {
   /** Test seams; production uses SQS and the egress-guarded HTTP sender. */

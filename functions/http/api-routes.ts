@@ -11,9 +11,8 @@ import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import type { StateGauges } from '../observability/state-gauges.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import type { RotationRequests } from '../domain/rotation/rotation-requests.js';
-import type { Job } from '../domain/jobs/jobs.js';
+import type { Job, JobService } from '../domain/jobs/jobs.js';
 import type { HealthService } from '../domain/health/health-service.js';
-import { CAPABILITIES, type Capability, type KeyWrapper, type PolicyRule, type RotationSettings, type TokenRecord } from '../domain/ports.js';
 import type { SecretService, SecretSummary } from '../domain/secrets/secret-service.js';
 import { Fields, headerOf, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
 import type { AuthenticatedRoute, Route, RouteContext } from './router.js';
@@ -22,7 +21,10 @@ import type { WebhookService } from '../domain/webhooks/webhook-service.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import type { Audit } from '../composition/audit.js';
-import type { JobRepository, JobService } from '../domain/jobs/jobs.js';
+import { CAPABILITIES, type Capability, type PolicyRule, type TokenRecord } from '../domain/ports/auth.js';
+import type { KeyWrapper } from '../domain/ports/keys.js';
+import type { RotationSettings } from '../domain/ports/secrets.js';
+import type { JobRepository } from '../domain/ports/jobs.js';
 
 export interface ApiServices {
   readonly config: VaultConfig;

@@ -5,10 +5,11 @@ import type { AuthService } from '../domain/auth/auth-service.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { AUDIT_OUTCOMES } from '../domain/audit/audit-event.js';
 import { exportIdOf, type ExportFilters, type ExportRequest } from '../domain/audit/audit-export.js';
-import type { Job, JobRepository, JobService } from '../domain/jobs/jobs.js';
+import type { Job, JobService } from '../domain/jobs/jobs.js';
 import { Fields, parseJsonBody, parseQuery, positiveIntegerParam } from './body.js';
 import { json } from './responses.js';
 import type { Route } from './router.js';
+import type { JobRepository } from '../domain/ports/jobs.js';
 
 const MAX_RANGE_DAYS = 366;
 const VERIFY_BUDGET_MS = 6_000;

@@ -2,22 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { addCumulative, capLabels, isCumulative, mergeFleet, type Baseline, type InstanceRecord } from './fleet-merge.js';
 import { definitionOf } from './metric-catalogue.js';
 import type { MetricRegistry, MetricsSnapshot } from './metric-registry.js';
+import type { FleetMetricsStore } from '../domain/ports/metrics.js';
 
 /** The instance's item was retired (folded into the baseline) by a scraper. */
 export class InstanceRetiredError extends Error {
   override readonly name = 'InstanceRetiredError';
-}
-
-/** Persistence of the fleet's metrics: one item per instance plus a baseline. */
-export interface FleetMetricsStore {
-  /** First flush creates the item (or replaces our own live one); later ones succeed only while it exists and is not retired. */
-  putInstance(record: InstanceRecord, first: boolean): Promise<void>;
-  readFleet(): Promise<{ baseline: Baseline; instances: InstanceRecord[] }>;
-  /** Marks an instance retired if it still holds `revision`; false when it moved on. */
-  retireInstance(instanceId: string, revision: number): Promise<boolean>;
-  /** Replaces the baseline if it is still at `expectedRevision`; false on a lost race. */
-  saveBaseline(baseline: Baseline, expectedRevision: number): Promise<boolean>;
-  deleteInstance(instanceId: string): Promise<void>;
 }
 
 export interface FleetMetricsOptions {

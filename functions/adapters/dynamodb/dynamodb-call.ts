@@ -1,7 +1,7 @@
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SealedValue } from '../../domain/ports.js';
 import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
+import type { SealedValue } from '../../domain/ports/secrets.js';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');

@@ -3,9 +3,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError } from '../../domain/errors.js';
 import { EMPTY_BASELINE, type Baseline, type InstanceRecord } from '../../observability/fleet-merge.js';
-import { InstanceRetiredError, type FleetMetricsStore } from '../../observability/fleet-metrics.js';
+import { InstanceRetiredError } from '../../observability/fleet-metrics.js';
 import type { MetricsSnapshot } from '../../observability/metric-registry.js';
 import { dynamoCall, queryAll } from './dynamodb-call.js';
+import type { FleetMetricsStore } from '../../domain/ports/metrics.js';
 
 // All of the fleet's metrics under one partition: `INSTANCE#<id>` items and the
 // `BASELINE`. Snapshots are gzipped JSON, well inside the 400 KB item limit

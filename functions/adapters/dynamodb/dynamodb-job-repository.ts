@@ -1,7 +1,8 @@
 import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Job, JobQueueName, JobRepository, JobStatus } from '../../domain/jobs/jobs.js';
+import type { Job, JobQueueName, JobStatus } from '../../domain/jobs/jobs.js';
 import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
+import type { JobRepository } from '../../domain/ports/jobs.js';
 
 // Job items: pk JOB#<id>. While pending they sit in the sparse outbox index
 // (gsi1pk OUTBOX#<queue>, gsi1sk <created ISO>#<id>), which also yields the

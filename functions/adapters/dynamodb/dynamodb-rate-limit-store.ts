@@ -2,8 +2,8 @@ import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/cl
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RateLimitRule } from '../../config.js';
 import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
-import type { RateLimitGrant, RateLimitStore } from '../../domain/ports.js';
 import { dynamoCall } from './dynamodb-call.js';
+import type { RateLimitGrant, RateLimitStore } from '../../domain/ports/rate-limit.js';
 
 const MAX_ATTEMPTS = 8;
 

@@ -1,8 +1,8 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DueRotation, RotationSchedule } from '../../domain/rotation/scheduler-service.js';
 import { dynamoCall } from './dynamodb-call.js';
 import { ROTATION_DUE_PK } from './dynamodb-secret-repository.js';
+import type { DueRotation, RotationSchedule } from '../../domain/ports/rotation.js';
 
 /** Due rotations straight from the index on next-due time: never a table scan. */
 export class DynamoDbRotationSchedule implements RotationSchedule {
