@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { describeError } from '../domain/errors.js';
 import { addCumulative, capLabels, isCumulative, mergeFleet, type Baseline, type InstanceRecord } from './fleet-merge.js';
 import { definitionOf } from './metric-catalogue.js';
 import type { MetricRegistry, MetricsSnapshot } from './metric-registry.js';
+import type { Logger } from './logger.js';
 import type { FleetMetricsStore } from '../domain/ports/metrics.js';
 
 /** The instance's item was retired (folded into the baseline) by a scraper. */
@@ -185,3 +187,8 @@ export class FleetMetrics {
 }
 
 const newInstanceId = (): string => `i-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+
+/** A flush that never fails its caller: a failure is logged, and the next flush carries the totals. `now` skips the interval. */
+export const flushQuietly = async (fleet: Pick<FleetMetrics, 'flush' | 'maybeFlush'>, logger: Pick<Logger, 'warn'>, now = false): Promise<void> => {
+  await (now ? fleet.flush() : fleet.maybeFlush()).catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+};

@@ -4,6 +4,8 @@
 
 import { ENV } from '../runtime/definitions.js';
 
+export { describeError } from '../domain/errors.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -60,16 +62,4 @@ export const createLogger = (env: Record<string, string | undefined>, base: LogF
     format === 'text' ? 'text' : 'json',
     base,
   );
-};
-
-/** Names the failure of an error chain without its messages, which may echo inputs. */
-export const describeError = (error: unknown): string => {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth += 1) {
-    const named = current as { name?: string; code?: string; message?: string; cause?: unknown };
-    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : named.name ?? 'Error');
-    current = named.cause;
-  }
-  return parts.join(' <- ');
 };

@@ -69,6 +69,12 @@ export interface AuditStore {
   genesis(): Promise<string | undefined>;
   /** Events matching `query` in key order, at most `limit` (all when omitted). */
   events(query: AuditQuery, limit?: number): Promise<StoredAuditEvent[]>;
+  /**
+   * Like `events`, but may stop once `untilMs` has passed (a filter over a long
+   * range can read many items to find few): `resumeAfter` is then the key up to
+   * which everything was looked at, to continue from.
+   */
+  eventsPage(query: AuditQuery, limit: number, untilMs?: number): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }>;
   latestBlock(): Promise<AuditBlock | undefined>;
   /** Writes block `seq`; false when another sealer wrote that sequence number first. */
   putBlock(block: AuditBlock): Promise<boolean>;

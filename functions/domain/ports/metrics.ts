@@ -22,6 +22,10 @@ export interface AuditLogMetrics {
   auditWriteFailed(): void;
 }
 
+export interface AuditDetectionMetrics {
+  auditDetection(kind: string): void;
+}
+
 export interface RotationMetrics {
   rotationFinished(status: 'success' | 'failed'): void;
 }

@@ -57,6 +57,11 @@ export class InMemoryAuditStore implements AuditStore {
       .slice(0, limit);
   }
 
+  /** Memory is read at once: a page never stops early. */
+  async eventsPage(query: AuditQuery, limit: number): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }> {
+    return { events: await this.events(query, limit) };
+  }
+
   async latestBlock(): Promise<AuditBlock | undefined> {
     await tick();
     const seqs = [...this.blockItems.keys()];
