@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError } from '../domain/errors.js';
 import { jobIdOf } from '../domain/jobs/jobs.js';
-import type { JobLogger } from '../domain/ports/logging.js';
+import type { DomainLogger } from '../domain/ports/logging.js';
 
 /** `keep` leaves the message to come back after its visibility timeout (a retry, or the DLQ after its last receive). */
 export type JobResult = 'done' | 'keep';
@@ -12,7 +12,7 @@ export interface JobBatchOptions {
   /** The message's last delivery failed: the queue's redrive moves it to the DLQ next. */
   readonly onLastAttempt?: (jobId: string, error: unknown) => Promise<void>;
   readonly maxReceiveCount: number;
-  readonly logger: JobLogger;
+  readonly logger: Pick<DomainLogger, 'warn'>;
   readonly queue: string;
   /** Runs the batch's jobs at once (ten slow receivers must not add up past the visibility timeout) instead of one after another. */
   readonly concurrent?: boolean;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JobQueue, JobRepository } from '../ports/jobs.js';
-import type { JobLogger } from '../ports/logging.js';
+import type { DomainLogger } from '../ports/logging.js';
 
 // Background work goes through an outbox: a job is recorded in DynamoDB (the
 // source of truth) before its message is sent to SQS, and the scheduler
@@ -44,7 +44,7 @@ export class JobService {
   constructor(
     private readonly repository: JobRepository,
     private readonly queue: JobQueue,
-    private readonly logger: JobLogger,
+    private readonly logger: Pick<DomainLogger, 'warn'>,
     private readonly now: () => number = Date.now,
   ) {}
 

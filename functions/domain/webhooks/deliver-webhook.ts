@@ -8,7 +8,7 @@ import { DELIVER_WEBHOOK, signingSecretContext, type AttemptOutcome, type Delive
 import type { JobRepository } from '../ports/jobs.js';
 import type { WebhookRepository, WebhookSender } from '../ports/webhooks.js';
 import type { WebhookMetrics } from '../ports/metrics.js';
-import type { DeliveryLogger } from '../ports/logging.js';
+import type { DomainLogger } from '../ports/logging.js';
 
 export const WEBHOOK_USER_AGENT = 'ScaiVault-Webhooks/1';
 
@@ -62,7 +62,7 @@ export class DeliverWebhook {
     private readonly keys: Pick<KeyManager, 'open'>,
     private readonly sender: WebhookSender,
     private readonly metrics: WebhookMetrics,
-    private readonly logger: DeliveryLogger,
+    private readonly logger: Pick<DomainLogger, 'info' | 'warn'>,
     private readonly settings: DeliverySettings,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
