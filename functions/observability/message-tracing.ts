@@ -1,6 +1,6 @@
-import { context as otelContext, type Attributes, type TextMapGetter } from '@opentelemetry/api';
+import type { Attributes, TextMapGetter } from '@opentelemetry/api';
 import type { SQSRecord } from 'aws-lambda';
-import { markSpanFailed, type Tracing } from './tracing.js';
+import { runInSpan, type Tracing } from './tracing.js';
 
 const attributeGetter: TextMapGetter<SQSRecord['messageAttributes']> = {
   keys: (carrier) => Object.keys(carrier),
@@ -22,20 +22,11 @@ export const withMessageSpan = async <T>(
 ): Promise<T> => {
   if (!tracing.enabled) return work();
   const parent = tracing.extract(record.messageAttributes ?? {}, attributeGetter);
-  const { span, context } = tracing.startServerSpan(name, parent, {
+  const started = tracing.startServerSpan(name, parent, {
     'messaging.system': 'aws_sqs',
     'messaging.operation.type': 'process',
     'messaging.message.id': record.messageId,
     ...attributes,
   });
-  try {
-    const result = await otelContext.with(context, work);
-    span.setAttributes(resultAttributes(result));
-    return result;
-  } catch (error) {
-    markSpanFailed(span, (error as Error).name || 'Error');
-    throw error;
-  } finally {
-    span.end();
-  }
+  return runInSpan(started, work, (result, span) => span.setAttributes(resultAttributes(result)));
 };

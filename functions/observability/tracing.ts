@@ -230,6 +230,20 @@ export const markSpanFailed = (span: Span, errorType: string): void => {
   span.setAttribute('error.type', errorType);
 };
 
+/** Runs `work` in a started span's context and ends the span: a throw marks it failed, `onResult` describes what came back. */
+export const runInSpan = async <T>({ span, context }: StartedSpan, work: () => Promise<T>, onResult: (result: T, span: Span) => void = () => undefined): Promise<T> => {
+  try {
+    const result = await otelContext.with(context, work);
+    onResult(result, span);
+    return result;
+  } catch (error) {
+    markSpanFailed(span, (error as Error).name || 'Error');
+    throw error;
+  } finally {
+    span.end();
+  }
+};
+
 // ---- AWS SDK v3 client spans ----
 
 interface AwsCommandArgs {

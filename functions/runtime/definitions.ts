@@ -105,11 +105,13 @@ export interface BucketDefinition {
   readonly envVar: string;
 }
 
+/** Every table's key: a string partition key `pk` and sort key `sk`. */
+const PK_SK = { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'S' } } as const;
+
 export const STATE_TABLE: TableDefinition = {
   id: 'scaivault-state',
   envVar: ENV.stateTable,
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+  ...PK_SK,
   timeToLiveAttribute: 'ttl',
   globalSecondaryIndexes: [
     {
@@ -124,8 +126,7 @@ export const STATE_TABLE: TableDefinition = {
 export const METRICS_TABLE: TableDefinition = {
   id: 'scaivault-metrics',
   envVar: ENV.metricsTable,
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+  ...PK_SK,
   timeToLiveAttribute: 'ttl',
   globalSecondaryIndexes: [],
 };
@@ -138,8 +139,7 @@ export const METRICS_TABLE: TableDefinition = {
 export const AUDIT_TABLE: TableDefinition = {
   id: 'scaivault-audit',
   envVar: ENV.auditTable,
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+  ...PK_SK,
   // Blocks by the key their window ends at: where an export over a time range starts.
   globalSecondaryIndexes: [{ indexName: 'byEnd', partitionKey: { name: 'gpk', type: 'S' }, sortKey: { name: 'gsk', type: 'S' } }],
 };
