@@ -102,7 +102,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       [ENV.localKeyFile]: options.env[ENV.localKeyFile] ?? join(dataDir, 'master.key'),
       [ENV.s3ForcePathStyle]: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
+    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }, { flushQuietly }] = await Promise.all([
       import('../functions/composition/api.js'),
       import('../functions/composition/rotation-worker.js'),
       import('../functions/composition/webhook-worker.js'),
@@ -111,6 +111,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
       import('../functions/observability/tracing.js'),
+      import('../functions/observability/fleet-metrics.js'),
     ]);
     const config = loadConfig(process.env);
     const logger = createLogger(process.env, { service: API_FUNCTION.service });
@@ -154,9 +155,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     await scheduler.audit.restoreAnchors().catch(onWorkerError);
     const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
-    const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
-      logger.warn('metrics flush failed', { error: (error as Error).name }),
-    );
+    const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => flushQuietly(api.fleetMetrics, logger), onWorkerError);
     // Last: requests are served only once everything behind them runs.
     const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
     // Where audit exports and anchors can be fetched (S3 API, path-style, any credentials).
