@@ -152,7 +152,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
     await scheduler.resendAllPending().catch(onWorkerError);
     // fauxqs keeps objects in memory too: the audit anchors are re-derived from the blocks in DynamoDB.
-    await scheduler.audit.restoreAnchors().catch(onWorkerError);
+    await scheduler.audit.maintenance.restoreAnchors().catch(onWorkerError);
     const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => flushQuietly(api.fleetMetrics, logger), onWorkerError);

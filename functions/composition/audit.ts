@@ -9,7 +9,7 @@ import { AuditSealer, AuditVerifier } from '../domain/audit/audit-chain.js';
 import { AuditExporter } from '../domain/audit/audit-export.js';
 import { AuditHmac, AuditLog } from '../domain/audit/audit-log.js';
 import { AuditDetector } from '../domain/audit/detections.js';
-import { AuditMaintenance, type AuditMaintenanceRun } from '../domain/audit/audit-maintenance.js';
+import { AuditMaintenance } from '../domain/audit/audit-maintenance.js';
 import { isValidGlob } from '../domain/auth/path-glob.js';
 import type { AuditStore } from '../domain/ports/audit.js';
 import type { Logger } from '../observability/logger.js';
@@ -28,10 +28,8 @@ export interface Audit extends AuditTrail {
   readonly sealer: AuditSealer;
   readonly verifier: AuditVerifier;
   readonly exporter: AuditExporter;
-  /** AuditMaintenance.sealAndVerify: one scheduler run. */
-  sealAndVerify(): Promise<AuditMaintenanceRun>;
-  /** AuditMaintenance.restoreAnchors: for the embedded runtime's forgetful S3. */
-  restoreAnchors(): Promise<number>;
+  /** The scheduler's run (seal, detect, verify), and anchor restore for the embedded runtime. */
+  readonly maintenance: AuditMaintenance;
 }
 
 const trails = new WeakMap<VaultCore, AuditTrail>();
@@ -104,8 +102,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
     verifier,
     exporter: new AuditExporter(store, new S3ExportTarget(s3, bucket)),
     forwarder,
-    sealAndVerify: () => maintenance.sealAndVerify(),
-    restoreAnchors: () => maintenance.restoreAnchors(),
+    maintenance,
   };
   composed.set(core, audit);
   return audit;

@@ -30,7 +30,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   });
   const tick = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
-    const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.sealAndVerify()]);
+    const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.maintenance.sealAndVerify()]);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
     await flushQuietly(core.fleetMetrics, logger);
     if (jobs.status === 'rejected') throw jobs.reason;
