@@ -5,8 +5,6 @@ import type { Logger } from '../observability/logger.js';
 import { defaultTracing, type Tracing } from '../observability/tracing.js';
 import { processJobBatch, type JobBatchOptions } from './job-batch.js';
 
-type AnyMiddleware = middy.MiddlewareObj<unknown, unknown, Error, Context>;
-
 // Invocations whose metrics must reach the fleet store now, not at the next interval.
 const urgentFlushes = new WeakSet<Context>();
 
@@ -16,8 +14,8 @@ export const flushMetricsNow = (context: Context): void => {
 };
 
 /** After every invocation, the bounded-rate fleet flush; a failed flush never fails the invocation. */
-export const metricsFlush = (fleet: FleetMetrics, logger: Logger): AnyMiddleware => {
-  const flush = async (request: middy.Request<unknown, unknown, Error, Context>) => {
+export const metricsFlush = <Event, Result>(fleet: FleetMetrics, logger: Logger): middy.MiddlewareObj<Event, Result, Error, Context> => {
+  const flush = async (request: middy.Request<Event, Result, Error, Context>) => {
     const now = urgentFlushes.delete(request.context);
     await flushQuietly(fleet, logger, now);
   };
@@ -25,7 +23,7 @@ export const metricsFlush = (fleet: FleetMetrics, logger: Logger): AnyMiddleware
 };
 
 /** Exports the invocation's spans before it returns (Lambda may freeze the container right after). */
-export const invocationTracing = (tracing: Tracing = defaultTracing): AnyMiddleware => {
+export const invocationTracing = <Event, Result>(tracing: Tracing = defaultTracing): middy.MiddlewareObj<Event, Result, Error, Context> => {
   const end = async () => {
     await tracing.endInvocation();
   };
@@ -41,6 +39,6 @@ export type JobWorkerHandler = middy.MiddyfiedHandler<SQSEvent, SQSBatchResponse
  */
 export const jobWorker = (fleet: FleetMetrics, logger: Logger, options: (context: Context) => JobBatchOptions): JobWorkerHandler =>
   middy<SQSEvent, SQSBatchResponse, Error, Context>()
-    .use(invocationTracing() as middy.MiddlewareObj<SQSEvent, SQSBatchResponse, Error, Context>)
-    .use(metricsFlush(fleet, logger) as middy.MiddlewareObj<SQSEvent, SQSBatchResponse, Error, Context>)
+    .use(invocationTracing())
+    .use(metricsFlush(fleet, logger))
     .handler((event, context) => processJobBatch(event, options(context)));
