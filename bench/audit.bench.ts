@@ -20,7 +20,7 @@ import { AuditSealer, AuditVerifier } from '../functions/domain/audit/audit-chai
 import { auditKeyOf, newAuditEventId, type AuditDraft, type AuditEvent } from '../functions/domain/audit/audit-event.js';
 import { AuditExporter, exportIdOf } from '../functions/domain/audit/audit-export.js';
 import { AuditHmac, AuditLog } from '../functions/domain/audit/audit-log.js';
-import { AUDIT_BUCKET, AUDIT_TABLE } from '../lib/definitions.js';
+import { AUDIT_BUCKET, AUDIT_TABLE } from '../functions/runtime/definitions.js';
 import { ensureBucket, ensureTable } from '../local/provision.js';
 import { DynaliteProcess, exited, ROOT } from '../test/integration/support/processes.js';
 import { compareThroughput, figure } from './harness.js';

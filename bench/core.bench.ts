@@ -5,7 +5,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { randomUUID } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { join } from 'node:path';
-import { AUDIT_TABLE, STATE_TABLE } from '../lib/definitions.js';
+import { AUDIT_TABLE, STATE_TABLE } from '../functions/runtime/definitions.js';
 import { buildFunctions } from '../scripts/build.js';
 import { DynaliteProcess } from '../test/integration/support/processes.js';
 import { VaultProcess } from '../test/integration/support/vault.js';

@@ -8,7 +8,7 @@ import { renderExposition } from '../functions/observability/exposition.js';
 import { capLabels, mergeFleet, EMPTY_BASELINE, type InstanceRecord } from '../functions/observability/fleet-merge.js';
 import { METRICS } from '../functions/observability/metric-catalogue.js';
 import { MetricRegistry } from '../functions/observability/metric-registry.js';
-import { LAMBDA_NODE_MAJOR } from '../lib/definitions.js';
+import { LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 import { buildFunctions } from '../scripts/build.js';
 import { lambdaNode } from '../scripts/lambda-node.js';
 import { DynaliteProcess, freePort, waitFor } from '../test/integration/support/processes.js';

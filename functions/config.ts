@@ -1,5 +1,7 @@
 // Typed configuration, read once from the environment at module load.
 
+import { ENV } from './runtime/definitions.js';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -73,14 +75,14 @@ export const parseRateLimits = (raw: string | undefined): Record<RateLimitCatego
   if (!raw) return limits;
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     const match = /^([a-z]+)=(\d+)\/(\d*)([smh])$/.exec(part);
-    if (!match) throw new ConfigError(`SCAIVAULT_RATE_LIMITS entry "${part}" is not <category>=<count>/<period>, e.g. read=100/1s`);
+    if (!match) throw new ConfigError(`${ENV.rateLimits} entry "${part}" is not <category>=<count>/<period>, e.g. read=100/1s`);
     const [, category, count, periodCount, unit] = match as unknown as [string, string, string, string, string];
     if (!(RATE_LIMIT_CATEGORIES as readonly string[]).includes(category)) {
-      throw new ConfigError(`SCAIVAULT_RATE_LIMITS category "${category}" is not one of ${RATE_LIMIT_CATEGORIES.join(', ')}`);
+      throw new ConfigError(`${ENV.rateLimits} category "${category}" is not one of ${RATE_LIMIT_CATEGORIES.join(', ')}`);
     }
     const capacity = Number(count);
     const periodSeconds = Number(periodCount || '1') * (PERIOD_SECONDS[unit] ?? 1);
-    if (capacity < 1 || periodSeconds <= 0) throw new ConfigError(`SCAIVAULT_RATE_LIMITS entry "${part}" must allow at least one request`);
+    if (capacity < 1 || periodSeconds <= 0) throw new ConfigError(`${ENV.rateLimits} entry "${part}" must allow at least one request`);
     limits[category as RateLimitCategory] = { capacity, refillPerSecond: capacity / periodSeconds };
   }
   return limits;
@@ -162,61 +164,61 @@ export interface AuditConfig {
 const listOf = (raw: string | undefined): string[] => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
 const loadAuditConfig = (env: Env): AuditConfig => ({
-  table: getString(env, 'SCAIVAULT_AUDIT_TABLE'),
-  exportQueueUrl: getOptionalString(env, 'SCAIVAULT_AUDIT_EXPORT_QUEUE_URL'),
-  syslogUrl: getOptionalString(env, 'SCAIVAULT_SYSLOG_URL'),
-  syslogCaFile: getOptionalString(env, 'SCAIVAULT_SYSLOG_CA_FILE'),
-  sealGraceSeconds: getNumber(env, 'SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS', 30, 0),
-  blockMaxEvents: getNumber(env, 'SCAIVAULT_AUDIT_BLOCK_MAX_EVENTS', 1000, 1),
+  table: getString(env, ENV.auditTable),
+  exportQueueUrl: getOptionalString(env, ENV.auditExportQueueUrl),
+  syslogUrl: getOptionalString(env, ENV.syslogUrl),
+  syslogCaFile: getOptionalString(env, ENV.syslogCaFile),
+  sealGraceSeconds: getNumber(env, ENV.auditSealGraceSeconds, 30, 0),
+  blockMaxEvents: getNumber(env, ENV.auditBlockMaxEvents, 1000, 1),
   // 50 blocks of up to 1000 events and a 15 s verification slice stay well inside the scheduler's 60 s timeout.
-  blocksPerRun: getNumber(env, 'SCAIVAULT_AUDIT_BLOCKS_PER_RUN', 50, 1),
-  verifySecondsPerRun: getNumber(env, 'SCAIVAULT_AUDIT_VERIFY_SECONDS_PER_RUN', 15, 0.1),
-  violationSpikeThreshold: getNumber(env, 'SCAIVAULT_AUDIT_VIOLATION_SPIKE_THRESHOLD', 20, 1),
-  dormantDays: getNumber(env, 'SCAIVAULT_AUDIT_DORMANT_DAYS', 90, 0),
-  sensitivePaths: listOf(getOptionalString(env, 'SCAIVAULT_AUDIT_SENSITIVE_PATHS')),
+  blocksPerRun: getNumber(env, ENV.auditBlocksPerRun, 50, 1),
+  verifySecondsPerRun: getNumber(env, ENV.auditVerifySecondsPerRun, 15, 0.1),
+  violationSpikeThreshold: getNumber(env, ENV.auditViolationSpikeThreshold, 20, 1),
+  dormantDays: getNumber(env, ENV.auditDormantDays, 90, 0),
+  sensitivePaths: listOf(getOptionalString(env, ENV.auditSensitivePaths)),
 });
 
 export const loadConfig = (env: Env): VaultConfig => {
-  const keyProvider = getChoice(env, 'SCAIVAULT_KEY_PROVIDER', ['local', 'aws-kms'] as const, 'aws-kms');
+  const keyProvider = getChoice(env, ENV.keyProvider, ['local', 'aws-kms'] as const, 'aws-kms');
   const config: VaultConfig = {
-    version: getString(env, 'SCAIVAULT_VERSION', '0.1.0'),
-    stateTable: getString(env, 'SCAIVAULT_STATE_TABLE'),
+    version: getString(env, ENV.version, '0.1.0'),
+    stateTable: getString(env, ENV.stateTable),
     keyProvider,
-    kmsKeyId: keyProvider === 'aws-kms' ? getString(env, 'SCAIVAULT_KMS_KEY_ID') : undefined,
-    localKeyFile: keyProvider === 'local' ? getString(env, 'SCAIVAULT_LOCAL_KEY_FILE') : undefined,
-    rotationQueueUrl: getOptionalString(env, 'SCAIVAULT_ROTATION_QUEUE_URL'),
-    webhookQueueUrl: getOptionalString(env, 'SCAIVAULT_WEBHOOK_QUEUE_URL'),
-    auditBucket: getOptionalString(env, 'SCAIVAULT_AUDIT_BUCKET'),
-    s3ForcePathStyle: getBoolean(env, 'SCAIVAULT_S3_FORCE_PATH_STYLE', false),
-    rateLimits: parseRateLimits(getOptionalString(env, 'SCAIVAULT_RATE_LIMITS')),
-    keyCacheTtlSeconds: getNumber(env, 'SCAIVAULT_KEY_CACHE_TTL_SECONDS', 300),
-    keyCacheMaxEntries: getNumber(env, 'SCAIVAULT_KEY_CACHE_MAX_ENTRIES', 1000, 1),
-    authCacheTtlSeconds: getNumber(env, 'SCAIVAULT_AUTH_CACHE_TTL_SECONDS', 5),
-    dependencyTimeoutMs: getNumber(env, 'SCAIVAULT_DEPENDENCY_TIMEOUT_MS', 3000, 50),
-    readinessCheckTimeoutMs: getNumber(env, 'SCAIVAULT_READINESS_CHECK_TIMEOUT_MS', 2000, 50),
-    requestDeadlineMs: getNumber(env, 'SCAIVAULT_REQUEST_DEADLINE_MS', 9000, 100),
-    maxTokenTtlSeconds: getNumber(env, 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS', 32 * 24 * 3600, 60),
-    metricsTable: getString(env, 'SCAIVAULT_METRICS_TABLE'),
-    metricsToken: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN'),
-    metricsTokenSecretArn: getOptionalString(env, 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN'),
-    rootTokenSecretArn: getOptionalString(env, 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN'),
-    metricsFlushSeconds: getNumber(env, 'SCAIVAULT_METRICS_FLUSH_SECONDS', 10, 0.1),
-    metricsRetireSeconds: getNumber(env, 'SCAIVAULT_METRICS_RETIRE_SECONDS', 900, 1),
-    metricsLabelCap: getNumber(env, 'SCAIVAULT_METRICS_LABEL_CAP', 50, 1),
-    metricsStateCacheSeconds: getNumber(env, 'SCAIVAULT_METRICS_STATE_CACHE_SECONDS', 15),
-    cloudWatchNamespace: getOptionalString(env, 'POWERTOOLS_METRICS_NAMESPACE'),
-    jobResendUnsentSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_UNSENT_SECONDS', 30, 1),
-    jobResendLostSeconds: getNumber(env, 'SCAIVAULT_JOB_RESEND_LOST_SECONDS', 3600, 1),
-    egressAllowlist: listOf(getOptionalString(env, 'SCAIVAULT_EGRESS_ALLOWLIST')).map((host) => host.toLowerCase()),
-    webhookTimeoutMs: getNumber(env, 'SCAIVAULT_WEBHOOK_TIMEOUT_MS', 10_000, 100),
+    kmsKeyId: keyProvider === 'aws-kms' ? getString(env, ENV.kmsKeyId) : undefined,
+    localKeyFile: keyProvider === 'local' ? getString(env, ENV.localKeyFile) : undefined,
+    rotationQueueUrl: getOptionalString(env, ENV.rotationQueueUrl),
+    webhookQueueUrl: getOptionalString(env, ENV.webhookQueueUrl),
+    auditBucket: getOptionalString(env, ENV.auditBucket),
+    s3ForcePathStyle: getBoolean(env, ENV.s3ForcePathStyle, false),
+    rateLimits: parseRateLimits(getOptionalString(env, ENV.rateLimits)),
+    keyCacheTtlSeconds: getNumber(env, ENV.keyCacheTtlSeconds, 300),
+    keyCacheMaxEntries: getNumber(env, ENV.keyCacheMaxEntries, 1000, 1),
+    authCacheTtlSeconds: getNumber(env, ENV.authCacheTtlSeconds, 5),
+    dependencyTimeoutMs: getNumber(env, ENV.dependencyTimeoutMs, 3000, 50),
+    readinessCheckTimeoutMs: getNumber(env, ENV.readinessCheckTimeoutMs, 2000, 50),
+    requestDeadlineMs: getNumber(env, ENV.requestDeadlineMs, 9000, 100),
+    maxTokenTtlSeconds: getNumber(env, ENV.maxTokenTtlSeconds, 32 * 24 * 3600, 60),
+    metricsTable: getString(env, ENV.metricsTable),
+    metricsToken: getOptionalString(env, ENV.metricsToken),
+    metricsTokenSecretArn: getOptionalString(env, ENV.metricsTokenSecretArn),
+    rootTokenSecretArn: getOptionalString(env, ENV.rootTokenSecretArn),
+    metricsFlushSeconds: getNumber(env, ENV.metricsFlushSeconds, 10, 0.1),
+    metricsRetireSeconds: getNumber(env, ENV.metricsRetireSeconds, 900, 1),
+    metricsLabelCap: getNumber(env, ENV.metricsLabelCap, 50, 1),
+    metricsStateCacheSeconds: getNumber(env, ENV.metricsStateCacheSeconds, 15),
+    cloudWatchNamespace: getOptionalString(env, ENV.cloudWatchNamespace),
+    jobResendUnsentSeconds: getNumber(env, ENV.jobResendUnsentSeconds, 30, 1),
+    jobResendLostSeconds: getNumber(env, ENV.jobResendLostSeconds, 3600, 1),
+    egressAllowlist: listOf(getOptionalString(env, ENV.egressAllowlist)).map((host) => host.toLowerCase()),
+    webhookTimeoutMs: getNumber(env, ENV.webhookTimeoutMs, 10_000, 100),
     // The longest schedule (8 attempts, 10 s doubling to 15 min) stays under the outbox's 1 h "lost" window.
-    webhookBackoffBaseMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS', 10_000, 1),
-    webhookBackoffCapMs: getNumber(env, 'SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS', 900_000, 1),
-    webhookMaxAttempts: env.SCAIVAULT_WEBHOOK_MAX_ATTEMPTS ? getNumber(env, 'SCAIVAULT_WEBHOOK_MAX_ATTEMPTS', 0, 1) : undefined,
+    webhookBackoffBaseMs: getNumber(env, ENV.webhookBackoffBaseMs, 10_000, 1),
+    webhookBackoffCapMs: getNumber(env, ENV.webhookBackoffCapMs, 900_000, 1),
+    webhookMaxAttempts: env[ENV.webhookMaxAttempts] ? getNumber(env, ENV.webhookMaxAttempts, 0, 1) : undefined,
     audit: loadAuditConfig(env),
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
-    throw new ConfigError('SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS must be at least SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS');
+    throw new ConfigError(`${ENV.webhookBackoffCapMs} must be at least ${ENV.webhookBackoffBaseMs}`);
   }
   return config;
 };

@@ -23,7 +23,7 @@ import {
   type AttributeDefinition,
   type QueueDefinition,
   type TableDefinition,
-} from './definitions.js';
+} from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
 
 /**

@@ -12,7 +12,22 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { AUDIT_EXPORT_QUEUE, METRICS_TABLE, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE } from './definitions.js';
+import {
+  API_FUNCTION,
+  AUDIT_EXPORT_FUNCTION,
+  AUDIT_EXPORT_QUEUE,
+  ENV,
+  METRICS_TABLE,
+  ROTATION_QUEUE,
+  ROTATION_WORKER_FUNCTION,
+  SCHEDULER_FUNCTION,
+  STATE_TABLE,
+  WEBHOOK_QUEUE,
+  WEBHOOK_WORKER_FUNCTION,
+  type FunctionDefinition,
+  type QueueDefinition,
+  type QueueTrigger,
+} from '../functions/runtime/definitions.js';
 import {
   METRICS_NAMESPACE,
   VaultObservability,
@@ -70,29 +85,20 @@ export interface StatelessStackProps extends StackProps {
   readonly bundleDir?: string;
 }
 
-/**
- * Worker timeouts sit inside their queue's visibility timeout (120 s rotation,
- * 60 s webhook, 900 s audit export), which Lambda requires, but not six times
- * inside it as AWS suggests: that margin is for a received batch whose
- * invocation is throttled and retried. Here each mapping's maxConcurrency caps
- * the invocations its poller starts, any throttle alarms, and a batch that does
- * outlive its visibility costs one receive of an idempotent job (5, 8 and 3
- * allowed before the DLQ).
- */
-const ROTATION_WORKER_TIMEOUT = Duration.seconds(60);
-const WEBHOOK_WORKER_TIMEOUT = Duration.seconds(30);
-const SCHEDULER_TIMEOUT = Duration.seconds(60);
-// An export streams a time range of the trail to S3; it has most of its queue's 900 s visibility.
-const AUDIT_EXPORT_TIMEOUT = Duration.minutes(10);
-const AUDIT_EXPORT_MEMORY_MB = 1024;
+/** The construct props of one entry of the runtime's function table. */
+const functionProps = (definition: FunctionDefinition) => ({
+  name: definition.name,
+  description: definition.description,
+  timeout: Duration.seconds(definition.timeoutSeconds),
+  memorySize: definition.memoryMb,
+});
 
-// Rotation jobs run one after another within a batch and may call external
-// systems: small batches, few at once. Deliveries run concurrently, each
-// bounded by SCAIVAULT_WEBHOOK_TIMEOUT_MS (10 s).
-const ROTATION_SOURCE: QueueSourceOptions = { batchSize: 5, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 5 };
-const WEBHOOK_SOURCE: QueueSourceOptions = { batchSize: 10, maxBatchingWindow: Duration.seconds(1), maxConcurrency: 10 };
-// One export per invocation: a job may take minutes, and a batch shares one timeout.
-const AUDIT_EXPORT_SOURCE: QueueSourceOptions = { batchSize: 1, maxConcurrency: 2 };
+/** The event source mapping of a queue-triggered function, as the runtime's function table has it. */
+const queueSource = ({ trigger }: FunctionDefinition<QueueTrigger>): [QueueDefinition, QueueSourceOptions] => {
+  const { queue, batchSize, maxBatchingWindowSeconds, maxConcurrency } = trigger;
+  return [queue, { batchSize, maxConcurrency, maxBatchingWindow: maxBatchingWindowSeconds === undefined ? undefined : Duration.seconds(maxBatchingWindowSeconds) }];
+};
+
 // A retried export is already 15 minutes old (the visibility timeout): alarm only once its three attempts are overdue.
 const AUDIT_EXPORT_QUEUE_AGE_SECONDS = 3600;
 
@@ -152,12 +158,11 @@ export class StatelessStack extends Stack {
     const auditTrail: AuditTrailProps = { table: props.auditTable, key: props.key, syslogUrl: props.syslogUrl };
 
     this.api = new VaultFunction(this, 'Api', {
-      name: 'api',
-      description: 'ScaiVault HTTP API',
+      ...functionProps(API_FUNCTION),
       logLevel: props.logLevel,
       logRetention,
       bundleDir: props.bundleDir,
-      environment: props.rateLimits ? { SCAIVAULT_RATE_LIMITS: props.rateLimits } : undefined,
+      environment: props.rateLimits ? { [ENV.rateLimits]: props.rateLimits } : undefined,
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
@@ -176,14 +181,12 @@ export class StatelessStack extends Stack {
     // Seals new versions under the secret's existing data key (Decrypt only); its events fan out to webhook jobs.
     this.rotationWorker = new VaultFunction(this, 'RotationWorker', {
       ...workerProps,
-      name: 'rotation-worker',
-      description: 'ScaiVault rotation jobs (rotation queue)',
-      timeout: ROTATION_WORKER_TIMEOUT,
+      ...functionProps(ROTATION_WORKER_FUNCTION),
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
       .bindKey(props.key, 'unwrap')
-      .bindQueueSource(props.rotationQueue, ROTATION_QUEUE, ROTATION_SOURCE)
+      .bindQueueSource(props.rotationQueue, ...queueSource(ROTATION_WORKER_FUNCTION))
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindAuditTrail(auditTrail)
       .bindTelemetry(telemetry);
@@ -191,14 +194,12 @@ export class StatelessStack extends Stack {
     // Unwraps webhook signing secrets; backs off a failed delivery by changing its own message's visibility.
     this.webhookWorker = new VaultFunction(this, 'WebhookWorker', {
       ...workerProps,
-      name: 'webhook-worker',
-      description: 'ScaiVault webhook deliveries (webhook queue)',
-      timeout: WEBHOOK_WORKER_TIMEOUT,
+      ...functionProps(WEBHOOK_WORKER_FUNCTION),
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
       .bindKey(props.key, 'unwrap')
-      .bindQueueSource(props.webhookQueue, WEBHOOK_QUEUE, WEBHOOK_SOURCE)
+      .bindQueueSource(props.webhookQueue, ...queueSource(WEBHOOK_WORKER_FUNCTION))
       .bindAuditTrail(auditTrail)
       .bindTelemetry(telemetry);
 
@@ -206,9 +207,7 @@ export class StatelessStack extends Stack {
     // and anchors them in S3, keeps detection state in the state table; never opens a secret.
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
-      name: 'scheduler',
-      description: 'ScaiVault scheduler: due rotations, outbox re-sends, audit sealing',
-      timeout: SCHEDULER_TIMEOUT,
+      ...functionProps(SCHEDULER_FUNCTION),
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
@@ -223,15 +222,12 @@ export class StatelessStack extends Stack {
     // Reads blocks and events of the trail, writes the export under audit/exports/, finishes its job record.
     this.auditExport = new VaultFunction(this, 'AuditExport', {
       ...workerProps,
-      name: 'audit-export',
-      description: 'ScaiVault audit exports (audit-export queue)',
-      timeout: AUDIT_EXPORT_TIMEOUT,
-      memorySize: AUDIT_EXPORT_MEMORY_MB,
+      ...functionProps(AUDIT_EXPORT_FUNCTION),
     })
       .bindStateTable(props.stateTable, STATE_TABLE.envVar, JOB_RECORD_ACTIONS)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
       .bindKey(props.key, 'none')
-      .bindQueueSource(props.auditExportQueue, AUDIT_EXPORT_QUEUE, AUDIT_EXPORT_SOURCE)
+      .bindQueueSource(props.auditExportQueue, ...queueSource(AUDIT_EXPORT_FUNCTION))
       .bindAuditTrail(auditTrail)
       .bindAuditBucket(props.auditBucket, 'export')
       .bindTelemetry(telemetry);
@@ -241,7 +237,7 @@ export class StatelessStack extends Stack {
     this.scheduler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     this.schedule = new events.Rule(this, 'SchedulerTick', {
       description: 'ScaiVault scheduler tick',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(Duration.minutes(SCHEDULER_FUNCTION.trigger.rateMinutes)),
       targets: [new targets.LambdaFunction(this.scheduler.function, { retryAttempts: 2, maxEventAge: Duration.minutes(1) })],
     });
 

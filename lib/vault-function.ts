@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, LAMBDA_NODE_MAJOR, STATE_TABLE, TABLES, type QueueDefinition } from './definitions.js';
+import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, ENV, LAMBDA_NODE_MAJOR, STATE_TABLE, TABLES, type QueueDefinition } from '../functions/runtime/definitions.js';
 import { WILDCARD_PERMISSION_RULE, acknowledgeWildcardResources } from './nag.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
@@ -202,8 +202,8 @@ export class VaultFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       environment: {
-        LOG_LEVEL: props.logLevel ?? 'info',
-        LOG_FORMAT: 'json',
+        [ENV.logLevel]: props.logLevel ?? 'info',
+        [ENV.logFormat]: 'json',
         ...props.environment,
       },
     });
@@ -250,8 +250,8 @@ export class VaultFunction extends Construct {
   /** The envelope key that wraps data keys for secret values. */
   bindKey(key: kms.IKey, mode: KeyAccess = 'envelope'): this {
     if (KEY_ACTIONS[mode].length > 0) this.allow('EnvelopeKey', KEY_ACTIONS[mode], [key.keyArn]);
-    this.env('SCAIVAULT_KEY_PROVIDER', 'aws-kms');
-    return this.env('SCAIVAULT_KMS_KEY_ID', key.keyArn);
+    this.env(ENV.keyProvider, 'aws-kms');
+    return this.env(ENV.kmsKeyId, key.keyArn);
   }
 
   bindQueue(queue: sqs.IQueue, envVar: string, mode: QueueAccess): this {
@@ -306,7 +306,7 @@ export class VaultFunction extends Construct {
         conditions: { StringEquals: { 'kms:EncryptionContext:purpose': AUDIT_HMAC_CONTEXT.purpose } },
       }),
     );
-    return trail.syslogUrl ? this.env('SCAIVAULT_SYSLOG_URL', trail.syslogUrl) : this;
+    return trail.syslogUrl ? this.env(ENV.syslogUrl, trail.syslogUrl) : this;
   }
 
   /** Sealed-chain anchors and exports in the audit bucket, by prefix (see AuditBucketAccess). */
@@ -329,7 +329,7 @@ export class VaultFunction extends Construct {
   }
 
   /** Read-only access to the bootstrap root token, which the api hashes on first use. */
-  bindRootTokenSecret(secret: secretsmanager.ISecret, envVar = 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN'): this {
+  bindRootTokenSecret(secret: secretsmanager.ISecret, envVar: string = ENV.rootTokenSecretArn): this {
     this.allow('RootTokenSecret', ['secretsmanager:GetSecretValue'], [secret.secretArn]);
     if (secret.encryptionKey) {
       this.allowKeyViaService('RootTokenSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
@@ -338,7 +338,7 @@ export class VaultFunction extends Construct {
   }
 
   /** Read-only access to the token that guards /v1/metrics; the api reads it on the first scrape. */
-  bindMetricsTokenSecret(secret: secretsmanager.ISecret, envVar = 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN'): this {
+  bindMetricsTokenSecret(secret: secretsmanager.ISecret, envVar: string = ENV.metricsTokenSecretArn): this {
     this.allow('MetricsTokenSecret', ['secretsmanager:GetSecretValue'], [secret.secretArn]);
     if (secret.encryptionKey) {
       this.allowKeyViaService('MetricsTokenSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
@@ -364,13 +364,13 @@ export class VaultFunction extends Construct {
     this.allow('PrometheusRemoteWrite', ['aps:RemoteWrite'], [props.prometheus.workspaceArn]);
     // The awsxray exporter needs xray:PutTraceSegments and PutTelemetryRecords (on *: X-Ray has no
     // resource-level permissions for them); the constructor's active tracing already grants exactly those.
-    return this.env('OPENTELEMETRY_COLLECTOR_CONFIG_URI', `/var/task/${COLLECTOR_CONFIG_FILE}`)
-      .env('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4318')
-      .env('OTEL_SERVICE_NAME', props.serviceName ?? `scaivault-${this.name}`)
-      .env('OTEL_RESOURCE_ATTRIBUTES', `deployment.environment=${props.stage}`)
-      .env('OTEL_TRACES_SAMPLER_ARG', String(ratio))
-      .env('AMP_REMOTE_WRITE_ENDPOINT', props.prometheus.remoteWriteEndpoint)
-      .env('POWERTOOLS_METRICS_NAMESPACE', props.metricsNamespace ?? METRICS_NAMESPACE);
+    return this.env(ENV.collectorConfigUri, `/var/task/${COLLECTOR_CONFIG_FILE}`)
+      .env(ENV.otelExporterEndpoint, 'http://localhost:4318')
+      .env(ENV.otelServiceName, props.serviceName ?? `scaivault-${this.name}`)
+      .env(ENV.otelResourceAttributes, `deployment.environment=${props.stage}`)
+      .env(ENV.otelTracesSamplerArg, String(ratio))
+      .env(ENV.ampRemoteWriteEndpoint, props.prometheus.remoteWriteEndpoint)
+      .env(ENV.cloudWatchNamespace, props.metricsNamespace ?? METRICS_NAMESPACE);
   }
 
   private env(name: string, value: string): this {

@@ -4,12 +4,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, TABLES, STATE_TABLE, WEBHOOK_QUEUE } from '../lib/definitions.js';
+import { API_FUNCTION, AUDIT_BUCKET, AUDIT_TABLE, ENV, FUNCTIONS, METRICS_TABLE, QUEUES, SCHEDULER_FUNCTION, TABLES, STATE_TABLE, type FunctionDefinition, type QueueTrigger } from '../functions/runtime/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
-import { startQueuePoller, startTimer, type QueuePoller } from './queue-poller.js';
+import { startQueuePoller, startTimer, type QueueHandler, type QueuePoller } from './queue-poller.js';
+import type { VaultConfig } from '../functions/config.js';
+import type { Logger } from '../functions/observability/logger.js';
 
 export interface EmbeddedOptions {
   readonly dataDir: string;
@@ -113,23 +115,24 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       [METRICS_TABLE.envVar]: METRICS_TABLE.id,
       [AUDIT_TABLE.envVar]: AUDIT_TABLE.id,
       [AUDIT_BUCKET.envVar]: bucket,
-      SCAIVAULT_KEY_PROVIDER: 'local',
+      [ENV.keyProvider]: 'local',
       // Instances sharing one DynamoDB must share one master key too.
-      SCAIVAULT_LOCAL_KEY_FILE: options.env.SCAIVAULT_LOCAL_KEY_FILE ?? join(dataDir, 'master.key'),
-      SCAIVAULT_S3_FORCE_PATH_STYLE: 'true',
+      [ENV.localKeyFile]: options.env[ENV.localKeyFile] ?? join(dataDir, 'master.key'),
+      [ENV.s3ForcePathStyle]: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }] = await Promise.all([
-      import('../functions/http/compose-api.js'),
-      import('../functions/workers/compose-rotation-worker.js'),
-      import('../functions/workers/compose-webhook-worker.js'),
-      import('../functions/workers/compose-scheduler.js'),
-      import('../functions/workers/compose-audit-export.js'),
+    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }, { flushQuietly }] = await Promise.all([
+      import('../functions/composition/api.js'),
+      import('../functions/composition/rotation-worker.js'),
+      import('../functions/composition/webhook-worker.js'),
+      import('../functions/composition/scheduler.js'),
+      import('../functions/composition/audit-export.js'),
       import('../functions/config.js'),
       import('../functions/observability/logger.js'),
       import('../functions/observability/tracing.js'),
+      import('../functions/observability/fleet-metrics.js'),
     ]);
     const config = loadConfig(process.env);
-    const logger = createLogger(process.env, { service: 'scaivault-api' });
+    const logger = createLogger(process.env, { service: API_FUNCTION.service });
     const api = composeApi(config, logger);
     const root = rootTokenOf(dataDir, options.rootToken);
     await api.auth.bootstrapRoot(root.token);
@@ -137,23 +140,29 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // The worker functions, fed as Lambda's SQS event source mappings and EventBridge schedule would.
     const workerLogger = (service: string) => createLogger(process.env, { service });
     const onWorkerError = (error: unknown) => logger.warn('embedded worker error', { error: (error as Error).name });
-    const workers = [
-      { queue: ROTATION_QUEUE, handler: composeRotationWorker(config, workerLogger('scaivault-rotation-worker')).handler, name: 'scaivault-rotation-worker', batchSize: 5 },
-      { queue: WEBHOOK_QUEUE, handler: composeWebhookWorker(config, workerLogger('scaivault-webhook-worker')).handler, name: 'scaivault-webhook-worker', batchSize: 10 },
-      { queue: AUDIT_EXPORT_QUEUE, handler: composeAuditExport(config, workerLogger('scaivault-audit-export')).handler, name: 'scaivault-audit-export', batchSize: 1 },
-    ];
-    const scheduler = composeScheduler(config, workerLogger('scaivault-scheduler'));
+    // Each queue-triggered function of the runtime's table, by name.
+    const composers: Record<string, (config: VaultConfig, logger: Logger) => { handler: QueueHandler }> = {
+      'rotation-worker': composeRotationWorker,
+      'webhook-worker': composeWebhookWorker,
+      'audit-export': composeAuditExport,
+    };
+    const workers = FUNCTIONS.filter((fn): fn is FunctionDefinition<QueueTrigger> => fn.trigger.kind === 'queue').map((fn) => {
+      const compose = composers[fn.name];
+      if (!compose) throw new Error(`the embedded runtime has no composition for function "${fn.name}"`);
+      return { ...fn, handler: compose(config, workerLogger(fn.service)).handler };
+    });
+    const scheduler = composeScheduler(config, workerLogger(SCHEDULER_FUNCTION.service));
     const pollers: QueuePoller[] = [];
-    for (const worker of workers) {
-      const queueUrl = queueEnv[worker.queue.envVar]!;
+    for (const { service, trigger, handler } of workers) {
+      const queueUrl = queueEnv[trigger.queue.envVar]!;
       pollers.push(
         startQueuePoller({
           client: sqs,
           queueUrl,
           queueArn: await queueArnOf(sqs, queueUrl),
-          handler: worker.handler,
-          functionName: worker.name,
-          batchSize: worker.batchSize,
+          handler,
+          functionName: service,
+          batchSize: trigger.batchSize,
           onError: onWorkerError,
         }),
       );
@@ -161,12 +170,10 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // fauxqs keeps messages in memory: after a restart, re-send every job DynamoDB still holds as pending.
     await scheduler.resendAllPending().catch(onWorkerError);
     // fauxqs keeps objects in memory too: the audit anchors are re-derived from the blocks in DynamoDB.
-    await scheduler.audit.restoreAnchors().catch(onWorkerError);
+    await scheduler.audit.maintenance.restoreAnchors().catch(onWorkerError);
     const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
-    const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => api.fleetMetrics.maybeFlush(), (error) =>
-      logger.warn('metrics flush failed', { error: (error as Error).name }),
-    );
+    const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => flushQuietly(api.fleetMetrics, logger), onWorkerError);
     // Last: requests are served only once everything behind them runs.
     const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
     // Where audit exports and anchors can be fetched (S3 API, path-style, any credentials).

@@ -6,7 +6,7 @@ import {
   type BucketDefinition,
   type QueueDefinition,
   type TableDefinition,
-} from '../lib/definitions.js';
+} from '../functions/runtime/definitions.js';
 
 // Creates the embedded stack's tables, queues and bucket from the same
 // definitions the CDK stateful stack deploys. Every step is idempotent.

@@ -1,11 +1,11 @@
-// Bundles each Lambda entry point (functions/handlers/*.ts) into its own
+// Bundles each function of the runtime's table (functions/runtime/definitions.ts) into its own
 // dist/functions/<name>/index.mjs, the directory the CDK stack ships as code,
 // with the ADOT Lambda collector config beside it as collector.yaml.
-import { copyFile, readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { copyFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_NODE_MAJOR } from '../lib/definitions.js';
+import { FUNCTIONS, LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
 export interface BuiltFunction {
   readonly name: string;
@@ -19,7 +19,6 @@ export interface BuildOptions {
 }
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const HANDLERS_DIR = join(ROOT, 'functions', 'handlers');
 export const DEFAULT_OUT_DIR = join(ROOT, 'dist', 'functions');
 /** Read by the ADOT collector extension at /var/task/collector.yaml (OPENTELEMETRY_COLLECTOR_CONFIG_URI). */
 export const LAMBDA_COLLECTOR_CONFIG = join(ROOT, 'ops', 'adot', 'lambda-collector.yaml');
@@ -29,15 +28,11 @@ const ESM_REQUIRE_BANNER = "import { createRequire as __scaivaultCreateRequire }
 
 export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltFunction[]> => {
   const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
-  const entries = (await readdir(HANDLERS_DIR))
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts'))
-    .sort();
   return Promise.all(
-    entries.map(async (file) => {
-      const name = basename(file, '.ts');
+    FUNCTIONS.map(async ({ name, handler }) => {
       const outfile = join(outDir, name, 'index.mjs');
       await build({
-        entryPoints: [join(HANDLERS_DIR, file)],
+        entryPoints: [join(ROOT, handler)],
         outfile,
         bundle: true,
         format: 'esm',

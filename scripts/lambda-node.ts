@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAMBDA_NODE_MAJOR } from '../lib/definitions.js';
+import { LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 

@@ -1,5 +1,5 @@
-import { context as otelContext, type Attributes } from '@opentelemetry/api';
-import { defaultTracing, markSpanFailed, type Tracing } from '../observability/tracing.js';
+import type { Attributes } from '@opentelemetry/api';
+import { defaultTracing, markSpanFailed, runInSpan, type Tracing } from '../observability/tracing.js';
 
 /**
  * `fetch` with a CLIENT span and W3C `traceparent` injected, for outbound calls
@@ -19,15 +19,8 @@ export const tracedFetch = async (url: string | URL, init: RequestInit = {}, tra
   const { span, context } = tracing.startClientSpan(method, attributes);
   const headers = new Headers(init.headers);
   tracing.inject(context, headers, { set: (carrier, key, value) => carrier.set(key, value) });
-  try {
-    const response = await otelContext.with(context, () => fetch(url, { ...init, headers }));
+  return runInSpan({ span, context }, () => fetch(url, { ...init, headers }), (response) => {
     span.setAttribute('http.response.status_code', response.status);
     if (response.status >= 400) markSpanFailed(span, String(response.status));
-    return response;
-  } catch (error) {
-    markSpanFailed(span, (error as Error).name || 'Error');
-    throw error;
-  } finally {
-    span.end();
-  }
+  });
 };

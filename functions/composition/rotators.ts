@@ -1,7 +1,7 @@
 import { PostgresRotator } from '../adapters/postgres/postgres-rotator.js';
 import { ValidationError } from '../domain/errors.js';
 import { PasswordRotator } from '../domain/rotation/password-rotator.js';
-import type { Rotator } from '../domain/rotation/rotator.js';
+import type { Rotator } from '../domain/ports/rotation.js';
 
 /** Every rotator a rotation schedule may name, by name. */
 export const createRotators = (): Map<string, Rotator> =>

@@ -14,7 +14,6 @@ import { DataKeyCache } from '../domain/crypto/data-key-cache.js';
 import { KeyManager } from '../domain/crypto/key-manager.js';
 import { EventBus } from '../domain/events/event-bus.js';
 import { JobService } from '../domain/jobs/jobs.js';
-import type { KeyWrapper } from '../domain/ports.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
 import { FleetMetrics } from '../observability/fleet-metrics.js';
 import { InstrumentedKeyWrapper } from '../observability/instrumented-key-wrapper.js';
@@ -22,6 +21,10 @@ import type { Logger } from '../observability/logger.js';
 import { METRICS } from '../observability/metric-catalogue.js';
 import { MetricRegistry } from '../observability/metric-registry.js';
 import { VaultMetrics } from '../observability/vault-metrics.js';
+import type { AuthRepository } from '../domain/ports/auth.js';
+import type { JobRepository } from '../domain/ports/jobs.js';
+import type { KeyWrapper } from '../domain/ports/keys.js';
+import type { SecretRepository } from '../domain/ports/secrets.js';
 
 /** What every ScaiVault function shares: clients, stores, crypto, auth, secrets, jobs, events and metrics. */
 export interface VaultCore {
@@ -30,8 +33,8 @@ export interface VaultCore {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly keyWrapper: KeyWrapper;
-  readonly authRepository: DynamoDbAuthRepository;
-  readonly secretRepository: DynamoDbSecretRepository;
+  readonly authRepository: AuthRepository;
+  readonly secretRepository: SecretRepository;
   readonly registry: MetricRegistry;
   readonly metrics: VaultMetrics;
   readonly fleetMetrics: FleetMetrics;
@@ -39,7 +42,7 @@ export interface VaultCore {
   readonly keys: KeyManager;
   readonly auth: AuthService;
   readonly secrets: SecretService;
-  readonly jobRepository: DynamoDbJobRepository;
+  readonly jobRepository: JobRepository;
   readonly jobs: JobService;
   /** Register subscribers (webhook fan-out) with `events.add`. */
   readonly events: EventBus;

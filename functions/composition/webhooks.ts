@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { DynamoDbWebhookRepository } from '../adapters/dynamodb/dynamodb-webhook-repository.js';
+import type { WebhookRepository } from '../domain/ports/webhooks.js';
 import { WebhookEventPublisher } from '../domain/webhooks/webhook-event-publisher.js';
 import { WebhookService } from '../domain/webhooks/webhook-service.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,7 +8,7 @@ import { traceparentOf } from '../observability/tracing.js';
 import type { VaultCore } from './vault-core.js';
 
 export interface Webhooks {
-  readonly repository: DynamoDbWebhookRepository;
+  readonly repository: WebhookRepository;
   readonly service: WebhookService;
   /** Already subscribed to `core.events`. */
   readonly publisher: WebhookEventPublisher;

@@ -103,3 +103,15 @@ export class OutcomeUnknownError extends VaultError {
 export class IdempotencyKeyReusedError extends VaultError {
   override readonly name = 'IdempotencyKeyReusedError';
 }
+
+/** Names the failure of an error chain without its messages, which may echo inputs. */
+export const describeError = (error: unknown): string => {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth += 1) {
+    const named = current as { name?: string; code?: string; message?: string; cause?: unknown };
+    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : named.name ?? 'Error');
+    current = named.cause;
+  }
+  return parts.join(' <- ');
+};

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../observability/logger.js';
-import { composeRotationWorker } from '../workers/compose-rotation-worker.js';
+import { ROTATION_WORKER_FUNCTION } from '../runtime/definitions.js';
+import { composeRotationWorker } from '../composition/rotation-worker.js';
 
-export const handler = composeRotationWorker(loadConfig(process.env), createLogger(process.env, { service: 'scaivault-rotation-worker' })).handler;
+export const handler = composeRotationWorker(loadConfig(process.env), createLogger(process.env, { service: ROTATION_WORKER_FUNCTION.service })).handler;

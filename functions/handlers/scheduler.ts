@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../observability/logger.js';
-import { composeScheduler } from '../workers/compose-scheduler.js';
+import { SCHEDULER_FUNCTION } from '../runtime/definitions.js';
+import { composeScheduler } from '../composition/scheduler.js';
 
-export const handler = composeScheduler(loadConfig(process.env), createLogger(process.env, { service: 'scaivault-scheduler' })).handler;
+export const handler = composeScheduler(loadConfig(process.env), createLogger(process.env, { service: SCHEDULER_FUNCTION.service })).handler;

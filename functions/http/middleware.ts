@@ -4,7 +4,7 @@ import { describeError, type Logger } from '../observability/logger.js';
 import { newRequestState, type RequestState, type VaultContext } from './api-app.js';
 import { problemResponse, toProblem } from './problem.js';
 import { RateLimitedError } from '../domain/errors.js';
-import type { FleetMetrics } from '../observability/fleet-metrics.js';
+import { flushQuietly, type FleetMetrics } from '../observability/fleet-metrics.js';
 import type { VaultMetrics } from '../observability/vault-metrics.js';
 import type { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 
@@ -73,7 +73,7 @@ export const requestMetrics = (metrics: VaultMetrics, fleet: FleetMetrics, logge
     cloudWatch?.record({ status, latencyMs: seconds * 1000 });
     if (request.error instanceof RateLimitedError) metrics.rateLimited(request.error.category);
     // At most one write per flush interval, never awaited: a failed or hung flush must not fail or hold any answer (liveness included).
-    void fleet.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+    void flushQuietly(fleet, logger);
   };
   return { after: finish, onError: finish };
 };

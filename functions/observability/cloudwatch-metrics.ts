@@ -4,8 +4,6 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 // (embedded metric format on stdout): what the CDK dashboard and alarms read.
 // Prometheus series stay the detailed view.
 
-export const CLOUDWATCH_NAMESPACE = 'ScaiVault';
-
 export interface RequestOutcome {
   readonly status: number;
   readonly latencyMs: number;

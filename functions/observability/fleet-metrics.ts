@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { describeError } from '../domain/errors.js';
 import { addCumulative, capLabels, isCumulative, mergeFleet, type Baseline, type InstanceRecord } from './fleet-merge.js';
 import { definitionOf } from './metric-catalogue.js';
 import type { MetricRegistry, MetricsSnapshot } from './metric-registry.js';
+import type { Logger } from './logger.js';
+import type { FleetMetricsStore } from '../domain/ports/metrics.js';
 
 /** The instance's item was retired (folded into the baseline) by a scraper. */
 export class InstanceRetiredError extends Error {
   override readonly name = 'InstanceRetiredError';
-}
-
-/** Persistence of the fleet's metrics: one item per instance plus a baseline. */
-export interface FleetMetricsStore {
-  /** First flush creates the item (or replaces our own live one); later ones succeed only while it exists and is not retired. */
-  putInstance(record: InstanceRecord, first: boolean): Promise<void>;
-  readFleet(): Promise<{ baseline: Baseline; instances: InstanceRecord[] }>;
-  /** Marks an instance retired if it still holds `revision`; false when it moved on. */
-  retireInstance(instanceId: string, revision: number): Promise<boolean>;
-  /** Replaces the baseline if it is still at `expectedRevision`; false on a lost race. */
-  saveBaseline(baseline: Baseline, expectedRevision: number): Promise<boolean>;
-  deleteInstance(instanceId: string): Promise<void>;
 }
 
 export interface FleetMetricsOptions {
@@ -196,3 +187,8 @@ export class FleetMetrics {
 }
 
 const newInstanceId = (): string => `i-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+
+/** A flush that never fails its caller: a failure is logged, and the next flush carries the totals. `now` skips the interval. */
+export const flushQuietly = async (fleet: Pick<FleetMetrics, 'flush' | 'maybeFlush'>, logger: Pick<Logger, 'warn'>, now = false): Promise<void> => {
+  await (now ? fleet.flush() : fleet.maybeFlush()).catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+};

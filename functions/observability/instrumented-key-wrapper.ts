@@ -1,6 +1,6 @@
 import { VaultError } from '../domain/errors.js';
-import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../domain/ports.js';
 import type { VaultMetrics } from './vault-metrics.js';
+import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../domain/ports/keys.js';
 
 /** Times every wrap (`encrypt`) and unwrap (`decrypt`) and counts provider failures. */
 export class InstrumentedKeyWrapper implements KeyWrapper {

@@ -2,6 +2,10 @@
 // (timestamp, level, message, request_id, tenant_id, identity_id, path,
 // duration_ms, status) plus whatever context a call adds.
 
+import { ENV } from '../runtime/definitions.js';
+
+export { describeError } from '../domain/errors.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -51,23 +55,11 @@ export class Logger {
 }
 
 export const createLogger = (env: Record<string, string | undefined>, base: LogFields = {}): Logger => {
-  const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
-  const format = (env.LOG_FORMAT ?? 'json').toLowerCase();
+  const level = (env[ENV.logLevel] ?? 'info').toLowerCase();
+  const format = (env[ENV.logFormat] ?? 'json').toLowerCase();
   return new Logger(
     level in ORDER ? (level as LogLevel) : 'info',
     format === 'text' ? 'text' : 'json',
     base,
   );
-};
-
-/** Names the failure of an error chain without its messages, which may echo inputs. */
-export const describeError = (error: unknown): string => {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth += 1) {
-    const named = current as { name?: string; code?: string; message?: string; cause?: unknown };
-    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : named.name ?? 'Error');
-    current = named.cause;
-  }
-  return parts.join(' <- ');
 };

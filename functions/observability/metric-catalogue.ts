@@ -80,8 +80,6 @@ export const METRICS = {
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
 
-export type MetricKey = keyof typeof METRICS;
-
 /** Label values known in advance: their series start at 0, so rate() and alerts work from the first scrape. */
 export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly string[])[]>>> = {
   [METRICS.secretRotations.name]: [['success'], ['failed']],

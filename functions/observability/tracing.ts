@@ -33,6 +33,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { createHash } from 'node:crypto';
 import { ConfigError, getBoolean, getChoice, getNumber, getOptionalString } from '../config.js';
+import { ENV } from '../runtime/definitions.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -57,29 +58,29 @@ export const parseResourceAttributes = (raw: string | undefined): Record<string,
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     const equals = part.indexOf('=');
     const key = part.slice(0, equals).trim();
-    if (equals <= 0 || !key) throw new ConfigError(`OTEL_RESOURCE_ATTRIBUTES entry "${part}" is not key=value`);
+    if (equals <= 0 || !key) throw new ConfigError(`${ENV.otelResourceAttributes} entry "${part}" is not key=value`);
     try {
       attributes[key] = decodeURIComponent(part.slice(equals + 1).trim());
     } catch {
-      throw new ConfigError(`OTEL_RESOURCE_ATTRIBUTES value for "${key}" is not valid percent-encoding`);
+      throw new ConfigError(`${ENV.otelResourceAttributes} value for "${key}" is not valid percent-encoding`);
     }
   }
   return attributes;
 };
 
 export const loadTracingConfig = (env: Env): TracingConfig => {
-  const resourceAttributes = parseResourceAttributes(getOptionalString(env, 'OTEL_RESOURCE_ATTRIBUTES'));
-  const sampleRatio = getNumber(env, 'OTEL_TRACES_SAMPLER_ARG', 1);
-  if (sampleRatio > 1) throw new ConfigError(`environment variable OTEL_TRACES_SAMPLER_ARG must be between 0 and 1, got "${sampleRatio}"`);
-  const endpoint = getOptionalString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const resourceAttributes = parseResourceAttributes(getOptionalString(env, ENV.otelResourceAttributes));
+  const sampleRatio = getNumber(env, ENV.otelTracesSamplerArg, 1);
+  if (sampleRatio > 1) throw new ConfigError(`environment variable ${ENV.otelTracesSamplerArg} must be between 0 and 1, got "${sampleRatio}"`);
+  const endpoint = getOptionalString(env, ENV.otelExporterEndpoint);
   // The signal-specific variable is a full URL; the generic one is a base the signal path is appended to.
-  const tracesUrl = getOptionalString(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+  const tracesUrl = getOptionalString(env, ENV.otelTracesEndpoint) ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
   return {
-    tracesUrl: getBoolean(env, 'OTEL_SDK_DISABLED', false) ? undefined : tracesUrl,
-    serviceName: getOptionalString(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
+    tracesUrl: getBoolean(env, ENV.otelSdkDisabled, false) ? undefined : tracesUrl,
+    serviceName: getOptionalString(env, ENV.otelServiceName) ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
     resourceAttributes,
     sampleRatio,
-    flushEachInvocation: getChoice(env, 'SCAIVAULT_TRACES_FLUSH', ['invocation', 'batch'] as const, env.AWS_LAMBDA_FUNCTION_NAME ? 'invocation' : 'batch') === 'invocation',
+    flushEachInvocation: getChoice(env, ENV.tracesFlush, ['invocation', 'batch'] as const, env.AWS_LAMBDA_FUNCTION_NAME ? 'invocation' : 'batch') === 'invocation',
   };
 };
 
@@ -227,6 +228,20 @@ export const traceparentOf = (span: Span): string => {
 export const markSpanFailed = (span: Span, errorType: string): void => {
   span.setStatus({ code: SpanStatusCode.ERROR });
   span.setAttribute('error.type', errorType);
+};
+
+/** Runs `work` in a started span's context and ends the span: a throw marks it failed, `onResult` describes what came back. */
+export const runInSpan = async <T>({ span, context }: StartedSpan, work: () => Promise<T>, onResult: (result: T, span: Span) => void = () => undefined): Promise<T> => {
+  try {
+    const result = await otelContext.with(context, work);
+    onResult(result, span);
+    return result;
+  } catch (error) {
+    markSpanFailed(span, (error as Error).name || 'Error');
+    throw error;
+  } finally {
+    span.end();
+  }
 };
 
 // ---- AWS SDK v3 client spans ----

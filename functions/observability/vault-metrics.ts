@@ -1,7 +1,7 @@
 import type { JobQueueName } from '../domain/jobs/jobs.js';
-import type { MetricsRecorder } from '../domain/ports.js';
 import { METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
+import type { MetricsRecorder } from '../domain/ports/metrics.js';
 
 /** Records each series where its event happens; the one writer of the registry. */
 export class VaultMetrics implements MetricsRecorder {

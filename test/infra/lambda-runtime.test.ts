@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_NODE_MAJOR } from '../../lib/definitions.js';
+import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
 import { buildFunctions } from '../../scripts/build.js';
 import { lambdaNode } from '../../scripts/lambda-node.js';
 import { ROOT } from '../integration/support/processes.js';

@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { parse } from 'yaml';
-import { QUEUES, deadLetterQueueId } from '../../lib/definitions.js';
+import { QUEUES, deadLetterQueueId } from '../../functions/runtime/definitions.js';
 import { VaultObservability, mergePrometheusRuleFiles } from '../../lib/observability.js';
 import { VaultFunction } from '../../lib/vault-function.js';
 import { opsPath } from '../ops/support/ops-files.js';

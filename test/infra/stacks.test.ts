@@ -13,7 +13,7 @@ import {
   WEBHOOK_QUEUE,
   deadLetterQueueId,
   type TableDefinition,
-} from '../../lib/definitions.js';
+} from '../../functions/runtime/definitions.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import {
@@ -87,7 +87,7 @@ describe('stateful stack', () => {
     });
   });
 
-  it('builds exactly the tables in lib/definitions.ts', () => {
+  it('builds exactly the tables in functions/runtime/definitions.ts', () => {
     expect(Object.keys(stateful.findResources('AWS::DynamoDB::GlobalTable'))).toHaveLength(TABLES.length);
     expect(statefulStack.tableFor(STATE_TABLE)).toBe(statefulStack.stateTable);
     expect(statefulStack.tableFor(AUDIT_TABLE)).toBe(statefulStack.auditTable);

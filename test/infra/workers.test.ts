@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE, type TableDefinition } from '../../lib/definitions.js';
+import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE, type TableDefinition } from '../../functions/runtime/definitions.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import { VaultFunction } from '../../lib/vault-function.js';
 import {

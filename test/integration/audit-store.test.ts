@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAuditStore } from '../../functions/adapters/dynamodb/dynamodb-audit-store.js';
 import { auditKeyOf } from '../../functions/domain/audit/audit-event.js';
-import { AUDIT_TABLE } from '../../lib/definitions.js';
+import { AUDIT_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { sampleEvent } from '../unit/support/in-memory-audit.js';
 import { DynaliteProcess } from './support/processes.js';

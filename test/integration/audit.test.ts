@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SD_ID } from '../../functions/adapters/syslog/rfc5424.js';
 import { validateAuditEvent, type AuditEvent } from '../../functions/domain/audit/audit-event.js';
 import { leafHash, verifyProof, type ProofStep } from '../../functions/domain/audit/merkle.js';
-import { AUDIT_BUCKET, AUDIT_TABLE } from '../../lib/definitions.js';
+import { AUDIT_BUCKET, AUDIT_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { parseRfc5424, RsyslogServer } from '../support/rsyslog-server.js';
 import { parseExposition, sumOf } from './support/exposition.js';

@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATE_TABLE } from '../../lib/definitions.js';
+import { STATE_TABLE } from '../../functions/runtime/definitions.js';
 import { DynaliteProcess, waitFor } from './support/processes.js';
 import { VaultProcess } from './support/vault.js';
 

@@ -2,9 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_PASSWORD_ALPHABET, PostgresRotator, scramSha256Secret } from '../../functions/adapters/postgres/postgres-rotator.js';
 import { NotFoundError, ValidationError } from '../../functions/domain/errors.js';
-import { RotationStepError, type RotationContext, type RotationOptions } from '../../functions/domain/rotation/rotator.js';
+import { RotationStepError } from '../../functions/domain/rotation/rotator.js';
 import { freePort } from './support/processes.js';
 import { PostgresServer } from '../support/postgres-server.js';
+import type { RotationContext, RotationOptions } from '../../functions/domain/ports/rotation.js';
 
 const ADMIN_SECRET = 'db/admin';
 const rotator = new PostgresRotator();

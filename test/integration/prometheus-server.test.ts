@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATE_TABLE } from '../../lib/definitions.js';
+import { STATE_TABLE } from '../../functions/runtime/definitions.js';
 import { DynaliteProcess, ROOT, tempDir } from './support/processes.js';
 import { findPrometheus, PrometheusServer, type PromAlert } from './support/prometheus-server.js';
 import { SlowProxy } from './support/slow-proxy.js';

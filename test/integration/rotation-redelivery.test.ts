@@ -13,13 +13,15 @@ import { createRotators } from '../../functions/composition/rotators.js';
 import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../functions/domain/crypto/key-manager.js';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
-import { JobService, type JobQueue, type JobQueueName } from '../../functions/domain/jobs/jobs.js';
-import type { SecretHead } from '../../functions/domain/ports.js';
-import { RotationService, type RotationRepository } from '../../functions/domain/rotation/rotation-service.js';
+import { JobService, type JobQueueName } from '../../functions/domain/jobs/jobs.js';
+import { RotationService } from '../../functions/domain/rotation/rotation-service.js';
 import { SchedulerService } from '../../functions/domain/rotation/scheduler-service.js';
-import { STATE_TABLE } from '../../lib/definitions.js';
+import { STATE_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { DynaliteProcess } from './support/processes.js';
+import type { JobQueue } from '../../functions/domain/ports/jobs.js';
+import type { SecretHead } from '../../functions/domain/ports/secrets.js';
+import type { RotationRepository } from '../../functions/domain/ports/rotation.js';
 
 /** Records what was sent; the queue itself is not under test here. */
 class RecordingQueue implements JobQueue {

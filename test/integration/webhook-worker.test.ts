@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../lib/definitions.js';
+import { TABLES } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { composeCore, type VaultCore } from '../../functions/composition/vault-core.js';
 import { composeWebhooks } from '../../functions/composition/webhooks.js';
@@ -12,7 +12,7 @@ import { deliveryJobId, eventIdOf } from '../../functions/domain/webhooks/webhoo
 import type { WebhookService } from '../../functions/domain/webhooks/webhook-service.js';
 import type { VaultEvent } from '../../functions/domain/events/events.js';
 import { Logger } from '../../functions/observability/logger.js';
-import { composeWebhookWorker, type WebhookWorker } from '../../functions/workers/compose-webhook-worker.js';
+import { composeWebhookWorker, type WebhookWorker } from '../../functions/composition/webhook-worker.js';
 import { DynaliteProcess, tempDir } from './support/processes.js';
 import { verifyDelivery, WebhookReceiver } from './support/webhook-receiver.js';
 

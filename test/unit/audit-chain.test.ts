@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AuditSealer, AuditVerifier, blockHash, ZERO_HASH, type SealResult } from '../../functions/domain/audit/audit-chain.js';
 import { auditKeyOf, genesisTime, type AuditEvent } from '../../functions/domain/audit/audit-event.js';
-import type { AuditBlock } from '../../functions/domain/audit/audit-ports.js';
 import { EMPTY_ROOT } from '../../functions/domain/audit/merkle.js';
 import { auditClock, InMemoryAuditAnchors, InMemoryAuditStore, sampleEvent, T0 } from './support/in-memory-audit.js';
+import type { AuditBlock } from '../../functions/domain/ports/audit.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

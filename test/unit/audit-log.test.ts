@@ -4,8 +4,8 @@ import { LocalKeyWrapper } from '../../functions/adapters/local-key/local-key-wr
 import { genesisTime, InvalidAuditEventError, type AuditEvent } from '../../functions/domain/audit/audit-event.js';
 import { AUDIT_BATCH, AuditHmac, AuditLog } from '../../functions/domain/audit/audit-log.js';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
-import type { KeyWrapper } from '../../functions/domain/ports.js';
 import { auditClock, InMemoryAuditStore, T0 } from './support/in-memory-audit.js';
+import type { KeyWrapper } from '../../functions/domain/ports/keys.js';
 
 const countingMetrics = () => {
   const written: string[] = [];

@@ -2,9 +2,10 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import type { JobQueueName } from '../../functions/domain/jobs/jobs.js';
 import { backoffCeilingMs } from '../../functions/domain/webhooks/backoff.js';
-import { DeliverWebhook, type WebhookRequest, type WebhookResponse } from '../../functions/domain/webhooks/deliver-webhook.js';
+import { DeliverWebhook } from '../../functions/domain/webhooks/deliver-webhook.js';
 import { deliveryJobId } from '../../functions/domain/webhooks/webhook-event-publisher.js';
 import { InMemoryJobRepository, webhookFixture } from './support/webhook-fixtures.js';
+import type { WebhookRequest, WebhookResponse } from '../../functions/domain/ports/webhooks.js';
 
 class FakeSender {
   readonly requests: WebhookRequest[] = [];

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
 import { mergeFleet, type Baseline, type InstanceRecord } from '../../functions/observability/fleet-merge.js';
-import { FleetMetrics, type FleetMetricsStore } from '../../functions/observability/fleet-metrics.js';
+import { FleetMetrics } from '../../functions/observability/fleet-metrics.js';
 import { METRICS } from '../../functions/observability/metric-catalogue.js';
 import { MetricRegistry, seriesKey, type MetricsSnapshot } from '../../functions/observability/metric-registry.js';
 import { InMemoryFleetMetricsStore } from './support/in-memory-fleet-metrics-store.js';
+import type { FleetMetricsStore } from '../../functions/domain/ports/metrics.js';
 
 const OPTIONS = { flushIntervalMs: 10_000, retireAfterMs: 60_000, labelCap: 50 };
 const HITS = METRICS.keyCacheHits.name;

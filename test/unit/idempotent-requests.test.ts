@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from '../../functions/domain/errors.js';
 import { IdempotentRequests, parseIdempotencyKey, requestFingerprint, type AnswerSealer, type StoredAnswer } from '../../functions/domain/idempotency/idempotent-requests.js';
-import type { SealedValue } from '../../functions/domain/ports.js';
+import type { SealedValue } from '../../functions/domain/ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../../functions/domain/ports/idempotency.js';
 
 /** The port in memory with the DynamoDB adapter's conditions. */

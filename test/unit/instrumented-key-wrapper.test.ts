@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError, IntegrityError } from '../../functions/domain/errors.js';
-import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../functions/domain/ports.js';
 import { InstrumentedKeyWrapper } from '../../functions/observability/instrumented-key-wrapper.js';
 import { DURATION_BUCKETS, METRICS } from '../../functions/observability/metric-catalogue.js';
 import { MetricRegistry, type HistogramValue } from '../../functions/observability/metric-registry.js';
 import { VaultMetrics } from '../../functions/observability/vault-metrics.js';
+import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../functions/domain/ports/keys.js';
 
 /** A key provider that answers or fails as told. */
 class ScriptedKeyWrapper implements KeyWrapper {

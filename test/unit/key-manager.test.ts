@@ -4,8 +4,8 @@ import { LocalKeyWrapper } from '../../functions/adapters/local-key/local-key-wr
 import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../functions/domain/crypto/key-manager.js';
 import { DependencyUnavailableError, IntegrityError } from '../../functions/domain/errors.js';
-import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../functions/domain/ports.js';
 import { InMemoryAuthRepository } from './support/in-memory-auth-repository.js';
+import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../functions/domain/ports/keys.js';
 
 /** Delegates to a real wrapper and counts calls; can be told to fail like an unreachable provider. */
 class CountingKeyWrapper implements KeyWrapper {

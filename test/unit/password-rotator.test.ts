@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { API_KEY_PROFILE, BASE62, PASSWORD_ALPHABET, PASSWORD_PROFILE, PasswordRotator } from '../../functions/domain/rotation/password-rotator.js';
 import { createRotators, rotatorFor } from '../../functions/composition/rotators.js';
-import type { RotationOptions } from '../../functions/domain/rotation/rotator.js';
+import type { RotationOptions } from '../../functions/domain/ports/rotation.js';
 
 const password = PasswordRotator.password();
 const apiKey = PasswordRotator.apiKey();

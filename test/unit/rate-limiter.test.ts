@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimitCategory, RateLimitRule } from '../../functions/config.js';
 import { RateLimitedError } from '../../functions/domain/errors.js';
-import type { RateLimitGrant, RateLimitStore } from '../../functions/domain/ports.js';
 import { RateLimiter } from '../../functions/domain/rate-limit/rate-limiter.js';
+import type { RateLimitGrant, RateLimitStore } from '../../functions/domain/ports/rate-limit.js';
 
 /** A real token bucket per key, like the DynamoDB store: refill by elapsed time, never above capacity. */
 class InMemoryRateLimitStore implements RateLimitStore {

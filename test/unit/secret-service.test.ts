@@ -15,9 +15,10 @@ import {
   ValidationError,
   WriteContentionError,
 } from '../../functions/domain/errors.js';
-import type { Capability, Page, SecretHead, SecretRepository, SecretVersionRecord } from '../../functions/domain/ports.js';
 import { MAX_VALUE_BYTES, SecretService, type WriteSecretInput } from '../../functions/domain/secrets/secret-service.js';
 import { InMemoryAuthRepository } from './support/in-memory-auth-repository.js';
+import type { Capability } from '../../functions/domain/ports/auth.js';
+import type { Page, SecretHead, SecretRepository, SecretVersionRecord } from '../../functions/domain/ports/secrets.js';
 
 const id = (tenantId: string, path: string) => `${tenantId}\u0000${path}`;
 

@@ -8,11 +8,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '../../domain/audit/audit-event.js';
-import { auditKeyOf } from '../../domain/audit/audit-event.js';
-import type { AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, VerificationRecord } from '../../domain/audit/audit-ports.js';
+import { auditKeyOf, type AuditEvent } from '../../domain/audit/audit-event.js';
 import { DependencyUnavailableError } from '../../domain/errors.js';
 import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
+import type { AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, VerificationRecord } from '../../domain/ports/audit.js';
 
 // The audit table holds only items that are written once:
 //   DAY#<yyyy-mm-dd> / <time>#<event id>   one event, its fields as attributes

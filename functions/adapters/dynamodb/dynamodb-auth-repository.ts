@@ -1,7 +1,8 @@
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AuthRepository, DataKeyRecord, Identity, Policy, Tenant, TokenRecord } from '../../domain/ports.js';
 import { dynamoCall, queryAll } from './dynamodb-call.js';
+import type { AuthRepository, Identity, Policy, Tenant, TokenRecord } from '../../domain/ports/auth.js';
+import type { DataKeyRecord } from '../../domain/ports/keys.js';
 
 const tenantKey = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });
 const identityKey = (tenantId: string, identityId: string) => ({ pk: `T#${tenantId}#IDENTITIES`, sk: identityId });

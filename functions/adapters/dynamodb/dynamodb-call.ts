@@ -1,7 +1,7 @@
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SealedValue } from '../../domain/ports.js';
 import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
+import type { SealedValue } from '../../domain/ports/secrets.js';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
@@ -19,17 +19,55 @@ export const dynamoCall = async <T>(call: () => Promise<T>, conflictMessage = 'i
   }
 };
 
-/** Puts `item` unless an item with its key exists: true when it was written, false when one was there. */
-export const putIfAbsent = async (client: DynamoDBClient, table: string, item: Record<string, unknown>): Promise<boolean> => {
+/** Puts `item` if `condition` holds: true when it was written, false when the condition failed. */
+export const conditionalPut = async (
+  client: DynamoDBClient,
+  table: string,
+  item: Record<string, unknown>,
+  condition: string,
+  values?: Record<string, unknown>,
+): Promise<boolean> => {
   try {
     await dynamoCall(() =>
-      client.send(new PutItemCommand({ TableName: table, Item: marshall(item, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(pk)' })),
+      client.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: marshall(item, { removeUndefinedValues: true }),
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values ? marshall(values) : undefined,
+        }),
+      ),
     );
     return true;
   } catch (error) {
     if (error instanceof ConflictError) return false;
     throw error;
   }
+};
+
+/** Puts `item` unless an item with its key exists: true when it was written, false when one was there. */
+export const putIfAbsent = (client: DynamoDBClient, table: string, item: Record<string, unknown>): Promise<boolean> =>
+  conditionalPut(client, table, item, 'attribute_not_exists(pk)');
+
+/** Items of the `gsi1` index under `pk` whose sort key sorts before `beforeIso`, oldest first (outbox, due rotations). */
+export const gsi1Before = async (
+  client: DynamoDBClient,
+  input: Pick<QueryCommandInput, 'TableName' | 'Limit' | 'ProjectionExpression' | 'ExpressionAttributeNames'>,
+  pk: string,
+  beforeIso: string,
+): Promise<Record<string, unknown>[]> => {
+  const result = await dynamoCall(() =>
+    client.send(
+      new QueryCommand({
+        ...input,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :before',
+        ExpressionAttributeValues: marshall({ ':pk': pk, ':before': beforeIso }),
+        ScanIndexForward: true,
+      }),
+    ),
+  );
+  return (result.Items ?? []).map((item) => unmarshall(item));
 };
 
 /** Every page of a Query (items and counts alike), following LastEvaluatedKey. */

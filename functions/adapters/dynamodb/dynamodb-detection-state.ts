@@ -1,7 +1,7 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DetectionState } from '../../domain/audit/detections.js';
 import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
+import type { DetectionState } from '../../domain/ports/audit.js';
 
 // What the audit detections remember, in the state table (the audit table is write-once):
 //   AUDITREAD#<tenant> / <path>                 when the secret was last read

@@ -3,9 +3,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError } from '../../domain/errors.js';
 import { EMPTY_BASELINE, type Baseline, type InstanceRecord } from '../../observability/fleet-merge.js';
-import { InstanceRetiredError, type FleetMetricsStore } from '../../observability/fleet-metrics.js';
+import { InstanceRetiredError } from '../../observability/fleet-metrics.js';
 import type { MetricsSnapshot } from '../../observability/metric-registry.js';
-import { dynamoCall, queryAll } from './dynamodb-call.js';
+import { conditionalPut, dynamoCall, queryAll } from './dynamodb-call.js';
+import type { FleetMetricsStore } from '../../domain/ports/metrics.js';
 
 // All of the fleet's metrics under one partition: `INSTANCE#<id>` items and the
 // `BASELINE`. Snapshots are gzipped JSON, well inside the 400 KB item limit
@@ -38,22 +39,11 @@ export class DynamoDbFleetMetricsStore implements FleetMetricsStore {
       metrics: pack(record.metrics),
       ttl: Math.ceil(record.updatedAt / 1000) + INSTANCE_TIDY_SECONDS,
     };
-    try {
-      await dynamoCall(() =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: marshall(item),
-            // A first flush may find its own earlier attempt (reply lost) and replace it while live;
-            // later ones must find the item, or it was folded and deleted.
-            ConditionExpression: first ? 'attribute_not_exists(pk) OR retired = :false' : 'attribute_exists(pk) AND retired = :false',
-            ExpressionAttributeValues: marshall({ ':false': false }),
-          }),
-        ),
-      );
-    } catch (error) {
-      if (error instanceof ConflictError) throw new InstanceRetiredError(`instance ${record.instanceId} was retired`);
-      throw error;
+    // A first flush may find its own earlier attempt (reply lost) and replace it while live;
+    // later ones must find the item, or it was folded and deleted.
+    const condition = first ? 'attribute_not_exists(pk) OR retired = :false' : 'attribute_exists(pk) AND retired = :false';
+    if (!(await conditionalPut(this.client, this.tableName, item, condition, { ':false': false }))) {
+      throw new InstanceRetiredError(`instance ${record.instanceId} was retired`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../domain/errors.js';
-import type { SealedValue } from '../../domain/ports.js';
+import type { SealedValue } from '../../domain/ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../../domain/ports/idempotency.js';
 import { dynamoCall, itemToSealed, sealedToItem } from './dynamodb-call.js';
 

@@ -1,7 +1,8 @@
-import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Job, JobQueueName, JobRepository, JobStatus } from '../../domain/jobs/jobs.js';
-import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
+import type { Job, JobQueueName, JobStatus } from '../../domain/jobs/jobs.js';
+import { dynamoCall, gsi1Before, putIfAbsent } from './dynamodb-call.js';
+import type { JobRepository } from '../../domain/ports/jobs.js';
 
 // Job items: pk JOB#<id>. While pending they sit in the sparse outbox index
 // (gsi1pk OUTBOX#<queue>, gsi1sk <created ISO>#<id>), which also yields the
@@ -78,18 +79,6 @@ export class DynamoDbJobRepository implements JobRepository {
   }
 
   async pendingBefore(queue: JobQueueName, beforeIso: string, limit: number): Promise<Job[]> {
-    const result = await dynamoCall(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :before',
-          ExpressionAttributeValues: marshall({ ':pk': `OUTBOX#${queue}`, ':before': beforeIso }),
-          ScanIndexForward: true,
-          Limit: limit,
-        }),
-      ),
-    );
-    return (result.Items ?? []).map((item) => toJob(unmarshall(item)));
+    return (await gsi1Before(this.client, { TableName: this.tableName, Limit: limit }, `OUTBOX#${queue}`, beforeIso)).map(toJob);
   }
 }

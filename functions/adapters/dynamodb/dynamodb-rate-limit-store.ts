@@ -1,9 +1,9 @@
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RateLimitRule } from '../../config.js';
-import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
-import type { RateLimitGrant, RateLimitStore } from '../../domain/ports.js';
-import { dynamoCall } from './dynamodb-call.js';
+import { DependencyUnavailableError } from '../../domain/errors.js';
+import { conditionalPut, dynamoCall } from './dynamodb-call.js';
+import type { RateLimitGrant, RateLimitStore } from '../../domain/ports/rate-limit.js';
 
 const MAX_ATTEMPTS = 8;
 
@@ -40,23 +40,12 @@ export class DynamoDbRateLimitStore implements RateLimitStore {
         // Tidy once the bucket would be full again anyway.
         ttl: Math.ceil(nowMs / 1000 + rule.capacity / rule.refillPerSecond + 3600),
       };
-      try {
-        await dynamoCall(() =>
-          this.client.send(
-            new PutItemCommand({
-              TableName: this.tableName,
-              Item: marshall(item),
-              ConditionExpression: stored ? 'revision = :revision' : 'attribute_not_exists(pk)',
-              ExpressionAttributeValues: stored ? marshall({ ':revision': stored.revision }) : undefined,
-            }),
-          ),
-        );
+      const condition = stored ? 'revision = :revision' : 'attribute_not_exists(pk)';
+      if (await conditionalPut(this.client, this.tableName, item, condition, stored ? { ':revision': stored.revision } : undefined)) {
         return { granted, remaining, retryAfterSeconds: 0 };
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        // Another instance won this round: back off a little, with jitter, and re-read.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * (attempt + 1)));
       }
+      // Another instance won this round: back off a little, with jitter, and re-read.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * (attempt + 1)));
     }
     throw new DependencyUnavailableError('rate limit store');
   }

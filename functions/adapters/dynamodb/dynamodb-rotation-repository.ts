@@ -2,8 +2,8 @@ import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../domain/errors.js';
 import { RotationStepError } from '../../domain/rotation/rotator.js';
-import type { PendingRotation, RotationOutcome, RotationRepository } from '../../domain/rotation/rotation-service.js';
 import { dynamoCall, itemToSealed } from './dynamodb-call.js';
+import type { PendingRotation, RotationOutcome, RotationRepository } from '../../domain/ports/rotation.js';
 
 // One item per rotated secret (pk T#<tenant>#ROTATIONS, sk <path>): the pending
 // value of a rotation in progress, sealed, and the last rotation's outcome.

@@ -1,8 +1,7 @@
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DueRotation, RotationSchedule } from '../../domain/rotation/scheduler-service.js';
-import { dynamoCall } from './dynamodb-call.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { gsi1Before } from './dynamodb-call.js';
 import { ROTATION_DUE_PK } from './dynamodb-secret-repository.js';
+import type { DueRotation, RotationSchedule } from '../../domain/ports/rotation.js';
 
 /** Due rotations straight from the index on next-due time: never a table scan. */
 export class DynamoDbRotationSchedule implements RotationSchedule {
@@ -12,22 +11,13 @@ export class DynamoDbRotationSchedule implements RotationSchedule {
   ) {}
 
   async due(beforeIso: string, limit: number): Promise<DueRotation[]> {
-    const result = await dynamoCall(() =>
-      this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :before',
-          ExpressionAttributeValues: marshall({ ':pk': ROTATION_DUE_PK, ':before': beforeIso }),
-          ProjectionExpression: 'tenantId, #path, #version, deletedAt',
-          ExpressionAttributeNames: { '#path': 'path', '#version': 'version' },
-          ScanIndexForward: true,
-          Limit: limit,
-        }),
-      ),
+    const items = await gsi1Before(
+      this.client,
+      { TableName: this.tableName, Limit: limit, ProjectionExpression: 'tenantId, #path, #version, deletedAt', ExpressionAttributeNames: { '#path': 'path', '#version': 'version' } },
+      ROTATION_DUE_PK,
+      beforeIso,
     );
-    return (result.Items ?? [])
-      .map((item) => unmarshall(item))
+    return items
       .filter((item) => !item.deletedAt)
       .map((item) => ({ tenantId: item.tenantId as string, path: item.path as string, version: item.version as number }));
   }

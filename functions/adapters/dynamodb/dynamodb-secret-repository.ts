@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DependencyUnavailableError, ValidationError } from '../../domain/errors.js';
-import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../../domain/ports.js';
 import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
+import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../../domain/ports/secrets.js';
 
 // Layout: the head item (pk T#<tenant>#SECRETS, sk <path>) holds the current
 // version in full; earlier versions live under pk T#<tenant>#V#<path> with the

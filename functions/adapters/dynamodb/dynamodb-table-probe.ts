@@ -1,5 +1,5 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DependencyProbe } from '../../domain/ports.js';
+import type { DependencyProbe } from '../../domain/ports/health.js';
 
 /** Readiness of a table: a point read succeeds (DescribeTable needs broader IAM). */
 export class DynamoDbTableProbe implements DependencyProbe {

@@ -2,9 +2,10 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, Update
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/events/events.js';
-import type { Page } from '../../domain/ports.js';
-import type { AttemptOutcome, DeliveryAttempt, SealedSigningSecret, WebhookRepository, WebhookSubscription } from '../../domain/webhooks/webhooks.js';
+import type { AttemptOutcome, DeliveryAttempt, SealedSigningSecret, WebhookSubscription } from '../../domain/webhooks/webhooks.js';
 import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
+import type { Page } from '../../domain/ports/secrets.js';
+import type { WebhookRepository } from '../../domain/ports/webhooks.js';
 
 // Layout in the state table:
 // - subscription: pk T#<tenant>#WEBHOOKS, sk <webhook id>; signing secrets sealed in a list;

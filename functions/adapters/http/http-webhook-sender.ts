@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import type { WebhookRequest, WebhookResponse, WebhookSender } from '../../domain/webhooks/deliver-webhook.js';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 import { tracedFetch } from '../traced-fetch.js';
 import { EgressRefusedError } from './egress-guard.js';
+import type { WebhookRequest, WebhookResponse, WebhookSender } from '../../domain/ports/webhooks.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

@@ -1,6 +1,6 @@
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { IntegrityError } from '../../domain/errors.js';
-import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../domain/ports.js';
+import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../domain/ports/keys.js';
 
 /** Data keys from AWS KMS GenerateDataKey, bound to their tenant by the encryption context. */
 export class AwsKmsKeyWrapper implements KeyWrapper {

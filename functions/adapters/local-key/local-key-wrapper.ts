@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { IntegrityError, VaultError } from '../../domain/errors.js';
-import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../domain/ports.js';
+import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../domain/ports/keys.js';
 
 const FORMAT = 1;
 const IV_BYTES = 12;

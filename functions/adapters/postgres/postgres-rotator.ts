@@ -2,8 +2,9 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Client, DatabaseError, escapeIdentifier, escapeLiteral, type ClientConfig } from 'pg';
 import { ValidationError } from '../../domain/errors.js';
 import { BASE62, PasswordRotator } from '../../domain/rotation/password-rotator.js';
-import { RotationStepError, type RotationContext, type RotationOptions, type Rotator } from '../../domain/rotation/rotator.js';
+import { RotationStepError } from '../../domain/rotation/rotator.js';
 import { validateSecretPath } from '../../domain/secrets/secret-path.js';
+import type { RotationContext, RotationOptions, Rotator } from '../../domain/ports/rotation.js';
 
 /** URL-unreserved characters: a password from them needs no escaping in a connection URL, a conninfo string or a shell. */
 export const DB_PASSWORD_ALPHABET = `${BASE62}-_.~`;

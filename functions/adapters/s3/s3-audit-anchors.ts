@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { AUDIT_ANCHOR_PREFIX } from '../../../lib/definitions.js';
-import type { AuditAnchors, AuditBlock } from '../../domain/audit/audit-ports.js';
+import { AUDIT_ANCHOR_PREFIX } from '../../runtime/definitions.js';
 import { DependencyUnavailableError, IntegrityError } from '../../domain/errors.js';
+import type { AuditAnchors, AuditBlock } from '../../domain/ports/audit.js';
 
 // Each sealed block as one JSON object, `audit/blocks/<seq, 12 digits>.json`.
 // In AWS the bucket has object lock: in compliance mode (`-c auditRetentionMode=compliance`)

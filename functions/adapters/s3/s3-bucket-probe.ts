@@ -1,5 +1,5 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DependencyProbe } from '../../domain/ports.js';
+import type { DependencyProbe } from '../../domain/ports/health.js';
 
 /** Readiness of the audit sink: the bucket answers HeadBucket. */
 export class S3BucketProbe implements DependencyProbe {

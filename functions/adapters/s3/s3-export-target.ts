@@ -7,8 +7,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ExportSink, ExportTarget } from '../../domain/audit/audit-export.js';
 import { isMissing } from './s3-audit-anchors.js';
+import type { ExportSink, ExportTarget } from '../../domain/ports/audit.js';
 
 /** S3's smallest part (every part but the last). */
 const PART_BYTES = 5 * 1024 * 1024;

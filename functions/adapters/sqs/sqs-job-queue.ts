@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobQueue, JobQueueName } from '../../domain/jobs/jobs.js';
+import type { JobQueueName } from '../../domain/jobs/jobs.js';
+import type { JobQueue } from '../../domain/ports/jobs.js';
 
 /** Job ids to SQS; the W3C traceparent rides along as a message attribute. */
 export class SqsJobQueue implements JobQueue {

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DependencyProbe } from '../../domain/ports.js';
+import type { DependencyProbe } from '../../domain/ports/health.js';
 
 /** Readiness of a queue: its attributes can be read. */
 export class SqsQueueProbe implements DependencyProbe {

@@ -5,7 +5,7 @@
 // block and event that no longer match.
 import { canonicalJson, genesisTime, sha256Hex, type AuditEvent } from './audit-event.js';
 import { leafHash, MerkleTree } from './merkle.js';
-import type { AuditAnchors, AuditBlock, AuditBlockHeader, AuditDivergence, AuditStore, StoredAuditEvent, VerificationRecord } from './audit-ports.js';
+import type { AuditAnchors, AuditBlock, AuditBlockHeader, AuditDivergence, AuditStore, StoredAuditEvent, VerificationRecord } from '../ports/audit.js';
 
 export const ZERO_HASH = '0'.repeat(64);
 /** Sorts after every `#<event id>` suffix: `<time>#~` closes a window at `time`. */

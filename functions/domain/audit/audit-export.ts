@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { AUDIT_EXPORT_PREFIX } from '../../../lib/definitions.js';
+import { AUDIT_EXPORT_PREFIX } from '../../runtime/definitions.js';
 import { IntegrityError } from '../errors.js';
 import { keyOf, leafOf } from './audit-chain.js';
 import { canonicalJson, sha256Hex } from './audit-event.js';
-import type { AuditBlock, AuditStore } from './audit-ports.js';
 import { leafHash, MerkleTree } from './merkle.js';
+import type { AuditBlock, AuditStore, ExportTarget } from '../ports/audit.js';
 
 export interface ExportFilters {
   readonly type?: string;
@@ -41,19 +41,6 @@ export interface ExportManifest {
   readonly filters: ExportFilters;
   readonly blocks: { readonly first: number | null; readonly last: number | null };
   readonly created_at: string;
-}
-
-export interface ExportSink {
-  write(chunk: Buffer): Promise<void>;
-  close(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-export interface ExportTarget {
-  readonly bucket: string;
-  open(key: string, contentType: string): ExportSink;
-  putJson(key: string, value: unknown): Promise<void>;
-  getJson<T>(key: string): Promise<T | undefined>;
 }
 
 /** The same request always names the same export: repeating it does not export twice. */

@@ -6,14 +6,10 @@
 // in the next write, so concurrency costs no extra latency.
 import { createHmac } from 'node:crypto';
 import { DependencyUnavailableError } from '../errors.js';
-import type { KeyWrapper } from '../ports.js';
 import { genesisTime, newAuditEventId, validateAuditEvent, type AuditDraft, type AuditEvent } from './audit-event.js';
-import type { AuditForwarder, AuditStore } from './audit-ports.js';
-
-export interface AuditLogMetrics {
-  auditWritten(outcome: string): void;
-  auditWriteFailed(): void;
-}
+import type { KeyWrapper } from '../ports/keys.js';
+import type { AuditForwarder, AuditStore } from '../ports/audit.js';
+import type { AuditLogMetrics } from '../ports/metrics.js';
 
 /** Most events in one store write (DynamoDB's BatchWriteItem limit). */
 export const AUDIT_BATCH = 25;

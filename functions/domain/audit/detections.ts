@@ -4,6 +4,7 @@
 // webhook event.
 import { globMatches } from '../auth/path-glob.js';
 import type { AuditEvent } from './audit-event.js';
+import type { DetectionState } from '../ports/audit.js';
 
 export const DETECTIONS = ['policy_violation_spike', 'dormant_secret_read', 'new_identity_sensitive_read'] as const;
 export type DetectionKind = (typeof DETECTIONS)[number];
@@ -25,14 +26,6 @@ export interface DetectionOptions {
 
 export const SECRET_READ = 'secret.read';
 export const POLICY_VIOLATION = 'policy_violation';
-
-/** What the read detections remember between runs (kept with the vault's state, not in the append-only audit table). */
-export interface DetectionState {
-  /** When `path` of `tenantId` was last read (ms), after recording `at` as the new last read. */
-  swapLastRead(tenantId: string, path: string, at: number): Promise<number | undefined>;
-  /** Records that `identityId` read `path`; true the first time. */
-  markReader(tenantId: string, path: string, identityId: string): Promise<boolean>;
-}
 
 export class AuditDetector {
   constructor(

@@ -1,11 +1,11 @@
 import type { VaultConfig } from '../../config.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { KeyManager } from '../crypto/key-manager.js';
-import type { AuthRepository, Capability, Identity, Policy, PolicyRule, TokenRecord } from '../ports.js';
 import { TtlCache } from '../ttl-cache.js';
 import { globMatches } from './path-glob.js';
 import { ADMIN_POLICY, DEFAULT_TENANT, ROOT_IDENTITY, type Principal } from './principal.js';
 import { accessorOf, hashToken, isWellFormedToken, newToken } from './tokens.js';
+import type { AuthRepository, Capability, Identity, Policy, PolicyRule, TokenRecord } from '../ports/auth.js';
 
 export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{1,38}$/;
 export const IDENTITY_ID_PATTERN = /^(sa:[a-z0-9][a-z0-9._-]{0,62}|user:[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24})$/;

@@ -1,4 +1,4 @@
-import type { TokenRecord } from '../ports.js';
+import type { TokenRecord } from '../ports/auth.js';
 
 /** Who is calling: the verified token and what it carries. */
 export interface Principal {

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { IntegrityError } from '../errors.js';
-import type { SealedValue } from '../ports.js';
+import type { SealedValue } from '../ports/secrets.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;

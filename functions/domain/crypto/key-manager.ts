@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DependencyUnavailableError, IntegrityError, VaultError } from '../errors.js';
-import type { AuthRepository, KeyWrapper, SealedValue } from '../ports.js';
 import type { DataKeyCache } from './data-key-cache.js';
 import { open, seal, type SealContext } from './envelope.js';
+import type { AuthRepository } from '../ports/auth.js';
+import type { KeyWrapper } from '../ports/keys.js';
+import type { SealedValue } from '../ports/secrets.js';
 
 /**
  * Seals and opens secret values under per-tenant data keys. A tenant's data key

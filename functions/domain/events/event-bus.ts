@@ -1,4 +1,5 @@
-import type { EventPublisher, VaultEvent } from './events.js';
+import type { VaultEvent } from './events.js';
+import type { EventPublisher } from '../ports/events.js';
 
 /** Hands each event to every registered publisher; one failing subscriber never blocks the others. */
 export class EventBus implements EventPublisher {

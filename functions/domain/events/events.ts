@@ -1,5 +1,7 @@
 // Domain events that subscribers (webhooks) can receive.
 
+import type { EventPublisher } from '../ports/events.js';
+
 export const EVENT_TYPES = [
   'secret.created',
   'secret.updated',
@@ -19,11 +21,6 @@ export interface VaultEvent {
   /** Event data: paths, versions, reasons. Never a secret value. */
   readonly data: Readonly<Record<string, string | number | boolean | null>>;
   readonly occurredAt: string;
-}
-
-export interface EventPublisher {
-  /** Must not throw for subscriber problems: publishing is best effort after the fact it reports. */
-  publish(event: VaultEvent): Promise<void>;
 }
 
 export const NO_EVENTS: EventPublisher = { publish: async () => undefined };

@@ -1,4 +1,4 @@
-import type { DependencyProbe } from '../ports.js';
+import type { DependencyProbe } from '../ports/health.js';
 
 export interface CheckResult {
   readonly status: 'up' | 'down';

@@ -1,4 +1,5 @@
-import type { DependencyProbe, KeyWrapper } from '../ports.js';
+import type { DependencyProbe } from '../ports/health.js';
+import type { KeyWrapper } from '../ports/keys.js';
 
 export class KeyDisabledError extends Error {
   override readonly name = 'KeyNotEnabled';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, IdempotencyKeyReusedError, OutcomeUnknownError, ValidationError, VaultError } from '../errors.js';
-import type { SealedValue } from '../ports.js';
+import type { SealedValue } from '../ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../ports/idempotency.js';
 
 /** An answer as the edge sends it: what a retry with the same key gets back. */

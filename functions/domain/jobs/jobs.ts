@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { JobQueue, JobRepository } from '../ports/jobs.js';
+import type { DomainLogger } from '../ports/logging.js';
 
 // Background work goes through an outbox: a job is recorded in DynamoDB (the
 // source of truth) before its message is sent to SQS, and the scheduler
@@ -25,22 +27,6 @@ export interface Job {
   readonly finishedAt?: string;
 }
 
-export interface JobRepository {
-  /** Records a pending job; false when a job with that id already exists (idempotent submit). */
-  create(job: Job): Promise<boolean>;
-  get(jobId: string): Promise<Job | undefined>;
-  markSent(jobId: string, at: string): Promise<void>;
-  /** Marks a pending job finished and takes it out of the outbox index. */
-  finish(jobId: string, status: Exclude<JobStatus, 'pending'>, outcome: string): Promise<void>;
-  /** Pending jobs of a queue created before `beforeIso`, oldest first. */
-  pendingBefore(queue: JobQueueName, beforeIso: string, limit: number): Promise<Job[]>;
-}
-
-/** Sends a job's id to its queue; the message body is `{"job_id": "..."}`. */
-export interface JobQueue {
-  send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number; traceparent?: string }): Promise<void>;
-}
-
 export const newJobId = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
 
 /** The job id an SQS message carries, or undefined when the body is not ours. */
@@ -53,16 +39,12 @@ export const jobIdOf = (body: string): string | undefined => {
   }
 };
 
-export interface JobLogger {
-  warn(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
-}
-
 /** Submits jobs through the outbox and re-sends the ones left behind. */
 export class JobService {
   constructor(
     private readonly repository: JobRepository,
     private readonly queue: JobQueue,
-    private readonly logger: JobLogger,
+    private readonly logger: Pick<DomainLogger, 'warn'>,
     private readonly now: () => number = Date.now,
   ) {}
 

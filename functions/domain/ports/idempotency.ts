@@ -1,4 +1,4 @@
-import type { SealedValue } from '../ports.js';
+import type { SealedValue } from './secrets.js';
 
 export type IdempotencyStatus = 'in_progress' | 'completed';
 

@@ -1,6 +1,7 @@
 import type { RateLimitCategory, RateLimitRule } from '../../config.js';
 import { DependencyUnavailableError, RateLimitedError } from '../errors.js';
-import { NO_METRICS, type MetricsRecorder, type RateLimitStore } from '../ports.js';
+import { type MetricsRecorder, NO_METRICS } from '../ports/metrics.js';
+import type { RateLimitStore } from '../ports/rate-limit.js';
 
 export interface RateLimitDecision {
   readonly category: RateLimitCategory;

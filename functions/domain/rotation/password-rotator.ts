@@ -1,6 +1,6 @@
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import type { RotationOptions, Rotator } from './rotator.js';
+import type { RotationOptions, Rotator } from '../ports/rotation.js';
 
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -1,11 +1,12 @@
 import type { AuthService } from '../auth/auth-service.js';
 import type { Principal } from '../auth/principal.js';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { newJobId, type Job, type JobRepository, type JobService } from '../jobs/jobs.js';
-import type { SecretRepository } from '../ports.js';
+import { newJobId, type Job, type JobService } from '../jobs/jobs.js';
 import { validateSecretPath } from '../secrets/secret-path.js';
 import { DEFAULT_ROTATOR } from './rotation-service.js';
-import type { Rotator } from './rotator.js';
+import type { JobRepository } from '../ports/jobs.js';
+import type { SecretRepository } from '../ports/secrets.js';
+import type { Rotator } from '../ports/rotation.js';
 
 /** The API side of rotation: queue a rotation, validate schedules, and show a job. */
 export class RotationRequests {

@@ -1,43 +1,13 @@
 import type { KeyManager } from '../crypto/key-manager.js';
 import { DependencyUnavailableError, ValidationError, VaultError } from '../errors.js';
-import { NO_EVENTS, type EventPublisher } from '../events/events.js';
-import type { Job, JobRepository } from '../jobs/jobs.js';
-import type { SealedValue, SecretHead, SecretRepository } from '../ports.js';
-import { RotationStepError, type Rotator, type RotationContext } from './rotator.js';
-
-/** The pending value of a rotation in progress, kept sealed until it is promoted. */
-export interface PendingRotation {
-  readonly tenantId: string;
-  readonly path: string;
-  readonly jobId: string;
-  /** The version current when the pending value was created; it is promoted as baseVersion + 1. */
-  readonly baseVersion: number;
-  readonly pending: SealedValue;
-  readonly stage: 'created' | 'set' | 'tested';
-  readonly startedAt: string;
-}
-
-export interface RotationOutcome {
-  readonly jobId: string;
-  readonly status: 'succeeded' | 'failed';
-  readonly reason: string;
-  readonly version: number | null;
-  readonly at: string;
-}
-
-export interface RotationRepository {
-  getPending(tenantId: string, path: string): Promise<PendingRotation | undefined>;
-  /** Stores a pending value unless another job's is there (other than `replacing`, a finished job's leftover). */
-  putPending(pending: PendingRotation, replacing?: string): Promise<void>;
-  setStage(tenantId: string, path: string, jobId: string, stage: PendingRotation['stage']): Promise<void>;
-  /** Drops the pending value (if it is this job's) and records the outcome. */
-  finish(tenantId: string, path: string, outcome: RotationOutcome): Promise<void>;
-  lastOutcome(tenantId: string, path: string): Promise<RotationOutcome | undefined>;
-}
-
-export interface RotationMetrics {
-  rotationFinished(status: 'success' | 'failed'): void;
-}
+import { NO_EVENTS } from '../events/events.js';
+import type { Job } from '../jobs/jobs.js';
+import { RotationStepError } from './rotator.js';
+import type { EventPublisher } from '../ports/events.js';
+import type { JobRepository } from '../ports/jobs.js';
+import type { SecretHead, SecretRepository } from '../ports/secrets.js';
+import type { PendingRotation, RotationContext, RotationRepository, Rotator } from '../ports/rotation.js';
+import type { RotationMetrics } from '../ports/metrics.js';
 
 export const DEFAULT_ROTATOR = 'password';
 const rotatorIdentity = (jobId: string) => `rotation:${jobId}`;

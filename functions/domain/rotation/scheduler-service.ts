@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
 import { JOB_QUEUES, type JobService } from '../jobs/jobs.js';
-
-export interface DueRotation {
-  readonly tenantId: string;
-  readonly path: string;
-  /** The version whose rotation is due: one job per (secret, version). */
-  readonly version: number;
-}
-
-export interface RotationSchedule {
-  due(beforeIso: string, limit: number): Promise<DueRotation[]>;
-}
+import type { DueRotation, RotationSchedule } from '../ports/rotation.js';
 
 export interface SchedulerTick {
   readonly rotationsSubmitted: number;

@@ -1,10 +1,12 @@
 import type { Principal } from '../auth/principal.js';
-import { NO_EVENTS, type EventPublisher } from '../events/events.js';
+import { NO_EVENTS } from '../events/events.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { KeyManager } from '../crypto/key-manager.js';
 import { ConflictError, NotFoundError, PreconditionFailedError, TooLargeError, ValidationError, WriteContentionError } from '../errors.js';
-import { NO_METRICS, type MetricsRecorder, type Page, type RotationSettings, type SecretHead, type SecretRepository, type SecretVersionRecord } from '../ports.js';
 import { validatePrefix, validateSecretPath } from './secret-path.js';
+import type { EventPublisher } from '../ports/events.js';
+import { type MetricsRecorder, NO_METRICS } from '../ports/metrics.js';
+import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../ports/secrets.js';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;

@@ -1,41 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyManager } from '../crypto/key-manager.js';
-import type { Job, JobQueueName, JobRepository } from '../jobs/jobs.js';
+import type { Job } from '../jobs/jobs.js';
 import { backoffMs, visibilitySeconds, type BackoffPolicy } from './backoff.js';
 import type { DeliveryPayload } from './webhook-event-publisher.js';
 import { signedHeaders } from './webhook-signing.js';
-import { DELIVER_WEBHOOK, signingSecretContext, type AttemptOutcome, type DeliveryAttempt, type WebhookRepository, type WebhookSubscription } from './webhooks.js';
+import { DELIVER_WEBHOOK, signingSecretContext, type AttemptOutcome, type DeliveryAttempt, type WebhookSubscription } from './webhooks.js';
+import type { JobRepository } from '../ports/jobs.js';
+import type { WebhookRepository, WebhookSender } from '../ports/webhooks.js';
+import type { WebhookMetrics } from '../ports/metrics.js';
+import type { DomainLogger } from '../ports/logging.js';
 
 export const WEBHOOK_USER_AGENT = 'ScaiVault-Webhooks/1';
-
-export interface WebhookRequest {
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-  readonly timeoutMs: number;
-  /** The W3C traceparent of the event that caused the delivery, if it carried one. */
-  readonly traceparent: string | undefined;
-}
-
-export type WebhookResponse =
-  | { readonly kind: 'response'; readonly statusCode: number; readonly latencyMs: number }
-  /** No HTTP answer. `final` errors (a refused destination) are not worth retrying. */
-  | { readonly kind: 'error'; readonly error: string; readonly final: boolean; readonly latencyMs: number };
-
-/** Sends one delivery over HTTP; never throws for the receiver's or the network's failures. */
-export interface WebhookSender {
-  send(request: WebhookRequest): Promise<WebhookResponse>;
-}
-
-export interface WebhookMetrics {
-  webhookDelivery(success: boolean, seconds: number): void;
-  deadLettered(queue: JobQueueName): void;
-}
-
-export interface DeliveryLogger {
-  info(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
-  warn(message: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
-}
 
 export interface DeliverySettings {
   readonly timeoutMs: number;
@@ -87,7 +62,7 @@ export class DeliverWebhook {
     private readonly keys: Pick<KeyManager, 'open'>,
     private readonly sender: WebhookSender,
     private readonly metrics: WebhookMetrics,
-    private readonly logger: DeliveryLogger,
+    private readonly logger: Pick<DomainLogger, 'info' | 'warn'>,
     private readonly settings: DeliverySettings,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { EventPublisher, VaultEvent } from '../events/events.js';
-import type { JobLogger, JobService } from '../jobs/jobs.js';
-import { DELIVER_WEBHOOK, type WebhookRepository } from './webhooks.js';
+import type { VaultEvent } from '../events/events.js';
+import type { JobService } from '../jobs/jobs.js';
+import { DELIVER_WEBHOOK } from './webhooks.js';
+import type { EventPublisher } from '../ports/events.js';
+import type { DomainLogger } from '../ports/logging.js';
+import type { WebhookRepository } from '../ports/webhooks.js';
 
 /** What a delivery job carries: everything the worker needs to rebuild the exact same body on every attempt. */
 export interface DeliveryPayload {
@@ -36,7 +39,7 @@ export class WebhookEventPublisher implements EventPublisher {
   constructor(
     private readonly repository: Pick<WebhookRepository, 'list'>,
     private readonly jobs: Pick<JobService, 'submit'>,
-    private readonly logger: JobLogger,
+    private readonly logger: Pick<DomainLogger, 'warn'>,
     /** The caller's W3C traceparent, so a delivery continues the trace that caused it. */
     private readonly traceparent: () => string | undefined = () => undefined,
   ) {}

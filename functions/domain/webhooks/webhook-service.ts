@@ -4,17 +4,10 @@ import type { Principal } from '../auth/principal.js';
 import type { KeyManager } from '../crypto/key-manager.js';
 import { EVENT_TYPES, type EventType } from '../events/events.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import type { Page } from '../ports.js';
 import { newSigningSecret } from './webhook-signing.js';
-import {
-  PREVIOUS_SECRET_GRACE_MS,
-  WEBHOOK_ID_PATTERN,
-  signingSecretContext,
-  type DeliveryAttempt,
-  type SealedSigningSecret,
-  type WebhookRepository,
-  type WebhookSubscription,
-} from './webhooks.js';
+import { PREVIOUS_SECRET_GRACE_MS, WEBHOOK_ID_PATTERN, signingSecretContext, type DeliveryAttempt, type SealedSigningSecret, type WebhookSubscription } from './webhooks.js';
+import type { Page } from '../ports/secrets.js';
+import type { WebhookRepository } from '../ports/webhooks.js';
 
 export const MAX_WEBHOOKS_PER_TENANT = 50;
 const MAX_URL_LENGTH = 2048;

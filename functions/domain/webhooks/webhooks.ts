@@ -1,9 +1,9 @@
 // Webhook subscriptions, their signing secrets and delivery history: the types
-// and the persistence port the webhook use cases depend on.
+// the webhook use cases depend on (their repository port is in ports/webhooks.ts).
 
 import type { EventType } from '../events/events.js';
 import type { SealContext } from '../crypto/envelope.js';
-import type { Page, SealedValue } from '../ports.js';
+import type { SealedValue } from '../ports/secrets.js';
 
 /** The job kind the webhook worker runs, on the `webhook` queue. */
 export const DELIVER_WEBHOOK = 'deliver-webhook';
@@ -58,26 +58,6 @@ export interface DeliveryAttempt {
   readonly outcome: AttemptOutcome;
   /** The backoff chosen before the next attempt, when one follows. */
   readonly retryInMs: number | null;
-}
-
-export interface WebhookRepository {
-  /** Stores a new subscription; ConflictError if the id exists. */
-  create(subscription: WebhookSubscription): Promise<void>;
-  get(tenantId: string, webhookId: string): Promise<WebhookSubscription | undefined>;
-  list(tenantId: string): Promise<WebhookSubscription[]>;
-  /** False when there was nothing to delete. */
-  delete(tenantId: string, webhookId: string): Promise<boolean>;
-  /** Replaces the signing secrets if the current version is still `expectedVersion`; ConflictError otherwise. */
-  replaceSecrets(tenantId: string, webhookId: string, expectedVersion: number, secrets: readonly SealedSigningSecret[]): Promise<void>;
-  recordAttempt(attempt: DeliveryAttempt): Promise<void>;
-  /** Newest first. */
-  listAttempts(tenantId: string, webhookId: string, limit: number, cursor: string | undefined): Promise<Page<DeliveryAttempt>>;
-  /**
-   * Takes the short lease that lets one worker at a time deliver a job; false
-   * while another holds an unexpired one. Leases expire on their own.
-   */
-  claimDelivery(jobId: string, holder: string, nowMs: number, leaseMs: number): Promise<boolean>;
-  releaseDelivery(jobId: string, holder: string): Promise<void>;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { VaultConfig } from '../../config.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import type { DataKeyCache } from '../../domain/crypto/data-key-cache.js';
 import type { HealthService } from '../../domain/health/health-service.js';
-import type { KeyWrapper } from '../../domain/ports.js';
+import type { KeyWrapper } from '../../domain/ports/keys.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { METRICS } from '../../observability/metric-catalogue.js';

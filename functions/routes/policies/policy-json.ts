@@ -1,6 +1,6 @@
 // Policies on the wire.
 import { z } from 'zod';
-import type { Policy } from '../../domain/ports.js';
+import type { Policy } from '../../domain/ports/auth.js';
 import { timestamp } from '../schemas.js';
 
 export const policySchema = z.strictObject({

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { isValidGlob } from '../../domain/auth/path-glob.js';
-import { CAPABILITIES, type Capability } from '../../domain/ports.js';
+import { CAPABILITIES, type Capability } from '../../domain/ports/auth.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { optional } from '../schemas.js';

@@ -1,7 +1,7 @@
 // `/v1/secrets`: write, read, list, version history, soft delete, restore, destroy.
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
-import type { RotationSettings } from '../../domain/ports.js';
+import type { RotationSettings } from '../../domain/ports/secrets.js';
 import type { RotationRequests } from '../../domain/rotation/rotation-requests.js';
 import type { SecretService } from '../../domain/secrets/secret-service.js';
 import { headerOf } from '../../http/body.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import type { TableDefinition } from '../../../lib/definitions.js';
+import type { TableDefinition } from '../../../functions/runtime/definitions.js';
 import { mergePrometheusRuleFiles } from '../../../lib/observability.js';
 import { StatefulStack } from '../../../lib/stateful-stack.js';
 import { StatelessStack } from '../../../lib/stateless-stack.js';

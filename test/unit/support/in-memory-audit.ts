@@ -1,8 +1,6 @@
 import { auditKeyOf, type AuditEvent } from '../../../functions/domain/audit/audit-event.js';
-import type { ExportSink, ExportTarget } from '../../../functions/domain/audit/audit-export.js';
-import type { AuditAnchors, AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, VerificationRecord } from '../../../functions/domain/audit/audit-ports.js';
-import type { DetectionState } from '../../../functions/domain/audit/detections.js';
 import { ConflictError } from '../../../functions/domain/errors.js';
+import type { AuditAnchors, AuditBlock, AuditQuery, AuditStore, DetectionState, ExportSink, ExportTarget, StoredAuditEvent, VerificationRecord } from '../../../functions/domain/ports/audit.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -57,6 +55,11 @@ export class InMemoryAuditStore implements AuditStore {
       .map((key) => ({ key, event: structuredClone(this.items.get(key)!) }))
       .filter((stored) => matches(stored.event, query))
       .slice(0, limit);
+  }
+
+  /** Memory is read at once: a page never stops early. */
+  async eventsPage(query: AuditQuery, limit: number): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }> {
+    return { events: await this.events(query, limit) };
   }
 
   async latestBlock(): Promise<AuditBlock | undefined> {

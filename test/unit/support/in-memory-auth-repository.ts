@@ -1,5 +1,6 @@
 import { ConflictError } from '../../../functions/domain/errors.js';
-import type { AuthRepository, DataKeyRecord, Identity, Policy, Tenant, TokenRecord } from '../../../functions/domain/ports.js';
+import type { AuthRepository, Identity, Policy, Tenant, TokenRecord } from '../../../functions/domain/ports/auth.js';
+import type { DataKeyRecord } from '../../../functions/domain/ports/keys.js';
 
 /** The AuthRepository port in memory, with the same create-once semantics as the DynamoDB adapter. */
 export class InMemoryAuthRepository implements AuthRepository {

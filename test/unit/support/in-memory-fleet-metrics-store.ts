@@ -1,5 +1,6 @@
 import { EMPTY_BASELINE, type Baseline, type InstanceRecord } from '../../../functions/observability/fleet-merge.js';
-import { InstanceRetiredError, type FleetMetricsStore } from '../../../functions/observability/fleet-metrics.js';
+import { InstanceRetiredError } from '../../../functions/observability/fleet-metrics.js';
+import type { FleetMetricsStore } from '../../../functions/domain/ports/metrics.js';
 
 export type FleetStoreOperation = 'putInstance' | 'readFleet' | 'retireInstance' | 'saveBaseline' | 'deleteInstance';
 

@@ -1,6 +1,7 @@
 import { ConflictError } from '../../../functions/domain/errors.js';
-import type { Page } from '../../../functions/domain/ports.js';
-import type { DeliveryAttempt, SealedSigningSecret, WebhookRepository, WebhookSubscription } from '../../../functions/domain/webhooks/webhooks.js';
+import type { DeliveryAttempt, SealedSigningSecret, WebhookSubscription } from '../../../functions/domain/webhooks/webhooks.js';
+import type { Page } from '../../../functions/domain/ports/secrets.js';
+import type { WebhookRepository } from '../../../functions/domain/ports/webhooks.js';
 
 /** The WebhookRepository port in memory, with the DynamoDB adapter's conditions. */
 export class InMemoryWebhookRepository implements WebhookRepository {

@@ -4,11 +4,12 @@ import { AuthService } from '../../../functions/domain/auth/auth-service.js';
 import type { Principal } from '../../../functions/domain/auth/principal.js';
 import { DataKeyCache } from '../../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../../functions/domain/crypto/key-manager.js';
-import type { Job, JobRepository, JobStatus } from '../../../functions/domain/jobs/jobs.js';
-import type { Capability } from '../../../functions/domain/ports.js';
+import type { Job, JobStatus } from '../../../functions/domain/jobs/jobs.js';
 import { WebhookService } from '../../../functions/domain/webhooks/webhook-service.js';
 import { InMemoryAuthRepository } from './in-memory-auth-repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook-repository.js';
+import type { JobRepository } from '../../../functions/domain/ports/jobs.js';
+import type { Capability } from '../../../functions/domain/ports/auth.js';
 
 /** The JobRepository port in memory. */
 export class InMemoryJobRepository implements JobRepository {

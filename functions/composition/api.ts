@@ -7,28 +7,28 @@ import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
 import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
-import { composeCore, retryingOnce } from '../composition/vault-core.js';
+import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
 import { composeAudit } from '../composition/audit.js';
 import type { VaultConfig } from '../config.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
-import type { DependencyProbe } from '../domain/ports.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
-import { ApiApp, type RequestState, type VaultContext } from './api-app.js';
+import { ApiApp, type RequestState, type VaultContext } from '../http/api-app.js';
 import { API_ROUTES, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
-import { accessLog, problemErrors, requestContext, requestMetrics } from './middleware.js';
-import { Router } from './router.js';
-import { withDeadline } from './request-deadline.js';
+import { accessLog, problemErrors, requestContext, requestMetrics } from '../http/middleware.js';
+import { Router } from '../http/router.js';
+import { withDeadline } from '../http/request-deadline.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
+import type { DependencyProbe } from '../domain/ports/health.js';
 
 export interface Api extends ApiRouteServices {
   readonly config: VaultConfig;
@@ -37,11 +37,8 @@ export interface Api extends ApiRouteServices {
   readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 }
 
-/** The composition root of the `api` function: every adapter and service, wired once per container. */
-export const composeApi = (config: VaultConfig, logger: Logger): Api => {
-  const core = composeCore(config, logger);
-  const { clients, dynamodb, sqs, keyWrapper, authRepository, metrics, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
-  const audit = composeAudit(core, logger);
+/** What readiness checks: the state table, the key provider, the queues and the audit sink and bucket that are configured. */
+const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): DependencyProbe[] => {
   const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
   if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqs, config.rotationQueueUrl));
   if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqs, config.webhookQueueUrl));
@@ -49,7 +46,15 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   // Requests are refused while the audit table cannot take their records: readiness says so.
   probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
   if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
-  const health = new HealthService(probes, config.readinessCheckTimeoutMs);
+  return probes;
+};
+
+/** The composition root of the `api` function: every adapter and service, wired once per container. */
+export const composeApi = (config: VaultConfig, logger: Logger): Api => {
+  const core = composeCore(config, logger);
+  const { clients, dynamodb, sqs, keyWrapper, authRepository, metrics, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
+  const audit = composeAudit(core, logger);
+  const health = new HealthService(probesOf(core), config.readinessCheckTimeoutMs);
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const stateGauges = new StateGauges(
     {

@@ -1,13 +1,15 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
-import { composeAudit } from '../composition/audit.js';
-import { composeCore } from '../composition/vault-core.js';
-import { composeWebhooks } from '../composition/webhooks.js';
+import { composeAudit } from './audit.js';
+import { composeCore } from './vault-core.js';
+import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
 import { JOB_QUEUES } from '../domain/jobs/jobs.js';
 import { SchedulerService, type SchedulerTick } from '../domain/rotation/scheduler-service.js';
-import { describeError, type Logger } from '../observability/logger.js';
+import { flushQuietly } from '../observability/fleet-metrics.js';
+import type { Logger } from '../observability/logger.js';
+import { invocationTracing } from '../workers/worker-middlewares.js';
 
 export interface SchedulerRun extends SchedulerTick {
   readonly blocksSealed: number;
@@ -28,8 +30,9 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   });
   const tick = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
-    const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.sealAndVerify()]);
-    await core.fleetMetrics.maybeFlush().catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+    const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.maintenance.sealAndVerify()]);
+    // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
+    await flushQuietly(core.fleetMetrics, logger);
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {
@@ -50,7 +53,9 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     }
     return result;
   };
-  const handler = middy<ScheduledEvent, SchedulerRun>().handler(() => tick());
+  const handler = middy<ScheduledEvent, SchedulerRun>()
+    .use(invocationTracing())
+    .handler(() => tick());
   // After a restart that emptied the queues (the embedded fauxqs), every pending job is re-sent.
   const resendAllPending = async (): Promise<number> => {
     let resent = 0;

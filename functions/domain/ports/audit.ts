@@ -1,4 +1,6 @@
-import type { AuditEvent } from './audit-event.js';
+// The audit trail's storage, anchors, forwarder, export target and detection state.
+
+import type { AuditEvent } from '../audit/audit-event.js';
 
 /** A sealed block: the window (afterKey, throughKey] of event keys, its Merkle root and the chain link. */
 export interface AuditBlockHeader {
@@ -67,6 +69,12 @@ export interface AuditStore {
   genesis(): Promise<string | undefined>;
   /** Events matching `query` in key order, at most `limit` (all when omitted). */
   events(query: AuditQuery, limit?: number): Promise<StoredAuditEvent[]>;
+  /**
+   * Like `events`, but may stop once `untilMs` has passed (a filter over a long
+   * range can read many items to find few): `resumeAfter` is then the key up to
+   * which everything was looked at, to continue from.
+   */
+  eventsPage(query: AuditQuery, limit: number, untilMs?: number): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }>;
   latestBlock(): Promise<AuditBlock | undefined>;
   /** Writes block `seq`; false when another sealer wrote that sequence number first. */
   putBlock(block: AuditBlock): Promise<boolean>;
@@ -93,4 +101,25 @@ export interface AuditAnchors {
 /** A copy of each stored event for a SIEM relay (syslog); never blocks or throws. */
 export interface AuditForwarder {
   send(event: AuditEvent): void;
+}
+
+export interface ExportSink {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface ExportTarget {
+  readonly bucket: string;
+  open(key: string, contentType: string): ExportSink;
+  putJson(key: string, value: unknown): Promise<void>;
+  getJson<T>(key: string): Promise<T | undefined>;
+}
+
+/** What the read detections remember between runs (kept with the vault's state, not in the append-only audit table). */
+export interface DetectionState {
+  /** When `path` of `tenantId` was last read (ms), after recording `at` as the new last read. */
+  swapLastRead(tenantId: string, path: string, at: number): Promise<number | undefined>;
+  /** Records that `identityId` read `path`; true the first time. */
+  markReader(tenantId: string, path: string, identityId: string): Promise<boolean>;
 }

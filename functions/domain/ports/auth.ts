@@ -1,0 +1,64 @@
+// Identities, tokens, policies and tenants, and the repository that keeps them.
+
+import type { DataKeyRecord } from './keys.js';
+
+export type Capability = 'read' | 'write' | 'delete' | 'list' | 'rotate' | 'admin';
+
+export const CAPABILITIES: readonly Capability[] = ['read', 'write', 'delete', 'list', 'rotate', 'admin'];
+
+export interface PolicyRule {
+  readonly path: string;
+  readonly capabilities: readonly Capability[];
+}
+
+export interface Policy {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly rules: readonly PolicyRule[];
+  readonly updatedAt: string;
+}
+
+export interface Tenant {
+  readonly tenantId: string;
+  readonly displayName: string;
+  readonly activeKeyId: string;
+  readonly createdAt: string;
+}
+
+export interface Identity {
+  readonly tenantId: string;
+  readonly identityId: string;
+  readonly policies: readonly string[];
+  readonly createdAt: string;
+}
+
+export interface TokenRecord {
+  readonly tokenHash: string;
+  /** Short public id, safe to log, for telling tokens apart. */
+  readonly accessor: string;
+  readonly tenantId: string;
+  readonly identityId: string;
+  readonly policies: readonly string[];
+  readonly issuedAt: number;
+  /** Epoch ms; null for the root token, which does not expire. */
+  readonly expiresAt: number | null;
+  readonly ttlSeconds: number;
+  readonly renewable: boolean;
+  /** Epoch ms past which renewal cannot extend the token. */
+  readonly maxExpiresAt: number | null;
+}
+
+export interface AuthRepository {
+  createTenant(tenant: Tenant): Promise<void>;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  listTenantIds(): Promise<string[]>;
+  putIdentity(identity: Identity): Promise<void>;
+  getIdentity(tenantId: string, identityId: string): Promise<Identity | undefined>;
+  putToken(token: TokenRecord): Promise<void>;
+  getToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  extendToken(tokenHash: string, expiresAt: number): Promise<void>;
+  putPolicy(policy: Policy): Promise<void>;
+  getPolicy(tenantId: string, name: string): Promise<Policy | undefined>;
+  putDataKey(record: DataKeyRecord): Promise<void>;
+  getDataKey(tenantId: string, keyId: string): Promise<DataKeyRecord | undefined>;
+}

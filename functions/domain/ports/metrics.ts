@@ -1,0 +1,48 @@
+// What the domain reports for metrics, and where the fleet's metrics are kept.
+
+import type { Baseline, InstanceRecord } from '../../observability/fleet-merge.js';
+import type { JobQueueName } from '../jobs/jobs.js';
+
+/** Business events the domain reports; functions/observability turns them into metrics. */
+export interface MetricsRecorder {
+  secretRead(tenantId: string, secretType: string): void;
+  secretWritten(tenantId: string): void;
+  /** Tokens left in a shared rate-limit bucket after a refill. */
+  rateLimitLevel(category: string, subject: string, level: number): void;
+}
+
+export const NO_METRICS: MetricsRecorder = {
+  secretRead: () => undefined,
+  secretWritten: () => undefined,
+  rateLimitLevel: () => undefined,
+};
+
+export interface AuditLogMetrics {
+  auditWritten(outcome: string): void;
+  auditWriteFailed(): void;
+}
+
+export interface AuditDetectionMetrics {
+  auditDetection(kind: string): void;
+}
+
+export interface RotationMetrics {
+  rotationFinished(status: 'success' | 'failed'): void;
+}
+
+export interface WebhookMetrics {
+  webhookDelivery(success: boolean, seconds: number): void;
+  deadLettered(queue: JobQueueName): void;
+}
+
+/** Persistence of the fleet's metrics: one item per instance plus a baseline. */
+export interface FleetMetricsStore {
+  /** First flush creates the item (or replaces our own live one); later ones succeed only while it exists and is not retired. */
+  putInstance(record: InstanceRecord, first: boolean): Promise<void>;
+  readFleet(): Promise<{ baseline: Baseline; instances: InstanceRecord[] }>;
+  /** Marks an instance retired if it still holds `revision`; false when it moved on. */
+  retireInstance(instanceId: string, revision: number): Promise<boolean>;
+  /** Replaces the baseline if it is still at `expectedRevision`; false on a lost race. */
+  saveBaseline(baseline: Baseline, expectedRevision: number): Promise<boolean>;
+  deleteInstance(instanceId: string): Promise<void>;
+}

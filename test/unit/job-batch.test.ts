@@ -1,0 +1,119 @@
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { processJobBatch, type JobBatchOptions } from '../../functions/workers/job-batch.js';
+import { flushMetricsNow, jobWorker } from '../../functions/workers/worker-middlewares.js';
+import type { FleetMetrics } from '../../functions/observability/fleet-metrics.js';
+import type { Logger } from '../../functions/observability/logger.js';
+import { RecordingLogger } from './support/recorders.js';
+
+const record = (messageId: string, body: unknown, receiveCount = 1): SQSRecord =>
+  ({ messageId, receiptHandle: `rh-${messageId}`, body: typeof body === 'string' ? body : JSON.stringify(body), attributes: { ApproximateReceiveCount: String(receiveCount) }, messageAttributes: {} }) as unknown as SQSRecord;
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const jobMessage = (jobId: string) => ({ job_id: jobId });
+
+const options = (overrides: Omit<Partial<JobBatchOptions>, 'logger'> & Pick<JobBatchOptions, 'run'>): JobBatchOptions & { logger: RecordingLogger } => ({
+  queue: 'rotation',
+  maxReceiveCount: 3,
+  ...overrides,
+  logger: new RecordingLogger(),
+});
+
+describe('processJobBatch', () => {
+  it('runs each job once, drops messages that name no job, and reports only the failures', async () => {
+    const ran: string[] = [];
+    const opts = options({
+      run: async (jobId) => {
+        ran.push(jobId);
+        if (jobId === 'rot_failing000') throw Object.assign(new Error('nope'), { name: 'TimeoutError' });
+      },
+    });
+    const response = await processJobBatch(
+      batch(record('m1', jobMessage('rot_aaaaaaaaaa')), record('m2', 'not json'), record('m3', jobMessage('rot_failing000')), record('m4', jobMessage('rot_aaaaaaaaaa'))),
+      opts,
+    );
+    expect(ran).toEqual(['rot_aaaaaaaaaa', 'rot_failing000']);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm3' }] });
+    expect(opts.logger.messages('warn')).toEqual(['dropping a message that names no job', 'job attempt failed']);
+  });
+
+  it('calls onLastAttempt only on the last receive, and a failure there changes nothing', async () => {
+    const last: string[] = [];
+    const opts = options({
+      run: async () => Promise.reject(new Error('down')),
+      onLastAttempt: async (jobId) => {
+        last.push(jobId);
+        throw new Error('also down');
+      },
+    });
+    const response = await processJobBatch(batch(record('m1', jobMessage('rot_early00000'), 2), record('m2', jobMessage('rot_last000000'), 3)), opts);
+    expect(last).toEqual(['rot_last000000']);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m1', 'm2']);
+  });
+
+  it('keeps a message whose job answers keep, without calling it a failed attempt', async () => {
+    const opts = options({ run: async (jobId) => (jobId === 'whd_keep000000' ? 'keep' : 'done') });
+    const response = await processJobBatch(batch(record('m1', jobMessage('whd_keep000000')), record('m2', jobMessage('whd_done000000'))), opts);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(opts.logger.lines).toEqual([]);
+  });
+
+  it('runs jobs one after another, or all at once when concurrent', async () => {
+    for (const concurrent of [false, true]) {
+      let running = 0;
+      let most = 0;
+      const run = async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+      };
+      await processJobBatch(batch(record('m1', jobMessage('whd_aaaaaaaaaa')), record('m2', jobMessage('whd_bbbbbbbbbb')), record('m3', jobMessage('whd_cccccccccc'))), options({ run, concurrent }));
+      expect(most).toBe(concurrent ? 3 : 1);
+    }
+  });
+});
+
+describe('jobWorker', () => {
+  const fleet = () => {
+    const calls: string[] = [];
+    const failing = { flush: false };
+    const metrics = {
+      flush: async () => void calls.push('flush'),
+      maybeFlush: async () => {
+        calls.push('maybeFlush');
+        if (failing.flush) throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      },
+    } as unknown as FleetMetrics;
+    return { calls, metrics, failing };
+  };
+  const context = () => ({ functionName: 'scaivault-test', awsRequestId: 'req-1' }) as Context;
+
+  it('flushes the fleet metrics after every batch, at once when the batch asked for it', async () => {
+    const { calls, metrics } = fleet();
+    const logger = new RecordingLogger();
+    let urgent = false;
+    const handler = jobWorker(metrics, logger as unknown as Logger, (ctx) => ({
+      queue: 'webhook',
+      maxReceiveCount: 3,
+      logger,
+      run: async () => {
+        if (urgent) flushMetricsNow(ctx);
+      },
+    }));
+    await handler(batch(record('m1', jobMessage('whd_aaaaaaaaaa'))), context());
+    urgent = true;
+    await handler(batch(record('m1', jobMessage('whd_aaaaaaaaaa'))), context());
+    urgent = false;
+    await handler(batch(record('m1', jobMessage('whd_aaaaaaaaaa'))), context());
+    expect(calls).toEqual(['maybeFlush', 'flush', 'maybeFlush']);
+  });
+
+  it('answers the batch even when the flush fails, and logs the failure', async () => {
+    const { metrics, failing } = fleet();
+    failing.flush = true;
+    const logger = new RecordingLogger();
+    const handler = jobWorker(metrics, logger as unknown as Logger, () => ({ queue: 'rotation', maxReceiveCount: 3, logger, run: async () => Promise.reject(new Error('x')) }));
+    expect(await handler(batch(record('m1', jobMessage('rot_aaaaaaaaaa'))), context())).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(logger.lines.at(-1)).toEqual({ level: 'warn', message: 'metrics flush failed', fields: { error: 'ProvisionedThroughputExceededException' } });
+  });
+});
