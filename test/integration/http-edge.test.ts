@@ -132,8 +132,8 @@ describe('every answer of the embedded HTTP server is problem+json', () => {
   ])('answers %s with a problem+json 400', async (_, bytes) => {
     const answer = await sendRaw(vault.port, bytes);
     const body = expectProblem(answer, 400);
-    // Nothing of the request is echoed back.
-    expect(JSON.stringify(body)).not.toMatch(/alth|caf|X-Note|BREW|hello/);
+    // Nothing of the request is echoed back (the request id is random hex, which may spell "caf").
+    expect(JSON.stringify({ ...body, request_id: undefined })).not.toMatch(/alth|caf|X-Note|BREW|hello/);
     expect((await vault.request('GET', '/v1/health', { token: null })).status).toBe(200);
   });
 
