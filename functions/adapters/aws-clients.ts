@@ -7,6 +7,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { traceAwsClient } from '../observability/tracing.js';
+import { guardWriteOutcomes } from './dynamodb/write-outcome.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -52,7 +53,7 @@ let s3: S3Client | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
-  (dynamodb ??= traceAwsClient(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })));
+  (dynamodb ??= traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }))));
 
 export const kmsClient = (options: ClientOptions): KMSClient =>
   (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));

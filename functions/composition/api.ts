@@ -26,6 +26,9 @@ import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from '../http/middleware.js';
 import { Router } from '../http/router.js';
 import { withDeadline } from '../http/request-deadline.js';
+import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store.js';
+import { DeadlineExceededError, OutcomeUnknownError } from '../domain/errors.js';
+import { dataKeySealer, IdempotentRequests } from '../domain/idempotency/idempotent-requests.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
 import type { DependencyProbe } from '../domain/ports/health.js';
@@ -36,6 +39,21 @@ export interface Api extends ApiRouteServices {
   readonly fleetMetrics: FleetMetrics;
   readonly handler: middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 }
+
+/** Idempotency keys live a day; a first request may run until the function's own timeout. */
+const IDEMPOTENCY = { retentionMs: 24 * 3600 * 1000, leaseMs: 30_000 };
+
+const idempotencyOf = ({ dynamodb, config, keys, auth }: VaultCore, logger: Logger): IdempotentRequests =>
+  new IdempotentRequests(
+    new DynamoDbIdempotencyStore(dynamodb, config.stateTable),
+    dataKeySealer(keys, (tenantId) => auth.activeKeyId(tenantId)),
+    IDEMPOTENCY,
+    (error) => logger.error('idempotency answer lost after the change was made', { error: describeError(error) }),
+  );
+
+/** Past the deadline, a change already under way may have been made: its outcome is unknown, not "nothing changed". */
+const pastDeadline = (budgetMs: number, context: VaultContext): Error =>
+  context.vault?.changeStarted ? new OutcomeUnknownError('the request deadline passed while its change was under way') : new DeadlineExceededError(budgetMs);
 
 /** What readiness checks: the state table, the key provider, the queues and the audit sink and bucket that are configured. */
 const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): DependencyProbe[] => {
@@ -88,10 +106,12 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const onAuditLost = (error: unknown, state: RequestState) =>
     logger.error('audit outcome record lost after the change was made', { request_id: state.requestId, route: state.route ?? null, error: describeError(error) });
-  const app = new ApiApp(new Router(API_ROUTES), services, auth, rateLimiter, audit.log, onAuditLost, (state) => {
+  const idempotency = idempotencyOf(core, logger);
+  const onRouted = (state: RequestState) => {
     state.counted = true;
     metrics.requestStarted(state.category);
-  });
+  };
+  const app = new ApiApp({ router: new Router(API_ROUTES), services, auth, rateLimiter, audit: audit.log, idempotency, onAuditLost, onRouted });
 
   // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
   // the first request of each container makes sure its hash is stored.
@@ -108,10 +128,10 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     .use(requestMetrics(metrics, fleetMetrics, logger, config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined))
     .use(requestContext())
     .use(problemErrors(logger))
-    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context) => {
+    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context: VaultContext) => {
       // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
       if (event.headers?.authorization) await bootstrap().catch(() => undefined);
       return app.dispatch(event, context.vault!);
-    })));
+    }, pastDeadline)));
   return { ...services, handler };
 };

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { Principal } from '../domain/auth/principal.js';
-import { UnauthenticatedError } from '../domain/errors.js';
+import { DependencyUnavailableError, OutcomeUnknownError, UnauthenticatedError } from '../domain/errors.js';
+import { parseIdempotencyKey, requestFingerprint, type IdempotentRequests, type StoredAnswer } from '../domain/idempotency/idempotent-requests.js';
 import type { RateLimitDecision, RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { headerOf } from './body.js';
 import { validateRequest, type ValidatedRequest } from './edge-validation.js';
 import { toProblem } from './problem.js';
 import { RequestAudit } from './request-audit.js';
-import type { AuthenticatedRouteDefinition, Reply, RouteDefinition } from './route.js';
+import { CHANGE_METHODS, type AuthenticatedRouteDefinition, type Reply, type RouteDefinition } from './route.js';
 import type { Router } from './router.js';
 
 /** What one request learned about itself, for its log line and response headers. */
@@ -26,6 +27,8 @@ export interface RequestState {
   status: number | undefined;
   /** Whether the request was counted in the active-requests gauge (it was routed). */
   counted: boolean;
+  /** A change route began its work: from here on, a request without an answer has an unknown outcome. */
+  changeStarted: boolean;
 }
 
 export interface VaultContext extends Context {
@@ -47,6 +50,7 @@ export const newRequestState = (event: APIGatewayProxyEventV2): RequestState => 
     path: undefined,
     status: undefined,
     counted: false,
+    changeStarted: false,
   };
 };
 
@@ -58,18 +62,44 @@ const rateLimitHeaders = (decision: RateLimitDecision): Record<string, string> =
   'ratelimit-policy': `${decision.limit};w=${decision.windowSeconds}`,
 });
 
+export interface ApiAppParts<S> {
+  readonly router: Router<RouteDefinition<S>>;
+  readonly services: S;
+  readonly auth: AuthService;
+  readonly rateLimiter: RateLimiter;
+  readonly audit: AuditLog;
+  /** Idempotency-Key on changes: a retry gets the first answer, never a second effect. */
+  readonly idempotency: IdempotentRequests;
+  /** An outcome record lost after a change happened: logged and counted, the answer stands. */
+  readonly onAuditLost: (error: unknown, state: RequestState) => void;
+  readonly onRouted?: (state: RequestState) => void;
+}
+
+const bodyText = (event: APIGatewayProxyEventV2): string =>
+  event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+
+const storedAnswer = (reply: Reply): StoredAnswer => ({
+  status: reply.statusCode ?? 200,
+  headers: Object.fromEntries(Object.entries(reply.headers ?? {}).map(([name, value]) => [name, String(value)])),
+  body: reply.body,
+});
+
 /** Routes one API Gateway event: match, validate, authenticate, rate limit, run the route with its group's services. */
 export class ApiApp<S> {
-  constructor(
-    private readonly router: Router<RouteDefinition<S>>,
-    private readonly services: S,
-    private readonly auth: AuthService,
-    private readonly rateLimiter: RateLimiter,
-    private readonly audit: AuditLog,
-    /** An outcome record lost after a change happened: logged and counted, the answer stands. */
-    private readonly onAuditLost: (error: unknown, state: RequestState) => void,
-    private readonly onRouted: (state: RequestState) => void = () => undefined,
-  ) {}
+  private readonly router: Router<RouteDefinition<S>>;
+  private readonly services: S;
+  private readonly auth: AuthService;
+  private readonly rateLimiter: RateLimiter;
+  private readonly audit: AuditLog;
+  private readonly idempotency: IdempotentRequests;
+  private readonly onAuditLost: (error: unknown, state: RequestState) => void;
+  private readonly onRouted: (state: RequestState) => void;
+
+  constructor(parts: ApiAppParts<S>) {
+    ({ router: this.router, services: this.services, auth: this.auth, rateLimiter: this.rateLimiter, audit: this.audit } = parts);
+    ({ idempotency: this.idempotency, onAuditLost: this.onAuditLost } = parts);
+    this.onRouted = parts.onRouted ?? (() => undefined);
+  }
 
   async dispatch(event: APIGatewayProxyEventV2, state: RequestState): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method;
@@ -91,7 +121,9 @@ export class ApiApp<S> {
     let result: APIGatewayProxyStructuredResultV2;
     try {
       result = await this.authenticatedDispatch(route, event, state, params, sourceIp, audit);
-    } catch (error) {
+    } catch (thrown) {
+      // Before its change started, a request changed nothing the caller can see, whatever bookkeeping write went unanswered.
+      const error = thrown instanceof OutcomeUnknownError && !state.changeStarted ? new DependencyUnavailableError('dynamodb', { cause: thrown }) : thrown;
       await audit.outcome(toProblem(error, state.requestId).status);
       throw error;
     }
@@ -121,7 +153,23 @@ export class ApiApp<S> {
     await audit.beforeChange();
     // Validated once the attempt is on record, as a handler reading its own input would.
     const input: ValidatedRequest = validateRequest(route.request, event, params);
-    const result: Reply = await route.handle(this.services, { event, requestId: state.requestId, sourceIp, principal, audit, ...input });
+    const run = () => route.handle(this.services, { event, requestId: state.requestId, sourceIp, principal, audit, ...input });
+    const result = CHANGE_METHODS.has(state.method) ? await this.change(event, state, principal, audit, run) : await run();
     return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
+  }
+
+  /** Runs a change, once per Idempotency-Key when the caller sends one. */
+  private async change(event: APIGatewayProxyEventV2, state: RequestState, principal: Principal, audit: RequestAudit, run: () => Promise<Reply>): Promise<Reply> {
+    const started = () => {
+      state.changeStarted = true;
+      return run();
+    };
+    const rawKey = headerOf(event, 'idempotency-key');
+    if (rawKey === undefined) return started();
+    const fingerprint = requestFingerprint(state.method, event.rawPath, event.rawQueryString ?? '', bodyText(event));
+    const answer = await this.idempotency.run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started()));
+    if (!answer.replayed) return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.body };
+    audit.detail('idempotent_replay', true);
+    return { statusCode: answer.status, headers: { ...answer.headers, 'idempotent-replayed': 'true' }, body: answer.body };
   }
 }

@@ -3,8 +3,10 @@ import {
   ConflictError,
   DependencyUnavailableError,
   ForbiddenError,
+  IdempotencyKeyReusedError,
   IntegrityError,
   NotFoundError,
+  OutcomeUnknownError,
   PreconditionFailedError,
   RateLimitedError,
   TooLargeError,
@@ -41,7 +43,9 @@ const KINDS: ReadonlyArray<[new (...args: never[]) => VaultError, ProblemKind]> 
   [ConflictError, { status: 409, slug: 'conflict', title: 'Conflict' }],
   [PreconditionFailedError, { status: 412, slug: 'precondition-failed', title: 'Precondition failed' }],
   [TooLargeError, { status: 413, slug: 'too-large', title: 'Payload too large' }],
+  [IdempotencyKeyReusedError, { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key reused' }],
   [RateLimitedError, { status: 429, slug: 'rate-limited', title: 'Too many requests' }],
+  [OutcomeUnknownError, { status: 504, slug: 'outcome-unknown', title: 'Outcome unknown' }],
   [DependencyUnavailableError, { status: 503, slug: 'unavailable', title: 'Service unavailable' }],
   [IntegrityError, { status: 500, slug: 'integrity', title: 'Stored data failed its integrity check' }],
 ];
@@ -60,6 +64,22 @@ export interface Problem {
   readonly headers: Record<string, string>;
 }
 
+type ProblemBase = (status: number, slug: string, title: string, detail: string | undefined) => Problem;
+
+/** A 5xx answer says what the caller may assume, never what failed inside. */
+const serverProblem = (error: VaultError, kind: ProblemKind, base: ProblemBase): Problem => {
+  if (error instanceof WriteContentionError) {
+    const detail = 'too many concurrent writes to this secret; nothing was written, retry later';
+    return { ...base(503, 'write-contention', 'Write contention', detail), headers: { 'retry-after': String(error.retryAfterSeconds) } };
+  }
+  if (error instanceof OutcomeUnknownError) {
+    const detail = 'the change was sent and no answer came: it may or may not have been made; retry with If-Match or with the same Idempotency-Key';
+    return base(504, kind.slug, kind.title, detail);
+  }
+  const detail = kind.status === 503 ? 'a dependency is unavailable; nothing was changed; retry later' : 'the request could not be completed';
+  return { ...base(kind.status, kind.slug, kind.title, detail), headers: kind.status === 503 ? { 'retry-after': '1' } : {} };
+};
+
 /** Maps any error to a problem. Only 4xx answers carry the error's own message. */
 export const toProblem = (error: unknown, requestId: string): Problem => {
   const base = (status: number, slug: string, title: string, detail: string | undefined, extra: Record<string, unknown> = {}) => ({
@@ -73,14 +93,7 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
   }
   for (const [type, kind] of KINDS) {
     if (!(error instanceof type)) continue;
-    if (kind.status >= 500) {
-      if (error instanceof WriteContentionError) {
-        const detail = 'too many concurrent writes to this secret; nothing was written, retry later';
-        return { ...base(503, 'write-contention', 'Write contention', detail, {}), headers: { 'retry-after': String(error.retryAfterSeconds) } };
-      }
-      const detail = kind.status === 503 ? 'a dependency is unavailable; retry later' : 'the request could not be completed';
-      return { ...base(kind.status, kind.slug, kind.title, detail, {}), headers: kind.status === 503 ? { 'retry-after': '1' } : {} };
-    }
+    if (kind.status >= 500) return serverProblem(error, kind, base);
     const extra: Record<string, unknown> = {};
     const headers: Record<string, string> = {};
     if (error instanceof ValidationError && error.field) extra.field = error.field;

@@ -11,7 +11,12 @@ const MARGIN_MS = 500;
  * work still in flight ends on its own client timeouts.
  */
 export const withDeadline =
-  <E, R, C extends Context>(deadlineMs: number, handler: (event: E, context: C) => Promise<R>) =>
+  <E, R, C extends Context>(
+    deadlineMs: number,
+    handler: (event: E, context: C) => Promise<R>,
+    /** The error past the deadline: a change already under way has an unknown outcome, not "nothing changed". */
+    expired: (budgetMs: number, context: C) => Error = (budgetMs) => new DeadlineExceededError(budgetMs),
+  ) =>
   async (event: E, context: C): Promise<R> => {
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - MARGIN_MS : deadlineMs;
     const budget = Math.max(0, Math.min(deadlineMs, remaining));
@@ -20,7 +25,7 @@ export const withDeadline =
       return await Promise.race([
         handler(event, context),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new DeadlineExceededError(budget)), budget);
+          timer = setTimeout(() => reject(expired(budget, context)), budget);
         }),
       ]);
     } finally {

@@ -10,6 +10,9 @@ import type { Principal } from '../domain/auth/principal.js';
 
 export type Reply = APIGatewayProxyStructuredResultV2;
 
+/** Methods that change something: the ones an Idempotency-Key applies to. */
+export const CHANGE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** What a route adds to its request's audit record. */
 export interface AuditNotes {
   /** A non-sensitive fact (a version, a count, an id). */

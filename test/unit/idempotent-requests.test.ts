@@ -30,6 +30,11 @@ class InMemoryIdempotencyStore implements IdempotencyStore {
     this.records.set(`${tenantId}/${id}`, { ...held, status: 'completed', response });
   }
 
+  async settleUnknown(tenantId: string, id: string, fingerprint: string): Promise<void> {
+    const held = this.records.get(`${tenantId}/${id}`);
+    if (held?.status === 'in_progress' && held.fingerprint === fingerprint) this.records.set(`${tenantId}/${id}`, { ...held, status: 'unknown' });
+  }
+
   async release(tenantId: string, id: string, fingerprint: string): Promise<void> {
     const held = this.records.get(`${tenantId}/${id}`);
     if (held?.status === 'in_progress' && held.fingerprint === fingerprint) this.records.delete(`${tenantId}/${id}`);
@@ -120,10 +125,23 @@ describe('IdempotentRequests', () => {
         throw new OutcomeUnknownError('timed out after sending');
       }),
     ).rejects.toBeInstanceOf(OutcomeUnknownError);
-    await expect(requests.run(caller, 'k1', fp, async () => created)).rejects.toBeInstanceOf(ConflictError);
+    // The first answer, again: outcome unknown, within the lease and after it.
+    await expect(requests.run(caller, 'k1', fp, async () => created)).rejects.toBeInstanceOf(OutcomeUnknownError);
     advance(31_000);
     await expect(requests.run(caller, 'k1', fp, async () => created)).rejects.toBeInstanceOf(OutcomeUnknownError);
     expect(effects).toBe(1);
+  });
+
+  it('a first request that vanished (its instance died) holds the key in progress for the lease, then at outcome unknown', async () => {
+    const { requests, advance } = setup();
+    let release!: () => void;
+    void requests.run(caller, 'k2', fp, () => new Promise<StoredAnswer>((resolve) => (release = () => resolve(created))));
+    await Promise.resolve();
+    await expect(requests.run(caller, 'k2', fp, async () => created)).rejects.toBeInstanceOf(ConflictError);
+    advance(31_000);
+    // The running request's lease has passed without an answer: a retry cannot know what it did.
+    await expect(requests.run(caller, 'k2', fp, async () => created)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    release();
   });
 
   it('answers the change it made even when its answer cannot be remembered', async () => {

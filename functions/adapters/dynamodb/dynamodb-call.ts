@@ -1,20 +1,23 @@
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConflictError, DependencyUnavailableError } from '../../domain/errors.js';
+import { ConflictError, DependencyUnavailableError, OutcomeUnknownError } from '../../domain/errors.js';
+import { WRITE_OUTCOME_UNKNOWN } from './write-outcome.js';
 import type { SealedValue } from '../../domain/ports/secrets.js';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ConditionalCheckFailedException' || error.name === 'TransactionCanceledException');
 
 /**
- * Runs one DynamoDB call: a failed condition becomes a ConflictError, any other
- * failure (network, throttling, timeout) a DependencyUnavailableError.
+ * Runs one DynamoDB call: a failed condition becomes a ConflictError, a write
+ * that was sent and got no answer an OutcomeUnknownError, any other failure
+ * (refused connection, throttling, a read's timeout) a DependencyUnavailableError.
  */
 export const dynamoCall = async <T>(call: () => Promise<T>, conflictMessage = 'item changed concurrently'): Promise<T> => {
   try {
     return await call();
   } catch (error) {
     if (isConditionFailure(error)) throw new ConflictError(conflictMessage);
+    if (error instanceof Error && error.name === WRITE_OUTCOME_UNKNOWN) throw new OutcomeUnknownError('a write to dynamodb got no answer', { cause: error });
     throw new DependencyUnavailableError('dynamodb', { cause: error });
   }
 };

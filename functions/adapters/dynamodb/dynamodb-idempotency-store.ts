@@ -72,6 +72,21 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     );
   }
 
+  async settleUnknown(tenantId: string, id: string, fingerprint: string): Promise<void> {
+    await dynamoCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(tenantId, id),
+          UpdateExpression: 'SET #status = :unknown',
+          ConditionExpression: '#status = :progress AND fingerprint = :fingerprint',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({ ':unknown': 'unknown', ':progress': 'in_progress', ':fingerprint': fingerprint }),
+        }),
+      ),
+    );
+  }
+
   async release(tenantId: string, id: string, fingerprint: string): Promise<void> {
     await dynamoCall(() =>
       this.client.send(

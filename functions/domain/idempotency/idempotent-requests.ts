@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, IdempotencyKeyReusedError, OutcomeUnknownError, ValidationError, VaultError } from '../errors.js';
+import type { KeyManager } from '../crypto/key-manager.js';
 import type { SealedValue } from '../ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../ports/idempotency.js';
 
@@ -20,6 +21,12 @@ export interface AnswerSealer {
   seal(tenantId: string, recordId: string, plaintext: string): Promise<SealedValue>;
   open(tenantId: string, recordId: string, sealed: SealedValue): Promise<string>;
 }
+
+/** Stored answers sealed like secret values: under the tenant's active data key, bound to the record (version 0 is no secret's). */
+export const dataKeySealer = (keys: Pick<KeyManager, 'seal' | 'open'>, activeKeyId: (tenantId: string) => Promise<string>): AnswerSealer => ({
+  seal: async (tenantId, recordId, plaintext) => keys.seal(await activeKeyId(tenantId), plaintext, { tenantId, path: `idempotency/${recordId}`, version: 0 }),
+  open: (tenantId, recordId, sealed) => keys.open(sealed, { tenantId, path: `idempotency/${recordId}`, version: 0 }),
+});
 
 export interface IdempotencySettings {
   /** How long a key is remembered (the IETF draft suggests at least 24 hours). */
@@ -67,13 +74,18 @@ export class IdempotentRequests {
     const id = digest(caller.identityId, key);
     const now = this.now();
     const claim = { tenantId: caller.tenantId, id, fingerprint, status: 'in_progress' as const, leaseUntil: now + this.settings.leaseMs, expiresAt: now + this.settings.retentionMs };
-    const holder = await this.store.claim(claim, now);
+    const holder = await this.store.claim(claim, now).catch(async (error: unknown) => {
+      // The claim may have landed; the request has not run, so it must not be left looking like it had.
+      if (error instanceof OutcomeUnknownError) await this.store.release(caller.tenantId, id, fingerprint).catch(() => undefined);
+      throw error;
+    });
     if (holder) return { ...(await this.answerOf(holder, fingerprint, now)), replayed: true };
     let answer: StoredAnswer;
     try {
       answer = await execute();
     } catch (error) {
       if (changedNothing(error)) await this.store.release(caller.tenantId, id, fingerprint).catch(() => undefined);
+      else await this.store.settleUnknown(caller.tenantId, id, fingerprint).catch(() => undefined);
       throw error;
     }
     // A 5xx answer promised nothing changed; any other is the answer a retry must see.
@@ -98,7 +110,7 @@ export class IdempotentRequests {
     if (holder.status === 'completed' && holder.response) {
       return JSON.parse(await this.sealer.open(holder.tenantId, holder.id, holder.response)) as StoredAnswer;
     }
-    if (now < holder.leaseUntil) throw new ConflictError('a request with this Idempotency-Key is still in progress; retry when it has finished');
+    if (holder.status === 'in_progress' && now < holder.leaseUntil) throw new ConflictError('a request with this Idempotency-Key is still in progress; retry when it has finished');
     throw new OutcomeUnknownError('the first request with this Idempotency-Key ended without a recorded answer; check the resource before changing it again');
   }
 }

@@ -1,6 +1,7 @@
 import type { SealedValue } from './secrets.js';
 
-export type IdempotencyStatus = 'in_progress' | 'completed';
+/** `unknown`: the first request's change was sent and no answer came; it is never run again. */
+export type IdempotencyStatus = 'in_progress' | 'completed' | 'unknown';
 
 /** One Idempotency-Key of one identity: what it was first used for and, once known, the answer. */
 export interface IdempotencyRecord {
@@ -23,6 +24,8 @@ export interface IdempotencyStore {
   claim(record: IdempotencyRecord, nowMs: number): Promise<IdempotencyRecord | undefined>;
   /** Records the answer of a claimed, still in-progress record. */
   complete(tenantId: string, id: string, fingerprint: string, response: SealedValue): Promise<void>;
+  /** Settles a claimed record as "outcome unknown": retries hear that, never run the request again. */
+  settleUnknown(tenantId: string, id: string, fingerprint: string): Promise<void>;
   /** Forgets an in-progress claim whose request changed nothing, so a retry runs afresh. */
   release(tenantId: string, id: string, fingerprint: string): Promise<void>;
 }

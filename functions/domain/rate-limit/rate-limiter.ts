@@ -1,5 +1,5 @@
 import type { RateLimitCategory, RateLimitRule } from '../../config.js';
-import { DependencyUnavailableError, RateLimitedError } from '../errors.js';
+import { DependencyUnavailableError, OutcomeUnknownError, RateLimitedError } from '../errors.js';
 import { type MetricsRecorder, NO_METRICS } from '../ports/metrics.js';
 import type { RateLimitStore } from '../ports/rate-limit.js';
 
@@ -69,7 +69,7 @@ export class RateLimiter {
       } catch (error) {
         // Fail open when the bucket store is down: the request's own storage calls decide
         // its fate, and health and admin endpoints stay usable during an outage.
-        if (!(error instanceof DependencyUnavailableError)) throw error;
+        if (!(error instanceof DependencyUnavailableError || error instanceof OutcomeUnknownError)) throw error;
         return { category, limit: rule.capacity, remaining: rule.capacity, resetSeconds: 0, windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond), degraded: true };
       }
     }

@@ -3,7 +3,7 @@
 // responses (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
 import { z } from 'zod';
 import { auditTypeOf } from '../../http/request-audit.js';
-import type { ResponseSpec, RouteDefinition } from '../../http/route.js';
+import { CHANGE_METHODS, type ResponseSpec, type RouteDefinition } from '../../http/route.js';
 import { problemSchema } from '../schemas.js';
 
 /** The v1 API's document version; the deployment's version is in /v1/health. */
@@ -40,6 +40,16 @@ const operationIdOf = (route: RouteDefinition<never>): string =>
     .map((word) => word[0]!.toUpperCase() + word.slice(1))
     .join('');
 
+/** draft-ietf-httpapi-idempotency-key-header, on every authenticated change. */
+const IDEMPOTENCY_KEY: JsonSchema = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'A retry with the same key and request gets the first answer (Idempotent-Replayed: true) and never a second effect; the same key for another request is 422; while the first runs, 409. Kept 24 hours.',
+  schema: { type: 'string', minLength: 1, maxLength: 257 },
+};
+
 const parametersOf = (route: RouteDefinition<never>, schemas: SchemaCollector): JsonSchema[] => {
   const parameters: JsonSchema[] = [];
   for (const [where, schema] of [['path', route.request?.params], ['query', route.request?.query]] as const) {
@@ -75,7 +85,7 @@ const operationOf = (route: RouteDefinition<never>, schemas: SchemaCollector): J
     summary: route.summary,
     tags: [route.category],
     security: route.rateLimit === null ? [] : [{ bearer: [] }],
-    parameters: parametersOf(route, schemas),
+    parameters: [...parametersOf(route, schemas), ...(route.rateLimit !== null && CHANGE_METHODS.has(route.method) ? [IDEMPOTENCY_KEY] : [])],
     ...(body ? { requestBody: { required: !route.request?.bodyOptional, content: { 'application/json': { schema: schemas.convert(body, 'input') } } } } : {}),
     responses,
     ...(route.capability ? { 'x-capability': route.capability } : {}),
