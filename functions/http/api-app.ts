@@ -167,7 +167,11 @@ export class ApiApp<S> {
     const rawKey = headerOf(event, 'idempotency-key');
     if (rawKey === undefined) return started();
     const fingerprint = requestFingerprint(state.method, event.rawPath, event.rawQueryString ?? '', bodyText(event));
-    const answer = await this.idempotency.run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started()));
+    const answer = await this.idempotency.run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started())).catch((error: unknown) => {
+      // Out of a replay too, an unknown outcome is the first request's change, which did start.
+      if (error instanceof OutcomeUnknownError) state.changeStarted = true;
+      throw error;
+    });
     if (!answer.replayed) return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.body };
     audit.detail('idempotent_replay', true);
     return { statusCode: answer.status, headers: { ...answer.headers, 'idempotent-replayed': 'true' }, body: answer.body };

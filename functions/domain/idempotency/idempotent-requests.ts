@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, IdempotencyKeyReusedError, OutcomeUnknownError, ValidationError, VaultError } from '../errors.js';
+import { ConflictError, DependencyUnavailableError, IdempotencyKeyReusedError, OutcomeUnknownError, ValidationError, VaultError } from '../errors.js';
 import type { KeyManager } from '../crypto/key-manager.js';
 import type { SealedValue } from '../ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../ports/idempotency.js';
@@ -76,8 +76,9 @@ export class IdempotentRequests {
     const claim = { tenantId: caller.tenantId, id, fingerprint, status: 'in_progress' as const, leaseUntil: now + this.settings.leaseMs, expiresAt: now + this.settings.retentionMs };
     const holder = await this.store.claim(claim, now).catch(async (error: unknown) => {
       // The claim may have landed; the request has not run, so it must not be left looking like it had.
-      if (error instanceof OutcomeUnknownError) await this.store.release(caller.tenantId, id, fingerprint).catch(() => undefined);
-      throw error;
+      if (!(error instanceof OutcomeUnknownError)) throw error;
+      await this.store.release(caller.tenantId, id, fingerprint).catch(() => undefined);
+      throw new DependencyUnavailableError('idempotency store', { cause: error });
     });
     if (holder) return { ...(await this.answerOf(holder, fingerprint, now)), replayed: true };
     let answer: StoredAnswer;

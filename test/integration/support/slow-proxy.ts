@@ -11,6 +11,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  *   on every connection, kept-alive ones included.
  * - `refuse`: new connections are reset at once and open ones are cut, as a
  *   dependency that went away would do.
+ * - `holdWhen` and `holdMs`: a request whose bytes match is held `holdMs` before
+ *   it is forwarded (or dropped, if the client gave up first): one slow write.
  * - `failWhen`: a partial outage. A request whose bytes match (e.g. one naming
  *   a given DynamoDB table) gets its connection reset instead of an answer;
  *   everything else passes.
@@ -20,6 +22,8 @@ export class SlowProxy {
   /** Optional trace of what the proxy does, for debugging a test. */
   trace: ((event: string) => void) | undefined;
   failWhen: ((request: string) => boolean) | undefined;
+  holdWhen: ((request: string) => boolean) | undefined;
+  holdMs = 0;
   private refusing = false;
   private readonly sockets = new Set<Socket>();
   private connections = 0;
@@ -112,6 +116,13 @@ export class SlowProxy {
         held = [];
         upstream.destroy();
         client.resetAndDestroy();
+        return;
+      }
+      if (this.holdWhen?.(chunk.toString('latin1'))) {
+        log(`request matched holdWhen: held ${this.holdMs} ms`);
+        held.push(chunk);
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(release, this.holdMs);
         return;
       }
       if (this.delayMs <= 0 && !timer) {
