@@ -46,6 +46,7 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     { name: 'a value over 64 KiB', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x'.repeat(64 * 1024 + 1) } }) },
     { name: 'a value of 64 KiB in multibyte characters', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'é'.repeat(32 * 1024 + 1) } }) },
     { name: 'a non-JSON content type', status: 415, send: () => send('PUT', '/v1/secrets/app/new', { raw: 'value=x', headers: { 'content-type': 'text/plain' } }) },
+    { name: 'a charset other than UTF-8', status: 415, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'content-type': 'application/json; charset=utf-16' } }) },
     { name: 'an encoded traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/%2e%2e/escape', '{"value":"x"}') },
     { name: 'an encoded slash traversal', status: 400, send: () => send('PUT', '/v1/secrets/app%2F..%2Fescape', { body: { value: 'x' } }) },
     { name: 'a raw traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/../escape', '{"value":"x"}') },
