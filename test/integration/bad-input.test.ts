@@ -83,6 +83,15 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     expect((await vault.request('GET', '/v1/secrets/app/existing')).body.value).toBe('keep-me');
   });
 
+  it('refuses a policy without rules, naming the field, and stores no policy', async () => {
+    const empty = await vault.request('PUT', '/v1/policies/empty-rules', { body: { rules: [] } });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({ status: 400, field: 'rules' });
+    const identity = await vault.request('POST', '/v1/identities', { body: { identity: 'sa:nobody', policies: ['empty-rules'] } });
+    expect(identity.status).toBe(400);
+    expect(identity.body).toMatchObject({ field: 'policies' });
+  });
+
   it('echoes a client X-Request-ID in the header and the problem', async () => {
     const response = await vault.request('GET', '/v1/secrets/app/missing', { headers: { 'x-request-id': 'client-trace-42' } });
     expect(response.status).toBe(404);
