@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { createEgressAgent, EgressPolicy } from '../adapters/http/egress-guard.js';
+import { createEgressAgent } from '../adapters/http/egress-guard.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
 import { SqsMessageVisibility } from '../adapters/sqs/sqs-message-visibility.js';
 import { ConfigError, type VaultConfig } from '../config.js';
@@ -13,7 +13,7 @@ import { ENV, WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { flushMetricsNow, jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
 import { composeAuditTrail } from './audit.js';
 import { composeCore, type VaultCore } from './vault-core.js';
-import { composeWebhooks } from './webhooks.js';
+import { composeWebhooks, egressPolicyOf } from './webhooks.js';
 
 export interface WebhookWorkerOptions {
   /** Test seams; production uses SQS and the egress-guarded HTTP sender. */
@@ -37,7 +37,7 @@ const visibilityOf = (core: VaultCore, options: WebhookWorkerOptions): MessageVi
 const deliveriesOf = (core: VaultCore, logger: Logger, sender: WebhookSender | undefined): DeliverWebhook => {
   const { config } = core;
   const timeoutMs = config.webhookTimeoutMs;
-  const agent = createEgressAgent(new EgressPolicy({ allowlist: config.egressAllowlist }), { connectTimeoutMs: timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
+  const agent = createEgressAgent(egressPolicyOf(config), { connectTimeoutMs: timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
   return new DeliverWebhook(core.jobRepository, composeWebhooks(core, logger).repository, core.keys, sender ?? new HttpWebhookSender(agent, defaultTracing), core.metrics, logger, {
     timeoutMs,
     backoff: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs },

@@ -1,5 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { DynamoDbWebhookRepository } from '../adapters/dynamodb/dynamodb-webhook-repository.js';
+import { EgressPolicyCheck } from '../adapters/http/egress-check.js';
+import { EgressPolicy } from '../adapters/http/egress-guard.js';
+import type { VaultConfig } from '../config.js';
 import type { WebhookRepository } from '../domain/ports/webhooks.js';
 import { WebhookEventPublisher } from '../domain/webhooks/webhook-event-publisher.js';
 import { WebhookService } from '../domain/webhooks/webhook-service.js';
@@ -13,6 +16,9 @@ export interface Webhooks {
   /** Already subscribed to `core.events`. */
   readonly publisher: WebhookEventPublisher;
 }
+
+/** The egress policy every outbound call on a tenant's behalf obeys: at webhook creation and at delivery. */
+export const egressPolicyOf = (config: Pick<VaultConfig, 'egressAllowlist'>): EgressPolicy => new EgressPolicy({ allowlist: config.egressAllowlist });
 
 const composed = new WeakMap<VaultCore, Webhooks>();
 
@@ -32,7 +38,7 @@ export const composeWebhooks = (core: VaultCore, logger: Logger): Webhooks => {
   const existing = composed.get(core);
   if (existing) return existing;
   const repository = new DynamoDbWebhookRepository(core.dynamodb, core.config.stateTable);
-  const service = new WebhookService(repository, core.keys, core.auth);
+  const service = new WebhookService(repository, core.keys, core.auth, new EgressPolicyCheck(egressPolicyOf(core.config)));
   const publisher = new WebhookEventPublisher(repository, core.jobs, logger, activeTraceparent);
   core.events.add(publisher);
   const webhooks = { repository, service, publisher };

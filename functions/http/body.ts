@@ -14,9 +14,8 @@ export const parseJsonBody = (event: APIGatewayProxyEventV2, { optional = false 
     if (optional) return {};
     throw new ValidationError('a JSON body is required');
   }
-  const contentType = headerOf(event, 'content-type') ?? '';
-  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(contentType)) {
-    throw new HttpError(415, 'request body must be application/json');
+  if (!isUtf8Json(headerOf(event, 'content-type') ?? '')) {
+    throw new HttpError(415, 'request body must be application/json in UTF-8');
   }
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw new TooLargeError(`request body must be at most ${MAX_BODY_BYTES} bytes`);
   let parsed: unknown;
@@ -27,6 +26,16 @@ export const parseJsonBody = (event: APIGatewayProxyEventV2, { optional = false 
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ValidationError('request body must be a JSON object');
   return parsed as JsonObject;
+};
+
+/** `application/json` or `application/*+json`, with no charset or charset utf-8: the body is read as UTF-8. */
+const isUtf8Json = (contentType: string): boolean => {
+  const [media = '', ...parameters] = contentType.split(';').map((part) => part.trim());
+  if (!/^application\/([^/]+\+)?json$/i.test(media)) return false;
+  return parameters.every((parameter) => {
+    const [name = '', ...rest] = parameter.split('=');
+    return name.trim().toLowerCase() !== 'charset' || /^"?utf-8"?$/i.test(rest.join('=').trim());
+  });
 };
 
 export const headerOf = (event: APIGatewayProxyEventV2, name: string): string | undefined => {

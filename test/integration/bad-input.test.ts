@@ -46,6 +46,7 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     { name: 'a value over 64 KiB', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x'.repeat(64 * 1024 + 1) } }) },
     { name: 'a value of 64 KiB in multibyte characters', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'é'.repeat(32 * 1024 + 1) } }) },
     { name: 'a non-JSON content type', status: 415, send: () => send('PUT', '/v1/secrets/app/new', { raw: 'value=x', headers: { 'content-type': 'text/plain' } }) },
+    { name: 'a charset other than UTF-8', status: 415, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'content-type': 'application/json; charset=utf-16' } }) },
     { name: 'an encoded traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/%2e%2e/escape', '{"value":"x"}') },
     { name: 'an encoded slash traversal', status: 400, send: () => send('PUT', '/v1/secrets/app%2F..%2Fescape', { body: { value: 'x' } }) },
     { name: 'a raw traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/../escape', '{"value":"x"}') },
@@ -55,10 +56,15 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     { name: 'a reserved final segment', status: 400, send: () => send('PUT', '/v1/secrets/app/versions', { body: { value: 'x' } }) },
     { name: 'a malformed If-Match', status: 400, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': 'W/"1"' } }) },
     { name: 'a stale If-Match', status: 412, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': '"7"' } }) },
+    { name: 'an If-Match with a leading zero', status: 400, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': '"01"' } }) },
+    { name: 'a stale If-Match on delete', status: 412, send: () => send('DELETE', '/v1/secrets/app/existing', { headers: { 'if-match': '"7"' } }) },
+    { name: 'a stale If-Match on destroy', status: 412, send: () => send('DELETE', '/v1/secrets/app/existing?destroy=true', { headers: { 'if-match': '"0"' } }) },
+    { name: 'an If-Match with a leading zero on delete', status: 400, send: () => send('DELETE', '/v1/secrets/app/existing', { headers: { 'if-match': '"01"' } }) },
     { name: 'an unknown query parameter', status: 400, send: () => send('PUT', '/v1/secrets/app/new?force=1', { body: { value: 'x' } }) },
     { name: 'a bad version parameter', status: 400, send: () => send('GET', '/v1/secrets/app/existing?version=-1') },
     { name: 'a bad limit', status: 400, send: () => send('GET', '/v1/secrets?limit=0') },
     { name: 'a garbage cursor', status: 400, send: () => send('GET', '/v1/secrets?cursor=%%%') },
+    { name: 'an unknown query parameter on token/self', status: 400, send: () => send('GET', '/v1/auth/token/self?verbose=1') },
     { name: 'a bad destroy flag', status: 400, send: () => send('DELETE', '/v1/secrets/app/existing?destroy=yes') },
     { name: 'a forged token', status: 401, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x' }, token: `svt_${'B'.repeat(43)}` }) },
     { name: 'an unknown route', status: 404, send: () => send('GET', '/v1/nothing-here') },
@@ -80,6 +86,15 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     expect(problem.request_id).toMatch(/^req_[0-9a-f]{32}$/);
     expect(await snapshot()).toEqual(before);
     expect((await vault.request('GET', '/v1/secrets/app/existing')).body.value).toBe('keep-me');
+  });
+
+  it('refuses a policy without rules, naming the field, and stores no policy', async () => {
+    const empty = await vault.request('PUT', '/v1/policies/empty-rules', { body: { rules: [] } });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({ status: 400, field: 'rules' });
+    const identity = await vault.request('POST', '/v1/identities', { body: { identity: 'sa:nobody', policies: ['empty-rules'] } });
+    expect(identity.status).toBe(400);
+    expect(identity.body).toMatchObject({ field: 'policies' });
   });
 
   it('echoes a client X-Request-ID in the header and the problem', async () => {

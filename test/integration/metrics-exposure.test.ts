@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLoopbackHost, unprotectedMetricsProblem } from '../../local/listen-guard.js';
 import { ROOT, exited, freePort, tempDir } from './support/processes.js';
-import { VaultProcess } from './support/vault.js';
+import { VaultProcess, createIdentity } from './support/vault.js';
 
 const startRaw = async (env: Record<string, string>) => {
   const dataDir = tempDir('exposed');
@@ -44,5 +44,18 @@ describe('metrics exposure', () => {
     vaults.push(vault);
     expect((await vault.request('GET', '/v1/metrics', { token: null })).status).toBe(401);
     expect((await vault.request('GET', '/v1/metrics', { token: 'scrape-token-for-tests' })).status).toBe(200);
+  });
+
+  it('answers the metrics token and operators, forbids any other valid token and refuses the rest', async () => {
+    const vault = await VaultProcess.start({ env: { SCAIVAULT_METRICS_TOKEN: 'scrape-token-for-tests' } });
+    vaults.push(vault);
+    const acmeAdmin = await createIdentity(vault, { tenant: 'acme', identity: 'sa:acme-admin', policies: ['admin'] });
+    const scrape = async (token: string | null) => (await vault.request('GET', '/v1/metrics', { token })).status;
+    expect(await scrape(acmeAdmin)).toBe(403);
+    expect(await scrape(`svt_${'x'.repeat(43)}`)).toBe(401);
+    expect(await scrape('not-a-token')).toBe(401);
+    expect(await scrape(null)).toBe(401);
+    expect(await scrape(vault.rootToken)).toBe(200);
+    expect(await scrape('scrape-token-for-tests')).toBe(200);
   });
 });

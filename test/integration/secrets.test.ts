@@ -57,6 +57,22 @@ describe('secrets API over HTTP on the embedded stack', () => {
     expect(read.body).toMatchObject({ version: 2, value: 'v2' });
   });
 
+  it('honours If-Match on delete and destroy: a stale version is 412 with the current one, and deletes nothing', async () => {
+    await vault.request('PUT', '/v1/secrets/cas/doomed', { body: { value: 'v1' } });
+    await vault.request('PUT', '/v1/secrets/cas/doomed', { body: { value: 'v2' } });
+    for (const query of ['', '?destroy=true']) {
+      const stale = await vault.request('DELETE', `/v1/secrets/cas/doomed${query}`, { headers: { 'if-match': '"7"' } });
+      expect(stale.status).toBe(412);
+      expect(stale.body).toMatchObject({ status: 412, current_version: 2 });
+      expect((await vault.request('GET', '/v1/secrets/cas/doomed')).body).toMatchObject({ version: 2, value: 'v2' });
+    }
+    const deleted = await vault.request('DELETE', '/v1/secrets/cas/doomed', { headers: { 'if-match': '"2"' } });
+    expect(deleted.status).toBe(200);
+    expect((await vault.request('GET', '/v1/secrets/cas/doomed')).status).toBe(404);
+    expect((await vault.request('DELETE', '/v1/secrets/cas/doomed?destroy=true', { headers: { 'if-match': '"2"' } })).status).toBe(204);
+    expect((await vault.request('GET', '/v1/secrets/cas/doomed/versions')).status).toBe(404);
+  });
+
   it('never lets concurrent writers overwrite each other', async () => {
     const writes = await Promise.all(
       Array.from({ length: 8 }, (_, i) => vault.request('PUT', '/v1/secrets/race/plain', { body: { value: `writer-${i}` } })),

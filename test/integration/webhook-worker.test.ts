@@ -9,8 +9,9 @@ import { composeWebhooks } from '../../functions/composition/webhooks.js';
 import { loadConfig } from '../../functions/config.js';
 import type { Principal } from '../../functions/domain/auth/principal.js';
 import { deliveryJobId, eventIdOf } from '../../functions/domain/webhooks/webhook-event-publisher.js';
-import type { WebhookService } from '../../functions/domain/webhooks/webhook-service.js';
+import { WebhookService } from '../../functions/domain/webhooks/webhook-service.js';
 import type { VaultEvent } from '../../functions/domain/events/events.js';
+import type { WebhookRepository } from '../../functions/domain/ports/webhooks.js';
 import { Logger } from '../../functions/observability/logger.js';
 import { composeWebhookWorker, type WebhookWorker } from '../../functions/composition/webhook-worker.js';
 import { DynaliteProcess, tempDir } from './support/processes.js';
@@ -42,6 +43,7 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
   let worker: WebhookWorker;
   let core: VaultCore;
   let webhooks: WebhookService;
+  let webhookRepository: WebhookRepository;
   let admin: Principal;
   const logs: string[] = [];
   const visibility: { receiptHandle: string; seconds: number }[] = [];
@@ -49,8 +51,8 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
   const secrets: string[] = [];
 
   /** Creates a webhook, publishes an event through the fan-out, and returns the delivery job's id. */
-  const deliveryFor = async (url: string): Promise<{ jobId: string; secret: string; webhookId: string }> => {
-    const { webhook, secret } = await webhooks.create(admin, { url, eventTypes: ['secret.created'] });
+  const deliveryFor = async (url: string, service = webhooks): Promise<{ jobId: string; secret: string; webhookId: string }> => {
+    const { webhook, secret } = await service.create(admin, { url, eventTypes: ['secret.created'] });
     sequence += 1;
     const event: VaultEvent = { type: 'secret.created', tenantId: 'acme', data: { path: `app/key-${sequence}`, version: 1, type: 'generic' }, occurredAt: new Date().toISOString() };
     await core.events.publish(event);
@@ -82,7 +84,7 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
     const logger = new Logger('debug', 'json', { service: 'test' }, (line) => void logs.push(line));
     worker = composeWebhookWorker(config, logger, { visibility: { delay: async (receiptHandle, seconds) => void visibility.push({ receiptHandle, seconds }) } });
     core = composeCore(config, logger);
-    webhooks = composeWebhooks(core, logger).service;
+    ({ service: webhooks, repository: webhookRepository } = composeWebhooks(core, logger));
     await core.auth.ensureTenant('acme', 'Acme');
     const issued = await core.auth.createIdentity({ tenantId: 'acme', identityId: 'sa:ops', policies: ['admin'], ttlSeconds: 3600, renewable: false, maxTtlSeconds: 3600 });
     admin = await core.auth.authenticate(`Bearer ${issued.token}`);
@@ -134,8 +136,12 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
     expect(snapshot.scaivault_webhook_deliveries_total?.failed).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses a loopback destination that is not allowlisted, without retrying', async () => {
-    const { jobId, webhookId } = await deliveryFor(receiver.url('/refused', 'localhost'));
+  it('refuses a loopback destination that is not allowlisted at creation, and at delivery without retrying', async () => {
+    const url = receiver.url('/refused', 'localhost');
+    await expect(webhooks.create(admin, { url, eventTypes: ['secret.created'] })).rejects.toMatchObject({ name: 'ValidationError', field: 'url' });
+    // As if created while the allowlist still held localhost, or before its name was rebound: delivery decides again.
+    const lenient = new WebhookService(webhookRepository, core.keys, core.auth, { refusal: async () => undefined });
+    const { jobId, webhookId } = await deliveryFor(url, lenient);
     expect(await run(record(jobId, 'm-refused'))).toEqual({ batchItemFailures: [] });
     expect(receiver.at('/refused')).toHaveLength(0);
     expect(await core.jobRepository.get(jobId)).toMatchObject({ status: 'failed', outcome: 'not delivered: EgressRefusedError' });

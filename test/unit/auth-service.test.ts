@@ -162,6 +162,11 @@ describe('AuthService authorization', () => {
     await expect(auth.putPolicy('acme', 'admin', [])).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('refuses a policy without rules', async () => {
+    const { auth } = await setup();
+    await expect(auth.putPolicy('acme', 'nothing', [])).rejects.toMatchObject({ name: 'ValidationError', field: 'rules' });
+  });
+
   it('require() throws ForbiddenError exactly when can() is false', async () => {
     const { auth, root } = await withPolicies();
     const reader = principalOf('acme', ['app-reader'], root);
@@ -265,7 +270,7 @@ describe('AuthService.createIdentity', () => {
     expect(await fieldOf(auth.createIdentity(identity({ policies: ['writer'] })))).toBe('policies');
     expect(await fieldOf(auth.createIdentity(identity({ policies: ['Bad Name'] })))).toBe('policies');
     // A policy of another tenant does not count.
-    await auth.putPolicy('globex', 'writer', []);
+    await auth.putPolicy('globex', 'writer', [{ path: '**', capabilities: ['write'] }]);
     expect(await fieldOf(auth.createIdentity(identity({ policies: ['writer'] })))).toBe('policies');
     expect(repository.tokens.size).toBe(1); // only the root token
   });

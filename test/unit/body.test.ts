@@ -24,7 +24,7 @@ describe('parseJsonBody', () => {
   });
 
   it('accepts application/json with parameters, +json types, and any header casing', () => {
-    for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json', 'Application/JSON']) {
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/merge-patch+json', 'Application/JSON']) {
       expect(parseJsonBody(event({ body: '{}', headers: { 'content-type': type } }))).toEqual({});
     }
     expect(parseJsonBody(event({ body: '{}', headers: { 'Content-Type': 'application/json' } }))).toEqual({});
@@ -40,6 +40,9 @@ describe('parseJsonBody', () => {
     ['text/plain', { 'content-type': 'text/plain' }],
     ['a json-lookalike', { 'content-type': 'application/jsonx' }],
     ['form data', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['a charset other than UTF-8', { 'content-type': 'application/json; charset=utf-16' }],
+    ['a quoted charset other than UTF-8', { 'content-type': 'application/json; charset="latin1"' }],
+    ['an empty charset', { 'content-type': 'application/json; charset=' }],
   ])('answers 415 for %s', (_, headers) => {
     const error = thrown(() => parseJsonBody(event({ body: '{}', headers })));
     expect(error).toBeInstanceOf(HttpError);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EgressPolicyCheck } from '../../functions/adapters/http/egress-check.js';
 import {
   createEgressAgent,
   EgressPolicy,
@@ -98,6 +99,26 @@ describe('egress guard: hosts and lookups', () => {
     expect(() => policy.checkConnected('good.example', { remoteAddress: undefined })).toThrow(EgressRefusedError);
     expect(() => policy.checkConnected('good.example', { remoteAddress: '93.184.215.14' })).not.toThrow();
     expect(() => policy.checkConnected('internal.corp', { remoteAddress: '10.1.2.3' })).not.toThrow();
+  });
+});
+
+describe('egress guard: the check at webhook creation', () => {
+  const resolver = fixedResolver({ 'evil.example': ['127.0.0.1'], 'good.example': ['93.184.215.14'], 'internal.corp': ['10.1.2.3'] });
+  const check = new EgressPolicyCheck(new EgressPolicy({ allowlist: ['internal.corp', '127.0.0.1'], resolver }));
+
+  it('refuses private, loopback and metadata literals and names that resolve to them', async () => {
+    for (const host of ['169.254.169.254', '10.0.0.1', '[::1]', 'metadata.google.internal', 'evil.example']) {
+      expect(await check.refusal(host), host).toEqual(expect.any(String));
+    }
+  });
+
+  it('lets public and allowlisted hosts through, and leaves names that do not resolve to delivery', async () => {
+    for (const host of ['good.example', '8.8.8.8', 'internal.corp', '127.0.0.1', 'unknown.example']) expect(await check.refusal(host), host).toBeUndefined();
+  });
+
+  it('stops waiting for a resolver that never answers', async () => {
+    const hung = new EgressPolicyCheck(new EgressPolicy({ allowlist: [], resolver: () => new Promise(() => undefined) }), 50);
+    expect(await hung.refusal('slow.example')).toBeUndefined();
   });
 });
 

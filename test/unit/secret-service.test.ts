@@ -380,6 +380,46 @@ describe('SecretService delete, restore, destroy', () => {
     await expect(secrets.read(admin, 'app/db/password', 1)).resolves.toMatchObject({ value: 'fresh' });
   });
 
+  it('honours If-Match on soft delete and destroy: a stale version deletes nothing', async () => {
+    const { secrets, admin, repository } = await setup();
+    await secrets.write(admin, input({ value: 'one' }));
+    await secrets.write(admin, input({ value: 'two' }));
+    await expect(secrets.softDelete(admin, 'app/db/password', 7)).rejects.toMatchObject({ name: 'PreconditionFailedError', currentVersion: 2 });
+    await expect(secrets.destroy(admin, 'app/db/password', 1)).rejects.toMatchObject({ name: 'PreconditionFailedError', currentVersion: 2 });
+    await expect(secrets.destroy(admin, 'app/db/password', 0)).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(secrets.read(admin, 'app/db/password', undefined)).resolves.toMatchObject({ version: 2, value: 'two' });
+    expect((await secrets.softDelete(admin, 'app/db/password', 2)).deletedAt).not.toBeNull();
+    await secrets.restore(admin, 'app/db/password');
+    await secrets.destroy(admin, 'app/db/password', 2);
+    expect(repository.heads.size).toBe(0);
+  });
+
+  it('refuses an If-Match delete that loses a race to a concurrent write, keeping the new version', async () => {
+    class RacingRepository extends InMemorySecretRepository {
+      /** Runs once after the next getHead has read its answer: a write that lands in between. */
+      afterNextGetHead: (() => Promise<unknown>) | undefined;
+      override async getHead(tenantId: string, path: string): Promise<SecretHead | undefined> {
+        const head = await super.getHead(tenantId, path);
+        const hook = this.afterNextGetHead;
+        this.afterNextGetHead = undefined;
+        await hook?.();
+        return head;
+      }
+    }
+    const { secrets, admin, repository } = await setup(undefined, new RacingRepository());
+    const racing = repository as RacingRepository;
+    await secrets.write(admin, input({ value: 'one' }));
+    const cases: Array<[number, () => Promise<unknown>]> = [
+      [1, () => secrets.softDelete(admin, 'app/db/password', 1)],
+      [2, () => secrets.destroy(admin, 'app/db/password', 2)],
+    ];
+    for (const [expected, remove] of cases) {
+      racing.afterNextGetHead = () => secrets.write(admin, input({ value: `newer than ${expected}` }));
+      await expect(remove()).rejects.toMatchObject({ name: 'PreconditionFailedError', currentVersion: expected + 1 });
+      await expect(secrets.read(admin, 'app/db/password', undefined)).resolves.toMatchObject({ version: expected + 1, value: `newer than ${expected}` });
+    }
+  });
+
   it('forbids destroy without the delete capability and keeps the secret', async () => {
     const { secrets, admin, principal } = await setup();
     await secrets.write(admin, input());

@@ -36,6 +36,16 @@ describe('webhook subscriptions', () => {
     await expect(webhooks.create(admin, { url, eventTypes: ['secret.created'] })).rejects.toMatchObject({ name: 'ValidationError', field });
   });
 
+  it('refuses a url the egress policy refuses, naming the field and storing nothing', async () => {
+    const refused: string[] = [];
+    const egress = { refusal: async (host: string) => (refused.push(host), host === 'hooks.example.com' ? undefined : 'non-public IPv4 address') };
+    const { webhooks, admin, repository } = await webhookFixture(Date.now, egress);
+    await expect(webhooks.create(admin, { url: 'http://169.254.169.254/latest', eventTypes: ['secret.created'] })).rejects.toMatchObject({ name: 'ValidationError', field: 'url' });
+    expect(await repository.list('acme')).toEqual([]);
+    await webhooks.create(admin, { url: 'https://hooks.example.com/in', eventTypes: ['secret.created'] });
+    expect(refused).toEqual(['169.254.169.254', 'hooks.example.com']);
+  });
+
   it('refuses unknown or missing event types', async () => {
     const { webhooks, admin } = await webhookFixture();
     await expect(webhooks.create(admin, { url: 'https://example.com/', eventTypes: ['secret.created', 'secret.exploded'] })).rejects.toBeInstanceOf(ValidationError);

@@ -173,6 +173,7 @@ export class AuthService {
   async putPolicy(tenantId: string, name: string, rules: readonly PolicyRule[]): Promise<Policy> {
     if (!POLICY_NAME_PATTERN.test(name)) throw new ValidationError('policy name must match ^[a-z0-9][a-z0-9_-]{0,63}$', 'name');
     if (name === ADMIN_POLICY) throw new ValidationError('the admin policy is built in and cannot be changed', 'name');
+    if (rules.length === 0) throw new ValidationError('a policy must hold at least one rule', 'rules');
     const policy: Policy = { tenantId, name, rules, updatedAt: new Date(this.now()).toISOString() };
     await this.repository.putPolicy(policy);
     this.policyCache.delete(`${tenantId}/${name}`);

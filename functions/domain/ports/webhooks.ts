@@ -42,6 +42,15 @@ export interface WebhookRepository {
   releaseDelivery(jobId: string, holder: string): Promise<void>;
 }
 
+/**
+ * Whether the vault may send to a host at all: the egress policy deliveries
+ * obey, asked when a subscription is created so a forbidden URL is refused then.
+ */
+export interface EgressCheck {
+  /** Why `host` (a URL's hostname) may not be reached, or undefined when it may. */
+  refusal(host: string): Promise<string | undefined>;
+}
+
 /** Where a worker makes a received message visible again. */
 export interface MessageVisibility {
   delay(receiptHandle: string, seconds: number): Promise<void>;

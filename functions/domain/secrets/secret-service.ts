@@ -228,36 +228,57 @@ export class SecretService {
       .sort((a, b) => b.version - a.version);
   }
 
-  /** Soft delete: the secret stops being readable but can be restored. */
-  async softDelete(principal: Principal, rawPath: string): Promise<SecretSummary> {
-    return this.setDeleted(principal, rawPath, true);
+  /** Soft delete: the secret stops being readable but can be restored. `expectedVersion` is If-Match. */
+  async softDelete(principal: Principal, rawPath: string, expectedVersion?: number): Promise<SecretSummary> {
+    return this.setDeleted(principal, rawPath, true, expectedVersion);
   }
 
   async restore(principal: Principal, rawPath: string): Promise<SecretSummary> {
-    return this.setDeleted(principal, rawPath, false);
+    return this.setDeleted(principal, rawPath, false, undefined);
   }
 
-  /** Permanently removes every version of the secret. */
-  async destroy(principal: Principal, rawPath: string): Promise<void> {
+  /** Permanently removes every version of the secret. `expectedVersion` is If-Match. */
+  async destroy(principal: Principal, rawPath: string, expectedVersion?: number): Promise<void> {
     const path = validateSecretPath(rawPath);
     await this.auth.require(principal, 'delete', path);
-    const head = await this.repository.getHead(principal.tenantId, path);
-    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    const head = await this.headAt(principal.tenantId, path, expectedVersion);
+    // With If-Match, a conditional write pins the expected version before anything is removed.
+    if (expectedVersion !== undefined) await this.markDeleted(head, head.deletedAt ?? new Date(this.now()).toISOString(), expectedVersion);
     await this.repository.destroy(principal.tenantId, path);
     await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: true }, occurredAt: new Date(this.now()).toISOString() });
   }
 
-  private async setDeleted(principal: Principal, rawPath: string, deleted: boolean): Promise<SecretSummary> {
+  private async setDeleted(principal: Principal, rawPath: string, deleted: boolean, expectedVersion: number | undefined): Promise<SecretSummary> {
     const path = validateSecretPath(rawPath);
     await this.auth.require(principal, deleted ? 'delete' : 'write', path);
-    const head = await this.repository.getHead(principal.tenantId, path);
-    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    const head = await this.headAt(principal.tenantId, path, expectedVersion);
     const deletedAt = deleted ? head.deletedAt ?? new Date(this.now()).toISOString() : null;
-    await this.repository.markDeleted(principal.tenantId, path, head.version, deletedAt);
+    await this.markDeleted(head, deletedAt, expectedVersion);
     if (deleted && !head.deletedAt) {
       await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: false }, occurredAt: deletedAt ?? '' });
     }
     return summarize({ ...head, deletedAt });
+  }
+
+  /** The current head; with If-Match (`expectedVersion`), only while it is still at that version. */
+  private async headAt(tenantId: string, path: string, expectedVersion: number | undefined): Promise<SecretHead> {
+    const head = await this.repository.getHead(tenantId, path);
+    if (!head) throw new NotFoundError(`secret ${path} not found`);
+    if (expectedVersion !== undefined && expectedVersion !== head.version) {
+      throw new PreconditionFailedError(`version ${expectedVersion} is not current`, head.version);
+    }
+    return head;
+  }
+
+  /** Conditional on the head's version; a lost race under If-Match is a failed precondition. */
+  private async markDeleted(head: SecretHead, deletedAt: string | null, expectedVersion: number | undefined): Promise<void> {
+    try {
+      await this.repository.markDeleted(head.tenantId, head.path, head.version, deletedAt);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || expectedVersion === undefined) throw error;
+      const current = await this.repository.getHead(head.tenantId, head.path);
+      throw new PreconditionFailedError(`version ${expectedVersion} is not current`, current?.version ?? 0);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { newSigningSecret } from './webhook-signing.js';
 import { PREVIOUS_SECRET_GRACE_MS, WEBHOOK_ID_PATTERN, signingSecretContext, type DeliveryAttempt, type SealedSigningSecret, type WebhookSubscription } from './webhooks.js';
 import type { Page } from '../ports/secrets.js';
-import type { WebhookRepository } from '../ports/webhooks.js';
+import type { EgressCheck, WebhookRepository } from '../ports/webhooks.js';
 
 export const MAX_WEBHOOKS_PER_TENANT = 50;
 const MAX_URL_LENGTH = 2048;
@@ -77,13 +77,14 @@ export class WebhookService {
     private readonly repository: WebhookRepository,
     private readonly keys: KeyManager,
     private readonly auth: AuthService,
+    private readonly egress: EgressCheck,
     private readonly now: () => number = Date.now,
     private readonly newId: () => string = () => `wh_${randomBytes(12).toString('hex')}`,
   ) {}
 
   async create(principal: Principal, input: NewWebhook): Promise<WebhookWithSecret> {
     await this.auth.require(principal, 'admin', ADMIN_PATH);
-    const url = validateWebhookUrl(input.url);
+    const url = await this.reachableUrl(input.url);
     const eventTypes = validateEventTypes(input.eventTypes);
     const description = input.description ?? '';
     if (description.length > MAX_DESCRIPTION_LENGTH) {
@@ -157,6 +158,14 @@ export class WebhookService {
     const subscription = WEBHOOK_ID_PATTERN.test(webhookId) ? await this.repository.get(tenantId, webhookId) : undefined;
     if (!subscription) throw new NotFoundError(`webhook ${webhookId} does not exist`);
     return subscription;
+  }
+
+  /** A valid URL whose host the egress policy lets deliveries reach (delivery checks again). */
+  private async reachableUrl(raw: string): Promise<string> {
+    const url = validateWebhookUrl(raw);
+    const refusal = await this.egress.refusal(new URL(url).hostname);
+    if (refusal) throw new ValidationError(`url must not point at a private, loopback or metadata address (${refusal})`, 'url');
+    return url;
   }
 
   private async sealSecret(tenantId: string, webhookId: string, version: number, secret: string, createdAt: string): Promise<SealedSigningSecret> {

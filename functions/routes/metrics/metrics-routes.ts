@@ -13,7 +13,7 @@ import type { StateGauges } from '../../observability/state-gauges.js';
 
 export interface MetricsRouteServices {
   readonly config: Pick<VaultConfig, 'metricsLabelCap'>;
-  readonly auth: Pick<AuthService, 'authenticate' | 'can'>;
+  readonly auth: Pick<AuthService, 'authenticate' | 'requireOperator'>;
   readonly fleetMetrics: Pick<FleetMetrics, 'collect'>;
   readonly stateGauges: Pick<StateGauges, 'readOrLast'>;
   readonly logger: Logger;
@@ -23,16 +23,16 @@ export interface MetricsRouteServices {
 
 /**
  * /v1/metrics is open when no metrics token is configured (the embedded vault
- * on loopback); otherwise it takes the metrics token or an admin token.
+ * on loopback); otherwise it takes the metrics token or an operator's token.
+ * Any other valid token is forbidden: the exposition carries every tenant's labels.
  */
 const authorizeScrape = async ({ auth, metricsToken }: MetricsRouteServices, authorization: string | undefined): Promise<void> => {
   const expected = await metricsToken();
   if (!expected) return;
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-  if (presented && constantTimeEquals(presented, expected)) return;
-  const principal = await auth.authenticate(authorization).catch(() => undefined);
-  if (principal && (await auth.can(principal, 'admin', 'sys'))) return;
-  throw new UnauthenticatedError('a metrics token or an admin token is required');
+  if (!presented) throw new UnauthenticatedError('a metrics token or an operator token is required');
+  if (constantTimeEquals(presented, expected)) return;
+  await auth.requireOperator(await auth.authenticate(authorization));
 };
 
 const scrape = async (services: MetricsRouteServices, { event }: PublicRequest) => {
@@ -56,7 +56,7 @@ export const metricsRoutes: RouteGroup<MetricsRouteServices> = {
   routes: [
     route.public({
       method: 'GET', pattern: '/v1/metrics', category: 'metrics', rateLimit: null,
-      summary: 'Prometheus text exposition of the whole fleet (the metrics token or an admin token when one is configured)',
+      summary: 'Prometheus text exposition of the whole fleet (the metrics token or an operator token when one is configured)',
       responses: { 200: { description: 'Prometheus text format', contentType: EXPOSITION_CONTENT_TYPE } },
       handle: scrape,
     }),

@@ -20,7 +20,7 @@ const rule = z.strictObject({
     .max(CAPABILITIES.length),
 });
 
-const policyBody = z.strictObject({ tenant_id: optional(z.string().max(64)), rules: z.array(rule).max(256) });
+const policyBody = z.strictObject({ tenant_id: optional(z.string().max(64)), rules: z.array(rule).min(1, 'must hold at least one rule').max(256) });
 const policyParams = z.strictObject({ name: z.string() });
 
 const putPolicy = async ({ auth }: PolicyRouteServices, { principal, params, body }: RouteRequest<z.infer<typeof policyBody>, unknown, z.infer<typeof policyParams>>) => {

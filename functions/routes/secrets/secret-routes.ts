@@ -52,10 +52,10 @@ const deleteQuery = z.strictObject({ destroy: booleanQuery() });
 
 const etag = (version: number): string => `"${version}"`;
 
-/** `If-Match: "3"` → 3; `"0"` means the secret must not exist yet. */
+/** `If-Match: "3"` → 3; `"0"` means the secret must not exist yet. `"03"` is not a version. */
 const parseIfMatch = (raw: string | undefined): number | undefined => {
   if (raw === undefined) return undefined;
-  const match = /^\s*"(\d{1,15})"\s*$/.exec(raw);
+  const match = /^\s*"(0|[1-9]\d{0,14})"\s*$/.exec(raw);
   if (!match) throw new ValidationError('If-Match must be a quoted version number, e.g. "3"', 'If-Match');
   return Number(match[1]);
 };
@@ -101,10 +101,11 @@ const listVersions = async ({ secrets }: SecretRouteServices, { principal, param
 const restoreSecret = async ({ secrets }: SecretRouteServices, { principal, params }: RouteRequest<undefined, unknown, PathParams>) =>
   json(200, secretSummaryJson(await secrets.restore(principal, params.path)));
 
-const deleteSecret = async ({ secrets }: SecretRouteServices, { principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof deleteQuery>, PathParams>) => {
+const deleteSecret = async ({ secrets }: SecretRouteServices, { event, principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof deleteQuery>, PathParams>) => {
+  const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
   audit.detail('destroy', query.destroy === true);
-  if (!query.destroy) return json(200, secretSummaryJson(await secrets.softDelete(principal, params.path)));
-  await secrets.destroy(principal, params.path);
+  if (!query.destroy) return json(200, secretSummaryJson(await secrets.softDelete(principal, params.path, expectedVersion)));
+  await secrets.destroy(principal, params.path, expectedVersion);
   return noContent();
 };
 
@@ -155,7 +156,7 @@ export const secretRoutes: RouteGroup<SecretRouteServices> = {
     }),
     route.authenticated({
       method: 'DELETE', pattern: SECRET, category: 'secrets', rateLimit: 'write', audit: 'secret.delete', capability: 'delete',
-      summary: 'Soft delete a secret, or destroy it with destroy=true',
+      summary: 'Soft delete a secret, or destroy it with destroy=true; If-Match: "<version>" deletes only that version',
       request: { params: secretPathParams, query: deleteQuery },
       responses: { 200: { description: 'Soft deleted', schema: secretSummarySchema }, 204: { description: 'Destroyed' } },
       handle: deleteSecret,

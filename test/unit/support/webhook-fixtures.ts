@@ -10,6 +10,7 @@ import { InMemoryAuthRepository } from './in-memory-auth-repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook-repository.js';
 import type { JobRepository } from '../../../functions/domain/ports/jobs.js';
 import type { Capability } from '../../../functions/domain/ports/auth.js';
+import type { EgressCheck } from '../../../functions/domain/ports/webhooks.js';
 
 /** The JobRepository port in memory. */
 export class InMemoryJobRepository implements JobRepository {
@@ -42,12 +43,12 @@ export class InMemoryJobRepository implements JobRepository {
 }
 
 /** Tenants acme and globex, a webhook service over memory, and principals with chosen rights. */
-export const webhookFixture = async (now: () => number = Date.now) => {
+export const webhookFixture = async (now: () => number = Date.now, egress: EgressCheck = { refusal: async () => undefined }) => {
   const authRepository = new InMemoryAuthRepository();
   const keys = new KeyManager(new LocalKeyWrapper(randomBytes(32)), authRepository, new DataKeyCache(300, 100));
   const auth = new AuthService(authRepository, keys, { authCacheTtlSeconds: 5, maxTokenTtlSeconds: 86_400 });
   const repository = new InMemoryWebhookRepository();
-  const webhooks = new WebhookService(repository, keys, auth, now);
+  const webhooks = new WebhookService(repository, keys, auth, egress, now);
   await auth.ensureTenant('acme', 'Acme');
   await auth.ensureTenant('globex', 'Globex');
   let counter = 0;
