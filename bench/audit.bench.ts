@@ -112,7 +112,10 @@ export const runAuditBenchmarks = async (): Promise<Record<string, number>> => {
     const batches: number[] = [];
     const append = store.append.bind(store);
     store.append = (events) => (batches.push(events.length), append(events));
-    const log = new AuditLog(store, new AuditHmac(store, new LocalKeyWrapper(randomBytes(32))), { auditWritten: () => undefined, auditWriteFailed: () => undefined });
+    const log = new AuditLog(store, new AuditHmac(store, new LocalKeyWrapper(randomBytes(32))), {
+      auditWritten: () => undefined,
+      auditWriteFailed: () => undefined,
+    });
 
     // (a) Audit events through the log (HMAC, validation, group commit) beside one PutItem per event.
     let written = 0;
@@ -122,7 +125,9 @@ export const runAuditBenchmarks = async (): Promise<Record<string, number>> => {
     let raw = 0;
     const rawPut = async () => {
       const event = rawEvent(raw++);
-      await dynamodb.send(new PutItemCommand({ TableName: AUDIT_TABLE.id, Item: marshall({ pk: `RAW#${event.time.slice(0, 10)}`, sk: auditKeyOf(event), ...event }) }));
+      await dynamodb.send(
+        new PutItemCommand({ TableName: AUDIT_TABLE.id, Item: marshall({ pk: `RAW#${event.time.slice(0, 10)}`, sk: auditKeyOf(event), ...event }) }),
+      );
     };
     await compareThroughput(audited, rawPut, { rounds: 1, concurrency: WRITERS, roundMs: 500 });
     batches.length = 0;
@@ -215,4 +220,4 @@ export const runAuditBenchmarks = async (): Promise<Record<string, number>> => {
   }
 };
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log('\n' + JSON.stringify(await runAuditBenchmarks(), null, 2));
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) console.log(`\n${JSON.stringify(await runAuditBenchmarks(), null, 2)}`);

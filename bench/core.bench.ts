@@ -93,7 +93,9 @@ export const runCoreBenchmarks = async (): Promise<Record<string, number>> => {
     client.destroy();
     await dispatcher.close();
 
-    console.log(`\nsecret reads: full HTTP path ${http.perSecond.toFixed(0)}/s, raw GetItem ${raw.perSecond.toFixed(0)}/s (concurrency ${CONCURRENCY}, same dynalite)`);
+    console.log(
+      `\nsecret reads: full HTTP path ${http.perSecond.toFixed(0)}/s, raw GetItem ${raw.perSecond.toFixed(0)}/s (concurrency ${CONCURRENCY}, same dynalite)`,
+    );
     report('read ratio (HTTP reads / raw GetItem)', ratio.toFixed(3), '>= 0.5', ratio >= 0.5);
     console.log(`secret reads: full HTTP path ${httpAgain.perSecond.toFixed(0)}/s, raw GetItem + one audit PutItem ${rawAudited.perSecond.toFixed(0)}/s`);
     figure('read ratio (HTTP reads / GetItem + audit PutItem)', auditedRatio.toFixed(3));

@@ -27,20 +27,22 @@ const rotationBenchmark = async (vault: VaultProcess): Promise<number> => {
   );
   const seconds = (performance.now() - started) / 1000;
   const perSecond = ROTATIONS / seconds;
-  console.log(`\nrotations: ${ROTATIONS} requested and promoted in ${seconds.toFixed(2)} s = ${perSecond.toFixed(1)} rotations/s (password rotator, one embedded worker)`);
+  console.log(
+    `\nrotations: ${ROTATIONS} requested and promoted in ${seconds.toFixed(2)} s = ${perSecond.toFixed(1)} rotations/s (password rotator, one embedded worker)`,
+  );
   return perSecond;
 };
 
 const webhookBenchmark = async (vault: VaultProcess): Promise<number> => {
   let received = 0;
-  let firstAt = 0;
+  let _firstAt = 0;
   let lastAt = 0;
   const receiver = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
       received += 1;
       lastAt = performance.now();
-      firstAt ||= lastAt;
+      _firstAt ||= lastAt;
       response.writeHead(204).end();
     });
   });
@@ -58,7 +60,9 @@ const webhookBenchmark = async (vault: VaultProcess): Promise<number> => {
     await waitFor(async () => received >= DELIVERIES, 120_000, 'webhook deliveries');
     const seconds = (lastAt - started) / 1000;
     const perSecond = DELIVERIES / seconds;
-    console.log(`webhooks: ${DELIVERIES} events written and delivered (signed, through the webhook queue) in ${seconds.toFixed(2)} s = ${perSecond.toFixed(1)} deliveries/s`);
+    console.log(
+      `webhooks: ${DELIVERIES} events written and delivered (signed, through the webhook queue) in ${seconds.toFixed(2)} s = ${perSecond.toFixed(1)} deliveries/s`,
+    );
     return perSecond;
   } finally {
     receiver.close();

@@ -59,7 +59,10 @@ const startOtlpSink = async (): Promise<{ url: string; stop: () => void }> => {
   const port = await freePort();
   const sink = spawn(
     process.execPath,
-    ['-e', `require('http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json'});r.end('{}')})}).listen(${port},'127.0.0.1')`],
+    [
+      '-e',
+      `require('http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json'});r.end('{}')})}).listen(${port},'127.0.0.1')`,
+    ],
     { stdio: 'ignore' },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -152,7 +155,10 @@ const latencyBenchmark = async (): Promise<LatencyResult> => {
     console.log(`      (Lambda mode, spans exported before each response: ${(result.lambdaMode * 100).toFixed(1)} % over off)`);
     if (result.overheadHostNode !== undefined) {
       console.log(`read latency on this machine's Node ${process.versions.node}: telemetry off ${ms('hostOff')}, on ${ms('hostOn')}`);
-      figure(`per-request overhead of telemetry, Node ${process.versions.node.split('.')[0]} (async_hooks context)`, `${(result.overheadHostNode * 100).toFixed(1)} %`);
+      figure(
+        `per-request overhead of telemetry, Node ${process.versions.node.split('.')[0]} (async_hooks context)`,
+        `${(result.overheadHostNode * 100).toFixed(1)} %`,
+      );
     }
     return result;
   } finally {
@@ -178,7 +184,12 @@ const coldInitBenchmark = async (): Promise<{ off: number; on: number; ratio: nu
     SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
     AWS_REGION: 'us-east-1',
   };
-  const onEnv = { ...baseEnv, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'scaivault-api', POWERTOOLS_METRICS_NAMESPACE: 'ScaiVault' };
+  const onEnv = {
+    ...baseEnv,
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    OTEL_SERVICE_NAME: 'scaivault-api',
+    POWERTOOLS_METRICS_NAMESPACE: 'ScaiVault',
+  };
   const time = (env: Record<string, string>): number => {
     const result = spawnSync(node.path, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`bundle import failed: ${result.stderr.slice(-2000)}`);
@@ -190,7 +201,9 @@ const coldInitBenchmark = async (): Promise<{ off: number; on: number; ratio: nu
     samples.on.push(time(onEnv));
   }
   const result = { off: median(samples.off), on: median(samples.on), ratio: median(samples.on) / median(samples.off) };
-  console.log(`\napi bundle cold init (median of 12 fresh Node ${node.version} processes each): telemetry off ${result.off.toFixed(1)} ms, on ${result.on.toFixed(1)} ms`);
+  console.log(
+    `\napi bundle cold init (median of 12 fresh Node ${node.version} processes each): telemetry off ${result.off.toFixed(1)} ms, on ${result.on.toFixed(1)} ms`,
+  );
   report('cold init ratio (telemetry on / off)', result.ratio.toFixed(3), '<= 1.3', result.ratio <= 1.3);
   return result;
 };

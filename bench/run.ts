@@ -17,4 +17,4 @@ if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; ch
 
 const results: Record<string, Record<string, number>> = {};
 for (const [name, run] of Object.entries(suites)) if (selected.length === 0 || selected.includes(name)) results[name] = await run();
-console.log('\n' + JSON.stringify(results, null, 2));
+console.log(`\n${JSON.stringify(results, null, 2)}`);

@@ -73,7 +73,10 @@ const PERIOD_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 export const parseRateLimits = (raw: string | undefined): Record<RateLimitCategory, RateLimitRule> => {
   const limits = { ...DEFAULT_RATE_LIMITS };
   if (!raw) return limits;
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^([a-z]+)=(\d+)\/(\d*)([smh])$/.exec(part);
     if (!match) throw new ConfigError(`${ENV.rateLimits} entry "${part}" is not <category>=<count>/<period>, e.g. read=100/1s`);
     const [, category, count, periodCount, unit] = match as unknown as [string, string, string, string, string];
@@ -161,7 +164,11 @@ export interface AuditConfig {
   readonly sensitivePaths: readonly string[];
 }
 
-const listOf = (raw: string | undefined): string[] => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+const listOf = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const loadAuditConfig = (env: Env): AuditConfig => ({
   table: getString(env, ENV.auditTable),

@@ -375,11 +375,7 @@ export class VaultObservability extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Latency p50 / p95 / p99 (ms)',
-        left: [
-          emf('Latency', cloudwatch.Stats.p(50), 'p50'),
-          emf('Latency', cloudwatch.Stats.p(95), 'p95'),
-          emf('Latency', cloudwatch.Stats.p(99), 'p99'),
-        ],
+        left: [emf('Latency', cloudwatch.Stats.p(50), 'p50'), emf('Latency', cloudwatch.Stats.p(95), 'p95'), emf('Latency', cloudwatch.Stats.p(99), 'p99')],
         leftAnnotations: [{ value: thresholds.p95LatencyMs ?? 1000, label: 'p95 alarm' }],
         ...wide,
       }),

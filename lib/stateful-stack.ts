@@ -124,7 +124,8 @@ export class StatefulStack extends Stack {
     });
     Validations.of(this.accessLogBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The access-log destination of the audit bucket: logging it into itself would log every log delivery, and another bucket would only move this finding there.',
+      reason:
+        'The access-log destination of the audit bucket: logging it into itself would log every log delivery, and another bucket would only move this finding there.',
     });
 
     this.auditBucket = new s3.Bucket(this, AUDIT_BUCKET.id, {

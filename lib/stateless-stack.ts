@@ -28,13 +28,7 @@ import {
   type QueueDefinition,
   type QueueTrigger,
 } from '../functions/runtime/definitions.js';
-import {
-  METRICS_NAMESPACE,
-  VaultObservability,
-  adotCollectorLayerArn,
-  type AlarmThresholds,
-  type PrometheusWorkspaceRef,
-} from './observability.js';
+import { METRICS_NAMESPACE, VaultObservability, adotCollectorLayerArn, type AlarmThresholds, type PrometheusWorkspaceRef } from './observability.js';
 import { JOB_RECORD_ACTIONS, VaultFunction, type AuditTrailProps, type QueueSourceOptions, type TelemetryProps } from './vault-function.js';
 
 export interface ApiThrottle {
@@ -96,7 +90,10 @@ const functionProps = (definition: FunctionDefinition) => ({
 /** The event source mapping of a queue-triggered function, as the runtime's function table has it. */
 const queueSource = ({ trigger }: FunctionDefinition<QueueTrigger>): [QueueDefinition, QueueSourceOptions] => {
   const { queue, batchSize, maxBatchingWindowSeconds, maxConcurrency } = trigger;
-  return [queue, { batchSize, maxConcurrency, maxBatchingWindow: maxBatchingWindowSeconds === undefined ? undefined : Duration.seconds(maxBatchingWindowSeconds) }];
+  return [
+    queue,
+    { batchSize, maxConcurrency, maxBatchingWindow: maxBatchingWindowSeconds === undefined ? undefined : Duration.seconds(maxBatchingWindowSeconds) },
+  ];
 };
 
 // A retried export is already 15 minutes old (the visibility timeout): alarm only once its three attempts are overdue.

@@ -11,7 +11,17 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_ANCHOR_PREFIX, AUDIT_BUCKET, AUDIT_EXPORT_PREFIX, AUDIT_TABLE, ENV, LAMBDA_NODE_MAJOR, STATE_TABLE, TABLES, type QueueDefinition } from '../functions/runtime/definitions.js';
+import {
+  AUDIT_ANCHOR_PREFIX,
+  AUDIT_BUCKET,
+  AUDIT_EXPORT_PREFIX,
+  AUDIT_TABLE,
+  ENV,
+  LAMBDA_NODE_MAJOR,
+  STATE_TABLE,
+  TABLES,
+  type QueueDefinition,
+} from '../functions/runtime/definitions.js';
 import { WILDCARD_PERMISSION_RULE, acknowledgeWildcardResources } from './nag.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
@@ -41,7 +51,6 @@ export const JOB_RECORD_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynam
 
 /** The encryption context the audit HMAC key is generated and unwrapped under (functions/domain/audit/audit-log.ts). */
 export const AUDIT_HMAC_CONTEXT = { purpose: 'audit-hmac' } as const;
-
 
 /** Envelope encryption: wrap new data keys, unwrap stored ones, report key state. */
 /** The one wildcard action granted: only through DynamoDB, on the table key. */
@@ -241,7 +250,8 @@ export class VaultFunction extends Construct {
       ]);
       Validations.of(this).acknowledge({
         id: `${WILDCARD_PERMISSION_RULE}[Action::${TABLE_KEY_DATA_KEY_ACTION}]`,
-        reason: 'DynamoDB generates data keys under the table key on the caller\'s behalf, and only through DynamoDB (kms:ViaService); the variant it calls is not documented, so the grant matches aws-cdk-lib\'s table grants.',
+        reason:
+          "DynamoDB generates data keys under the table key on the caller's behalf, and only through DynamoDB (kms:ViaService); the variant it calls is not documented, so the grant matches aws-cdk-lib's table grants.",
       });
     }
     return this.env(envVar, table.tableName);

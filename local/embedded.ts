@@ -4,7 +4,20 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { API_FUNCTION, AUDIT_BUCKET, AUDIT_TABLE, ENV, FUNCTIONS, METRICS_TABLE, QUEUES, SCHEDULER_FUNCTION, TABLES, STATE_TABLE, type FunctionDefinition, type QueueTrigger } from '../functions/runtime/definitions.js';
+import {
+  API_FUNCTION,
+  AUDIT_BUCKET,
+  AUDIT_TABLE,
+  ENV,
+  FUNCTIONS,
+  METRICS_TABLE,
+  QUEUES,
+  SCHEDULER_FUNCTION,
+  TABLES,
+  STATE_TABLE,
+  type FunctionDefinition,
+  type QueueTrigger,
+} from '../functions/runtime/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
 import { startGateway, type Gateway } from './gateway.js';
@@ -53,7 +66,7 @@ const rootTokenOf = (dataDir: string, given: string | undefined): { token: strin
   try {
     const fd = openSync(file, 'wx', 0o600);
     try {
-      writeSync(fd, newToken() + '\n');
+      writeSync(fd, `${newToken()}\n`);
     } finally {
       closeSync(fd);
     }
@@ -101,7 +114,12 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // One handler each: destroying a client destroys its handler's sockets.
     const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsS3Endpoint, requestHandler: runtimeRequestHandler(POLLER_CALL_TIMEOUT_MS) });
-    const s3 = new S3Client({ ...clientConfig, endpoint: sqsS3Endpoint, forcePathStyle: true, requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS) });
+    const s3 = new S3Client({
+      ...clientConfig,
+      endpoint: sqsS3Endpoint,
+      forcePathStyle: true,
+      requestHandler: runtimeRequestHandler(PROVISIONING_CALL_TIMEOUT_MS),
+    });
     for (const table of TABLES) await ensureTable(dynamodb, table);
     const queueEnv: Record<string, string> = {};
     for (const queue of QUEUES) queueEnv[queue.envVar] = await ensureQueue(sqs, queue);
@@ -120,7 +138,17 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       [ENV.localKeyFile]: options.env[ENV.localKeyFile] ?? join(dataDir, 'master.key'),
       [ENV.s3ForcePathStyle]: 'true',
     });
-    const [{ composeApi }, { composeRotationWorker }, { composeWebhookWorker }, { composeScheduler }, { composeAuditExport }, { loadConfig }, { createLogger }, { defaultTracing }, { flushQuietly }] = await Promise.all([
+    const [
+      { composeApi },
+      { composeRotationWorker },
+      { composeWebhookWorker },
+      { composeScheduler },
+      { composeAuditExport },
+      { loadConfig },
+      { createLogger },
+      { defaultTracing },
+      { flushQuietly },
+    ] = await Promise.all([
       import('../functions/composition/api.js'),
       import('../functions/composition/rotation-worker.js'),
       import('../functions/composition/webhook-worker.js'),

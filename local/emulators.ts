@@ -9,8 +9,7 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-const closeServer = (server: Server): Promise<void> =>
-  new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+const closeServer = (server: Server): Promise<void> => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 
 /** dynalite: the DynamoDB API over LevelDB on disk (in memory without a path). */
 export const startDynalite = async (options: { path?: string; port?: number; host?: string }): Promise<RunningEmulator> => {

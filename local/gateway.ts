@@ -85,7 +85,13 @@ const answerClientError = (error: NodeJS.ErrnoException, socket: Duplex): void =
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const detail =
-    status === 431 ? 'request headers are too large' : status === 408 ? 'the request was not received in time' : error.code === 'HPE_INVALID_METHOD' ? 'unknown HTTP method' : 'malformed HTTP request';
+    status === 431
+      ? 'request headers are too large'
+      : status === 408
+        ? 'the request was not received in time'
+        : error.code === 'HPE_INVALID_METHOD'
+          ? 'unknown HTTP method'
+          : 'malformed HTTP request';
   socket.end(rawProblem(status, detail, `req_${randomUUID().replaceAll('-', '')}`));
   // A client that never reads must not hold the socket open.
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
@@ -165,7 +171,12 @@ export const startGateway = async (options: { handler: ApiHandler; host: string;
       send(response, result);
     } catch {
       // The integration failed (API Gateway's own 500), still as problem+json.
-      if (!response.headersSent) send(response, { statusCode: 500, headers: PROBLEM_HEADERS, body: problemBody(500, 'the request could not be completed', `req_${randomUUID().replaceAll('-', '')}`) });
+      if (!response.headersSent)
+        send(response, {
+          statusCode: 500,
+          headers: PROBLEM_HEADERS,
+          body: problemBody(500, 'the request could not be completed', `req_${randomUUID().replaceAll('-', '')}`),
+        });
     } finally {
       inFlight -= 1;
       if (inFlight === 0) drained?.();

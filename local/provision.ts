@@ -1,12 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import {
-  deadLetterQueueId,
-  type BucketDefinition,
-  type QueueDefinition,
-  type TableDefinition,
-} from '../functions/runtime/definitions.js';
+import { deadLetterQueueId, type BucketDefinition, type QueueDefinition, type TableDefinition } from '../functions/runtime/definitions.js';
 
 // Creates the embedded stack's tables, queues and bucket from the same
 // definitions the CDK stateful stack deploys. Every step is idempotent.

@@ -24,7 +24,8 @@ export const DEFAULT_OUT_DIR = join(ROOT, 'dist', 'functions');
 export const LAMBDA_COLLECTOR_CONFIG = join(ROOT, 'ops', 'adot', 'lambda-collector.yaml');
 
 // ESM output has no `require`; bundled CommonJS dependencies still call it.
-const ESM_REQUIRE_BANNER = "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
 
 export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltFunction[]> => {
   const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);

@@ -55,8 +55,7 @@ let secretsManager: SecretsManagerClient | undefined;
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
   (dynamodb ??= traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }))));
 
-export const kmsClient = (options: ClientOptions): KMSClient =>
-  (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));
+export const kmsClient = (options: ClientOptions): KMSClient => (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));
 
 export const sqsClient = (options: ClientOptions): SQSClient =>
   (sqs ??= traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false })));

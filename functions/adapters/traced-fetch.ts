@@ -19,8 +19,12 @@ export const tracedFetch = async (url: string | URL, init: RequestInit = {}, tra
   const { span, context } = tracing.startClientSpan(method, attributes);
   const headers = new Headers(init.headers);
   tracing.inject(context, headers, { set: (carrier, key, value) => carrier.set(key, value) });
-  return runInSpan({ span, context }, () => fetch(url, { ...init, headers }), (response) => {
-    span.setAttribute('http.response.status_code', response.status);
-    if (response.status >= 400) markSpanFailed(span, String(response.status));
-  });
+  return runInSpan(
+    { span, context },
+    () => fetch(url, { ...init, headers }),
+    (response) => {
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 400) markSpanFailed(span, String(response.status));
+    },
+  );
 };

@@ -92,7 +92,16 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
   const services = {
-    config, logger, auth, secrets, health, keyCache, keyWrapper, fleetMetrics, stateGauges, metricsToken,
+    config,
+    logger,
+    auth,
+    secrets,
+    health,
+    keyCache,
+    keyWrapper,
+    fleetMetrics,
+    stateGauges,
+    metricsToken,
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
     // Also subscribes the webhook fan-out to the core's events.
@@ -105,7 +114,11 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   };
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const onAuditLost = (error: unknown, state: RequestState) =>
-    logger.error('audit outcome record lost after the change was made', { request_id: state.requestId, route: state.route ?? null, error: describeError(error) });
+    logger.error('audit outcome record lost after the change was made', {
+      request_id: state.requestId,
+      route: state.route ?? null,
+      error: describeError(error),
+    });
   const idempotency = idempotencyOf(core, logger);
   const onRouted = (state: RequestState) => {
     state.counted = true;
@@ -115,23 +128,41 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
 
   // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
   // the first request of each container makes sure its hash is stored.
-  const bootstrap = retryingOnce(async () => {
-    if (!config.rootTokenSecretArn) return;
-    // Secrets Manager generates the 43 random characters; the token prefix is ours.
-    const raw = await readSecretString(secretsManagerClient(clients), config.rootTokenSecretArn);
-    await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
-  }, (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }));
+  const bootstrap = retryingOnce(
+    async () => {
+      if (!config.rootTokenSecretArn) return;
+      // Secrets Manager generates the 43 random characters; the token prefix is ours.
+      const raw = await readSecretString(secretsManagerClient(clients), config.rootTokenSecretArn);
+      await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
+    },
+    (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }),
+  );
 
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
     .use(httpTracing())
     .use(accessLog(logger))
-    .use(requestMetrics(metrics, fleetMetrics, logger, config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined))
+    .use(
+      requestMetrics(
+        metrics,
+        fleetMetrics,
+        logger,
+        config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined,
+      ),
+    )
     .use(requestContext())
     .use(problemErrors(logger))
-    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, async (event, context: VaultContext) => {
-      // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
-      if (event.headers?.authorization) await bootstrap().catch(() => undefined);
-      return app.dispatch(event, context.vault!);
-    }, pastDeadline)));
+    .handler(
+      withRequestSpan(
+        withDeadline(
+          config.requestDeadlineMs,
+          async (event, context: VaultContext) => {
+            // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
+            if (event.headers?.authorization) await bootstrap().catch(() => undefined);
+            return app.dispatch(event, context.vault!);
+          },
+          pastDeadline,
+        ),
+      ),
+    );
   return { ...services, handler };
 };

@@ -88,8 +88,30 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     labelCap: config.metricsLabelCap,
   });
   const jobRepository = new DynamoDbJobRepository(dynamodb, config.stateTable);
-  const jobs = new JobService(jobRepository, new SqsJobQueue(sqs, { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl, 'audit-export': config.audit.exportQueueUrl }), logger);
-  shared = { config, clients, dynamodb, sqs, keyWrapper, authRepository, secretRepository, registry, metrics, fleetMetrics, keyCache, keys, auth, secrets, jobRepository, jobs, events };
+  const jobs = new JobService(
+    jobRepository,
+    new SqsJobQueue(sqs, { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl, 'audit-export': config.audit.exportQueueUrl }),
+    logger,
+  );
+  shared = {
+    config,
+    clients,
+    dynamodb,
+    sqs,
+    keyWrapper,
+    authRepository,
+    secretRepository,
+    registry,
+    metrics,
+    fleetMetrics,
+    keyCache,
+    keys,
+    auth,
+    secrets,
+    jobRepository,
+    jobs,
+    events,
+  };
   return shared;
 };
 

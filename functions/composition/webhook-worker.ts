@@ -38,12 +38,20 @@ const deliveriesOf = (core: VaultCore, logger: Logger, sender: WebhookSender | u
   const { config } = core;
   const timeoutMs = config.webhookTimeoutMs;
   const agent = createEgressAgent(egressPolicyOf(config), { connectTimeoutMs: timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
-  return new DeliverWebhook(core.jobRepository, composeWebhooks(core, logger).repository, core.keys, sender ?? new HttpWebhookSender(agent, defaultTracing), core.metrics, logger, {
-    timeoutMs,
-    backoff: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs },
-    maxAttempts: config.webhookMaxAttempts ?? WEBHOOK_QUEUE.maxReceiveCount,
-    maxReceiveCount: WEBHOOK_QUEUE.maxReceiveCount,
-  });
+  return new DeliverWebhook(
+    core.jobRepository,
+    composeWebhooks(core, logger).repository,
+    core.keys,
+    sender ?? new HttpWebhookSender(agent, defaultTracing),
+    core.metrics,
+    logger,
+    {
+      timeoutMs,
+      backoff: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs },
+      maxAttempts: config.webhookMaxAttempts ?? WEBHOOK_QUEUE.maxReceiveCount,
+      maxReceiveCount: WEBHOOK_QUEUE.maxReceiveCount,
+    },
+  );
 };
 
 const receivedDelivery = (record: SQSRecord, jobId: string): ReceivedDelivery => ({
@@ -68,7 +76,14 @@ export const composeWebhookWorker = (config: VaultConfig, logger: Logger, option
   const job = new WebhookDeliveryJob(visibility, audit.log, logger);
   // The delivery continues the trace of the request that caused the event.
   const traced = (record: SQSRecord) => (message: ReceivedDelivery) =>
-    withMessageSpan(defaultTracing, 'webhook deliver', record, SPAN_ATTRIBUTES(message), () => deliveries.deliver(message), (decision) => ({ 'scaivault.job.decision': decision.action }));
+    withMessageSpan(
+      defaultTracing,
+      'webhook deliver',
+      record,
+      SPAN_ATTRIBUTES(message),
+      () => deliveries.deliver(message),
+      (decision) => ({ 'scaivault.job.decision': decision.action }),
+    );
   const handler = jobWorker(core.fleetMetrics, logger, (context) => ({
     queue: 'webhook',
     maxReceiveCount: WEBHOOK_QUEUE.maxReceiveCount,

@@ -10,7 +10,10 @@ export class VaultError extends Error {
 /** The caller's input is malformed; `field` names the offending part when known. */
 export class ValidationError extends VaultError {
   override readonly name = 'ValidationError';
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -22,7 +25,10 @@ export class NotFoundError extends VaultError {
 /** The resource exists already, or a check-and-set expectation no longer holds. */
 export class ConflictError extends VaultError {
   override readonly name = 'ConflictError';
-  constructor(message: string, readonly currentVersion?: number) {
+  constructor(
+    message: string,
+    readonly currentVersion?: number,
+  ) {
     super(message);
   }
 }
@@ -30,7 +36,10 @@ export class ConflictError extends VaultError {
 /** A check-and-set precondition (If-Match) failed. */
 export class PreconditionFailedError extends VaultError {
   override readonly name = 'PreconditionFailedError';
-  constructor(message: string, readonly currentVersion?: number) {
+  constructor(
+    message: string,
+    readonly currentVersion?: number,
+  ) {
     super(message);
   }
 }
@@ -57,7 +66,10 @@ export class RateLimitedError extends VaultError {
 /** A dependency (DynamoDB, key provider, queue, bucket) failed or timed out. */
 export class DependencyUnavailableError extends VaultError {
   override readonly name: string = 'DependencyUnavailableError';
-  constructor(readonly dependency: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${dependency} is unavailable`, options);
   }
 }
@@ -110,7 +122,7 @@ export const describeError = (error: unknown): string => {
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth += 1) {
     const named = current as { name?: string; code?: string; message?: string; cause?: unknown };
-    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : named.name ?? 'Error');
+    parts.push(named.code && named.code !== named.name ? `${named.name ?? 'Error'}(${named.code})` : (named.name ?? 'Error'));
     current = named.cause;
   }
   return parts.join(' <- ');

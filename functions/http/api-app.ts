@@ -159,7 +159,13 @@ export class ApiApp<S> {
   }
 
   /** Runs a change, once per Idempotency-Key when the caller sends one. */
-  private async change(event: APIGatewayProxyEventV2, state: RequestState, principal: Principal, audit: RequestAudit, run: () => Promise<Reply>): Promise<Reply> {
+  private async change(
+    event: APIGatewayProxyEventV2,
+    state: RequestState,
+    principal: Principal,
+    audit: RequestAudit,
+    run: () => Promise<Reply>,
+  ): Promise<Reply> {
     const started = () => {
       state.changeStarted = true;
       return run();
@@ -167,11 +173,13 @@ export class ApiApp<S> {
     const rawKey = headerOf(event, 'idempotency-key');
     if (rawKey === undefined) return started();
     const fingerprint = requestFingerprint(state.method, event.rawPath, event.rawQueryString ?? '', bodyText(event));
-    const answer = await this.idempotency.run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started())).catch((error: unknown) => {
-      // Out of a replay too, an unknown outcome is the first request's change, which did start.
-      if (error instanceof OutcomeUnknownError) state.changeStarted = true;
-      throw error;
-    });
+    const answer = await this.idempotency
+      .run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started()))
+      .catch((error: unknown) => {
+        // Out of a replay too, an unknown outcome is the first request's change, which did start.
+        if (error instanceof OutcomeUnknownError) state.changeStarted = true;
+        throw error;
+      });
     if (!answer.replayed) return { statusCode: answer.status, headers: { ...answer.headers }, body: answer.body };
     audit.detail('idempotent_replay', true);
     return { statusCode: answer.status, headers: { ...answer.headers, 'idempotent-replayed': 'true' }, body: answer.body };

@@ -57,7 +57,11 @@ export interface ValidatedRequest {
 }
 
 /** Validates what the route declares; a route without a body schema never reads its body. */
-export const validateRequest = (schemas: RequestSchemas<unknown, unknown, unknown> | undefined, event: APIGatewayProxyEventV2, params: Record<string, string>): ValidatedRequest => ({
+export const validateRequest = (
+  schemas: RequestSchemas<unknown, unknown, unknown> | undefined,
+  event: APIGatewayProxyEventV2,
+  params: Record<string, string>,
+): ValidatedRequest => ({
   params: check(schemas?.params ?? NOTHING, params, 'params'),
   query: check(schemas?.query ?? NOTHING, queryOf(event), 'query'),
   body: schemas?.body ? check(schemas.body, parseJsonBody(event, { optional: schemas.bodyOptional === true }), 'body') : undefined,

@@ -88,7 +88,12 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
     body: { type: `https://scaivault.dev/problems/${slug}`, title, status, ...(detail ? { detail } : {}), request_id: requestId, ...extra },
   });
   if (error instanceof HttpError) {
-    const problem = base(error.status, error.status < 500 ? `http-${error.status}` : 'internal', HTTP_TITLES[error.status] ?? 'Error', error.status < 500 ? error.message : undefined);
+    const problem = base(
+      error.status,
+      error.status < 500 ? `http-${error.status}` : 'internal',
+      HTTP_TITLES[error.status] ?? 'Error',
+      error.status < 500 ? error.message : undefined,
+    );
     return { ...problem, headers: error.headers };
   }
   for (const [type, kind] of KINDS) {
@@ -105,7 +110,7 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
       headers['ratelimit-limit'] = String(error.limit);
       headers['ratelimit-remaining'] = '0';
       headers['ratelimit-reset'] = String(error.retryAfterSeconds);
-      headers['ratelimit'] = `limit=${error.limit}, remaining=0, reset=${error.retryAfterSeconds}`;
+      headers.ratelimit = `limit=${error.limit}, remaining=0, reset=${error.retryAfterSeconds}`;
       extra.category = error.category;
     }
     return { ...base(kind.status, kind.slug, kind.title, error.message, extra), headers };

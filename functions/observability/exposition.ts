@@ -55,5 +55,5 @@ export const renderExposition = (snapshot: MetricsSnapshot, catalogue: readonly 
       lines.push(`${definition.name}_count${labelText(definition.labels, labels)} ${value.count}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 };

@@ -31,8 +31,7 @@ export interface FoldedMarker {
 
 export const EMPTY_BASELINE: Baseline = { revision: 0, metrics: {}, folded: {}, admitted: {} };
 
-export const isCumulative = (definition: MetricDefinition | undefined): boolean =>
-  definition !== undefined && definition.source === 'fleet';
+export const isCumulative = (definition: MetricDefinition | undefined): boolean => definition !== undefined && definition.source === 'fleet';
 
 const cumulativeNames = new Set(CATALOGUE.filter(isCumulative).map((m) => m.name));
 

@@ -156,7 +156,7 @@ export class FleetMetrics {
       foldedRevision === undefined
         ? // Nothing of ours is stored or folded: none of our flushes ever landed.
           undefined
-        : candidates.find((f) => f.revision === foldedRevision) ?? this.confirmed;
+        : (candidates.find((f) => f.revision === foldedRevision) ?? this.confirmed);
     if (folded) this.registry.subtract(folded.snapshot, isCumulativeName);
     this.instanceId = newInstanceId();
     this.confirmed = NOTHING_FLUSHED;

@@ -16,7 +16,7 @@ export class Logger {
     private readonly level: LogLevel,
     private readonly format: 'json' | 'text',
     private readonly base: LogFields = {},
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+    private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   ) {}
 
   debug(message: string, fields?: LogFields): void {
@@ -50,16 +50,12 @@ export class Logger {
       .filter(([, value]) => value !== undefined && value !== null)
       .map(([key, value]) => `${key}=${String(value)}`)
       .join(' ');
-    this.write(`${entry.timestamp} ${level.toUpperCase().padEnd(5)} ${message}${rest ? ' ' + rest : ''}`);
+    this.write(`${entry.timestamp} ${level.toUpperCase().padEnd(5)} ${message}${rest ? ` ${rest}` : ''}`);
   }
 }
 
 export const createLogger = (env: Record<string, string | undefined>, base: LogFields = {}): Logger => {
   const level = (env[ENV.logLevel] ?? 'info').toLowerCase();
   const format = (env[ENV.logFormat] ?? 'json').toLowerCase();
-  return new Logger(
-    level in ORDER ? (level as LogLevel) : 'info',
-    format === 'text' ? 'text' : 'json',
-    base,
-  );
+  return new Logger(level in ORDER ? (level as LogLevel) : 'info', format === 'text' ? 'text' : 'json', base);
 };

@@ -55,7 +55,10 @@ export interface TracingConfig {
 export const parseResourceAttributes = (raw: string | undefined): Record<string, string> => {
   const attributes: Record<string, string> = {};
   if (!raw) return attributes;
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const equals = part.indexOf('=');
     const key = part.slice(0, equals).trim();
     if (equals <= 0 || !key) throw new ConfigError(`${ENV.otelResourceAttributes} entry "${part}" is not key=value`);
@@ -80,7 +83,8 @@ export const loadTracingConfig = (env: Env): TracingConfig => {
     serviceName: getOptionalString(env, ENV.otelServiceName) ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
     resourceAttributes,
     sampleRatio,
-    flushEachInvocation: getChoice(env, ENV.tracesFlush, ['invocation', 'batch'] as const, env.AWS_LAMBDA_FUNCTION_NAME ? 'invocation' : 'batch') === 'invocation',
+    flushEachInvocation:
+      getChoice(env, ENV.tracesFlush, ['invocation', 'batch'] as const, env.AWS_LAMBDA_FUNCTION_NAME ? 'invocation' : 'batch') === 'invocation',
   };
 };
 
@@ -140,7 +144,10 @@ export class Tracing {
   private readonly propagator = new W3CTraceContextPropagator();
 
   /** `processor` is where finished spans go; without one tracing is disabled. */
-  constructor(private readonly config: TracingConfig, processor: SpanProcessor | undefined) {
+  constructor(
+    private readonly config: TracingConfig,
+    processor: SpanProcessor | undefined,
+  ) {
     this.enabled = processor !== undefined;
     if (!processor) return;
     this.provider = new BasicTracerProvider({
@@ -231,7 +238,11 @@ export const markSpanFailed = (span: Span, errorType: string): void => {
 };
 
 /** Runs `work` in a started span's context and ends the span: a throw marks it failed, `onResult` describes what came back. */
-export const runInSpan = async <T>({ span, context }: StartedSpan, work: () => Promise<T>, onResult: (result: T, span: Span) => void = () => undefined): Promise<T> => {
+export const runInSpan = async <T>(
+  { span, context }: StartedSpan,
+  work: () => Promise<T>,
+  onResult: (result: T, span: Span) => void = () => undefined,
+): Promise<T> => {
   try {
     const result = await otelContext.with(context, work);
     onResult(result, span);

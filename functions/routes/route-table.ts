@@ -39,7 +39,9 @@ export const API_ROUTE_GROUPS = [
   auditRoutes,
 ] as const;
 
-export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap((group): readonly RouteDefinition<ApiRouteServices>[] => group.routes);
+export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(
+  (group): readonly RouteDefinition<ApiRouteServices>[] => group.routes,
+);
 
 /** The services the table provides about itself: the features it offers and its OpenAPI document (built on first use). */
 export const routeTableServices = (): { readonly features: Features; readonly openApiDocument: () => Record<string, unknown> } => {

@@ -264,4 +264,10 @@ export const AUDIT_EXPORT_FUNCTION = fn('audit-export', {
 });
 
 /** Every ScaiVault function: one bundle each, deployed by the stateless stack, run in-process by the embedded runtime. */
-export const FUNCTIONS: readonly FunctionDefinition[] = [API_FUNCTION, ROTATION_WORKER_FUNCTION, WEBHOOK_WORKER_FUNCTION, SCHEDULER_FUNCTION, AUDIT_EXPORT_FUNCTION];
+export const FUNCTIONS: readonly FunctionDefinition[] = [
+  API_FUNCTION,
+  ROTATION_WORKER_FUNCTION,
+  WEBHOOK_WORKER_FUNCTION,
+  SCHEDULER_FUNCTION,
+  AUDIT_EXPORT_FUNCTION,
+];

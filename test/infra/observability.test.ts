@@ -100,7 +100,10 @@ describe('CloudWatch dashboard', () => {
     const fn = refOf(statelessId(synth.statelessStack.api.function));
     for (const metric of ['Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) {
       const rows = rowsFor(widgets, 'AWS/Lambda', metric);
-      expect(rows.map((row) => token(row[3])), metric).toContainEqual(fn);
+      expect(
+        rows.map((row) => token(row[3])),
+        metric,
+      ).toContainEqual(fn);
     }
   });
 
@@ -122,7 +125,10 @@ describe('CloudWatch alarms', () => {
     expect(props).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 1 });
     const byId = Object.fromEntries(props.Metrics.map((m: Json) => [m.Id, m]));
     expect(props.Metrics.find((m: Json) => m.Expression)).toMatchObject({ ReturnData: true });
-    for (const [id, name] of [['errors', 'Errors5xx'], ['requests', 'Requests']] as const) {
+    for (const [id, name] of [
+      ['errors', 'Errors5xx'],
+      ['requests', 'Requests'],
+    ] as const) {
       expect(byId[id].MetricStat).toEqual({
         Metric: { Namespace: NAMESPACE, MetricName: name, Dimensions: [{ Name: 'service', Value: SERVICE }] },
         Period: 300,
@@ -227,9 +233,7 @@ describe('Amazon Managed Prometheus', () => {
       route: { receiver: 'sns' },
       receivers: [{ name: 'sns', sns_configs: [{ topic_arn: '<topic>', sigv4: { region: ENV.region } }] }],
     });
-    const policy = Object.values(synth.stateful.findResources('AWS::SNS::TopicPolicy')).find((p) =>
-      p.Properties.Topics.some((t: Json) => t.Ref === topicId),
-    );
+    const policy = Object.values(synth.stateful.findResources('AWS::SNS::TopicPolicy')).find((p) => p.Properties.Topics.some((t: Json) => t.Ref === topicId));
     const aps = asArray(policy?.Properties.PolicyDocument.Statement).find((s: Json) => s.Principal?.Service === 'aps.amazonaws.com');
     expect(aps.Condition.ArnEquals['aws:SourceArn']).toEqual(arnOf(workspaceId()));
   });
@@ -305,7 +309,10 @@ describe('constructs on their own', () => {
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
-  const telemetry = { collectorLayerArn: ADOT_LAYER, prometheus: { workspaceArn: 'arn:aws:aps:eu-west-1:123456789012:workspace/ws-1', remoteWriteEndpoint: 'https://x/api/v1/remote_write' } };
+  const telemetry = {
+    collectorLayerArn: ADOT_LAYER,
+    prometheus: { workspaceArn: 'arn:aws:aps:eu-west-1:123456789012:workspace/ws-1', remoteWriteEndpoint: 'https://x/api/v1/remote_write' },
+  };
 
   it('refuses telemetry for a bundle built without the collector config', () => {
     const fn = new VaultFunction(new Stack(new App(), 'S', { env: ENV }), 'Api', { name: 'api', bundleDir: dir });

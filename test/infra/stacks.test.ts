@@ -181,9 +181,7 @@ describe('stateful stack', () => {
     it('denies any non-TLS access to the queue and its DLQ', () => {
       const { queue, dlq } = ids();
       for (const id of [queue, dlq]) {
-        const policies = Object.values(stateful.findResources('AWS::SQS::QueuePolicy')).filter((p) =>
-          p.Properties.Queues.some((q: Json) => q.Ref === id),
-        );
+        const policies = Object.values(stateful.findResources('AWS::SQS::QueuePolicy')).filter((p) => p.Properties.Queues.some((q: Json) => q.Ref === id));
         const statements = policies.flatMap((p) => asArray(p.Properties.PolicyDocument.Statement));
         expect(statements).toContainEqual({
           Action: 'sqs:*',
@@ -242,9 +240,7 @@ describe('stateful stack', () => {
     });
 
     it('denies requests without TLS', () => {
-      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find(
-        (p) => p.Properties.Bucket.Ref === bucketId(),
-      );
+      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === bucketId());
       const deny = asArray(policy?.Properties.PolicyDocument.Statement).find(
         (s: Json) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
       );
@@ -276,9 +272,7 @@ describe('stateful stack', () => {
     });
 
     it('refuses any anchor write without If-None-Match, so an anchor is written once', () => {
-      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find(
-        (p) => p.Properties.Bucket.Ref === bucketId(),
-      );
+      const policy = Object.values(stateful.findResources('AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === bucketId());
       const deny = asArray(policy?.Properties.PolicyDocument.Statement).find((s: Json) => s.Sid === 'AuditAnchorsWriteOnce');
       expect(deny).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject', Principal: { AWS: '*' }, Condition: { Null: { 's3:if-none-match': 'true' } } });
       expect(deny.Resource).toEqual({ 'Fn::Join': ['', [arnOf(bucketId()), '/audit/blocks/*']] });
@@ -488,8 +482,18 @@ describe('stateless stack', () => {
       }
       expect(auditStatements().length).toBeGreaterThanOrEqual(functions.length);
       for (const s of auditStatements()) {
-        for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete']) {
-          expect(s.actions.filter((a) => allowsAction(a, forbidden)), `${s.sid ?? 'statement'} allows ${forbidden}`).toEqual([]);
+        for (const forbidden of [
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DeleteTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:PartiQLUpdate',
+          'dynamodb:PartiQLDelete',
+        ]) {
+          expect(
+            s.actions.filter((a) => allowsAction(a, forbidden)),
+            `${s.sid ?? 'statement'} allows ${forbidden}`,
+          ).toEqual([]);
         }
       }
     });

@@ -5,7 +5,17 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AUDIT_BUCKET, AUDIT_EXPORT_QUEUE, AUDIT_TABLE, METRICS_TABLE, QUEUES, ROTATION_QUEUE, STATE_TABLE, WEBHOOK_QUEUE, type TableDefinition } from '../../functions/runtime/definitions.js';
+import {
+  AUDIT_BUCKET,
+  AUDIT_EXPORT_QUEUE,
+  AUDIT_TABLE,
+  METRICS_TABLE,
+  QUEUES,
+  ROTATION_QUEUE,
+  STATE_TABLE,
+  WEBHOOK_QUEUE,
+  type TableDefinition,
+} from '../../functions/runtime/definitions.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import { VaultFunction } from '../../lib/vault-function.js';
 import {
@@ -153,7 +163,9 @@ const dynamodbGrants = (worker: WorkerExpectation): Partial<Record<TableName, st
     if (!onTable) continue;
     // Each index the table's definition names may be queried by whoever may query the table; nothing else applies to an index.
     for (const indexArn of indexArns(id, TABLE_DEFINITIONS[table]).map((arn) => JSON.stringify(arn))) {
-      expect(byResource.get(indexArn), `${worker.name} ${table} index ${indexArn}`).toEqual(onTable.includes('dynamodb:Query') ? ['dynamodb:Query'] : undefined);
+      expect(byResource.get(indexArn), `${worker.name} ${table} index ${indexArn}`).toEqual(
+        onTable.includes('dynamodb:Query') ? ['dynamodb:Query'] : undefined,
+      );
       byResource.delete(indexArn);
     }
     byResource.delete(tableArn);
@@ -337,7 +349,10 @@ describe('least privilege across the workers', () => {
   it('gives no worker kms:GenerateDataKey on its own account (only the api creates tenants)', () => {
     for (const w of WORKERS) {
       const direct = forService(statementsOf(w), 'kms').filter((s) => !s.condition);
-      expect(direct.flatMap((s) => s.actions).filter((a) => a.startsWith('kms:GenerateDataKey')), w.name).toEqual([]);
+      expect(
+        direct.flatMap((s) => s.actions).filter((a) => a.startsWith('kms:GenerateDataKey')),
+        w.name,
+      ).toEqual([]);
     }
   });
 
@@ -452,7 +467,11 @@ describe('worker alarms and dashboard', () => {
       expect(found, queue).toHaveLength(1);
       return found[0].Properties;
     };
-    for (const [queue, threshold] of [['rotation', QUEUE_AGE_ALARM_SECONDS], ['webhook', QUEUE_AGE_ALARM_SECONDS], ['auditExport', AUDIT_EXPORT_AGE_ALARM_SECONDS]] as const) {
+    for (const [queue, threshold] of [
+      ['rotation', QUEUE_AGE_ALARM_SECONDS],
+      ['webhook', QUEUE_AGE_ALARM_SECONDS],
+      ['auditExport', AUDIT_EXPORT_AGE_ALARM_SECONDS],
+    ] as const) {
       expect(alarmOf(queue), queue).toMatchObject({
         Namespace: 'AWS/SQS',
         Statistic: 'Maximum',
@@ -472,7 +491,10 @@ describe('worker alarms and dashboard', () => {
     for (const worker of WORKERS) {
       for (const metric of ['Errors', 'Throttles', 'Duration', 'ConcurrentExecutions']) {
         const rows = rowsFor(widgets, 'AWS/Lambda', metric);
-        expect(rows.map((row) => token(row[3])), `${worker.name} ${metric}`).toContainEqual(refOf(functionId(worker)));
+        expect(
+          rows.map((row) => token(row[3])),
+          `${worker.name} ${metric}`,
+        ).toContainEqual(refOf(functionId(worker)));
       }
     }
   });

@@ -38,7 +38,9 @@ describe('the API keeps its declared contract', () => {
 
   it('tenants, identities, tokens and policies', async () => {
     expect((await call('POST', '/v1/tenants', '/v1/tenants', { body: { tenant_id: 'contract' } })).status).toBe(201);
-    const policy = await call('PUT', '/v1/policies/readers', '/v1/policies/{name}', { body: { tenant_id: 'contract', rules: [{ path: 'app/*', capabilities: ['read', 'list'] }] } });
+    const policy = await call('PUT', '/v1/policies/readers', '/v1/policies/{name}', {
+      body: { tenant_id: 'contract', rules: [{ path: 'app/*', capabilities: ['read', 'list'] }] },
+    });
     expect(policy.status).toBe(200);
     const identity = await call('POST', '/v1/identities', '/v1/identities', { body: { tenant_id: 'contract', identity: 'sa:reader', policies: ['readers'] } });
     expect(identity.status).toBe(201);
@@ -86,7 +88,16 @@ describe('the API keeps its declared contract', () => {
   it('admin: the status reports the features that are wired', async () => {
     const status = await call('GET', '/v1/admin/status', '/v1/admin/status');
     expect(status.status).toBe(200);
-    expect(status.body.features).toEqual({ secrets: true, tenants: true, rate_limiting: true, rotation: true, webhooks: true, audit: true, pki: false, leases: false });
+    expect(status.body.features).toEqual({
+      secrets: true,
+      tenants: true,
+      rate_limiting: true,
+      rotation: true,
+      webhooks: true,
+      audit: true,
+      pki: false,
+      leases: false,
+    });
     expect((await call('POST', '/v1/admin/cache/clear', '/v1/admin/cache/clear')).status).toBe(200);
   });
 

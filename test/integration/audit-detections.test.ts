@@ -33,7 +33,10 @@ describe('audit detections', () => {
   };
   const read = async (token: string, path: string): Promise<number> => (await vault.request('GET', `/v1/secrets/${path}`, { token })).status;
   const delivered = (kind: string) =>
-    receiver.at('/audit').map((delivery) => verifyDelivery(webhookSecret, delivery) as { type: string; data: Record<string, unknown> }).filter((body) => body.type === `audit.${kind}`);
+    receiver
+      .at('/audit')
+      .map((delivery) => verifyDelivery(webhookSecret, delivery) as { type: string; data: Record<string, unknown> })
+      .filter((body) => body.type === `audit.${kind}`);
 
   beforeAll(async () => {
     [receiver, relay] = await Promise.all([WebhookReceiver.start(), RsyslogServer.start()]);
@@ -51,7 +54,10 @@ describe('audit detections', () => {
       },
     });
     const admin = await createIdentity(vault, { tenant: TENANT, identity: 'sa:admin', policies: ['admin'] });
-    const rules = [{ path: 'app/**', capabilities: ['read'] }, { path: 'prod/**', capabilities: ['read'] }];
+    const rules = [
+      { path: 'app/**', capabilities: ['read'] },
+      { path: 'prod/**', capabilities: ['read'] },
+    ];
     reader = await createIdentity(vault, { tenant: TENANT, identity: 'sa:reader', rules });
     other = await createIdentity(vault, { tenant: TENANT, identity: 'sa:other', policies: ['sa-reader-policy'] });
     const webhook = await vault.request('POST', '/v1/webhooks', {
@@ -134,7 +140,11 @@ describe('audit detections', () => {
     await waitFor(async () => KINDS.every((kind) => delivered(kind).length >= expected[kind]!), 15_000, 'the detection webhooks');
     for (const kind of KINDS) expect(delivered(kind)).toHaveLength(expected[kind]!);
     expect(delivered('dormant_secret_read')[0]!.data).toMatchObject({ path: 'app/dormant', identity_id: 'sa:other', idle_seconds: expect.any(Number) });
-    expect(delivered('new_identity_sensitive_read').map((body) => `${body.data.path} ${body.data.identity_id}`).sort()).toEqual(['prod/db sa:other', 'prod/db sa:reader']);
+    expect(
+      delivered('new_identity_sensitive_read')
+        .map((body) => `${body.data.path} ${body.data.identity_id}`)
+        .sort(),
+    ).toEqual(['prod/db sa:other', 'prod/db sa:reader']);
     expect(delivered('policy_violation_spike')[0]!.data).toMatchObject({ threshold: 3, path: null, identity_id: null });
 
     const ids = new Set((await Promise.all(KINDS.map(detections))).flat().map((event) => event.eventId));

@@ -85,10 +85,14 @@ describe('audit trail', () => {
   /** Polls verify until the sealed head covers `time`; returns the head. */
   const sealedPast = async (time: string) => {
     let head: Awaited<ReturnType<typeof verify>>['head'] = null;
-    await waitFor(async () => {
-      head = (await verify()).head;
-      return head !== null && head.sealed_through > time;
-    }, 15_000, `a seal past ${time}`);
+    await waitFor(
+      async () => {
+        head = (await verify()).head;
+        return head !== null && head.sealed_through > time;
+      },
+      15_000,
+      `a seal past ${time}`,
+    );
     return head!;
   };
   const metrics = async (): Promise<Map<string, number>> => {
@@ -99,7 +103,9 @@ describe('audit trail', () => {
   const eventKey = (event: AuditEvent) => ({ pk: { S: `DAY#${event.time.slice(0, 10)}` }, sk: { S: `${event.time}#${event.eventId}` } });
   /** The sealed block whose leaf list holds `event`, read straight from the table. */
   const blockHolding = async (event: AuditEvent): Promise<number> => {
-    const blocks = await dynamodb.send(new QueryCommand({ TableName: AUDIT_TABLE.id, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'BLOCK' } } }));
+    const blocks = await dynamodb.send(
+      new QueryCommand({ TableName: AUDIT_TABLE.id, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'BLOCK' } } }),
+    );
     const holding = (blocks.Items ?? []).find((item) => (item.leaves?.S ?? '').includes(`${event.time}#${event.eventId} `));
     expect(holding, `a block holding ${event.eventId}`).toBeDefined();
     return Number(holding!.seq!.N);
@@ -144,7 +150,10 @@ describe('audit trail', () => {
   it('records a secret write as attempted, then success, with the token and value only as HMACs', async () => {
     const value = `audit-value-${Math.random().toString(36).slice(2)}`;
     secrets.push(value);
-    const put = await vault.request('PUT', '/v1/secrets/audited/db', { body: { value }, headers: { 'x-request-id': 'it-audit-put-1', 'user-agent': 'audit-it/1' } });
+    const put = await vault.request('PUT', '/v1/secrets/audited/db', {
+      body: { value },
+      headers: { 'x-request-id': 'it-audit-put-1', 'user-agent': 'audit-it/1' },
+    });
     expect(put.status, put.text).toBe(201);
 
     const [attempted, success, ...rest] = await ofRequest('it-audit-put-1');
@@ -154,7 +163,16 @@ describe('audit trail', () => {
     const valueHmac = await hmacOf(value);
     expect(tokenHmac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(valueHmac).not.toBe(tokenHmac);
-    const common = { type: 'secret.write', tenantId: 'default', identityId: 'sa:root', path: 'audited/db', requestId: 'it-audit-put-1', method: 'PUT', userAgent: 'audit-it/1', sourceAddress: '127.0.0.1' };
+    const common = {
+      type: 'secret.write',
+      tenantId: 'default',
+      identityId: 'sa:root',
+      path: 'audited/db',
+      requestId: 'it-audit-put-1',
+      method: 'PUT',
+      userAgent: 'audit-it/1',
+      sourceAddress: '127.0.0.1',
+    };
     expect(attempted).toMatchObject({ ...common, outcome: 'attempted', hmac: { token: tokenHmac } });
     expect(attempted!.status).toBeUndefined();
     expect(success).toMatchObject({ ...common, outcome: 'success', status: 201, hmac: { token: tokenHmac, value: valueHmac }, details: { version: 1 } });
@@ -196,7 +214,15 @@ describe('audit trail', () => {
     const tokenHmac = await hmacOf(token);
     expect(await ofRequest('it-audit-403')).toMatchObject([
       { type: 'secret.write', outcome: 'attempted', tenantId: 'audit-deny', identityId: 'sa:limited', path: 'other/x', hmac: { token: tokenHmac } },
-      { type: 'policy_violation', outcome: 'denied', status: 403, tenantId: 'audit-deny', identityId: 'sa:limited', path: 'other/x', details: { action: 'secret.write' } },
+      {
+        type: 'policy_violation',
+        outcome: 'denied',
+        status: 403,
+        tenantId: 'audit-deny',
+        identityId: 'sa:limited',
+        path: 'other/x',
+        details: { action: 'secret.write' },
+      },
     ]);
     // The operator routes are the operator's alone, and a refused look is itself a violation.
     expect((await vault.request('GET', '/v1/audit/events', { token, headers: { 'x-request-id': 'it-audit-403-query' } })).status).toBe(403);
@@ -207,9 +233,19 @@ describe('audit trail', () => {
     expect((await vault.request('GET', '/v1/secrets/audited/db', { token: bogus, headers: { 'x-request-id': 'it-audit-401' } })).status).toBe(401);
     const [failed, ...more] = await ofRequest('it-audit-401');
     expect(more).toEqual([]);
-    expect(failed).toMatchObject({ type: 'auth.failed', outcome: 'denied', status: 401, method: 'GET', path: 'audited/db', details: { action: 'secret.read' }, hmac: { token: await hmacOf(bogus) } });
+    expect(failed).toMatchObject({
+      type: 'auth.failed',
+      outcome: 'denied',
+      status: 401,
+      method: 'GET',
+      path: 'audited/db',
+      details: { action: 'secret.read' },
+      hmac: { token: await hmacOf(bogus) },
+    });
     expect(failed!.identityId).toBeUndefined();
-    expect((await vault.request('PUT', '/v1/secrets/audited/db', { token: null, body: { value: 'x' }, headers: { 'x-request-id': 'it-audit-401-none' } })).status).toBe(401);
+    expect(
+      (await vault.request('PUT', '/v1/secrets/audited/db', { token: null, body: { value: 'x' }, headers: { 'x-request-id': 'it-audit-401-none' } })).status,
+    ).toBe(401);
     const [anonymous, ...again] = await ofRequest('it-audit-401-none');
     expect(again).toEqual([]);
     expect(anonymous).toMatchObject({ type: 'auth.failed', outcome: 'denied', status: 401, details: { action: 'secret.write' } });
@@ -236,7 +272,11 @@ describe('audit trail', () => {
   });
 
   it('filters by type, identity, path prefix and outcome, and pages with a cursor', async () => {
-    const token = await createIdentity(vault, { tenant: 'audit-filter', identity: 'sa:filter', rules: [{ path: 'filt/**', capabilities: ['read', 'write', 'list'] }] });
+    const token = await createIdentity(vault, {
+      tenant: 'audit-filter',
+      identity: 'sa:filter',
+      rules: [{ path: 'filt/**', capabilities: ['read', 'write', 'list'] }],
+    });
     secrets.push(token);
     for (const [method, path, body] of [
       ['PUT', 'filt/a', { value: 'filter-a-value' }],
@@ -274,7 +314,9 @@ describe('audit trail', () => {
     expect((await events({ identity_id: filterIdentity, outcome: 'denied' })).map((e) => [e.type, e.path, e.status, e.details?.action])).toEqual([
       ['policy_violation', 'other/x', 403, 'secret.write'],
     ]);
-    expect((await events({ identity_id: filterIdentity, outcome: 'failure' })).map((e) => [e.type, e.path, e.status])).toEqual([['secret.read', 'filt/missing', 404]]);
+    expect((await events({ identity_id: filterIdentity, outcome: 'failure' })).map((e) => [e.type, e.path, e.status])).toEqual([
+      ['secret.read', 'filt/missing', 404],
+    ]);
     const byIdentity = await events({ identity_id: filterIdentity });
     expect(byIdentity).toHaveLength(9);
     expect(new Set(byIdentity.map((e) => e.identityId))).toEqual(new Set([filterIdentity]));
@@ -311,12 +353,21 @@ describe('audit trail', () => {
       expect([200, 202], submitted.text).toContain(submitted.status);
       const exportId = submitted.body.export_id as string;
       expect(exportId).toMatch(/^exp_[0-9a-f]{32}$/);
-      let status: { status: string; manifest: { count: number; sha256: string; bytes: number; object_key: string; range: { from: string; to: string }; created_at: string } | null } | undefined;
-      await waitFor(async () => {
-        const response = await vault.request('GET', `/v1/audit/exports/${exportId}`);
-        status = response.body;
-        return response.status === 200 && status!.status === 'succeeded';
-      }, 15_000, `export ${exportId}`);
+      let status:
+        | {
+            status: string;
+            manifest: { count: number; sha256: string; bytes: number; object_key: string; range: { from: string; to: string }; created_at: string } | null;
+          }
+        | undefined;
+      await waitFor(
+        async () => {
+          const response = await vault.request('GET', `/v1/audit/exports/${exportId}`);
+          status = response.body;
+          return response.status === 200 && status!.status === 'succeeded';
+        },
+        15_000,
+        `export ${exportId}`,
+      );
       const manifest = status!.manifest!;
       expect(manifest).toMatchObject({ object_key: `audit/exports/${exportId}/events.jsonl.gz`, range: { from: startedAt, to } });
 
@@ -333,7 +384,10 @@ describe('audit trail', () => {
 
       const text = gunzipSync(gz).toString('utf8');
       for (const secret of secrets) expect(text).not.toContain(secret);
-      const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ExportLine);
+      const lines = text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as ExportLine);
       expect(lines).toHaveLength(manifest.count);
       expect(lines.map((line) => line.event)).toEqual(await events({ from: startedAt, to, ...query }));
       for (const line of lines) {
@@ -359,8 +413,12 @@ describe('audit trail', () => {
     expect(everything.lines.length).toBeGreaterThan(filtered.lines.length);
     expect(everything.lines.some((line) => line.proof.length >= 2)).toBe(true);
     // Each line names its block as the chain stores it.
-    const stored = await dynamodb.send(new QueryCommand({ TableName: AUDIT_TABLE.id, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'BLOCK' } } }));
-    const blocks = new Map((stored.Items ?? []).map((item) => [Number(item.seq!.N), { seq: Number(item.seq!.N), hash: item.hash!.S, merkle_root: item.merkleRoot!.S }]));
+    const stored = await dynamodb.send(
+      new QueryCommand({ TableName: AUDIT_TABLE.id, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'BLOCK' } } }),
+    );
+    const blocks = new Map(
+      (stored.Items ?? []).map((item) => [Number(item.seq!.N), { seq: Number(item.seq!.N), hash: item.hash!.S, merkle_root: item.merkleRoot!.S }]),
+    );
     for (const line of everything.lines) expect(line.block).toEqual(blocks.get(line.block.seq));
     // Without "to" the export runs to the sealed head; a retry of that same body after later seals is still the same export.
     const open = { from: startedAt, tenant_id: 'audit-filter' };
@@ -391,7 +449,13 @@ describe('audit trail', () => {
     for (const [index, message] of messages.entries()) {
       const event = want[index]!;
       expect(message).toMatchObject({ version: 1, appName: 'scaivault', msgId: event.type, facility: 10 });
-      expect(message.structuredData[SD_ID]).toMatchObject({ type: event.type, outcome: event.outcome, requestId: event.requestId, tenant: event.tenantId, path: event.path });
+      expect(message.structuredData[SD_ID]).toMatchObject({
+        type: event.type,
+        outcome: event.outcome,
+        requestId: event.requestId,
+        tenant: event.tenantId,
+        path: event.path,
+      });
       expect(Date.parse(message.timestamp)).toBe(Date.parse(event.time));
     }
     const success = messages.find((message) => message.structuredData[SD_ID]!.outcome === 'success')!;
@@ -418,18 +482,41 @@ describe('audit trail', () => {
     expect(sumOf(await metrics(), 'scaivault_audit_last_seal_timestamp_seconds')).toBeGreaterThan(Date.parse(startedAt) / 1000);
 
     // An insider with table access rewrites one attribute of one sealed record.
-    await dynamodb.send(new UpdateItemCommand({ TableName: AUDIT_TABLE.id, Key: eventKey(target), UpdateExpression: 'SET outcome = :o', ExpressionAttributeValues: { ':o': { S: 'failure' } } }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: AUDIT_TABLE.id,
+        Key: eventKey(target),
+        UpdateExpression: 'SET outcome = :o',
+        ExpressionAttributeValues: { ':o': { S: 'failure' } },
+      }),
+    );
     const targetBlock = await blockHolding(target);
     const altered = await verify();
     expect(altered.ok).toBe(false);
-    expect(altered.first_divergence).toEqual({ block: targetBlock, event_id: target.eventId, event_key: `${target.time}#${target.eventId}`, reason: 'event altered after sealing' });
+    expect(altered.first_divergence).toEqual({
+      block: targetBlock,
+      event_id: target.eventId,
+      event_key: `${target.time}#${target.eventId}`,
+      reason: 'event altered after sealing',
+    });
     expect(altered.checked_blocks).toBe(targetBlock);
     await waitFor(async () => sumOf(await metrics(), 'scaivault_audit_chain_divergence') === 1, 10_000, 'the divergence gauge at 1');
-    await waitFor(async () => (await events({ type: 'audit.divergence' })).some((e) => e.details?.event_id === target.eventId && e.details?.block === targetBlock), 10_000, 'the scheduler to record the divergence');
+    await waitFor(
+      async () => (await events({ type: 'audit.divergence' })).some((e) => e.details?.event_id === target.eventId && e.details?.block === targetBlock),
+      10_000,
+      'the scheduler to record the divergence',
+    );
     expect(vault.logLines().some((line) => line.message === 'audit chain divergence' && line.event_id === target.eventId)).toBe(true);
 
     // Put back, the chain verifies again and the gauge clears after the next clean full pass.
-    await dynamodb.send(new UpdateItemCommand({ TableName: AUDIT_TABLE.id, Key: eventKey(target), UpdateExpression: 'SET outcome = :o', ExpressionAttributeValues: { ':o': { S: 'success' } } }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: AUDIT_TABLE.id,
+        Key: eventKey(target),
+        UpdateExpression: 'SET outcome = :o',
+        ExpressionAttributeValues: { ':o': { S: 'success' } },
+      }),
+    );
     expect((await verify()).ok).toBe(true);
     await waitFor(async () => sumOf(await metrics(), 'scaivault_audit_chain_divergence') === 0, 10_000, 'the divergence gauge back at 0');
 
@@ -438,7 +525,12 @@ describe('audit trail', () => {
     await dynamodb.send(new DeleteItemCommand({ TableName: AUDIT_TABLE.id, Key: eventKey(victim) }));
     const missing = await verify();
     expect(missing.ok).toBe(false);
-    expect(missing.first_divergence).toEqual({ block: await blockHolding(victim), event_id: victim.eventId, event_key: `${victim.time}#${victim.eventId}`, reason: 'sealed event missing from storage' });
+    expect(missing.first_divergence).toEqual({
+      block: await blockHolding(victim),
+      event_id: victim.eventId,
+      event_key: `${victim.time}#${victim.eventId}`,
+      reason: 'sealed event missing from storage',
+    });
     await waitFor(async () => sumOf(await metrics(), 'scaivault_audit_chain_divergence') === 1, 10_000, 'the divergence gauge at 1 after a deletion');
     await dynamodb.send(new PutItemCommand({ TableName: AUDIT_TABLE.id, Item: original.Item! }));
     expect((await verify()).ok).toBe(true);
@@ -450,10 +542,11 @@ describe('audit trail', () => {
 
     await dynamodb.send(new DeleteTableCommand({ TableName: AUDIT_TABLE.id }));
     await waitFor(
-      () => dynamodb.send(new DescribeTableCommand({ TableName: AUDIT_TABLE.id })).then(
-        () => false,
-        (error: Error) => error.name === 'ResourceNotFoundException',
-      ),
+      () =>
+        dynamodb.send(new DescribeTableCommand({ TableName: AUDIT_TABLE.id })).then(
+          () => false,
+          (error: Error) => error.name === 'ResourceNotFoundException',
+        ),
       5_000,
       'the audit table to go',
     );
@@ -470,7 +563,10 @@ describe('audit trail', () => {
 
     const ready = await vault.request('GET', '/v1/health/ready', { token: null });
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ status: 'not_ready', checks: { audit_sink: { status: 'down' }, dynamodb: { status: 'up' }, audit_bucket: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'not_ready',
+      checks: { audit_sink: { status: 'down' }, dynamodb: { status: 'up' }, audit_bucket: { status: 'up' } },
+    });
     await waitFor(async () => sumOf(await metrics(), 'scaivault_audit_write_failures_total') >= failuresBefore + 4, 10_000, 'the write failures counted');
 
     await ensureTable(dynamodb, AUDIT_TABLE);

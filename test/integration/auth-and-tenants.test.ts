@@ -18,7 +18,11 @@ describe('tenants, identities, policies and tokens', () => {
         { path: 'shared/*', capabilities: ['read'] },
       ],
     });
-    globexApp = await createIdentity(vault, { tenant: 'globex', identity: 'user:ops@globex.example', rules: [{ path: '**', capabilities: ['read', 'write', 'list', 'delete'] }] });
+    globexApp = await createIdentity(vault, {
+      tenant: 'globex',
+      identity: 'user:ops@globex.example',
+      rules: [{ path: '**', capabilities: ['read', 'write', 'list', 'delete'] }],
+    });
   });
 
   afterAll(async () => {
@@ -57,13 +61,17 @@ describe('tenants, identities, policies and tokens', () => {
     expect((await vault.request('POST', '/v1/admin/cache/clear', { token: acmeAdmin })).status).toBe(403);
   });
 
-  it('isolates tenants: another tenant\'s secret answers exactly like a missing one', async () => {
+  it("isolates tenants: another tenant's secret answers exactly like a missing one", async () => {
     await vault.request('PUT', '/v1/secrets/db/password', { token: globexApp, body: { value: 'globex-db-pass' } });
     const theirs = await vault.request('GET', '/v1/secrets/db/password', { token: acmeAdmin });
     const nothing = await vault.request('GET', '/v1/secrets/db/never-written', { token: acmeAdmin });
     expect(theirs.status).toBe(404);
     expect(nothing.status).toBe(404);
-    const strip = (body: Record<string, unknown>) => ({ ...body, request_id: undefined, detail: String(body.detail).replace('db/password', 'X').replace('db/never-written', 'X') });
+    const strip = (body: Record<string, unknown>) => ({
+      ...body,
+      request_id: undefined,
+      detail: String(body.detail).replace('db/password', 'X').replace('db/never-written', 'X'),
+    });
     expect(strip(theirs.body)).toEqual(strip(nothing.body));
     expect(theirs.text).not.toContain('globex-db-pass');
     expect((await vault.request('GET', '/v1/secrets/db/password/versions', { token: acmeAdmin })).status).toBe(404);
@@ -73,7 +81,10 @@ describe('tenants, identities, policies and tokens', () => {
     expect((await vault.request('PUT', '/v1/secrets/db/password', { token: acmeAdmin, body: { value: 'acme-db-pass' } })).body.version).toBe(1);
     expect((await vault.request('GET', '/v1/secrets/db/password', { token: globexApp })).body.value).toBe('globex-db-pass');
     // A tenant admin cannot act in another tenant.
-    const cross = await vault.request('PUT', '/v1/policies/steal', { token: acmeAdmin, body: { tenant_id: 'globex', rules: [{ path: '**', capabilities: ['read'] }] } });
+    const cross = await vault.request('PUT', '/v1/policies/steal', {
+      token: acmeAdmin,
+      body: { tenant_id: 'globex', rules: [{ path: '**', capabilities: ['read'] }] },
+    });
     expect(cross.status).toBe(403);
   });
 

@@ -23,7 +23,9 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
   /** Every secret with its current version: what "changes nothing" is measured against. */
   const snapshot = async () => {
     const listed = await vault.request('GET', '/v1/secrets?include_deleted=true&limit=1000');
-    return listed.body.secrets.map((s: { path: string; current_version: number; deleted_at: string | null }) => `${s.path}@${s.current_version}:${s.deleted_at}`);
+    return listed.body.secrets.map(
+      (s: { path: string; current_version: number; deleted_at: string | null }) => `${s.path}@${s.current_version}:${s.deleted_at}`,
+    );
   };
 
   beforeAll(async () => {
@@ -44,9 +46,21 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     { name: 'an unknown type', status: 400, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x', type: 'plutonium' } }) },
     { name: 'metadata that is not strings', status: 400, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x', metadata: { n: 1 } } }) },
     { name: 'a value over 64 KiB', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'x'.repeat(64 * 1024 + 1) } }) },
-    { name: 'a value of 64 KiB in multibyte characters', status: 413, send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'é'.repeat(32 * 1024 + 1) } }) },
-    { name: 'a non-JSON content type', status: 415, send: () => send('PUT', '/v1/secrets/app/new', { raw: 'value=x', headers: { 'content-type': 'text/plain' } }) },
-    { name: 'a charset other than UTF-8', status: 415, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'content-type': 'application/json; charset=utf-16' } }) },
+    {
+      name: 'a value of 64 KiB in multibyte characters',
+      status: 413,
+      send: () => send('PUT', '/v1/secrets/app/new', { body: { value: 'é'.repeat(32 * 1024 + 1) } }),
+    },
+    {
+      name: 'a non-JSON content type',
+      status: 415,
+      send: () => send('PUT', '/v1/secrets/app/new', { raw: 'value=x', headers: { 'content-type': 'text/plain' } }),
+    },
+    {
+      name: 'a charset other than UTF-8',
+      status: 415,
+      send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'content-type': 'application/json; charset=utf-16' } }),
+    },
     { name: 'an encoded traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/%2e%2e/escape', '{"value":"x"}') },
     { name: 'an encoded slash traversal', status: 400, send: () => send('PUT', '/v1/secrets/app%2F..%2Fescape', { body: { value: 'x' } }) },
     { name: 'a raw traversal', status: 400, send: () => rawRequest(vault, 'PUT', '/v1/secrets/app/../escape', '{"value":"x"}') },
@@ -54,12 +68,28 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     { name: 'invalid characters', status: 400, send: () => send('PUT', '/v1/secrets/app/semi;colon', { body: { value: 'x' } }) },
     { name: 'invalid percent-encoding', status: 400, send: () => send('PUT', '/v1/secrets/app/%E0%A4%A', { body: { value: 'x' } }) },
     { name: 'a reserved final segment', status: 400, send: () => send('PUT', '/v1/secrets/app/versions', { body: { value: 'x' } }) },
-    { name: 'a malformed If-Match', status: 400, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': 'W/"1"' } }) },
+    {
+      name: 'a malformed If-Match',
+      status: 400,
+      send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': 'W/"1"' } }),
+    },
     { name: 'a stale If-Match', status: 412, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': '"7"' } }) },
-    { name: 'an If-Match with a leading zero', status: 400, send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': '"01"' } }) },
+    {
+      name: 'an If-Match with a leading zero',
+      status: 400,
+      send: () => send('PUT', '/v1/secrets/app/existing', { body: { value: 'x' }, headers: { 'if-match': '"01"' } }),
+    },
     { name: 'a stale If-Match on delete', status: 412, send: () => send('DELETE', '/v1/secrets/app/existing', { headers: { 'if-match': '"7"' } }) },
-    { name: 'a stale If-Match on destroy', status: 412, send: () => send('DELETE', '/v1/secrets/app/existing?destroy=true', { headers: { 'if-match': '"0"' } }) },
-    { name: 'an If-Match with a leading zero on delete', status: 400, send: () => send('DELETE', '/v1/secrets/app/existing', { headers: { 'if-match': '"01"' } }) },
+    {
+      name: 'a stale If-Match on destroy',
+      status: 412,
+      send: () => send('DELETE', '/v1/secrets/app/existing?destroy=true', { headers: { 'if-match': '"0"' } }),
+    },
+    {
+      name: 'an If-Match with a leading zero on delete',
+      status: 400,
+      send: () => send('DELETE', '/v1/secrets/app/existing', { headers: { 'if-match': '"01"' } }),
+    },
     { name: 'an unknown query parameter', status: 400, send: () => send('PUT', '/v1/secrets/app/new?force=1', { body: { value: 'x' } }) },
     { name: 'a bad version parameter', status: 400, send: () => send('GET', '/v1/secrets/app/existing?version=-1') },
     { name: 'a bad limit', status: 400, send: () => send('GET', '/v1/secrets?limit=0') },

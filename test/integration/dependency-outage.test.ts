@@ -53,7 +53,12 @@ describe('with DynamoDB in its own process', () => {
     // The verified root token is cached and rate limiting fails open, so operators can still look inside.
     const detailed = await vault.request('GET', '/v1/health/detailed');
     expect(detailed.status).toBe(503);
-    expect(detailed.body.checks.dynamodb).toMatchObject({ status: 'down', last_error: expect.any(String), last_error_at: expect.any(String), last_success_at: expect.any(String) });
+    expect(detailed.body.checks.dynamodb).toMatchObject({
+      status: 'down',
+      last_error: expect.any(String),
+      last_error_at: expect.any(String),
+      last_success_at: expect.any(String),
+    });
     expect(detailed.body.checks.key_provider.status).toBe('up');
     expect(detailed.text).not.toMatch(/127\.0\.0\.1/);
 

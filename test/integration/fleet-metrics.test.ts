@@ -45,8 +45,7 @@ describe('/v1/metrics across a fleet of two api instances on one DynamoDB', () =
     return { text: response.text, samples: parseExposition(response.text) };
   };
   const reads = (samples: Map<string, number>) => sumOf(samples, 'scaivault_secret_reads_total', { tenant: 'default' });
-  const okGets = (samples: Map<string, number>) =>
-    sumOf(samples, 'scaivault_requests_total', { method: 'GET', path_category: 'secrets', status: '200' });
+  const okGets = (samples: Map<string, number>) => sumOf(samples, 'scaivault_requests_total', { method: 'GET', path_category: 'secrets', status: '200' });
   const settle = () => new Promise((r) => setTimeout(r, 400));
 
   it('requires the metrics token (or an admin token) and never exposes values or tokens', async () => {

@@ -125,7 +125,10 @@ describe('every answer of the embedded HTTP server is problem+json', () => {
 
   it.each([
     ['a NUL byte in the path', Buffer.from('GET /v1/he\u0000alth HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1')],
-    ['raw non-ASCII bytes in the path', Buffer.concat([Buffer.from('GET /v1/secrets/caf'), Buffer.from([0xc3, 0xa9, 0xff]), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')])],
+    [
+      'raw non-ASCII bytes in the path',
+      Buffer.concat([Buffer.from('GET /v1/secrets/caf'), Buffer.from([0xc3, 0xa9, 0xff]), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')]),
+    ],
     ['a bare CR in a header', Buffer.from('GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\rb\r\n\r\n')],
     ['an unknown method', Buffer.from('BREW /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')],
     ['a request line that is not HTTP', Buffer.from('hello there\r\n\r\n')],

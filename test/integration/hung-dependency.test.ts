@@ -106,7 +106,12 @@ describe('a hung dependency never hangs the vault', () => {
       const liveWhileBusy = await timed('GET', '/v1/health', { token: null });
       expect(liveWhileBusy.ms).toBeLessThan(1000);
       expect((await busy).status).toBe(503);
-      report('dynamodb', { slowest_liveness_ms: slowestLive, readiness_503_ms: ready.ms, slowest_api_answer_ms: Math.max(...calls.map((c) => c.ms)), liveness_while_busy_ms: liveWhileBusy.ms });
+      report('dynamodb', {
+        slowest_liveness_ms: slowestLive,
+        readiness_503_ms: ready.ms,
+        slowest_api_answer_ms: Math.max(...calls.map((c) => c.ms)),
+        liveness_while_busy_ms: liveWhileBusy.ms,
+      });
     } finally {
       dynalite.signal('SIGCONT');
     }
@@ -132,7 +137,8 @@ describe('a hung dependency never hangs the vault', () => {
       const ready = await timed('GET', '/v1/health/ready', { token: null });
       expect(ready.status).toBe(503);
       expect(ready.ms).toBeLessThan(3000);
-      for (const check of ['rotation_queue', 'webhook_queue', 'audit_export_queue', 'audit_bucket']) expect(ready.body.checks[check].status, check).toBe('down');
+      for (const check of ['rotation_queue', 'webhook_queue', 'audit_export_queue', 'audit_bucket'])
+        expect(ready.body.checks[check].status, check).toBe('down');
       expect(ready.body.checks.dynamodb.status).toBe('up');
 
       const rotation = { interval_days: 30, rotator: 'password', options: { length: 24 } };
@@ -145,7 +151,14 @@ describe('a hung dependency never hangs the vault', () => {
       expect(write.status).toBe(201);
       expect(read.status).toBe(200);
       expect([202, 503]).toContain(rotate.status);
-      report('sqs+s3', { slowest_liveness_ms: slowestLive, readiness_503_ms: ready.ms, write_ms: write.ms, read_ms: read.ms, rotate_ms: rotate.ms, rotate_status: rotate.status });
+      report('sqs+s3', {
+        slowest_liveness_ms: slowestLive,
+        readiness_503_ms: ready.ms,
+        write_ms: write.ms,
+        read_ms: read.ms,
+        rotate_ms: rotate.ms,
+        rotate_status: rotate.status,
+      });
     } finally {
       fauxqs.signal('SIGCONT');
     }

@@ -31,7 +31,11 @@ describe('idempotency and unknown outcomes', () => {
     dynalite = await DynaliteProcess.start();
     proxy = await SlowProxy.start(dynalite.port);
     vault = await VaultProcess.start({
-      env: { SCAIVAULT_DYNAMODB_ENDPOINT: proxy.endpoint, SCAIVAULT_DEPENDENCY_TIMEOUT_MS: String(DEPENDENCY_TIMEOUT_MS), SCAIVAULT_REQUEST_DEADLINE_MS: '5000' },
+      env: {
+        SCAIVAULT_DYNAMODB_ENDPOINT: proxy.endpoint,
+        SCAIVAULT_DEPENDENCY_TIMEOUT_MS: String(DEPENDENCY_TIMEOUT_MS),
+        SCAIVAULT_REQUEST_DEADLINE_MS: '5000',
+      },
     });
   });
 

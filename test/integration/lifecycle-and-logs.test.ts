@@ -59,7 +59,11 @@ describe('logs', () => {
   it('write one JSON line per request with the contract fields, and never a secret value or token', async () => {
     const token = await createIdentity(vault, { tenant: 'logs', identity: 'sa:logger', policies: ['admin'] });
     for (const [i, value] of values.entries()) {
-      await vault.request('PUT', `/v1/secrets/log/s${i}`, { token, body: { value, metadata: { note: 'metadata is fine' } }, headers: { 'x-request-id': `log-req-${i}` } });
+      await vault.request('PUT', `/v1/secrets/log/s${i}`, {
+        token,
+        body: { value, metadata: { note: 'metadata is fine' } },
+        headers: { 'x-request-id': `log-req-${i}` },
+      });
       await vault.request('GET', `/v1/secrets/log/s${i}`, { token });
       await vault.request('GET', `/v1/secrets/log/s${i}?version=1`, { token });
     }
@@ -80,7 +84,9 @@ describe('logs', () => {
     const puts = requests.filter((line) => typeof line.request_id === 'string' && String(line.request_id).startsWith('log-req-'));
     expect(puts).toHaveLength(values.length);
     for (const line of puts) {
-      expect(Object.keys(line)).toEqual(expect.arrayContaining(['timestamp', 'level', 'message', 'request_id', 'tenant_id', 'identity_id', 'path', 'duration_ms', 'status']));
+      expect(Object.keys(line)).toEqual(
+        expect.arrayContaining(['timestamp', 'level', 'message', 'request_id', 'tenant_id', 'identity_id', 'path', 'duration_ms', 'status']),
+      );
       expect(line).toMatchObject({ level: 'info', tenant_id: 'logs', identity_id: 'sa:logger', status: 201 });
       expect(String(line.path)).toMatch(/^log\/s\d$/);
       expect(typeof line.duration_ms).toBe('number');

@@ -121,7 +121,9 @@ describe('PostgresRotator against a real PostgreSQL', () => {
     const pending = rotator.generate(options, '');
     const error = await stepErrorOf(rotator.set(contextFor(options, pending, 'old-password-1')));
     expect(error.step).toBe('set');
-    expect(error.message).toBe(`could not set the password of role "no_such_role" on 127.0.0.1:${server.port}: role "no_such_role" does not exist (SQLSTATE 42704)`);
+    expect(error.message).toBe(
+      `could not set the password of role "no_such_role" on 127.0.0.1:${server.port}: role "no_such_role" does not exist (SQLSTATE 42704)`,
+    );
     expectFreeOf(error, secretsOf(pending));
   });
 
@@ -181,7 +183,7 @@ describe('PostgresRotator options', () => {
     expect(() => rotator.validate({ connection_secret: ADMIN_SECRET, role: `_${'a'.repeat(62)}` })).not.toThrow();
   });
 
-  it('builds a SCRAM secret that reproduces RFC 7677\'s exchange', () => {
+  it("builds a SCRAM secret that reproduces RFC 7677's exchange", () => {
     // RFC 7677 §3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
     const secret = scramSha256Secret('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
     const match = /^SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(secret);

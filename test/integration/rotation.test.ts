@@ -54,7 +54,10 @@ describe('rotation through the rotation queue and worker on the embedded stack',
 
   it('keeps the current version readable and says why when a rotation fails', async () => {
     await vault.request('PUT', '/v1/secrets/rotate/db-role', {
-      body: { value: 'role-password-v1', rotation: { interval_days: 30, rotator: 'postgresql', options: { connection_secret: 'rotate/missing-admin', role: 'app_user' } } },
+      body: {
+        value: 'role-password-v1',
+        rotation: { interval_days: 30, rotator: 'postgresql', options: { connection_secret: 'rotate/missing-admin', role: 'app_user' } },
+      },
     });
     const requested = await vault.request('POST', '/v1/secrets/rotate/db-role/rotate');
     const job = await finished(requested.body.job_id);
@@ -76,7 +79,10 @@ describe('rotation through the rotation queue and worker on the embedded stack',
     await waitFor(
       async () => {
         const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
-        return sumOf(samples, 'scaivault_secret_rotations_total', { status: 'success' }) === 1 && sumOf(samples, 'scaivault_secret_rotations_total', { status: 'failed' }) === 1;
+        return (
+          sumOf(samples, 'scaivault_secret_rotations_total', { status: 'success' }) === 1 &&
+          sumOf(samples, 'scaivault_secret_rotations_total', { status: 'failed' }) === 1
+        );
       },
       10_000,
       'rotation counters',
@@ -98,7 +104,11 @@ describe('rotation through the rotation queue and worker on the embedded stack',
     it('changes the role password, proves a login with it, then promotes it', async () => {
       await vault.request('PUT', '/v1/secrets/pg/admin', { body: { value: postgres.adminUrl, type: 'connection_string' } });
       await vault.request('PUT', '/v1/secrets/pg/app-user', {
-        body: { value: 'role-password-before', type: 'password', rotation: { interval_days: 7, rotator: 'postgresql', options: { connection_secret: 'pg/admin', role: 'app_user' } } },
+        body: {
+          value: 'role-password-before',
+          type: 'password',
+          rotation: { interval_days: 7, rotator: 'postgresql', options: { connection_secret: 'pg/admin', role: 'app_user' } },
+        },
       });
       const requested = await vault.request('POST', '/v1/secrets/pg/app-user/rotate');
       const job = await finished(requested.body.job_id);

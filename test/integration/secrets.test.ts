@@ -15,7 +15,9 @@ describe('secrets API over HTTP on the embedded stack', () => {
   });
 
   it('writes versions, reads the current one or an older one by number', async () => {
-    const first = await vault.request('PUT', '/v1/secrets/app/db/password', { body: { value: 'first-s3cr3t', type: 'password', metadata: { owner: 'team-a' } } });
+    const first = await vault.request('PUT', '/v1/secrets/app/db/password', {
+      body: { value: 'first-s3cr3t', type: 'password', metadata: { owner: 'team-a' } },
+    });
     expect(first.status).toBe(201);
     expect(first.headers.get('etag')).toBe('"1"');
     const second = await vault.request('PUT', '/v1/secrets/app/db/password', { body: { value: 'second-s3cr3t', type: 'password' } });
@@ -74,16 +76,12 @@ describe('secrets API over HTTP on the embedded stack', () => {
   });
 
   it('never lets concurrent writers overwrite each other', async () => {
-    const writes = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => vault.request('PUT', '/v1/secrets/race/plain', { body: { value: `writer-${i}` } })),
-    );
+    const writes = await Promise.all(Array.from({ length: 8 }, (_, i) => vault.request('PUT', '/v1/secrets/race/plain', { body: { value: `writer-${i}` } })));
     expect(writes.every((w) => w.status === 200 || w.status === 201)).toBe(true);
     expect(new Set(writes.map((w) => w.body.version)).size).toBe(8);
     const versions = await vault.request('GET', '/v1/secrets/race/plain/versions');
     expect(versions.body.versions).toHaveLength(8);
-    const values = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => vault.request('GET', `/v1/secrets/race/plain?version=${i + 1}`)),
-    );
+    const values = await Promise.all(Array.from({ length: 8 }, (_, i) => vault.request('GET', `/v1/secrets/race/plain?version=${i + 1}`)));
     expect(new Set(values.map((v) => v.body.value)).size).toBe(8);
 
     await vault.request('PUT', '/v1/secrets/race/cas', { body: { value: 'base' } });
@@ -95,11 +93,12 @@ describe('secrets API over HTTP on the embedded stack', () => {
   });
 
   it('lands 50 concurrent writes without If-Match on one path as versions 1..50', async () => {
-    const writes = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => vault.request('PUT', '/v1/secrets/race/fifty', { body: { value: `fifty-${i}` } })),
-    );
+    const writes = await Promise.all(Array.from({ length: 50 }, (_, i) => vault.request('PUT', '/v1/secrets/race/fifty', { body: { value: `fifty-${i}` } })));
     const statuses = writes.map((w) => w.status);
-    expect(statuses.filter((status) => status !== 200 && status !== 201), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(
+      statuses.filter((status) => status !== 200 && status !== 201),
+      writes.find((w) => w.status >= 300)?.text,
+    ).toEqual([]);
     expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const versions = await vault.request('GET', '/v1/secrets/race/fifty/versions');
     expect(versions.body.versions).toHaveLength(50);
@@ -158,7 +157,15 @@ describe('secrets API over HTTP on the embedded stack', () => {
   it('reports readiness of every dependency and the admin status', async () => {
     const ready = await vault.request('GET', '/v1/health/ready', { token: null });
     expect(ready.status).toBe(200);
-    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit_bucket', 'audit_export_queue', 'audit_sink', 'dynamodb', 'key_provider', 'rotation_queue', 'webhook_queue']);
+    expect(Object.keys(ready.body.checks).sort()).toEqual([
+      'audit_bucket',
+      'audit_export_queue',
+      'audit_sink',
+      'dynamodb',
+      'key_provider',
+      'rotation_queue',
+      'webhook_queue',
+    ]);
     const status = await vault.request('GET', '/v1/admin/status');
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ status: 'healthy', key_provider: { provider: 'local', state: 'Enabled' } });
@@ -179,7 +186,11 @@ describe('concurrent writers on two instances sharing one table', () => {
 
   beforeAll(async () => {
     dynalite = await DynaliteProcess.start();
-    const env = { SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint, SCAIVAULT_ROOT_TOKEN: `svt_${'w'.repeat(43)}`, SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key') };
+    const env = {
+      SCAIVAULT_DYNAMODB_ENDPOINT: dynalite.endpoint,
+      SCAIVAULT_ROOT_TOKEN: `svt_${'w'.repeat(43)}`,
+      SCAIVAULT_LOCAL_KEY_FILE: join(dynalite.dataDir, 'master.key'),
+    };
     // One after the other: the first creates the tables and the shared master key.
     vaults.push(await VaultProcess.start({ env }));
     vaults.push(await VaultProcess.start({ env }));
@@ -194,7 +205,10 @@ describe('concurrent writers on two instances sharing one table', () => {
     const writes = await Promise.all(
       Array.from({ length: 50 }, (_, i) => vaults[i % 2]!.request('PUT', '/v1/secrets/race/two-instances', { body: { value: `w-${i}` } })),
     );
-    expect(writes.filter((w) => w.status !== 200 && w.status !== 201).map((w) => w.status), writes.find((w) => w.status >= 300)?.text).toEqual([]);
+    expect(
+      writes.filter((w) => w.status !== 200 && w.status !== 201).map((w) => w.status),
+      writes.find((w) => w.status >= 300)?.text,
+    ).toEqual([]);
     expect(writes.map((w) => w.body.version as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const values = await Promise.all(Array.from({ length: 50 }, (_, i) => vaults[0]!.request('GET', `/v1/secrets/race/two-instances?version=${i + 1}`)));
     expect(new Set(values.map((v) => v.body.value)).size).toBe(50);

@@ -4,12 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../functions/domain/audit/audit-event.js';
 import { SD_ID } from '../../functions/adapters/syslog/rfc5424.js';
-import {
-  parseSyslogUrl,
-  SyslogConfigError,
-  SyslogForwarder,
-  type SyslogForwarderOptions,
-} from '../../functions/adapters/syslog/syslog-forwarder.js';
+import { parseSyslogUrl, SyslogConfigError, SyslogForwarder, type SyslogForwarderOptions } from '../../functions/adapters/syslog/syslog-forwarder.js';
 import { parseRfc5424, RsyslogServer } from '../support/rsyslog-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -135,7 +130,14 @@ describe('SyslogForwarder against rsyslogd', () => {
     const messages = received(prefix);
     messages.forEach((message, i) => {
       const event = events[i] as AuditEvent;
-      expect(message).toMatchObject({ facility: 10, severity: event.outcome === 'denied' ? 4 : 6, hostname: 'vault-it', appName: 'scaivault', msgId: 'secret.read', timestamp: event.time });
+      expect(message).toMatchObject({
+        facility: 10,
+        severity: event.outcome === 'denied' ? 4 : 6,
+        hostname: 'vault-it',
+        appName: 'scaivault',
+        msgId: 'secret.read',
+        timestamp: event.time,
+      });
       expect(message.structuredData[SD_ID]).toEqual({
         eventId: event.eventId,
         type: event.type,

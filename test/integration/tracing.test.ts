@@ -123,7 +123,9 @@ describe('parent-based sampling at ratio 0', () => {
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    vault = await VaultProcess.start({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0', SCAIVAULT_TRACES_FLUSH: 'invocation' } });
+    vault = await VaultProcess.start({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0', SCAIVAULT_TRACES_FLUSH: 'invocation' },
+    });
   });
 
   afterAll(async () => {

@@ -54,7 +54,12 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
   const deliveryFor = async (url: string, service = webhooks): Promise<{ jobId: string; secret: string; webhookId: string }> => {
     const { webhook, secret } = await service.create(admin, { url, eventTypes: ['secret.created'] });
     sequence += 1;
-    const event: VaultEvent = { type: 'secret.created', tenantId: 'acme', data: { path: `app/key-${sequence}`, version: 1, type: 'generic' }, occurredAt: new Date().toISOString() };
+    const event: VaultEvent = {
+      type: 'secret.created',
+      tenantId: 'acme',
+      data: { path: `app/key-${sequence}`, version: 1, type: 'generic' },
+      occurredAt: new Date().toISOString(),
+    };
     await core.events.publish(event);
     const jobId = deliveryJobId(eventIdOf(event), webhook.webhookId);
     expect((await core.jobRepository.get(jobId))?.status).toBe('pending');
@@ -66,7 +71,12 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
   beforeAll(async () => {
     dynalite = await DynaliteProcess.start();
     receiver = await WebhookReceiver.start();
-    Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint });
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    });
     const setup = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     for (const table of TABLES) await ensureTable(setup, table);
     setup.destroy();
@@ -82,11 +92,20 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
       SCAIVAULT_WEBHOOK_TIMEOUT_MS: '3000',
     });
     const logger = new Logger('debug', 'json', { service: 'test' }, (line) => void logs.push(line));
-    worker = composeWebhookWorker(config, logger, { visibility: { delay: async (receiptHandle, seconds) => void visibility.push({ receiptHandle, seconds }) } });
+    worker = composeWebhookWorker(config, logger, {
+      visibility: { delay: async (receiptHandle, seconds) => void visibility.push({ receiptHandle, seconds }) },
+    });
     core = composeCore(config, logger);
     ({ service: webhooks, repository: webhookRepository } = composeWebhooks(core, logger));
     await core.auth.ensureTenant('acme', 'Acme');
-    const issued = await core.auth.createIdentity({ tenantId: 'acme', identityId: 'sa:ops', policies: ['admin'], ttlSeconds: 3600, renewable: false, maxTtlSeconds: 3600 });
+    const issued = await core.auth.createIdentity({
+      tenantId: 'acme',
+      identityId: 'sa:ops',
+      policies: ['admin'],
+      ttlSeconds: 3600,
+      renewable: false,
+      maxTtlSeconds: 3600,
+    });
     admin = await core.auth.authenticate(`Bearer ${issued.token}`);
   });
 
@@ -129,7 +148,10 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
     expect(visibility[1]).toEqual({ receiptHandle: 'receipt-m-down', seconds: 0 });
     expect(await core.jobRepository.get(jobId)).toMatchObject({ status: 'failed', outcome: 'gave up after 8 attempts: HTTP 500' });
     const history = await webhooks.deliveries(admin, webhookId, 10, undefined);
-    expect(history.items.map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([[8, 500, 'failed'], [1, 500, 'retrying']]);
+    expect(history.items.map((a) => [a.attempt, a.statusCode, a.outcome])).toEqual([
+      [8, 500, 'failed'],
+      [1, 500, 'retrying'],
+    ]);
     expect(receiver.at('/down')).toHaveLength(2);
     const snapshot = core.registry.snapshot();
     expect(snapshot.scaivault_jobs_dead_letter_total?.webhook).toBe(1);

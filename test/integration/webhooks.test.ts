@@ -25,7 +25,10 @@ describe('webhooks', () => {
   };
 
   const createWebhook = async (token: string, path: string, eventTypes = ['secret.created', 'secret.updated'], host = '127.0.0.1') => {
-    const response = await vault.request('POST', '/v1/webhooks', { token, body: { url: receiver.url(path, host), event_types: eventTypes, description: `test ${path}` } });
+    const response = await vault.request('POST', '/v1/webhooks', {
+      token,
+      body: { url: receiver.url(path, host), event_types: eventTypes, description: `test ${path}` },
+    });
     expect(response.status, response.text).toBe(201);
     shownSecrets.push(response.body.secret as string);
     return response.body as { id: string; secret: string; url: string; event_types: string[] };
@@ -47,7 +50,16 @@ describe('webhooks', () => {
   const history = async (token: string, id: string) => {
     const response = await vault.request('GET', `/v1/webhooks/${id}/deliveries?limit=100`, { token });
     expect(response.status, response.text).toBe(200);
-    return response.body.deliveries as { job_id: string; attempt: number; attempted_at: string; status_code: number | null; error: string | null; latency_ms: number; outcome: string; retry_in_ms: number | null }[];
+    return response.body.deliveries as {
+      job_id: string;
+      attempt: number;
+      attempted_at: string;
+      status_code: number | null;
+      error: string | null;
+      latency_ms: number;
+      outcome: string;
+      retry_in_ms: number | null;
+    }[];
   };
 
   beforeAll(async () => {
@@ -79,9 +91,15 @@ describe('webhooks', () => {
     expect(await bad({ url: 'https://example.com/', event_types: [] })).toBe(400);
     expect(await bad({ url: 'https://example.com/', event_types: ['secret.created'], secret: 'mine' })).toBe(400);
 
-    const reader = await createIdentity(vault, { tenant: 'wh-validate', identity: 'sa:reader', rules: [{ path: '**', capabilities: ['read', 'write', 'list'] }] });
+    const reader = await createIdentity(vault, {
+      tenant: 'wh-validate',
+      identity: 'sa:reader',
+      rules: [{ path: '**', capabilities: ['read', 'write', 'list'] }],
+    });
     tokens.push(reader);
-    expect((await vault.request('POST', '/v1/webhooks', { token: reader, body: { url: 'https://example.com/', event_types: ['secret.created'] } })).status).toBe(403);
+    expect(
+      (await vault.request('POST', '/v1/webhooks', { token: reader, body: { url: 'https://example.com/', event_types: ['secret.created'] } })).status,
+    ).toBe(403);
     expect((await vault.request('GET', '/v1/webhooks', { token: reader })).status).toBe(403);
     expect((await vault.request('GET', '/v1/webhooks', { token: null })).status).toBe(401);
   });
@@ -115,7 +133,10 @@ describe('webhooks', () => {
     expect(updated!.headers['webhook-id']).not.toBe(created!.headers['webhook-id']);
 
     const deliveries = await history(token, webhook.id);
-    expect(deliveries.map((d) => [d.status_code, d.outcome])).toEqual([[204, 'success'], [204, 'success']]);
+    expect(deliveries.map((d) => [d.status_code, d.outcome])).toEqual([
+      [204, 'success'],
+      [204, 'success'],
+    ]);
     expect(deliveries[0]!.latency_ms).toBeGreaterThanOrEqual(0);
 
     expect((await vault.request('DELETE', `/v1/webhooks/${webhook.id}`, { token })).status).toBe(204);
@@ -151,10 +172,14 @@ describe('webhooks', () => {
     await writeSecret(token, 'failing/one');
 
     let attempts: Awaited<ReturnType<typeof history>> = [];
-    await waitFor(async () => {
-      attempts = await history(token, webhook.id);
-      return attempts.some((a) => a.outcome === 'failed');
-    }, 50_000, 'the delivery to be given up');
+    await waitFor(
+      async () => {
+        attempts = await history(token, webhook.id);
+        return attempts.some((a) => a.outcome === 'failed');
+      },
+      50_000,
+      'the delivery to be given up',
+    );
     const ordered = [...attempts].reverse();
     // WEBHOOK_QUEUE.maxReceiveCount attempts, each a 500, one job id throughout.
     expect(ordered.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -174,10 +199,17 @@ describe('webhooks', () => {
     }
     expect(new Set(received.map((d) => d.headers['webhook-id'])).size).toBe(1);
 
-    await waitFor(async () => {
-      const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
-      return sumOf(samples, 'scaivault_jobs_dead_letter_total', { queue: 'webhook' }) >= 1 && sumOf(samples, 'scaivault_webhook_deliveries_total', { status: 'failed' }) >= 8;
-    }, 15_000, 'the dead-letter and delivery counters');
+    await waitFor(
+      async () => {
+        const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
+        return (
+          sumOf(samples, 'scaivault_jobs_dead_letter_total', { queue: 'webhook' }) >= 1 &&
+          sumOf(samples, 'scaivault_webhook_deliveries_total', { status: 'failed' }) >= 8
+        );
+      },
+      15_000,
+      'the dead-letter and delivery counters',
+    );
     const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
     expect(sumOf(samples, 'scaivault_webhook_delivery_duration_seconds_count')).toBeGreaterThanOrEqual(8);
     // No further attempts once dead-lettered.

@@ -35,7 +35,9 @@ interface PrometheusConfig {
 const ALERTS = opsPath('prometheus', 'alerts.yml');
 const RECORDING = opsPath('prometheus', 'recording-rules.yml');
 const TESTS_DIR = opsPath('prometheus', 'tests');
-const TEST_FILES = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.yml')).sort();
+const TEST_FILES = readdirSync(TESTS_DIR)
+  .filter((f) => f.endsWith('.yml'))
+  .sort();
 
 const alertRules = (): Rule[] => readYaml<RuleFile>(ALERTS).groups.flatMap((g) => g.rules);
 const recordingRules = (): Rule[] => readYaml<RuleFile>(RECORDING).groups.flatMap((g) => g.rules);
@@ -82,8 +84,14 @@ describe('alert rules', () => {
     const cases = ruleTests().flatMap((t) => t.alert_rule_test ?? []);
     for (const rule of alertRules()) {
       const mine = cases.filter((c) => c.alertname === rule.alert);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${rule.alert} fires somewhere`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${rule.alert} stays silent somewhere`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${rule.alert} fires somewhere`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${rule.alert} stays silent somewhere`,
+      ).toBe(true);
     }
   });
 

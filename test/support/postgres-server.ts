@@ -63,7 +63,12 @@ export class PostgresServer {
         const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
         for (const path of [dir, join(dir, 'socket'), join(dir, 'pwfile')]) chownSync(path, uid, gid);
       }
-      await exec(runAs, join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', `--pwfile=${join(dir, 'pwfile')}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], dir);
+      await exec(
+        runAs,
+        join(bin, 'initdb'),
+        ['-D', join(dir, 'data'), '-U', 'postgres', `--pwfile=${join(dir, 'pwfile')}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'],
+        dir,
+      );
       rmSync(join(dir, 'pwfile'));
       // A free port can be taken between asking and binding; try a few.
       for (let attempt = 1; ; attempt++) {
@@ -107,7 +112,14 @@ export class PostgresServer {
 
   /** Runs one statement as the superuser. */
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    const client = new Client({ host: this.host, port: this.port, user: 'postgres', password: this.superuserPassword, database: 'postgres', connectionTimeoutMillis: 5_000 });
+    const client = new Client({
+      host: this.host,
+      port: this.port,
+      user: 'postgres',
+      password: this.superuserPassword,
+      database: 'postgres',
+      connectionTimeoutMillis: 5_000,
+    });
     await client.connect();
     try {
       return (await client.query<Row>(sql, params)).rows;

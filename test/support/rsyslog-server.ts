@@ -54,9 +54,23 @@ export class RsyslogServer {
     const dir = mkdtempSync(join(tmpdir(), 'scaivault-rsyslog-'));
     const openssl = spawnSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
       { encoding: 'utf8' },
     );
     if (openssl.status !== 0) throw new Error(`openssl req failed: ${openssl.stderr}`);
@@ -124,7 +138,9 @@ export class RsyslogServer {
   messages(): string[] {
     const file = join(this.dir, 'messages.log');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
   }
 
   /** Polls until at least `count` messages arrived; returns them (all of them). */
@@ -141,9 +157,7 @@ export class RsyslogServer {
   private async udpAccepts(): Promise<boolean> {
     const marker = `probe-${Date.now()}-${Math.random()}`;
     const socket = createSocket('udp4');
-    await new Promise<void>((resolve) =>
-      socket.send(`<14>1 - - - - ${PROBE_MSGID} - ${marker}`, this.udpPort, '127.0.0.1', () => resolve()),
-    );
+    await new Promise<void>((resolve) => socket.send(`<14>1 - - - - ${PROBE_MSGID} - ${marker}`, this.udpPort, '127.0.0.1', () => resolve()));
     socket.close();
     const probes = join(this.dir, 'probe.log');
     for (let i = 0; i < 10; i++) {

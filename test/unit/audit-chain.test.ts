@@ -202,7 +202,12 @@ describe('AuditVerifier', () => {
     const { store, verifier, events } = await sealedChain();
     const target = events[4 + position]!;
     store.items.delete(store.find(target.eventId).key);
-    expect((await verifier.verify()).divergence).toEqual({ blockSeq: 1, eventId: target.eventId, eventKey: auditKeyOf(target), reason: 'sealed event missing from storage' });
+    expect((await verifier.verify()).divergence).toEqual({
+      blockSeq: 1,
+      eventId: target.eventId,
+      eventKey: auditKeyOf(target),
+      reason: 'sealed event missing from storage',
+    });
   });
 
   it.each([
@@ -214,7 +219,12 @@ describe('AuditVerifier', () => {
     const forged = sampleEvent({ time: iso(T0 + offset) });
     await store.append([forged]);
     // Block 2 holds the events at 90 and 100 ms; its window runs from the event at 80 ms to the cutoff.
-    expect((await verifier.verify()).divergence).toEqual({ blockSeq: 2, eventId: forged.eventId, eventKey: auditKeyOf(forged), reason: 'event inserted into a sealed window' });
+    expect((await verifier.verify()).divergence).toEqual({
+      blockSeq: 2,
+      eventId: forged.eventId,
+      eventKey: auditKeyOf(forged),
+      reason: 'event inserted into a sealed window',
+    });
   });
 
   it('names an event inserted into a sealed empty block', async () => {

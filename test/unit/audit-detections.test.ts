@@ -8,7 +8,8 @@ const OPTIONS = { violationSpikeThreshold: 3, dormantMs: 30 * DAY, sensitivePath
 
 const at = (ms: number): string => new Date(ms).toISOString();
 const violation = (tenantId: string, identityId?: string): AuditEvent => sampleEvent({ type: 'policy_violation', outcome: 'denied', tenantId, identityId });
-const read = (path: string, ms: number, overrides: Partial<AuditEvent> = {}): AuditEvent => sampleEvent({ type: 'secret.read', path, time: at(ms), ...overrides });
+const read = (path: string, ms: number, overrides: Partial<AuditEvent> = {}): AuditEvent =>
+  sampleEvent({ type: 'secret.read', path, time: at(ms), ...overrides });
 
 const detector = (options: Partial<typeof OPTIONS> = {}) => {
   const state = new InMemoryDetectionState();
@@ -90,7 +91,9 @@ describe('new_identity_sensitive_read', () => {
   it('fires the first time each identity reads a sensitive path, and only then', async () => {
     const { detector: d } = detector();
     const first = read('prod/db/password', T0, { identityId: 'user:alice' });
-    expect(await d.inspect([first])).toEqual([{ kind: 'new_identity_sensitive_read', tenantId: 'acme', path: 'prod/db/password', identityId: 'user:alice', details: { event_id: first.eventId } }]);
+    expect(await d.inspect([first])).toEqual([
+      { kind: 'new_identity_sensitive_read', tenantId: 'acme', path: 'prod/db/password', identityId: 'user:alice', details: { event_id: first.eventId } },
+    ]);
     expect(await d.inspect([read('prod/db/password', T0 + 1, { identityId: 'user:alice' })])).toEqual([]);
     expect((await d.inspect([read('prod/db/password', T0 + 2, { identityId: 'user:bob' })])).map((x) => x.identityId)).toEqual(['user:bob']);
     // Another path under the glob is another first read.

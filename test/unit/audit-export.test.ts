@@ -66,7 +66,9 @@ describe('AuditExporter', () => {
       expect(line.block).toEqual({ seq: block.seq, hash: block.hash, merkle_root: block.merkleRoot });
       expect(line.leaf).toBe(leafHash(line.event));
       expect(verifyProof(line.leaf, line.proof, line.block.merkle_root)).toBe(true);
-      expect(verifyProof(leafHash({ ...line.event, outcome: line.event.outcome === 'success' ? 'denied' : 'success' }), line.proof, line.block.merkle_root)).toBe(false);
+      expect(
+        verifyProof(leafHash({ ...line.event, outcome: line.event.outcome === 'success' ? 'denied' : 'success' }), line.proof, line.block.merkle_root),
+      ).toBe(false);
     }
     expect(manifest).toMatchObject({ count: 20, blocks: { first: 0, last: 4 } });
   });

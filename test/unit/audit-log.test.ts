@@ -108,7 +108,13 @@ describe('AuditLog.record', () => {
 
   it('fails closed when the key provider cannot unwrap the HMAC key', async () => {
     const wrapper = new LocalKeyWrapper(randomBytes(32));
-    const broken: KeyWrapper = { ...wrapper, provider: 'local', generateDataKey: (c) => wrapper.generateDataKey(c), describe: () => wrapper.describe(), unwrap: async () => Promise.reject(new Error('kms throttled')) };
+    const broken: KeyWrapper = {
+      ...wrapper,
+      provider: 'local',
+      generateDataKey: (c) => wrapper.generateDataKey(c),
+      describe: () => wrapper.describe(),
+      unwrap: async () => Promise.reject(new Error('kms throttled')),
+    };
     const { store, metrics, log } = setup({ wrapper: broken });
     await expect(log.record({ type: 'auth.login', outcome: 'success', sensitive: { token: 'svt_x' } })).rejects.toBeInstanceOf(DependencyUnavailableError);
     expect(metrics.failed()).toBe(1);
@@ -155,7 +161,12 @@ describe('sensitive values', () => {
   it('unwraps the HMAC key once per instance', async () => {
     const inner = new LocalKeyWrapper(randomBytes(32));
     let unwraps = 0;
-    const wrapper: KeyWrapper = { provider: 'local', generateDataKey: (c) => inner.generateDataKey(c), describe: () => inner.describe(), unwrap: (w, c) => ((unwraps += 1), inner.unwrap(w, c)) };
+    const wrapper: KeyWrapper = {
+      provider: 'local',
+      generateDataKey: (c) => inner.generateDataKey(c),
+      describe: () => inner.describe(),
+      unwrap: (w, c) => ((unwraps += 1), inner.unwrap(w, c)),
+    };
     const hmac = new AuditHmac(new InMemoryAuditStore(), wrapper);
     await Promise.all(Array.from({ length: 10 }, (_, i) => hmac.of(`v${i}`)));
     expect(unwraps).toBe(1);

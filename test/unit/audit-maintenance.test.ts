@@ -23,7 +23,11 @@ const setup = (options: { violationSpikeThreshold?: number } = {}) => {
     anchors,
     sealer: new AuditSealer(store, anchors, { graceMs: 0, blockMaxEvents: 1000, blocksPerRun: 10 }, clock.now),
     verifier: new AuditVerifier(store, anchors, clock.now),
-    detector: new AuditDetector(new InMemoryDetectionState(), { violationSpikeThreshold: options.violationSpikeThreshold ?? 100, dormantMs: 1e12, sensitivePaths: [] }),
+    detector: new AuditDetector(new InMemoryDetectionState(), {
+      violationSpikeThreshold: options.violationSpikeThreshold ?? 100,
+      dormantMs: 1e12,
+      sensitivePaths: [],
+    }),
     log,
     events: {
       publish: async (event) => {
@@ -101,7 +105,9 @@ describe('AuditMaintenance.sealAndVerify', () => {
     expect(logger.messages('error')).toEqual(['audit chain divergence', 'audit divergence event not written']);
     log.failing.clear();
     await maintenance.sealAndVerify();
-    expect(log.ofType('audit.divergence')).toEqual([expect.objectContaining({ outcome: 'error', identityId: SCHEDULER_IDENTITY, details: expect.objectContaining({ block: 0 }) })]);
+    expect(log.ofType('audit.divergence')).toEqual([
+      expect.objectContaining({ outcome: 'error', identityId: SCHEDULER_IDENTITY, details: expect.objectContaining({ block: 0 }) }),
+    ]);
   });
 
   it('fails the run when the sealed record cannot be written (the scheduler retries it)', async () => {

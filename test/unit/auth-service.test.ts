@@ -6,20 +6,19 @@ import type { Principal } from '../../functions/domain/auth/principal.js';
 import { newToken } from '../../functions/domain/auth/tokens.js';
 import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../functions/domain/crypto/key-manager.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnauthenticatedError,
-  ValidationError,
-} from '../../functions/domain/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../functions/domain/errors.js';
 import { InMemoryAuthRepository } from './support/in-memory-auth-repository.js';
 
 const MAX_TTL = 7 * 24 * 3600;
 
 const setup = async () => {
   let now = Date.UTC(2025, 0, 1);
-  const clock = { now: () => now, advanceSeconds: (s: number) => { now += s * 1000; } };
+  const clock = {
+    now: () => now,
+    advanceSeconds: (s: number) => {
+      now += s * 1000;
+    },
+  };
   const repository = new InMemoryAuthRepository();
   const keys = new KeyManager(new LocalKeyWrapper(randomBytes(32)), repository, new DataKeyCache(300, 100));
   const auth = new AuthService(repository, keys, { authCacheTtlSeconds: 5, maxTokenTtlSeconds: MAX_TTL }, clock.now);
@@ -69,7 +68,7 @@ describe('AuthService.authenticate', () => {
     await expect(auth.authenticate(`Bearer ${newToken()}`)).rejects.toThrow(UnauthenticatedError);
   });
 
-  it('accepts the scheme case-insensitively and returns the token\'s principal', async () => {
+  it("accepts the scheme case-insensitively and returns the token's principal", async () => {
     const { auth, root } = await setup();
     await auth.ensureTenant('acme', 'Acme');
     const issued = await auth.createIdentity(identity({ policies: ['admin'] }));
@@ -116,7 +115,7 @@ describe('AuthService authorization', () => {
     }
   });
 
-  it('grants exactly what a tenant policy\'s rules allow', async () => {
+  it("grants exactly what a tenant policy's rules allow", async () => {
     const { auth, root } = await withPolicies();
     const reader = principalOf('acme', ['app-reader'], root);
     expect(await auth.can(reader, 'read', 'app/db/password')).toBe(true);
@@ -126,7 +125,7 @@ describe('AuthService authorization', () => {
     expect(await auth.can(reader, 'read', 'other/db')).toBe(false);
   });
 
-  it('treats the admin capability in a rule as every capability on that rule\'s paths', async () => {
+  it("treats the admin capability in a rule as every capability on that rule's paths", async () => {
     const { auth, root } = await withPolicies();
     const ops = principalOf('acme', ['ops-admin'], root);
     expect(await auth.can(ops, 'delete', 'ops/deploy-key')).toBe(true);
@@ -143,7 +142,7 @@ describe('AuthService authorization', () => {
     expect(await auth.can(both, 'write', 'app/x')).toBe(false);
   });
 
-  it('resolves policy names in the principal\'s own tenant only', async () => {
+  it("resolves policy names in the principal's own tenant only", async () => {
     const { auth, root } = await withPolicies();
     const outsider = principalOf('globex', ['app-reader'], root);
     expect(await auth.can(outsider, 'read', 'app/db')).toBe(false);
@@ -242,7 +241,10 @@ describe('AuthService.createIdentity', () => {
   };
 
   const fieldOf = async (promise: Promise<unknown>): Promise<string | undefined> => {
-    const error = await promise.then(() => undefined, (e: unknown) => e);
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ValidationError);
     return (error as ValidationError).field;
   };
@@ -324,7 +326,7 @@ describe('AuthService.renew', () => {
     await expect(auth.authenticate(`Bearer ${issued.token}`)).resolves.toMatchObject({ identityId: 'sa:billing' });
   });
 
-  it('caps the renewal at the token\'s max TTL', async () => {
+  it("caps the renewal at the token's max TTL", async () => {
     const { auth, clock, start, principal, issued } = await renewable(600, 1000);
     clock.advanceSeconds(500);
     const renewed = await auth.renew(principal, 3600);

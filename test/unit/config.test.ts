@@ -48,7 +48,12 @@ describe('parseRateLimits', () => {
 });
 
 describe('loadConfig', () => {
-  const base = { SCAIVAULT_STATE_TABLE: 'vault-state', SCAIVAULT_METRICS_TABLE: 'vault-metrics', SCAIVAULT_AUDIT_TABLE: 'vault-audit', SCAIVAULT_KMS_KEY_ID: 'alias/scaivault' };
+  const base = {
+    SCAIVAULT_STATE_TABLE: 'vault-state',
+    SCAIVAULT_METRICS_TABLE: 'vault-metrics',
+    SCAIVAULT_AUDIT_TABLE: 'vault-audit',
+    SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
+  };
 
   it('requires the metrics table', () => {
     expect(() => loadConfig({ ...base, SCAIVAULT_METRICS_TABLE: '' })).toThrow(/SCAIVAULT_METRICS_TABLE/);
@@ -61,13 +66,20 @@ describe('loadConfig', () => {
   });
 
   it('defaults to aws-kms and then requires the KMS key id', () => {
-    expect(() => loadConfig({ SCAIVAULT_STATE_TABLE: 'vault-state', SCAIVAULT_METRICS_TABLE: 'vault-metrics', SCAIVAULT_AUDIT_TABLE: 'vault-audit' })).toThrow(/SCAIVAULT_KMS_KEY_ID/);
+    expect(() => loadConfig({ SCAIVAULT_STATE_TABLE: 'vault-state', SCAIVAULT_METRICS_TABLE: 'vault-metrics', SCAIVAULT_AUDIT_TABLE: 'vault-audit' })).toThrow(
+      /SCAIVAULT_KMS_KEY_ID/,
+    );
     const config = loadConfig(base);
     expect(config).toMatchObject({ stateTable: 'vault-state', keyProvider: 'aws-kms', kmsKeyId: 'alias/scaivault', localKeyFile: undefined });
   });
 
   it('requires a key file, not a KMS key, for the local provider', () => {
-    const env = { SCAIVAULT_STATE_TABLE: 'vault-state', SCAIVAULT_METRICS_TABLE: 'vault-metrics', SCAIVAULT_AUDIT_TABLE: 'vault-audit', SCAIVAULT_KEY_PROVIDER: 'local' };
+    const env = {
+      SCAIVAULT_STATE_TABLE: 'vault-state',
+      SCAIVAULT_METRICS_TABLE: 'vault-metrics',
+      SCAIVAULT_AUDIT_TABLE: 'vault-audit',
+      SCAIVAULT_KEY_PROVIDER: 'local',
+    };
     expect(() => loadConfig(env)).toThrow(/SCAIVAULT_LOCAL_KEY_FILE/);
     expect(loadConfig({ ...env, SCAIVAULT_LOCAL_KEY_FILE: '/data/master.key' })).toMatchObject({
       keyProvider: 'local',

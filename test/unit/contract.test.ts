@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { assertContract, ContractViolationError, contractViolation } from '../integration/support/contract.js';
 
 const jsonResponse = (status: number, body: unknown, contentType = 'application/json') => ({ status, contentType, text: JSON.stringify(body) });
-const problem = (status: number) => jsonResponse(status, { type: 'https://scaivault.dev/problems/x', title: 'X', status, request_id: 'req_1' }, 'application/problem+json');
+const problem = (status: number) =>
+  jsonResponse(status, { type: 'https://scaivault.dev/problems/x', title: 'X', status, request_id: 'req_1' }, 'application/problem+json');
 const written = { path: 'app/db', version: 2, created_at: '2026-11-30T01:00:00.000Z' };
 
 describe('the contract check of the integration suite', () => {
@@ -19,8 +20,14 @@ describe('the contract check of the integration suite', () => {
 
   it('reports a field the schema does not declare: a value must never leak into a listing', () => {
     const listed = {
-      path: 'app/db', type: 'generic', current_version: 1, metadata: {}, created_at: written.created_at,
-      updated_at: written.created_at, deleted_at: null, rotation: null,
+      path: 'app/db',
+      type: 'generic',
+      current_version: 1,
+      metadata: {},
+      created_at: written.created_at,
+      updated_at: written.created_at,
+      deleted_at: null,
+      rotation: null,
     };
     expect(contractViolation('GET', '/v1/secrets?prefix=app', jsonResponse(200, { secrets: [listed], next_cursor: null }))).toBeUndefined();
     expect(contractViolation('GET', '/v1/secrets?prefix=app', jsonResponse(200, { secrets: [{ ...listed, value: 'x' }], next_cursor: null }))).toMatch(/value/);

@@ -5,7 +5,12 @@ const keyOf = (fill: number): Buffer => Buffer.alloc(32, fill);
 
 const clock = (start = 1_000_000) => {
   let now = start;
-  return { now: () => now, advance: (ms: number) => { now += ms; } };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 };
 
 describe('DataKeyCache', () => {
@@ -18,7 +23,7 @@ describe('DataKeyCache', () => {
     expect(cache.stats()).toEqual({ hits: 2, misses: 1, evictions: 0, entries: 1, maxEntries: 10, ttlSeconds: 60 });
   });
 
-  it('keeps its own copy, so wiping the caller\'s buffer does not change the cached key', () => {
+  it("keeps its own copy, so wiping the caller's buffer does not change the cached key", () => {
     const cache = new DataKeyCache(60, 10);
     const key = keyOf(7);
     cache.set('t/k1', key);

@@ -42,25 +42,42 @@ const setup = async (options: { maxAttempts?: number; now?: () => number } = {})
     queue: 'webhook',
     kind: 'deliver-webhook',
     tenantId: 'acme',
-    payload: { webhookId: webhook.webhookId, eventId: 'evt_1', eventType: 'secret.created', occurredAt: '2026-03-01T00:00:00.000Z', data: { path: 'db/pw', version: 1 } },
+    payload: {
+      webhookId: webhook.webhookId,
+      eventId: 'evt_1',
+      eventType: 'secret.created',
+      occurredAt: '2026-03-01T00:00:00.000Z',
+      data: { path: 'db/pw', version: 1 },
+    },
     createdAt: new Date().toISOString(),
     status: 'pending',
   });
   const sender = new FakeSender();
   const metrics = new RecordingMetrics();
-  const deliver = new DeliverWebhook(jobs, fixture.repository, fixture.keys, sender, metrics, silent, {
-    timeoutMs: 5000,
-    backoff,
-    maxAttempts: options.maxAttempts ?? 8,
-    maxReceiveCount: 8,
-  }, now);
+  const deliver = new DeliverWebhook(
+    jobs,
+    fixture.repository,
+    fixture.keys,
+    sender,
+    metrics,
+    silent,
+    {
+      timeoutMs: 5000,
+      backoff,
+      maxAttempts: options.maxAttempts ?? 8,
+      maxReceiveCount: 8,
+    },
+    now,
+  );
   return { ...fixture, webhook, secret, jobs, jobId, sender, metrics, deliver, advance: (ms: number) => (clock += ms) };
 };
 
 describe('webhook delivery', () => {
   it('POSTs the signed event and finishes the job on a 2xx', async () => {
     const { deliver, jobId, sender, jobs, secret, repository, metrics } = await setup();
-    expect(await deliver.deliver({ jobId, receiveCount: 1, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })).toEqual({ action: 'done' });
+    expect(await deliver.deliver({ jobId, receiveCount: 1, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })).toEqual({
+      action: 'done',
+    });
     expect(sender.requests).toHaveLength(1);
     const request = sender.requests[0]!;
     expect(request.url).toBe('https://hooks.example.com/in');

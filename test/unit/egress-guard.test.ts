@@ -13,28 +13,79 @@ import {
 
 const REFUSED = [
   // IPv4: private, loopback, link-local/metadata, CGNAT, unspecified and friends
-  '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.254', '192.168.1.1', '127.0.0.1', '127.8.9.10',
-  '169.254.169.254', '169.254.0.1', '100.64.0.1', '100.127.255.254', '100.100.100.200', '0.0.0.0', '0.1.2.3',
-  '224.0.0.1', '255.255.255.255', '198.18.0.1',
+  '10.0.0.1',
+  '10.255.255.255',
+  '172.16.0.1',
+  '172.31.255.254',
+  '192.168.1.1',
+  '127.0.0.1',
+  '127.8.9.10',
+  '169.254.169.254',
+  '169.254.0.1',
+  '100.64.0.1',
+  '100.127.255.254',
+  '100.100.100.200',
+  '0.0.0.0',
+  '0.1.2.3',
+  '224.0.0.1',
+  '255.255.255.255',
+  '198.18.0.1',
   // IPv6: loopback, unspecified, unique local (incl. EC2 IMDS), link-local, multicast
-  '::1', '::', '[::1]', 'fc00::1', 'fd00:ec2::254', 'fdff:ffff::1', 'fe80::1', 'fe80::1%eth0', 'febf::1', 'ff02::1',
+  '::1',
+  '::',
+  '[::1]',
+  'fc00::1',
+  'fd00:ec2::254',
+  'fdff:ffff::1',
+  'fe80::1',
+  'fe80::1%eth0',
+  'febf::1',
+  'ff02::1',
   // IPv4 wrapped in IPv6: mapped (dotted and hex), translated, compatible, NAT64, 6to4
-  '::ffff:127.0.0.1', '::ffff:7f00:1', '::FFFF:169.254.169.254', '::ffff:a9fe:a9fe', '::ffff:10.1.2.3', '::ffff:192.168.0.1',
-  '::ffff:0:127.0.0.1', '::127.0.0.1', '64:ff9b::10.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::', '0:0:0:0:0:ffff:7f00:0001',
+  '::ffff:127.0.0.1',
+  '::ffff:7f00:1',
+  '::FFFF:169.254.169.254',
+  '::ffff:a9fe:a9fe',
+  '::ffff:10.1.2.3',
+  '::ffff:192.168.0.1',
+  '::ffff:0:127.0.0.1',
+  '::127.0.0.1',
+  '64:ff9b::10.0.0.1',
+  '64:ff9b::a9fe:a9fe',
+  '2002:7f00:1::',
+  '0:0:0:0:0:ffff:7f00:0001',
   // Not an address at all
-  'not-an-ip', '1.2.3', '::ffff:999.1.1.1',
+  'not-an-ip',
+  '1.2.3',
+  '::ffff:999.1.1.1',
 ];
 
-const ALLOWED = ['93.184.215.14', '8.8.8.8', '1.1.1.1', '100.63.255.255', '100.128.0.1', '172.15.255.255', '172.32.0.1', '192.169.0.1', '169.253.255.255',
-  '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '::ffff:808:808', '64:ff9b::808:808', '2a00:1450:4001:81c::200e',
+const ALLOWED = [
+  '93.184.215.14',
+  '8.8.8.8',
+  '1.1.1.1',
+  '100.63.255.255',
+  '100.128.0.1',
+  '172.15.255.255',
+  '172.32.0.1',
+  '192.169.0.1',
+  '169.253.255.255',
+  '2606:4700:4700::1111',
+  '2001:4860:4860::8888',
+  '::ffff:8.8.8.8',
+  '::ffff:808:808',
+  '64:ff9b::808:808',
+  '2a00:1450:4001:81c::200e',
 ];
 
 /** A resolver with fixed answers: no DNS traffic leaves the machine. */
-const fixedResolver = (answers: Record<string, string[]>): Resolver => async (hostname) => {
-  const addresses = answers[hostname];
-  if (!addresses) throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
-  return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const fixedResolver =
+  (answers: Record<string, string[]>): Resolver =>
+  async (hostname) => {
+    const addresses = answers[hostname];
+    if (!addresses) throw Object.assign(new Error(`no such host ${hostname}`), { code: 'ENOTFOUND' });
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 
 const lookupOnce = (policy: EgressPolicy, hostname: string, all: boolean) =>
   new Promise<unknown>((resolve, reject) =>

@@ -5,8 +5,7 @@ import { CATALOGUE, DURATION_BUCKETS, KNOWN_SERIES, METRICS } from '../../functi
 import { emptyHistogram, seriesKey, type MetricsSnapshot } from '../../functions/observability/metric-registry.js';
 
 const linesOf = (text: string): string[] => text.split('\n');
-const samples = (text: string, name: string): string[] =>
-  linesOf(text).filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+const samples = (text: string, name: string): string[] => linesOf(text).filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 
 const TRICKY = 'a\\b"c\nd';
 const TRICKY_ESCAPED = 'a\\\\b\\"c\\nd';
@@ -39,10 +38,7 @@ describe('renderExposition', () => {
 
   it('escapes backslash, double quote and newline in label values', () => {
     const text = renderExposition(tricky());
-    expect(samples(text, METRICS.secrets.name)).toEqual([
-      `scaivault_secrets_total{tenant="${TRICKY_ESCAPED}"} 3`,
-      'scaivault_secrets_total{tenant="plain"} 1',
-    ]);
+    expect(samples(text, METRICS.secrets.name)).toEqual([`scaivault_secrets_total{tenant="${TRICKY_ESCAPED}"} 3`, 'scaivault_secrets_total{tenant="plain"} 1']);
     expect(samples(text, METRICS.secretReads.name)).toEqual([`scaivault_secret_reads_total{tenant="${TRICKY_ESCAPED}",secret_type="kv"} 2`]);
     // No raw newline leaks out of a label: every line is a comment or a complete sample.
     for (const line of linesOf(text).filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .*|[a-z_]+(\{.*\})? \S+)$/);

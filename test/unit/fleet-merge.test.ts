@@ -51,12 +51,15 @@ describe('addCumulative', () => {
   });
 
   it('skips gauges, state series and names outside the catalogue', () => {
-    const target = addCumulative({}, {
-      [METRICS.activeRequests.name]: { secrets: 4 },
-      [METRICS.secrets.name]: { t1: 9 },
-      unknown_metric_total: { '': 1 },
-      [METRICS.keyCacheHits.name]: { '': 7 },
-    });
+    const target = addCumulative(
+      {},
+      {
+        [METRICS.activeRequests.name]: { secrets: 4 },
+        [METRICS.secrets.name]: { t1: 9 },
+        unknown_metric_total: { '': 1 },
+        [METRICS.keyCacheHits.name]: { '': 7 },
+      },
+    );
     expect(target).toEqual({ [METRICS.keyCacheHits.name]: { '': 7 } });
   });
 
@@ -116,11 +119,13 @@ describe('mergeFleet', () => {
     expect(merged[fill]).toEqual({ [a]: 40, [b]: 9 });
   });
 
-  it('leaves state series out and never shows a folded instance\'s gauges', () => {
+  it("leaves state series out and never shows a folded instance's gauges", () => {
     const merged = mergeFleet(
       baselineOf({}, { 'i-folded': NOW }),
-      [instance('i-folded', { [METRICS.activeRequests.name]: { secrets: 4 }, [METRICS.rateLimitBucketFill.name]: { [seriesKey(['read', 'x'])]: 3 } }),
-        instance('i-a', { [METRICS.secrets.name]: { t1: 3 } })],
+      [
+        instance('i-folded', { [METRICS.activeRequests.name]: { secrets: 4 }, [METRICS.rateLimitBucketFill.name]: { [seriesKey(['read', 'x'])]: 3 } }),
+        instance('i-a', { [METRICS.secrets.name]: { t1: 3 } }),
+      ],
       OPTIONS,
     );
     expect(merged).toEqual({});
@@ -137,7 +142,7 @@ describe('capLabels', () => {
     expect(grew).toBe(true);
   });
 
-  it('keeps an admitted value\'s own series even when it becomes the smallest (no counter turns into other)', () => {
+  it("keeps an admitted value's own series even when it becomes the smallest (no counter turns into other)", () => {
     const { snapshot, grew } = capLabels({ [W]: { a: 1, z: 1000, y: 500 } }, { tenant: ['a', 'b'] }, 2);
     expect(snapshot[W]).toEqual({ a: 1, other: 1500 });
     expect(grew).toBe(false);

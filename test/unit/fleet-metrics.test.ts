@@ -36,11 +36,13 @@ const node = (store: FleetMetricsStore, time: Clock, options: Partial<typeof OPT
 
 /** What any reader of the store would merge right now, without folding anything. */
 const storedView = (store: InMemoryFleetMetricsStore, time: Clock): number =>
-  valueOf(mergeFleet(store.baseline ?? { revision: 0, metrics: {}, folded: {}, admitted: {} }, [...store.instances.values()], {
-    now: time.now(),
-    liveWindowMs: 30_000,
-    latestWindowMs: OPTIONS.retireAfterMs,
-  }));
+  valueOf(
+    mergeFleet(store.baseline ?? { revision: 0, metrics: {}, folded: {}, admitted: {} }, [...store.instances.values()], {
+      now: time.now(),
+      liveWindowMs: 30_000,
+      latestWindowMs: OPTIONS.retireAfterMs,
+    }),
+  );
 
 /** Delegates to a store, failing chosen calls the way a crash or a lost response would. */
 class FaultyStore implements FleetMetricsStore {
@@ -99,7 +101,7 @@ class FaultyStore implements FleetMetricsStore {
 }
 
 describe('FleetMetrics', () => {
-  it('reports the sum of every instance\'s flushed counters and histograms, whichever instance is asked', async () => {
+  it("reports the sum of every instance's flushed counters and histograms, whichever instance is asked", async () => {
     const time = clock();
     const store = new InMemoryFleetMetricsStore({ now: time.now });
     const a = node(store, time);
@@ -352,7 +354,7 @@ describe('FleetMetrics', () => {
     expect((await b.fleet.collect())[METRICS.activeRequests.name]).toEqual({ secrets: 1 });
   });
 
-  it('does not count an instance\'s first flush twice when the answer to that write was lost', async () => {
+  it("does not count an instance's first flush twice when the answer to that write was lost", async () => {
     // Once a bug: the lost answer left revision at 0, so the next flush
     // puts with first=true, meets the item it already wrote, takes that for
     // InstanceRetiredError, subtracts nothing (lastFlushed is {}) and writes everything
@@ -464,8 +466,7 @@ const simulate = async (seed: number, steps: number): Promise<number[][]> => {
     nodes.push(created);
     return created;
   };
-  const sum = (values: (n: ModelNode) => number[], of: readonly ModelNode[]) =>
-    SERIES.map((_, s) => of.reduce((total, n) => total + values(n)[s]!, 0));
+  const sum = (values: (n: ModelNode) => number[], of: readonly ModelNode[]) => SERIES.map((_, s) => of.reduce((total, n) => total + values(n)[s]!, 0));
   const seen: number[][] = SERIES.map(() => []);
   const scrape = async (by: ModelNode, context: string) => {
     current = by;

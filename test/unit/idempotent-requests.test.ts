@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { ConflictError, DependencyUnavailableError, IdempotencyKeyReusedError, OutcomeUnknownError, ValidationError } from '../../functions/domain/errors.js';
 import {
-  ConflictError,
-  DependencyUnavailableError,
-  IdempotencyKeyReusedError,
-  OutcomeUnknownError,
-  ValidationError,
-} from '../../functions/domain/errors.js';
-import { IdempotentRequests, parseIdempotencyKey, requestFingerprint, type AnswerSealer, type StoredAnswer } from '../../functions/domain/idempotency/idempotent-requests.js';
+  IdempotentRequests,
+  parseIdempotencyKey,
+  requestFingerprint,
+  type AnswerSealer,
+  type StoredAnswer,
+} from '../../functions/domain/idempotency/idempotent-requests.js';
 import type { SealedValue } from '../../functions/domain/ports/secrets.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../../functions/domain/ports/idempotency.js';
 
@@ -26,7 +26,7 @@ class InMemoryIdempotencyStore implements IdempotencyStore {
   async complete(tenantId: string, id: string, fingerprint: string, response: SealedValue): Promise<void> {
     if (this.failComplete) throw new DependencyUnavailableError('dynamodb');
     const held = this.records.get(`${tenantId}/${id}`);
-    if (!held || held.status !== 'in_progress' || held.fingerprint !== fingerprint) throw new ConflictError('changed');
+    if (held?.status !== 'in_progress' || held.fingerprint !== fingerprint) throw new ConflictError('changed');
     this.records.set(`${tenantId}/${id}`, { ...held, status: 'completed', response });
   }
 
@@ -60,7 +60,13 @@ const setup = () => {
   let now = 1_000_000;
   const store = new InMemoryIdempotencyStore();
   const lost: unknown[] = [];
-  const requests = new IdempotentRequests(store, sealer, { retentionMs: 86_400_000, leaseMs: 30_000 }, (error) => lost.push(error), () => now);
+  const requests = new IdempotentRequests(
+    store,
+    sealer,
+    { retentionMs: 86_400_000, leaseMs: 30_000 },
+    (error) => lost.push(error),
+    () => now,
+  );
   return { store, requests, lost, advance: (ms: number) => (now += ms) };
 };
 

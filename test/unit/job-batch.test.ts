@@ -7,7 +7,13 @@ import type { Logger } from '../../functions/observability/logger.js';
 import { RecordingLogger } from './support/recorders.js';
 
 const record = (messageId: string, body: unknown, receiveCount = 1): SQSRecord =>
-  ({ messageId, receiptHandle: `rh-${messageId}`, body: typeof body === 'string' ? body : JSON.stringify(body), attributes: { ApproximateReceiveCount: String(receiveCount) }, messageAttributes: {} }) as unknown as SQSRecord;
+  ({
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+    messageAttributes: {},
+  }) as unknown as SQSRecord;
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 const jobMessage = (jobId: string) => ({ job_id: jobId });
 
@@ -28,7 +34,12 @@ describe('processJobBatch', () => {
       },
     });
     const response = await processJobBatch(
-      batch(record('m1', jobMessage('rot_aaaaaaaaaa')), record('m2', 'not json'), record('m3', jobMessage('rot_failing000')), record('m4', jobMessage('rot_aaaaaaaaaa'))),
+      batch(
+        record('m1', jobMessage('rot_aaaaaaaaaa')),
+        record('m2', 'not json'),
+        record('m3', jobMessage('rot_failing000')),
+        record('m4', jobMessage('rot_aaaaaaaaaa')),
+      ),
       opts,
     );
     expect(ran).toEqual(['rot_aaaaaaaaaa', 'rot_failing000']);
@@ -67,7 +78,10 @@ describe('processJobBatch', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         running -= 1;
       };
-      await processJobBatch(batch(record('m1', jobMessage('whd_aaaaaaaaaa')), record('m2', jobMessage('whd_bbbbbbbbbb')), record('m3', jobMessage('whd_cccccccccc'))), options({ run, concurrent }));
+      await processJobBatch(
+        batch(record('m1', jobMessage('whd_aaaaaaaaaa')), record('m2', jobMessage('whd_bbbbbbbbbb')), record('m3', jobMessage('whd_cccccccccc'))),
+        options({ run, concurrent }),
+      );
       expect(most).toBe(concurrent ? 3 : 1);
     }
   });
@@ -112,7 +126,12 @@ describe('jobWorker', () => {
     const { metrics, failing } = fleet();
     failing.flush = true;
     const logger = new RecordingLogger();
-    const handler = jobWorker(metrics, logger as unknown as Logger, () => ({ queue: 'rotation', maxReceiveCount: 3, logger, run: async () => Promise.reject(new Error('x')) }));
+    const handler = jobWorker(metrics, logger as unknown as Logger, () => ({
+      queue: 'rotation',
+      maxReceiveCount: 3,
+      logger,
+      run: async () => Promise.reject(new Error('x')),
+    }));
     expect(await handler(batch(record('m1', jobMessage('rot_aaaaaaaaaa'))), context())).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
     expect(logger.lines.at(-1)).toEqual({ level: 'warn', message: 'metrics flush failed', fields: { error: 'ProvisionedThroughputExceededException' } });
   });

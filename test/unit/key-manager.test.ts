@@ -112,12 +112,12 @@ describe('KeyManager', () => {
   it('raises IntegrityError when the referenced data key is missing', async () => {
     const { keys } = setup();
     await expect(keys.seal('dk_missing', 'v', ctx('acme'))).rejects.toBeInstanceOf(IntegrityError);
-    await expect(
-      keys.open({ keyId: 'dk_missing', iv: new Uint8Array(12), ciphertext: new Uint8Array(32) }, ctx('acme')),
-    ).rejects.toBeInstanceOf(IntegrityError);
+    await expect(keys.open({ keyId: 'dk_missing', iv: new Uint8Array(12), ciphertext: new Uint8Array(32) }, ctx('acme'))).rejects.toBeInstanceOf(
+      IntegrityError,
+    );
   });
 
-  it('does not let one tenant use another tenant\'s data key', async () => {
+  it("does not let one tenant use another tenant's data key", async () => {
     const { keys } = setup();
     const keyId = await keys.createDataKey('acme');
     await expect(keys.seal(keyId, 'v', ctx('globex'))).rejects.toBeInstanceOf(IntegrityError);

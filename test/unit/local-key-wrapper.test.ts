@@ -32,14 +32,14 @@ describe('loadOrCreateMasterKey', () => {
 
   it('refuses a key file readable by group or others', () => {
     const file = join(dir, 'master.key');
-    writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     chmodSync(file, 0o644);
     expect(() => loadOrCreateMasterKey(file)).toThrow(LocalKeyError);
   });
 
   it('refuses a key file that does not hold exactly 32 bytes', () => {
     const file = join(dir, 'master.key');
-    writeFileSync(file, randomBytes(16).toString('base64') + '\n', { mode: 0o600 });
+    writeFileSync(file, `${randomBytes(16).toString('base64')}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     expect(() => loadOrCreateMasterKey(file)).toThrow(LocalKeyError);
   });

@@ -88,7 +88,7 @@ describe('toProblem', () => {
     expect(JSON.stringify(problem)).not.toContain('hunter2');
   });
 
-  it('keeps an HttpError\'s status, message and headers below 500', () => {
+  it("keeps an HttpError's status, message and headers below 500", () => {
     const problem = toProblem(new HttpError(405, 'method PATCH is not allowed here', { allow: 'GET, PUT' }), REQUEST_ID);
     expect(problem.status).toBe(405);
     expect(problem.headers).toEqual({ allow: 'GET, PUT' });
@@ -98,7 +98,7 @@ describe('toProblem', () => {
 });
 
 describe('problemResponse', () => {
-  it('renders application/problem+json, never cached, with the problem\'s own headers winning', () => {
+  it("renders application/problem+json, never cached, with the problem's own headers winning", () => {
     const problem = toProblem(new RateLimitedError('read', 100, 2), REQUEST_ID);
     const response = problemResponse(problem, { 'retry-after': '999', 'x-request-id': REQUEST_ID });
     expect(response.statusCode).toBe(429);

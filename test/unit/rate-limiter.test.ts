@@ -31,7 +31,12 @@ const rules = (read: RateLimitRule): Record<RateLimitCategory, RateLimitRule> =>
 
 const fixedClock = (start = 1_700_000_000_000) => {
   let now = start;
-  return { now: () => now, advance: (ms: number) => { now += ms; } };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 };
 
 /** Consumes until refused; returns how many were admitted and the refusal. */
@@ -137,8 +142,22 @@ describe('RateLimiter', () => {
     let refusedA = false;
     let refusedB = false;
     while (!refusedA || !refusedB) {
-      await a.consume('read', 'sa:app').then(() => { admitted += 1; }, () => { refusedA = true; });
-      await b.consume('read', 'sa:app').then(() => { admitted += 1; }, () => { refusedB = true; });
+      await a.consume('read', 'sa:app').then(
+        () => {
+          admitted += 1;
+        },
+        () => {
+          refusedA = true;
+        },
+      );
+      await b.consume('read', 'sa:app').then(
+        () => {
+          admitted += 1;
+        },
+        () => {
+          refusedB = true;
+        },
+      );
     }
     expect(admitted).toBeLessThanOrEqual(100);
     // Taken batches are spent while their reservation lasts, not thrown away.

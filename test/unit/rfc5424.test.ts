@@ -56,9 +56,7 @@ describe('formatRfc5424', () => {
   });
 
   it('normalises the timestamp to UTC and writes NILVALUE when it cannot be read', () => {
-    expect(parseRfc5424(formatRfc5424(event({ time: '2026-04-21T16:23:45+02:00' }), fixed)).timestamp).toBe(
-      '2026-04-21T14:23:45.000Z',
-    );
+    expect(parseRfc5424(formatRfc5424(event({ time: '2026-04-21T16:23:45+02:00' }), fixed)).timestamp).toBe('2026-04-21T14:23:45.000Z');
     expect(parseRfc5424(formatRfc5424(event({ time: 'yesterday-ish' }), fixed)).timestamp).toBe('-');
   });
 
@@ -98,10 +96,7 @@ describe('formatRfc5424', () => {
   });
 
   it('leaves out parameters that are absent or empty', () => {
-    const line = formatRfc5424(
-      { eventId: 'e', time: '2026-01-01T00:00:00Z', type: 'auth.login', outcome: 'denied', tenantId: '' },
-      fixed,
-    );
+    const line = formatRfc5424({ eventId: 'e', time: '2026-01-01T00:00:00Z', type: 'auth.login', outcome: 'denied', tenantId: '' }, fixed);
     expect(parseRfc5424(line).structuredData[SD_ID]).toEqual({ eventId: 'e', type: 'auth.login', outcome: 'denied' });
     expect(parseRfc5424(line).msg).toBe('auth.login denied');
   });

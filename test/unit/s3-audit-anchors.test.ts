@@ -18,7 +18,10 @@ const s3WithObject = (existing: unknown) => {
       if (command instanceof PutObjectCommand) {
         puts.push(command);
         if (existing !== undefined && command.input.IfNoneMatch === '*') {
-          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+            name: 'PreconditionFailed',
+            $metadata: { httpStatusCode: 412 },
+          });
         }
         return {};
       }

@@ -32,7 +32,13 @@ describe('validateSecretPath', () => {
   });
 
   it('rejects a path deeper than the maximum', () => {
-    rejected(() => validateSecretPath(Array(MAX_PATH_DEPTH + 1).fill('a').join('/')));
+    rejected(() =>
+      validateSecretPath(
+        Array(MAX_PATH_DEPTH + 1)
+          .fill('a')
+          .join('/'),
+      ),
+    );
     expect(validateSecretPath(Array(MAX_PATH_DEPTH).fill('a').join('/'))).toBe(Array(MAX_PATH_DEPTH).fill('a').join('/'));
   });
 

@@ -140,7 +140,14 @@ describe('SecretService write and read', () => {
     const summary = await secrets.write(admin, input({ value: 'pässwörd ✓', metadata: { owner: 'team-db' } }));
     expect(summary).toMatchObject({ path: 'app/db/password', type: 'password', currentVersion: 1, deletedAt: null });
     const read = await secrets.read(admin, 'app/db/password', undefined);
-    expect(read).toMatchObject({ path: 'app/db/password', version: 1, currentVersion: 1, value: 'pässwörd ✓', type: 'password', metadata: { owner: 'team-db' } });
+    expect(read).toMatchObject({
+      path: 'app/db/password',
+      version: 1,
+      currentVersion: 1,
+      value: 'pässwörd ✓',
+      type: 'password',
+      metadata: { owner: 'team-db' },
+    });
   });
 
   it('stores only ciphertext', async () => {
@@ -174,7 +181,11 @@ describe('SecretService write and read', () => {
     const { secrets, admin } = await setup();
     for (let i = 0; i < 3; i += 1) await secrets.write(admin, input({ value: `v${i}` }));
     const versions = await secrets.versions(admin, 'app/db/password');
-    expect(versions.map((v) => [v.version, v.current])).toEqual([[3, true], [2, false], [1, false]]);
+    expect(versions.map((v) => [v.version, v.current])).toEqual([
+      [3, true],
+      [2, false],
+      [1, false],
+    ]);
     expect(versions.every((v) => v.createdBy === admin.identityId)).toBe(true);
   });
 
@@ -449,7 +460,10 @@ describe('SecretService.list', () => {
 
   it('shows only secrets the caller may list', async () => {
     const { secrets, principal } = await seeded();
-    const appLister = await principal('acme', [{ path: 'app/*', capabilities: ['list'] }, { path: 'ops/**', capabilities: ['read'] }]);
+    const appLister = await principal('acme', [
+      { path: 'app/*', capabilities: ['list'] },
+      { path: 'ops/**', capabilities: ['read'] },
+    ]);
     const page = await secrets.list(appLister, '', 100, undefined, false);
     expect(page.items.map((s) => s.path).sort()).toEqual(['app/cache', 'app/db']);
   });

@@ -44,7 +44,13 @@ describe('traceIdFromRequestId', () => {
 
 describe('loadTracingConfig', () => {
   it('is off without an endpoint, with the documented defaults', () => {
-    expect(loadTracingConfig({})).toEqual({ tracesUrl: undefined, serviceName: 'scaivault', resourceAttributes: {}, sampleRatio: 1, flushEachInvocation: false });
+    expect(loadTracingConfig({})).toEqual({
+      tracesUrl: undefined,
+      serviceName: 'scaivault',
+      resourceAttributes: {},
+      sampleRatio: 1,
+      flushEachInvocation: false,
+    });
     // In Lambda every invocation exports before it returns; elsewhere spans go out in batches.
     expect(loadTracingConfig({ AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api' }).flushEachInvocation).toBe(true);
     expect(loadTracingConfig({ SCAIVAULT_TRACES_FLUSH: 'invocation' }).flushEachInvocation).toBe(true);
@@ -254,7 +260,9 @@ describe('traceAwsClient', () => {
     const failing = await stubDynamoDb(400, { __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: `no table for ${SECRET_VALUE}` });
     traceAwsClient(failing.client, tracing);
     const { span, context } = tracing.startServerSpan('GET /x', ROOT_CONTEXT, {});
-    await expect(otelContext.with(context, () => failing.client.send(new GetItemCommand({ TableName: 'scaivault-state', Key: { pk: { S: 'k' } } })))).rejects.toThrow();
+    await expect(
+      otelContext.with(context, () => failing.client.send(new GetItemCommand({ TableName: 'scaivault-state', Key: { pk: { S: 'k' } } }))),
+    ).rejects.toThrow();
     span.end();
     const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT)!;
     expect(client.status.code).toBe(SpanStatusCode.ERROR);

@@ -9,9 +9,19 @@ import { InMemoryJobRepository, webhookFixture } from './support/webhook-fixture
 describe('webhook subscriptions', () => {
   it('creates a subscription and shows a whsec_ signing secret once, storing it only sealed', async () => {
     const { webhooks, admin, repository, keys } = await webhookFixture();
-    const created = await webhooks.create(admin, { url: 'https://hooks.example.com/in?x=1', eventTypes: ['secret.created', 'secret.created', 'secret.updated'], description: 'ci' });
+    const created = await webhooks.create(admin, {
+      url: 'https://hooks.example.com/in?x=1',
+      eventTypes: ['secret.created', 'secret.created', 'secret.updated'],
+      description: 'ci',
+    });
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(created.webhook).toMatchObject({ url: 'https://hooks.example.com/in?x=1', eventTypes: ['secret.created', 'secret.updated'], description: 'ci', secretVersion: 1, previousSecretExpiresAt: null });
+    expect(created.webhook).toMatchObject({
+      url: 'https://hooks.example.com/in?x=1',
+      eventTypes: ['secret.created', 'secret.updated'],
+      description: 'ci',
+      secretVersion: 1,
+      previousSecretExpiresAt: null,
+    });
     expect(created.webhook.webhookId).toMatch(/^wh_[0-9a-f]{24}$/);
 
     const stored = await repository.get('acme', created.webhook.webhookId);
@@ -40,7 +50,10 @@ describe('webhook subscriptions', () => {
     const refused: string[] = [];
     const egress = { refusal: async (host: string) => (refused.push(host), host === 'hooks.example.com' ? undefined : 'non-public IPv4 address') };
     const { webhooks, admin, repository } = await webhookFixture(Date.now, egress);
-    await expect(webhooks.create(admin, { url: 'http://169.254.169.254/latest', eventTypes: ['secret.created'] })).rejects.toMatchObject({ name: 'ValidationError', field: 'url' });
+    await expect(webhooks.create(admin, { url: 'http://169.254.169.254/latest', eventTypes: ['secret.created'] })).rejects.toMatchObject({
+      name: 'ValidationError',
+      field: 'url',
+    });
     expect(await repository.list('acme')).toEqual([]);
     await webhooks.create(admin, { url: 'https://hooks.example.com/in', eventTypes: ['secret.created'] });
     expect(refused).toEqual(['169.254.169.254', 'hooks.example.com']);
@@ -48,7 +61,9 @@ describe('webhook subscriptions', () => {
 
   it('refuses unknown or missing event types', async () => {
     const { webhooks, admin } = await webhookFixture();
-    await expect(webhooks.create(admin, { url: 'https://example.com/', eventTypes: ['secret.created', 'secret.exploded'] })).rejects.toBeInstanceOf(ValidationError);
+    await expect(webhooks.create(admin, { url: 'https://example.com/', eventTypes: ['secret.created', 'secret.exploded'] })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     await expect(webhooks.create(admin, { url: 'https://example.com/', eventTypes: [] })).rejects.toBeInstanceOf(ValidationError);
   });
 
@@ -82,7 +97,10 @@ describe('webhook subscriptions', () => {
     expect(rotated.webhook.previousSecretExpiresAt).toBe('2026-03-02T00:01:00.000Z');
 
     const stored = (await repository.get('acme', webhook.webhookId))!;
-    expect(stored.secrets.map((s) => [s.version, s.expiresAt])).toEqual([[2, null], [1, '2026-03-02T00:01:00.000Z']]);
+    expect(stored.secrets.map((s) => [s.version, s.expiresAt])).toEqual([
+      [2, null],
+      [1, '2026-03-02T00:01:00.000Z'],
+    ]);
     expect(await keys.open(stored.secrets[0]!.sealed, signingSecretContext('acme', webhook.webhookId, 2))).toBe(rotated.secret);
     expect(await keys.open(stored.secrets[1]!.sealed, signingSecretContext('acme', webhook.webhookId, 1))).toBe(first);
 
@@ -117,7 +135,11 @@ describe('webhook fan-out', () => {
     const jobRepository = new InMemoryJobRepository();
     const sent: { jobId: string; traceparent?: string }[] = [];
     const warnings: string[] = [];
-    const jobs = new JobService(jobRepository, { send: async (_queue, jobId, options) => void sent.push({ jobId, traceparent: options?.traceparent }) }, { warn: (m) => void warnings.push(m) });
+    const jobs = new JobService(
+      jobRepository,
+      { send: async (_queue, jobId, options) => void sent.push({ jobId, traceparent: options?.traceparent }) },
+      { warn: (m) => void warnings.push(m) },
+    );
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const publisher = new WebhookEventPublisher(fixture.repository, jobs, { warn: (m) => void warnings.push(m) }, () => traceparent);
     return { ...fixture, jobRepository, sent, warnings, publisher, traceparent };
@@ -137,7 +159,13 @@ describe('webhook fan-out', () => {
     for (const job of jobs) {
       expect(job).toMatchObject<Partial<Job>>({ queue: 'webhook', kind: 'deliver-webhook', tenantId: 'acme', status: 'pending' });
       expect(job.jobId).toBe(deliveryJobId(eventId, job.payload.webhookId as string));
-      expect(job.payload).toEqual({ webhookId: job.payload.webhookId, eventId, eventType: 'secret.created', occurredAt: '2026-03-01T00:00:00.000Z', data: { path: 'db/password', version: 1, type: 'password' } });
+      expect(job.payload).toEqual({
+        webhookId: job.payload.webhookId,
+        eventId,
+        eventType: 'secret.created',
+        occurredAt: '2026-03-01T00:00:00.000Z',
+        data: { path: 'db/password', version: 1, type: 'password' },
+      });
     }
     expect(sent.map((s) => s.traceparent)).toEqual([traceparent, traceparent]);
 

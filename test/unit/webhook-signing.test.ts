@@ -33,7 +33,10 @@ describe('webhook signing (Standard Webhooks)', () => {
     const body = '{"type":"secret.updated"}';
     const timestamp = now();
     const header = signatureHeader([current, previous], 'whd_abcdefgh12345678', timestamp, body);
-    expect(header.split(' ')).toEqual([signPayload(current, 'whd_abcdefgh12345678', timestamp, body), signPayload(previous, 'whd_abcdefgh12345678', timestamp, body)]);
+    expect(header.split(' ')).toEqual([
+      signPayload(current, 'whd_abcdefgh12345678', timestamp, body),
+      signPayload(previous, 'whd_abcdefgh12345678', timestamp, body),
+    ]);
     const headers = { 'webhook-id': 'whd_abcdefgh12345678', 'webhook-timestamp': String(timestamp), 'webhook-signature': header };
     expect(new Webhook(current).verify(body, headers)).toEqual({ type: 'secret.updated' });
     expect(new Webhook(previous).verify(body, headers)).toEqual({ type: 'secret.updated' });

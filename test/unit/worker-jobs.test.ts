@@ -94,7 +94,8 @@ describe('AuditExportJob', () => {
     const exporter = { run: async (exportId: string) => (exported.push(exportId), manifest) };
     return { jobs, log, logger, exported, exports: new AuditExportJob(jobs, exporter, log, logger, () => 0) };
   };
-  const exportJob = (overrides: Partial<Job> = {}) => job({ jobId: 'exp_0123456789', queue: 'audit-export', kind: 'audit-export', payload: { ...request }, ...overrides });
+  const exportJob = (overrides: Partial<Job> = {}) =>
+    job({ jobId: 'exp_0123456789', queue: 'audit-export', kind: 'audit-export', payload: { ...request }, ...overrides });
 
   it('exports a pending job, finishes it and records the export', async () => {
     const { jobs, log, exported, exports } = setup();
@@ -103,7 +104,13 @@ describe('AuditExportJob', () => {
     expect(exported).toEqual(['exp_0123456789']);
     expect(jobs.jobs.get('exp_0123456789')).toMatchObject({ status: 'succeeded', outcome: 'exported 3 events' });
     expect(log.drafts).toEqual([
-      { type: 'audit.exported', outcome: 'success', identityId: AUDIT_EXPORT_IDENTITY, tenantId: 'acme', details: { export_id: 'exp_0123456789', events: 3, sha256: manifest.sha256 } },
+      {
+        type: 'audit.exported',
+        outcome: 'success',
+        identityId: AUDIT_EXPORT_IDENTITY,
+        tenantId: 'acme',
+        details: { export_id: 'exp_0123456789', events: 3, sha256: manifest.sha256 },
+      },
     ]);
   });
 
@@ -146,7 +153,9 @@ describe('WebhookDeliveryJob', () => {
     const { log, delays, job } = setup();
     expect(await job.run(message, deciding({ action: 'done' }))).toEqual({ keep: false, gaveUp: false });
     expect(delays).toEqual([]);
-    expect(log.drafts).toEqual([{ type: 'webhook.delivery', outcome: 'success', identityId: WEBHOOK_WORKER_IDENTITY, details: { job_id: 'whd_0123456789', decision: 'done' } }]);
+    expect(log.drafts).toEqual([
+      { type: 'webhook.delivery', outcome: 'success', identityId: WEBHOOK_WORKER_IDENTITY, details: { job_id: 'whd_0123456789', decision: 'done' } },
+    ]);
   });
 
   it('keeps a message to retry and makes it visible after the backoff', async () => {
@@ -166,7 +175,9 @@ describe('WebhookDeliveryJob', () => {
     const { logger, job, downVisibility } = setup();
     const failing = async (): Promise<DeliveryDecision> => Promise.reject(Object.assign(new Error('boom'), { name: 'TypeError' }));
     expect(await job.run(message, failing)).toEqual({ keep: true, gaveUp: false });
-    expect(logger.lines).toEqual([{ level: 'error', message: 'webhook delivery errored', fields: { job_id: 'whd_0123456789', message_id: 'm-1', error: 'TypeError' } }]);
+    expect(logger.lines).toEqual([
+      { level: 'error', message: 'webhook delivery errored', fields: { job_id: 'whd_0123456789', message_id: 'm-1', error: 'TypeError' } },
+    ]);
     downVisibility();
     expect(await job.run(message, deciding({ action: 'retry', delaySeconds: 10 }))).toEqual({ keep: true, gaveUp: false });
     expect(logger.messages('warn')).toEqual(['could not reschedule webhook delivery']);

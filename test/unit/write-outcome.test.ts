@@ -32,7 +32,13 @@ describe('guardWriteOutcomes', () => {
 
   const client = (endpoint: string) =>
     guardWriteOutcomes(
-      new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 2, requestHandler: boundedRequestHandler(200) }),
+      new DynamoDBClient({
+        endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+        maxAttempts: 2,
+        requestHandler: boundedRequestHandler(200),
+      }),
     );
 
   it('sends a write that got no answer once, never again, and calls its outcome unknown', async () => {

@@ -1,11 +1,4 @@
-import {
-  BatchWriteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { auditKeyOf, type AuditEvent } from '../../domain/audit/audit-event.js';
@@ -21,7 +14,22 @@ import type { AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, Verification
 // Day partitions keep a query for a time range to the days it spans.
 
 export const BLOCK_INDEX = 'byEnd';
-const EVENT_FIELDS = ['eventId', 'time', 'type', 'outcome', 'tenantId', 'identityId', 'path', 'requestId', 'sourceAddress', 'userAgent', 'method', 'status', 'hmac', 'details'] as const;
+const EVENT_FIELDS = [
+  'eventId',
+  'time',
+  'type',
+  'outcome',
+  'tenantId',
+  'identityId',
+  'path',
+  'requestId',
+  'sourceAddress',
+  'userAgent',
+  'method',
+  'status',
+  'hmac',
+  'details',
+] as const;
 const DAY_MS = 86_400_000;
 const seqKey = (seq: number): string => String(seq).padStart(12, '0');
 const dayOf = (key: string): string => key.slice(0, 10);
@@ -113,7 +121,6 @@ export class DynamoDbAuditStore implements AuditStore {
     return this.chainValueOnce('GENESIS', 'time', time);
   }
 
-
   async genesis(): Promise<string | undefined> {
     return (await this.get('CHAIN', 'GENESIS'))?.time as string | undefined;
   }
@@ -189,7 +196,6 @@ export class DynamoDbAuditStore implements AuditStore {
     return putIfAbsent(this.client, this.table, blockItem(block));
   }
 
-
   async block(seq: number): Promise<AuditBlock | undefined> {
     const item = await this.get('BLOCK', seqKey(seq));
     return item ? toBlock(item) : undefined;
@@ -230,7 +236,9 @@ export class DynamoDbAuditStore implements AuditStore {
     const sk = `${record.at}#${randomUUID()}`;
     const partitions = ['VERIFY', record.divergence ? 'VERIFY#DIVERGENT' : record.full ? 'VERIFY#CLEAN_FULL' : undefined].filter(Boolean) as string[];
     for (const pk of partitions) {
-      await dynamoCall(() => this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall({ pk, sk, ...record }, { removeUndefinedValues: true }) })));
+      await dynamoCall(() =>
+        this.client.send(new PutItemCommand({ TableName: this.table, Item: marshall({ pk, sk, ...record }, { removeUndefinedValues: true }) })),
+      );
     }
   }
 
@@ -269,7 +277,6 @@ export class DynamoDbAuditStore implements AuditStore {
     if (stored === undefined) throw new DependencyUnavailableError('dynamodb', { cause: new Error(`CHAIN/${sk} vanished`) });
     return stored;
   }
-
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.table, Key: marshall({ pk, sk }), ConsistentRead: true })));

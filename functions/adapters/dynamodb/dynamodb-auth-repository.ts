@@ -94,9 +94,7 @@ export class DynamoDbAuthRepository implements AuthRepository {
   }
 
   private async get<T>(key: { pk: string; sk: string }): Promise<T | undefined> {
-    const result = await dynamoCall(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })),
-    );
+    const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })));
     return result.Item ? (strip(unmarshall(result.Item)) as T) : undefined;
   }
 

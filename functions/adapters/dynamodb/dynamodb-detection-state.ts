@@ -33,5 +33,4 @@ export class DynamoDbDetectionState implements DetectionState {
   markReader(tenantId: string, path: string, identityId: string): Promise<boolean> {
     return putIfAbsent(this.client, this.table, { pk: `AUDITREADER#${tenantId}#${path}`, sk: identityId, at: Date.now() });
   }
-
 }

@@ -66,7 +66,12 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           UpdateExpression: 'SET #status = :completed, #response = :response',
           ConditionExpression: '#status = :progress AND fingerprint = :fingerprint',
           ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
-          ExpressionAttributeValues: marshall({ ':completed': 'completed', ':progress': 'in_progress', ':fingerprint': fingerprint, ':response': sealedToItem(response) }),
+          ExpressionAttributeValues: marshall({
+            ':completed': 'completed',
+            ':progress': 'in_progress',
+            ':fingerprint': fingerprint,
+            ':response': sealedToItem(response),
+          }),
         }),
       ),
     );

@@ -35,11 +35,8 @@ export class DynamoDbJobRepository implements JobRepository {
     return putIfAbsent(this.client, this.tableName, { ...key(job.jobId), ...job, gsi1pk: `OUTBOX#${job.queue}`, gsi1sk: `${job.createdAt}#${job.jobId}` });
   }
 
-
   async get(jobId: string): Promise<Job | undefined> {
-    const result = await dynamoCall(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key(jobId)), ConsistentRead: true })),
-    );
+    const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key(jobId)), ConsistentRead: true })));
     return result.Item ? toJob(unmarshall(result.Item)) : undefined;
   }
 

@@ -21,9 +21,7 @@ export class DynamoDbRateLimitStore implements RateLimitStore {
   async take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number): Promise<RateLimitGrant> {
     const key = { pk: `RL#${bucketKey}`, sk: 'RL' };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const result = await dynamoCall(() =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })),
-      );
+      const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })));
       const stored = result.Item ? (unmarshall(result.Item) as { tokens: number; updatedAt: number; revision: number }) : undefined;
       const elapsed = stored ? Math.max(0, nowMs - stored.updatedAt) / 1000 : 0;
       const level = stored ? Math.min(rule.capacity, stored.tokens + elapsed * rule.refillPerSecond) : rule.capacity;

@@ -13,7 +13,12 @@ export class DynamoDbRotationSchedule implements RotationSchedule {
   async due(beforeIso: string, limit: number): Promise<DueRotation[]> {
     const items = await gsi1Before(
       this.client,
-      { TableName: this.tableName, Limit: limit, ProjectionExpression: 'tenantId, #path, #version, deletedAt', ExpressionAttributeNames: { '#path': 'path', '#version': 'version' } },
+      {
+        TableName: this.tableName,
+        Limit: limit,
+        ProjectionExpression: 'tenantId, #path, #version, deletedAt',
+        ExpressionAttributeNames: { '#path': 'path', '#version': 'version' },
+      },
       ROTATION_DUE_PK,
       beforeIso,
     );

@@ -76,9 +76,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
 
   async getVersion(tenantId: string, path: string, version: number): Promise<SecretVersionRecord | undefined> {
     const key = { pk: historyPk(tenantId, path), sk: versionSk(version) };
-    const result = await dynamoCall(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })),
-    );
+    const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })));
     return result.Item ? itemToVersion(unmarshall(result.Item)) : undefined;
   }
 
@@ -86,9 +84,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
     if (previous) {
       // Version content is immutable, so re-writing a history copy is harmless.
       const history = { pk: historyPk(previous.tenantId, previous.path), sk: versionSk(previous.version), ...versionToItem(previous) };
-      await dynamoCall(() =>
-        this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(history, { removeUndefinedValues: true }) })),
-      );
+      await dynamoCall(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(history, { removeUndefinedValues: true }) })));
     }
     const head: Item = {
       ...headKey(next.tenantId, next.path),
@@ -173,9 +169,7 @@ export class DynamoDbSecretRepository implements SecretRepository {
       }));
       for (let attempt = 0; requests.length > 0; attempt += 1) {
         if (attempt === 5) throw new DependencyUnavailableError('dynamodb');
-        const result = await dynamoCall(() =>
-          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } })),
-        );
+        const result = await dynamoCall(() => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } })));
         requests = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }
     }
@@ -204,8 +198,12 @@ const decodeCursor = (cursor: string, pk: string, prefix: string): Record<string
   // A cursor can only continue the same listing: never another tenant's partition.
   const candidate = key as { pk?: unknown; sk?: unknown };
   if (
-    typeof key !== 'object' || key === null || Object.keys(key).length !== 2 ||
-    candidate.pk !== pk || typeof candidate.sk !== 'string' || !candidate.sk.startsWith(prefix)
+    typeof key !== 'object' ||
+    key === null ||
+    Object.keys(key).length !== 2 ||
+    candidate.pk !== pk ||
+    typeof candidate.sk !== 'string' ||
+    !candidate.sk.startsWith(prefix)
   ) {
     throw new ValidationError('cursor is invalid', 'cursor');
   }

@@ -80,10 +80,7 @@ export class DynamoDbWebhookRepository implements WebhookRepository {
       secrets: subscription.secrets.map(secretToItem),
     };
     await dynamoCall(
-      () =>
-        this.client.send(
-          new PutItemCommand({ TableName: this.tableName, Item: marshall(item), ConditionExpression: 'attribute_not_exists(pk)' }),
-        ),
+      () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(item), ConditionExpression: 'attribute_not_exists(pk)' })),
       `webhook ${subscription.webhookId} already exists`,
     );
   }

@@ -22,18 +22,20 @@ const notSent = (error: { name?: string; code?: string; message?: string }): boo
 
 export const guardWriteOutcomes = (client: DynamoDBClient): DynamoDBClient => {
   const guard: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
-      try {
-        return await next(args);
-      } catch (error) {
-        const failure = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-        const answered = failure.$metadata?.httpStatusCode !== undefined;
-        if (WRITES.has(context.commandName ?? '') && !answered && error instanceof Error && !notSent(failure)) {
-          // No `cause`: the SDK's retry looks through causes for transient errors and would resend it.
-          throw Object.assign(new Error(`${context.commandName} was sent and no answer came (${failure.name}${failure.code ? ` ${failure.code}` : ''})`), { name: WRITE_OUTCOME_UNKNOWN });
-        }
-        throw error;
+    try {
+      return await next(args);
+    } catch (error) {
+      const failure = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const answered = failure.$metadata?.httpStatusCode !== undefined;
+      if (WRITES.has(context.commandName ?? '') && !answered && error instanceof Error && !notSent(failure)) {
+        // No `cause`: the SDK's retry looks through causes for transient errors and would resend it.
+        throw Object.assign(new Error(`${context.commandName} was sent and no answer came (${failure.name}${failure.code ? ` ${failure.code}` : ''})`), {
+          name: WRITE_OUTCOME_UNKNOWN,
+        });
       }
-    };
+      throw error;
+    }
+  };
   client.middlewareStack.addRelativeTo(guard, { relation: 'after', toMiddleware: 'retryMiddleware', name: 'scaivaultWriteOutcome', override: true });
   return client;
 };

@@ -65,7 +65,12 @@ const METADATA_HOSTNAMES = new Set([
 
 /** Lower case, no IPv6 brackets, no trailing dot, no zone id. */
 export const normalizeHost = (host: string): string =>
-  host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').replace(/%.*$/, '');
+  host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .replace(/%.*$/, '');
 
 /** The eight 16-bit groups of an IPv6 address (dotted IPv4 tail allowed), or undefined. */
 const ipv6Groups = (address: string): number[] | undefined => {
@@ -184,7 +189,10 @@ export class EgressPolicy {
       this.resolve(hostname).then(
         (addresses) => {
           if (options.all) {
-            callback(null, addresses.map((a) => ({ address: a.address, family: a.family })));
+            callback(
+              null,
+              addresses.map((a) => ({ address: a.address, family: a.family })),
+            );
             return;
           }
           const wanted = options.family === 6 || options.family === 'IPv6' ? 6 : options.family === 4 || options.family === 'IPv4' ? 4 : 0;

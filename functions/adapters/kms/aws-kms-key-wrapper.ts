@@ -12,18 +12,14 @@ export class AwsKmsKeyWrapper implements KeyWrapper {
   ) {}
 
   async generateDataKey(context: Readonly<Record<string, string>>): Promise<WrappedDataKey> {
-    const result = await this.client.send(
-      new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } }),
-    );
+    const result = await this.client.send(new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: { ...context } }));
     if (!result.Plaintext || !result.CiphertextBlob) throw new Error('KMS GenerateDataKey returned no key');
     return { plaintext: Buffer.from(result.Plaintext), wrapped: result.CiphertextBlob };
   }
 
   async unwrap(wrapped: Uint8Array, context: Readonly<Record<string, string>>): Promise<Buffer> {
     try {
-      const result = await this.client.send(
-        new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }),
-      );
+      const result = await this.client.send(new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }));
       if (!result.Plaintext) throw new Error('KMS Decrypt returned no plaintext');
       return Buffer.from(result.Plaintext);
     } catch (error) {

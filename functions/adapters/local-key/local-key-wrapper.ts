@@ -21,7 +21,7 @@ export const loadOrCreateMasterKey = (file: string): Buffer => {
   try {
     const fd = openSync(file, 'wx', 0o600);
     try {
-      writeSync(fd, randomBytes(32).toString('base64') + '\n');
+      writeSync(fd, `${randomBytes(32).toString('base64')}\n`);
     } finally {
       closeSync(fd);
     }

@@ -152,9 +152,13 @@ export class PostgresRotator implements Rotator {
     try {
       value = await context.readSecret(path);
     } catch (error) {
-      throw new RotationStepError(step, `could not read connection secret "${path}": ${redact(reasonOf(error), [context.pendingValue, context.currentValue])}`, {
-        cause: error,
-      });
+      throw new RotationStepError(
+        step,
+        `could not read connection secret "${path}": ${redact(reasonOf(error), [context.pendingValue, context.currentValue])}`,
+        {
+          cause: error,
+        },
+      );
     }
     return parseConnectionUrl(value, path, step);
   }

@@ -14,7 +14,8 @@ const isPreconditionFailed = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'PreconditionFailed' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412);
 
 export const isMissing = (error: unknown): boolean =>
-  error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404);
+  error instanceof Error &&
+  (error.name === 'NoSuchKey' || error.name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404);
 
 export class S3AuditAnchors implements AuditAnchors {
   constructor(
@@ -30,7 +31,13 @@ export class S3AuditAnchors implements AuditAnchors {
   async put(block: AuditBlock): Promise<void> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: anchorKey(block.seq), Body: JSON.stringify(block), ContentType: 'application/json', IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: anchorKey(block.seq),
+          Body: JSON.stringify(block),
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
       );
       return;
     } catch (error) {

@@ -50,14 +50,19 @@ class S3MultipartWriter implements ExportSink {
   }
 
   private async uploadPart(): Promise<void> {
-    this.uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: this.contentType }))).UploadId;
+    this.uploadId ??= (
+      await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: this.contentType }))
+    ).UploadId;
     const body = Buffer.concat(this.buffered);
     this.buffered = [];
     this.bufferedBytes = 0;
     const partNumber = this.parts.length + 1;
-    const uploaded = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }), {
-      requestTimeout: PART_UPLOAD_TIMEOUT_MS,
-    });
+    const uploaded = await this.client.send(
+      new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body }),
+      {
+        requestTimeout: PART_UPLOAD_TIMEOUT_MS,
+      },
+    );
     this.parts.push({ ETag: uploaded.ETag ?? '', PartNumber: partNumber });
   }
 }

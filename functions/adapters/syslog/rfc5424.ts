@@ -64,7 +64,9 @@ for (const [name] of PARAMS) {
  */
 export const headerField = (value: string | number | null | undefined, max: number): string => {
   if (value === null || value === undefined) return NILVALUE;
-  const printable = String(value).replace(/[^\x21-\x7e]/g, '_').slice(0, max);
+  const printable = String(value)
+    .replace(/[^\x21-\x7e]/g, '_')
+    .slice(0, max);
   return printable === '' ? NILVALUE : printable;
 };
 
@@ -74,8 +76,7 @@ export const headerField = (value: string | number | null | undefined, max: numb
  * identifiers, and a newline in one is an attempt to forge a record in any
  * relay that splits on newlines.
  */
-export const escapeParamValue = (value: string): string =>
-  value.replace(/[\x00-\x1f\x7f]/g, ' ').replace(/["\\\]]/g, (char) => `\\${char}`);
+export const escapeParamValue = (value: string): string => value.replace(/[\x00-\x1f\x7f]/g, ' ').replace(/["\\\]]/g, (char) => `\\${char}`);
 
 /** §6.2.3: the instant as a full-date "T" full-time in UTC, NILVALUE if unparseable. */
 const timestamp = (time: string): string => {

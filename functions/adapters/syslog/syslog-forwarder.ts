@@ -263,9 +263,7 @@ export class SyslogForwarder {
     this.dropped += count;
     if (!this.overflowing) {
       this.overflowing = true;
-      this.warn(
-        `syslog buffer full (${this.capacity} messages) while ${this.describeTarget()} is unreachable or slow; dropping oldest audit messages`,
-      );
+      this.warn(`syslog buffer full (${this.capacity} messages) while ${this.describeTarget()} is unreachable or slow; dropping oldest audit messages`);
     }
   }
 

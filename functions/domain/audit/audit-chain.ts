@@ -30,7 +30,13 @@ export const leafOf = (entry: string): string => entry.slice(entry.indexOf(' ') 
 export const keyOf = (entry: string): string => entry.slice(0, entry.indexOf(' '));
 const eventIdOfKey = (key: string): string => key.slice(key.indexOf('#') + 1);
 
-export const buildBlock = (previous: Pick<AuditBlock, 'seq' | 'throughKey' | 'hash'> | undefined, genesisKey: string, events: readonly StoredAuditEvent[], throughKey: string, sealedAt: string): AuditBlock => {
+export const buildBlock = (
+  previous: Pick<AuditBlock, 'seq' | 'throughKey' | 'hash'> | undefined,
+  genesisKey: string,
+  events: readonly StoredAuditEvent[],
+  throughKey: string,
+  sealedAt: string,
+): AuditBlock => {
   const leaves = events.map(leafEntry);
   const header: AuditBlockHeader = {
     seq: previous ? previous.seq + 1 : 0,
@@ -126,7 +132,8 @@ const compareLeaves = (seq: number, trusted: readonly string[], stored: readonly
     const expected = trusted[i];
     const actual = stored[i];
     if (expected !== undefined && actual !== undefined && keyOf(expected) === actual.key) {
-      if (leafOf(expected) !== leafHash(actual.event)) return { blockSeq: seq, eventId: actual.event.eventId, eventKey: actual.key, reason: 'event altered after sealing' };
+      if (leafOf(expected) !== leafHash(actual.event))
+        return { blockSeq: seq, eventId: actual.event.eventId, eventKey: actual.key, reason: 'event altered after sealing' };
       continue;
     }
     if (expected !== undefined && (actual === undefined || keyOf(expected) < actual.key)) {
@@ -162,8 +169,11 @@ export class AuditVerifier {
         const head = await this.store.latestBlock();
         const firstAbsent = head ? head.seq + 1 : 0;
         if (fromSeq - 1 >= firstAbsent && !(await this.anchors.exists(firstAbsent))) return { ...this.result(fromSeq, fromSeq, 0, 0), pastHead: true };
-        const missing = fromSeq - 1 >= firstAbsent ? firstAbsent : fromSeq - 1;
-        return this.result(fromSeq, fromSeq, 0, 0, { blockSeq: missing, reason: missing === fromSeq - 1 ? 'block missing from storage' : 'anchored block missing from storage' });
+        const missing = Math.min(fromSeq - 1, firstAbsent);
+        return this.result(fromSeq, fromSeq, 0, 0, {
+          blockSeq: missing,
+          reason: missing === fromSeq - 1 ? 'block missing from storage' : 'anchored block missing from storage',
+        });
       }
       prevHash = before.hash;
       expectedAfter = before.throughKey;
@@ -237,7 +247,8 @@ export class AuditVerifier {
   private async checkBlock(block: AuditBlock, prevHash: string, expectedAfter: string | undefined): Promise<AuditDivergence | undefined> {
     const seq = block.seq;
     if (block.prevHash !== prevHash) return { blockSeq: seq, reason: 'chain broken: prevHash does not match the previous block' };
-    if (expectedAfter !== undefined && block.afterKey !== expectedAfter) return { blockSeq: seq, reason: 'chain broken: window does not start where the previous block ended' };
+    if (expectedAfter !== undefined && block.afterKey !== expectedAfter)
+      return { blockSeq: seq, reason: 'chain broken: window does not start where the previous block ended' };
     if (blockHash(block) !== block.hash) return { blockSeq: seq, reason: 'block altered: its hash does not match its contents' };
     const anchor = await this.anchors.get(seq);
     if (!anchor) return { blockSeq: seq, reason: 'anchor missing' };

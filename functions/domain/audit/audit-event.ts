@@ -55,7 +55,10 @@ const name = z.string().regex(NAME, 'must be a lower-case name');
 /** The schema every stored record has; also the audit query's answer, so what is stored is what is served. */
 export const auditEventSchema = z.strictObject({
   eventId: z.string().regex(/^aev_[0-9a-f]{32}$/, 'must be aev_ and 32 hex digits'),
-  time: z.string().regex(TIME, 'must be an ISO instant with milliseconds').refine((time) => !Number.isNaN(Date.parse(time)), 'must be a real instant'),
+  time: z
+    .string()
+    .regex(TIME, 'must be an ISO instant with milliseconds')
+    .refine((time) => !Number.isNaN(Date.parse(time)), 'must be a real instant'),
   type: z.string().max(64).regex(TYPE, 'must be a dotted lower-case name'),
   outcome: z.enum(AUDIT_OUTCOMES),
   tenantId: text(128).optional(),

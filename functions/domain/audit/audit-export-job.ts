@@ -19,13 +19,17 @@ export class AuditExportJob {
   /** Exports what a pending job asks for; anything else (unknown, finished, another kind) is left alone. */
   async run(jobId: string): Promise<void> {
     const job = await this.jobs.get(jobId);
-    if (!job || job.status !== 'pending' || job.kind !== 'audit-export') return;
+    if (job?.status !== 'pending' || job.kind !== 'audit-export') return;
     const request = job.payload as unknown as ExportRequest;
     const started = this.clock();
     const manifest = await this.exporter.run(jobId, request);
     await this.jobs.finish(jobId, 'succeeded', `exported ${manifest.count} events`);
     const details = { export_id: jobId, events: manifest.count, sha256: manifest.sha256 };
-    await recordAfter(this.audit, { type: 'audit.exported', outcome: 'success', identityId: AUDIT_EXPORT_IDENTITY, tenantId: job.tenantId, details }, this.logger);
+    await recordAfter(
+      this.audit,
+      { type: 'audit.exported', outcome: 'success', identityId: AUDIT_EXPORT_IDENTITY, tenantId: job.tenantId, details },
+      this.logger,
+    );
     this.logger.info('audit export', { job_id: jobId, events: manifest.count, bytes: manifest.bytes, duration_ms: Math.round(this.clock() - started) });
   }
 

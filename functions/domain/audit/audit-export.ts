@@ -48,7 +48,6 @@ export const exportIdOf = (request: ExportRequest): string => `exp_${sha256Hex(c
 export const exportObjectKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/events.jsonl.gz`;
 export const exportManifestKey = (exportId: string): string => `${AUDIT_EXPORT_PREFIX}${exportId}/manifest.json`;
 
-
 export class AuditExporter {
   constructor(
     private readonly store: Pick<AuditStore, 'firstBlockThrough' | 'block' | 'events' | 'latestBlock'>,

@@ -98,7 +98,12 @@ export class AuditMaintenance {
   private async raise(detection: Detection): Promise<void> {
     const { metrics, logger, log, events } = this.parts;
     metrics.auditDetection(detection.kind);
-    logger.warn('audit detection', { detection: detection.kind, tenant_id: detection.tenantId, path: detection.path ?? null, identity_id: detection.identityId ?? null });
+    logger.warn('audit detection', {
+      detection: detection.kind,
+      tenant_id: detection.tenantId,
+      path: detection.path ?? null,
+      identity_id: detection.identityId ?? null,
+    });
     await log.record({
       type: `detection.${detection.kind}`,
       outcome: 'success',

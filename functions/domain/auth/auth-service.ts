@@ -11,9 +11,7 @@ export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{1,38}$/;
 export const IDENTITY_ID_PATTERN = /^(sa:[a-z0-9][a-z0-9._-]{0,62}|user:[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24})$/;
 export const POLICY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-const ADMIN_RULES: readonly PolicyRule[] = [
-  { path: '**', capabilities: ['read', 'write', 'delete', 'list', 'rotate', 'admin'] },
-];
+const ADMIN_RULES: readonly PolicyRule[] = [{ path: '**', capabilities: ['read', 'write', 'delete', 'list', 'rotate', 'admin'] }];
 
 export interface IssuedToken {
   readonly token: string;
@@ -65,7 +63,7 @@ export class AuthService {
 
   async can(principal: Principal, capability: Capability, path: string): Promise<boolean> {
     for (const name of principal.policies) {
-      const rules = name === ADMIN_POLICY ? ADMIN_RULES : (await this.policy(principal.tenantId, name))?.rules ?? [];
+      const rules = name === ADMIN_POLICY ? ADMIN_RULES : ((await this.policy(principal.tenantId, name))?.rules ?? []);
       for (const rule of rules) {
         if ((rule.capabilities.includes(capability) || rule.capabilities.includes('admin')) && globMatches(rule.path, path)) {
           return true;

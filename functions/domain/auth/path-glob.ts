@@ -4,9 +4,9 @@
 
 const compiled = new Map<string, RegExp>();
 
-const escape = (text: string): string => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string): string => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
-const segmentPattern = (segment: string): string => segment.split('*').map(escape).join('[^/]*');
+const segmentPattern = (segment: string): string => segment.split('*').map(escapeRegExp).join('[^/]*');
 
 const compile = (glob: string): RegExp => {
   const segments = glob.split('/');

@@ -73,7 +73,14 @@ export class IdempotentRequests {
   async run(caller: IdempotentCaller, key: string, fingerprint: string, execute: () => Promise<StoredAnswer>): Promise<StoredAnswer & { replayed: boolean }> {
     const id = digest(caller.identityId, key);
     const now = this.now();
-    const claim = { tenantId: caller.tenantId, id, fingerprint, status: 'in_progress' as const, leaseUntil: now + this.settings.leaseMs, expiresAt: now + this.settings.retentionMs };
+    const claim = {
+      tenantId: caller.tenantId,
+      id,
+      fingerprint,
+      status: 'in_progress' as const,
+      leaseUntil: now + this.settings.leaseMs,
+      expiresAt: now + this.settings.retentionMs,
+    };
     const holder = await this.store.claim(claim, now).catch(async (error: unknown) => {
       // The claim may have landed; the request has not run, so it must not be left looking like it had.
       if (!(error instanceof OutcomeUnknownError)) throw error;
@@ -111,7 +118,8 @@ export class IdempotentRequests {
     if (holder.status === 'completed' && holder.response) {
       return JSON.parse(await this.sealer.open(holder.tenantId, holder.id, holder.response)) as StoredAnswer;
     }
-    if (holder.status === 'in_progress' && now < holder.leaseUntil) throw new ConflictError('a request with this Idempotency-Key is still in progress; retry when it has finished');
+    if (holder.status === 'in_progress' && now < holder.leaseUntil)
+      throw new ConflictError('a request with this Idempotency-Key is still in progress; retry when it has finished');
     throw new OutcomeUnknownError('the first request with this Idempotency-Key ended without a recorded answer; check the resource before changing it again');
   }
 }

@@ -70,7 +70,14 @@ export class RateLimiter {
         // Fail open when the bucket store is down: the request's own storage calls decide
         // its fate, and health and admin endpoints stay usable during an outage.
         if (!(error instanceof DependencyUnavailableError || error instanceof OutcomeUnknownError)) throw error;
-        return { category, limit: rule.capacity, remaining: rule.capacity, resetSeconds: 0, windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond), degraded: true };
+        return {
+          category,
+          limit: rule.capacity,
+          remaining: rule.capacity,
+          resetSeconds: 0,
+          windowSeconds: Math.ceil(rule.capacity / rule.refillPerSecond),
+          degraded: true,
+        };
       }
     }
   }

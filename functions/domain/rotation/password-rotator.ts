@@ -19,8 +19,7 @@ const PREFIX = /^[A-Za-z0-9_-]{1,32}$/;
 /** `symbol` is everything that is not a cased letter or a decimal digit. */
 type CharacterClass = 'lower' | 'upper' | 'digit' | 'symbol';
 
-const classOf = (char: string): CharacterClass =>
-  /\p{Ll}/u.test(char) ? 'lower' : /\p{Lu}/u.test(char) ? 'upper' : /\p{Nd}/u.test(char) ? 'digit' : 'symbol';
+const classOf = (char: string): CharacterClass => (/\p{Ll}/u.test(char) ? 'lower' : /\p{Lu}/u.test(char) ? 'upper' : /\p{Nd}/u.test(char) ? 'digit' : 'symbol');
 
 /** What one generation uses, after options have been checked against a profile's defaults. */
 export interface PasswordPolicy {
@@ -82,7 +81,9 @@ export class PasswordRotator implements Rotator {
 
   /** Checks options against this rotator's profile; throws ValidationError naming the offending option. */
   policy(options: RotationOptions): PasswordPolicy {
-    const known = this.profile.allowsPrefix ? ['length', 'alphabet', 'exclude', 'require_each_class', 'prefix'] : ['length', 'alphabet', 'exclude', 'require_each_class'];
+    const known = this.profile.allowsPrefix
+      ? ['length', 'alphabet', 'exclude', 'require_each_class', 'prefix']
+      : ['length', 'alphabet', 'exclude', 'require_each_class'];
     for (const key of Object.keys(options)) {
       if (key === 'prefix' && !this.profile.allowsPrefix) throw new ValidationError(`${this.name} rotation does not take a prefix`, 'prefix');
       if (!known.includes(key)) throw new ValidationError(`unknown ${this.name} rotation option "${key}"; expected one of ${known.join(', ')}`, key);

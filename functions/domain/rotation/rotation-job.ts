@@ -22,7 +22,11 @@ export class RotationJob {
   async run(jobId: string): Promise<RotationRun> {
     const started = this.clock();
     const job = await this.jobs.get(jobId);
-    const fields = { tenantId: job?.tenantId, path: typeof job?.payload.path === 'string' ? job.payload.path : undefined, identityId: ROTATION_WORKER_IDENTITY };
+    const fields = {
+      tenantId: job?.tenantId,
+      path: typeof job?.payload.path === 'string' ? job.payload.path : undefined,
+      identityId: ROTATION_WORKER_IDENTITY,
+    };
     // Fail-closed like a request: no rotation starts unless its record is durable (SQS retries otherwise).
     if (job?.status === 'pending') await this.audit.record({ ...fields, type: 'rotation.run', outcome: 'attempted', details: { job_id: jobId } });
     const outcome = await this.rotations.run(jobId);

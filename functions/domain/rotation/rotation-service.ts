@@ -34,7 +34,7 @@ export class RotationService {
   /** Runs the job; throws only for failures worth a retry (dependencies down). */
   async run(jobId: string): Promise<'succeeded' | 'failed' | 'skipped'> {
     const job = await this.jobs.get(jobId);
-    if (!job || job.status !== 'pending' || job.kind !== 'rotate-secret') return 'skipped';
+    if (job?.status !== 'pending' || job.kind !== 'rotate-secret') return 'skipped';
     const path = String(job.payload.path ?? '');
     try {
       const version = await this.rotate(job, path);

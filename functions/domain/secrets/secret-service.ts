@@ -158,7 +158,10 @@ export class SecretService {
   /** Runs `task` after every earlier task under `key` has settled. */
   private async oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
     const run = (this.writing.get(key) ?? Promise.resolve()).then(task);
-    const settled = run.then(() => undefined, () => undefined);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.writing.set(key, settled);
     try {
       return await run;
@@ -198,13 +201,7 @@ export class SecretService {
     return summarize(head);
   }
 
-  async list(
-    principal: Principal,
-    rawPrefix: string,
-    limit: number,
-    cursor: string | undefined,
-    includeDeleted: boolean,
-  ): Promise<Page<SecretSummary>> {
+  async list(principal: Principal, rawPrefix: string, limit: number, cursor: string | undefined, includeDeleted: boolean): Promise<Page<SecretSummary>> {
     const prefix = validatePrefix(rawPrefix);
     // Each entry is filtered by the caller's list grants, so a listing never
     // names a secret the caller could not name itself.
@@ -245,14 +242,19 @@ export class SecretService {
     // With If-Match, a conditional write pins the expected version before anything is removed.
     if (expectedVersion !== undefined) await this.markDeleted(head, head.deletedAt ?? new Date(this.now()).toISOString(), expectedVersion);
     await this.repository.destroy(principal.tenantId, path);
-    await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: true }, occurredAt: new Date(this.now()).toISOString() });
+    await this.events.publish({
+      type: 'secret.deleted',
+      tenantId: principal.tenantId,
+      data: { path, destroyed: true },
+      occurredAt: new Date(this.now()).toISOString(),
+    });
   }
 
   private async setDeleted(principal: Principal, rawPath: string, deleted: boolean, expectedVersion: number | undefined): Promise<SecretSummary> {
     const path = validateSecretPath(rawPath);
     await this.auth.require(principal, deleted ? 'delete' : 'write', path);
     const head = await this.headAt(principal.tenantId, path, expectedVersion);
-    const deletedAt = deleted ? head.deletedAt ?? new Date(this.now()).toISOString() : null;
+    const deletedAt = deleted ? (head.deletedAt ?? new Date(this.now()).toISOString()) : null;
     await this.markDeleted(head, deletedAt, expectedVersion);
     if (deleted && !head.deletedAt) {
       await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: false }, occurredAt: deletedAt ?? '' });
@@ -287,6 +289,7 @@ const validateMetadata = (metadata: Readonly<Record<string, string>>): void => {
   if (entries.length > MAX_METADATA_ENTRIES) throw new ValidationError(`metadata may have at most ${MAX_METADATA_ENTRIES} entries`, 'metadata');
   for (const [key, value] of entries) {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(key)) throw new ValidationError(`metadata key "${key}" is invalid`, 'metadata');
-    if (typeof value !== 'string' || value.length > 512) throw new ValidationError(`metadata value of "${key}" must be a string of at most 512 characters`, 'metadata');
+    if (typeof value !== 'string' || value.length > 512)
+      throw new ValidationError(`metadata value of "${key}" must be a string of at most 512 characters`, 'metadata');
   }
 };

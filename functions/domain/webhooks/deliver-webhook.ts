@@ -33,10 +33,7 @@ export interface DeliveryMessage {
  * it visible again after a backoff; `dead-letter` makes it visible at once and
  * leaves it undeleted, so the redrive policy moves it to the DLQ.
  */
-export type DeliveryDecision =
-  | { readonly action: 'done' }
-  | { readonly action: 'retry'; readonly delaySeconds: number }
-  | { readonly action: 'dead-letter' };
+export type DeliveryDecision = { readonly action: 'done' } | { readonly action: 'retry'; readonly delaySeconds: number } | { readonly action: 'dead-letter' };
 
 const DONE: DeliveryDecision = { action: 'done' };
 /** A delivery's lease outlasts its HTTP timeout, so it never lapses mid-attempt. */

@@ -39,9 +39,9 @@ export class WebhookDeliveryJob {
       if (decision.action === 'done') return { keep: false, gaveUp: false };
       const seconds = decision.action === 'retry' ? decision.delaySeconds : 0;
       // Without the new visibility the message still comes back, after the queue's default timeout.
-      await this.visibility.delay(message.receiptHandle, seconds).catch((error: unknown) =>
-        this.logger.warn('could not reschedule webhook delivery', { job_id: jobId, error: describeError(error) }),
-      );
+      await this.visibility
+        .delay(message.receiptHandle, seconds)
+        .catch((error: unknown) => this.logger.warn('could not reschedule webhook delivery', { job_id: jobId, error: describeError(error) }));
       return { keep: true, gaveUp: decision.action === 'dead-letter' };
     } catch (error) {
       this.logger.error('webhook delivery errored', { job_id: jobId, message_id: message.messageId, error: describeError(error) });

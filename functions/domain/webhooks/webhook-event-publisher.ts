@@ -66,7 +66,12 @@ export class WebhookEventPublisher implements EventPublisher {
               traceparent ? { traceparent } : {},
             );
           } catch (error) {
-            this.logger.warn('webhook delivery not recorded', { tenant_id: event.tenantId, webhook_id: subscription.webhookId, job_id: jobId, error: (error as Error).name });
+            this.logger.warn('webhook delivery not recorded', {
+              tenant_id: event.tenantId,
+              webhook_id: subscription.webhookId,
+              job_id: jobId,
+              error: (error as Error).name,
+            });
           }
         }),
       );

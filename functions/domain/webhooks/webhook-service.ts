@@ -5,7 +5,14 @@ import type { KeyManager } from '../crypto/key-manager.js';
 import { EVENT_TYPES, type EventType } from '../events/events.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { newSigningSecret } from './webhook-signing.js';
-import { PREVIOUS_SECRET_GRACE_MS, WEBHOOK_ID_PATTERN, signingSecretContext, type DeliveryAttempt, type SealedSigningSecret, type WebhookSubscription } from './webhooks.js';
+import {
+  PREVIOUS_SECRET_GRACE_MS,
+  WEBHOOK_ID_PATTERN,
+  signingSecretContext,
+  type DeliveryAttempt,
+  type SealedSigningSecret,
+  type WebhookSubscription,
+} from './webhooks.js';
 import type { Page } from '../ports/secrets.js';
 import type { EgressCheck, WebhookRepository } from '../ports/webhooks.js';
 
@@ -67,8 +74,7 @@ const summarize = (subscription: WebhookSubscription, now: number): WebhookSumma
   createdAt: subscription.createdAt,
   createdBy: subscription.createdBy,
   secretVersion: subscription.secretVersion,
-  previousSecretExpiresAt:
-    subscription.secrets.find((secret) => secret.expiresAt !== null && Date.parse(secret.expiresAt) > now)?.expiresAt ?? null,
+  previousSecretExpiresAt: subscription.secrets.find((secret) => secret.expiresAt !== null && Date.parse(secret.expiresAt) > now)?.expiresAt ?? null,
 });
 
 /** Webhook subscription use cases; every method authorizes first and acts on the caller's tenant. */

@@ -20,7 +20,7 @@ const keyOf = (secret: string): Buffer => {
 
 /** `v1,<base64 HMAC>` of one message under one secret. */
 export const signPayload = (secret: string, messageId: string, timestampSeconds: number, body: string): string =>
-  'v1,' + createHmac('sha256', keyOf(secret)).update(`${messageId}.${timestampSeconds}.${body}`, 'utf8').digest('base64');
+  `v1,${createHmac('sha256', keyOf(secret)).update(`${messageId}.${timestampSeconds}.${body}`, 'utf8').digest('base64')}`;
 
 /** The `webhook-signature` header: one signature per secret, in the order given (newest first). */
 export const signatureHeader = (secrets: readonly string[], messageId: string, timestampSeconds: number, body: string): string =>

@@ -31,7 +31,11 @@ const queryEvents = async ({ auth, audit }: AuditRouteServices, { principal, que
   const afterKey = query.cursor && query.cursor > from ? query.cursor : from;
   // One more than asked tells whether another page exists; a filter that reads long without
   // finding enough answers what it found, with a cursor where it stopped.
-  const { events: found, resumeAfter } = await audit.store.eventsPage({ ...filtersOf(query), afterKey, throughKey: `${to}#~` }, limit + 1, Date.now() + QUERY_BUDGET_MS);
+  const { events: found, resumeAfter } = await audit.store.eventsPage(
+    { ...filtersOf(query), afterKey, throughKey: `${to}#~` },
+    limit + 1,
+    Date.now() + QUERY_BUDGET_MS,
+  );
   const page = found.slice(0, limit);
   const next = found.length > limit ? page.at(-1)!.key : resumeAfter;
   return json(200, { events: page.map((stored) => stored.event), next_cursor: next ? encodeCursor(next) : null });
@@ -65,10 +69,13 @@ const exportEvents = async ({ auth, audit, jobs }: AuditRouteServices, { princip
   return json(job.status === 'succeeded' ? 200 : 202, exportJson(job, manifest), { location: `/v1/audit/exports/${exportId}` });
 };
 
-const readExport = async ({ auth, audit, jobRepository }: AuditRouteServices, { principal, params }: RouteRequest<undefined, unknown, z.infer<typeof exportIdParams>>) => {
+const readExport = async (
+  { auth, audit, jobRepository }: AuditRouteServices,
+  { principal, params }: RouteRequest<undefined, unknown, z.infer<typeof exportIdParams>>,
+) => {
   await auth.requireOperator(principal);
   const job = /^exp_[0-9a-f]{32}$/.test(params.id) ? await jobRepository.get(params.id) : undefined;
-  if (!job || job.kind !== 'audit-export') throw new NotFoundError(`no audit export ${params.id}`);
+  if (job?.kind !== 'audit-export') throw new NotFoundError(`no audit export ${params.id}`);
   const manifest = job.status === 'succeeded' ? await audit.exporter.manifest(params.id) : undefined;
   return json(200, exportJson(job, manifest));
 };
@@ -85,21 +92,30 @@ export const auditRoutes: RouteGroup<AuditRouteServices> = {
   name: 'audit',
   routes: [
     route.authenticated({
-      ...operator, method: 'GET', pattern: '/v1/audit/events', audit: 'audit.query',
+      ...operator,
+      method: 'GET',
+      pattern: '/v1/audit/events',
+      audit: 'audit.query',
       summary: 'Query audit events in a time range (a day before `to` by default)',
       request: { query: eventsQuery },
       responses: { 200: { description: 'A page of events, oldest first', schema: eventsPageSchema } },
       handle: queryEvents,
     }),
     route.authenticated({
-      ...operator, method: 'GET', pattern: '/v1/audit/verify', audit: 'audit.verify',
+      ...operator,
+      method: 'GET',
+      pattern: '/v1/audit/verify',
+      audit: 'audit.verify',
       summary: 'Verify the sealed hash chain, a page of blocks at a time',
       request: { query: verifyQuery },
       responses: { 200: { description: 'What was checked and the first divergence, if any', schema: verifySchema } },
       handle: verifyChain,
     }),
     route.authenticated({
-      ...operator, method: 'POST', pattern: '/v1/audit/export', audit: 'audit.export',
+      ...operator,
+      method: 'POST',
+      pattern: '/v1/audit/export',
+      audit: 'audit.export',
       summary: 'Export sealed events to S3 as gzipped JSON lines',
       request: { body: exportBody },
       responses: {
@@ -109,14 +125,20 @@ export const auditRoutes: RouteGroup<AuditRouteServices> = {
       handle: exportEvents,
     }),
     route.authenticated({
-      ...operator, method: 'GET', pattern: '/v1/audit/exports/{id}', audit: 'audit.export_status',
+      ...operator,
+      method: 'GET',
+      pattern: '/v1/audit/exports/{id}',
+      audit: 'audit.export_status',
       summary: 'Follow an export',
       request: { params: exportIdParams },
       responses: { 200: { description: 'The export and its manifest once done', schema: exportSchema } },
       handle: readExport,
     }),
     route.authenticated({
-      ...operator, method: 'POST', pattern: '/v1/audit/hash', audit: 'audit.hash',
+      ...operator,
+      method: 'POST',
+      pattern: '/v1/audit/hash',
+      audit: 'audit.hash',
       summary: "The HMAC of a value under the deployment's audit key, to find it in the trail",
       request: { body: hashBody },
       responses: { 200: { description: 'The HMAC', schema: hashSchema } },

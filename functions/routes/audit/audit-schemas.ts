@@ -57,7 +57,11 @@ export const exportBody = z.strictObject({
 });
 
 export const verifyQuery = z.strictObject({
-  from_block: z.string().regex(/^(0|[1-9]\d{0,15})$/, 'must be a block number').transform(Number).optional(),
+  from_block: z
+    .string()
+    .regex(/^(0|[1-9]\d{0,15})$/, 'must be a block number')
+    .transform(Number)
+    .optional(),
   max_blocks: positiveIntegerQuery(1_000_000),
 });
 
@@ -70,7 +74,13 @@ type Filters = Partial<Record<'type' | 'outcome' | 'identity_id' | 'tenant_id' |
 /** The filters an events query or an export names, in the domain's terms. */
 export const filtersOf = (given: Filters): ExportFilters => {
   const filters: Record<string, string> = {};
-  for (const [name, field] of [['type', 'type'], ['outcome', 'outcome'], ['identity_id', 'identityId'], ['tenant_id', 'tenantId'], ['path', 'path']] as const) {
+  for (const [name, field] of [
+    ['type', 'type'],
+    ['outcome', 'outcome'],
+    ['identity_id', 'identityId'],
+    ['tenant_id', 'tenantId'],
+    ['path', 'path'],
+  ] as const) {
     const value = given[name];
     if (value != null) filters[field] = value;
   }

@@ -60,7 +60,10 @@ export const keyCacheJson = (stats: KeyCacheStats): z.infer<typeof keyCacheSchem
 export const readinessJson = (readiness: Readiness): z.infer<typeof readinessSchema> => ({
   status: readiness.ready ? 'ready' : 'not_ready',
   checks: Object.fromEntries(
-    Object.entries(readiness.checks).map(([name, check]) => [name, { status: check.status, latency_ms: check.latencyMs, ...(check.error ? { error: check.error } : {}) }]),
+    Object.entries(readiness.checks).map(([name, check]) => [
+      name,
+      { status: check.status, latency_ms: check.latencyMs, ...(check.error ? { error: check.error } : {}) },
+    ]),
   ),
 });
 

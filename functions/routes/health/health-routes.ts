@@ -57,19 +57,30 @@ export const healthRoutes: RouteGroup<HealthRouteServices> = {
   name: 'health',
   routes: [
     route.public({
-      method: 'GET', pattern: '/v1/health', category: 'health', rateLimit: null,
+      method: 'GET',
+      pattern: '/v1/health',
+      category: 'health',
+      rateLimit: null,
       summary: 'The process is alive',
       responses: { 200: { description: 'Alive', schema: livenessSchema } },
       handle: liveness,
     }),
     route.public({
-      method: 'GET', pattern: '/v1/health/ready', category: 'health', rateLimit: null,
+      method: 'GET',
+      pattern: '/v1/health/ready',
+      category: 'health',
+      rateLimit: null,
       summary: 'Every dependency is reachable',
       responses: { 200: { description: 'Ready', schema: readinessSchema }, 503: { description: 'Not ready, with each check', schema: readinessSchema } },
       handle: readiness,
     }),
     route.authenticated({
-      method: 'GET', pattern: '/v1/health/detailed', category: 'health', rateLimit: 'admin', auditBestEffort: true, capability: 'admin',
+      method: 'GET',
+      pattern: '/v1/health/detailed',
+      category: 'health',
+      rateLimit: 'admin',
+      auditBestEffort: true,
+      capability: 'admin',
       summary: 'Per-check latency and history, key provider, key cache, queues, connection pool',
       responses: {
         200: { description: 'Ready', schema: detailedHealthSchema },

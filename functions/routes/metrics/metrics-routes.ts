@@ -55,7 +55,10 @@ export const metricsRoutes: RouteGroup<MetricsRouteServices> = {
   name: 'metrics',
   routes: [
     route.public({
-      method: 'GET', pattern: '/v1/metrics', category: 'metrics', rateLimit: null,
+      method: 'GET',
+      pattern: '/v1/metrics',
+      category: 'metrics',
+      rateLimit: null,
       summary: 'Prometheus text exposition of the whole fleet (the metrics token or an operator token when one is configured)',
       responses: { 200: { description: 'Prometheus text format', contentType: EXPOSITION_CONTENT_TYPE } },
       handle: scrape,

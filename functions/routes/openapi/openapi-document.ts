@@ -52,7 +52,10 @@ const IDEMPOTENCY_KEY: JsonSchema = {
 
 const parametersOf = (route: RouteDefinition<never>, schemas: SchemaCollector): JsonSchema[] => {
   const parameters: JsonSchema[] = [];
-  for (const [where, schema] of [['path', route.request?.params], ['query', route.request?.query]] as const) {
+  for (const [where, schema] of [
+    ['path', route.request?.params],
+    ['query', route.request?.query],
+  ] as const) {
     if (!schema) continue;
     const converted = schemas.convert(schema, 'input');
     const required = new Set((converted.required ?? []) as string[]);

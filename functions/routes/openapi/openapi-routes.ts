@@ -15,7 +15,10 @@ export const openApiRoutes: RouteGroup<OpenApiRouteServices> = {
   name: 'openapi',
   routes: [
     route.public({
-      method: 'GET', pattern: '/v1/openapi.json', category: 'openapi', rateLimit: null,
+      method: 'GET',
+      pattern: '/v1/openapi.json',
+      category: 'openapi',
+      rateLimit: null,
       summary: 'This document',
       responses: { 200: { description: 'The OpenAPI 3.1 document', contentType: 'application/json' } },
       handle: describeApi,

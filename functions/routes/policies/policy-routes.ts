@@ -23,7 +23,10 @@ const rule = z.strictObject({
 const policyBody = z.strictObject({ tenant_id: optional(z.string().max(64)), rules: z.array(rule).min(1, 'must hold at least one rule').max(256) });
 const policyParams = z.strictObject({ name: z.string() });
 
-const putPolicy = async ({ auth }: PolicyRouteServices, { principal, params, body }: RouteRequest<z.infer<typeof policyBody>, unknown, z.infer<typeof policyParams>>) => {
+const putPolicy = async (
+  { auth }: PolicyRouteServices,
+  { principal, params, body }: RouteRequest<z.infer<typeof policyBody>, unknown, z.infer<typeof policyParams>>,
+) => {
   const tenantId = await auth.requireAdminOf(principal, body.tenant_id ?? undefined);
   const rules = body.rules.map((entry) => ({ path: entry.path, capabilities: [...new Set(entry.capabilities)] }));
   return json(200, policyJson(await auth.putPolicy(tenantId, params.name, rules)));
@@ -35,7 +38,11 @@ export const policyRoutes: RouteGroup<PolicyRouteServices> = {
   name: 'policies',
   routes: [
     route.authenticated({
-      method: 'PUT', pattern: '/v1/policies/{name}', category: 'policies', rateLimit: 'admin', capability: 'admin',
+      method: 'PUT',
+      pattern: '/v1/policies/{name}',
+      category: 'policies',
+      rateLimit: 'admin',
+      capability: 'admin',
       summary: 'Create or replace a policy',
       request: { params: policyParams, body: policyBody },
       responses: { 200: { description: 'The policy as stored', schema: policySchema } },

@@ -10,7 +10,10 @@ export interface RotationRouteServices {
   readonly rotationRequests: Pick<RotationRequests, 'request' | 'job'>;
 }
 
-const requestRotation = async ({ rotationRequests }: RotationRouteServices, { principal, params }: RouteRequest<undefined, unknown, z.infer<typeof secretPathParams>>) => {
+const requestRotation = async (
+  { rotationRequests }: RotationRouteServices,
+  { principal, params }: RouteRequest<undefined, unknown, z.infer<typeof secretPathParams>>,
+) => {
   const job = await rotationRequests.request(principal, params.path);
   return json(202, jobJson(job), { location: `/v1/jobs/${job.jobId}` });
 };
@@ -24,14 +27,23 @@ export const rotationRoutes: RouteGroup<RotationRouteServices> = {
   name: 'rotation',
   routes: [
     route.authenticated({
-      method: 'POST', pattern: '/v1/secrets/{path+}/rotate', category: 'secrets', rateLimit: 'write', audit: 'secret.rotate', capability: 'rotate',
+      method: 'POST',
+      pattern: '/v1/secrets/{path+}/rotate',
+      category: 'secrets',
+      rateLimit: 'write',
+      audit: 'secret.rotate',
+      capability: 'rotate',
       summary: 'Queue a rotation of a secret',
       request: { params: secretPathParams },
       responses: { 202: { description: 'The rotation job, queued', schema: jobSchema } },
       handle: requestRotation,
     }),
     route.authenticated({
-      method: 'GET', pattern: '/v1/jobs/{id}', category: 'jobs', rateLimit: 'read', capability: 'list',
+      method: 'GET',
+      pattern: '/v1/jobs/{id}',
+      category: 'jobs',
+      rateLimit: 'read',
+      capability: 'list',
       summary: 'Follow a rotation job',
       request: { params: idParams },
       responses: { 200: { description: 'The job', schema: jobSchema } },

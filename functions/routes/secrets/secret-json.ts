@@ -51,9 +51,7 @@ export const secretSummaryJson = (summary: SecretSummary): z.infer<typeof secret
   created_at: summary.createdAt,
   updated_at: summary.updatedAt,
   deleted_at: summary.deletedAt,
-  rotation: summary.rotation
-    ? { interval_days: summary.rotation.intervalDays, rotator: summary.rotation.rotator, options: summary.rotation.options }
-    : null,
+  rotation: summary.rotation ? { interval_days: summary.rotation.intervalDays, rotator: summary.rotation.rotator, options: summary.rotation.options } : null,
 });
 
 export const secretValueJson = (value: SecretValue): z.infer<typeof secretValueSchema> => ({

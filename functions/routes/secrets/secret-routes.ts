@@ -8,7 +8,16 @@ import { headerOf } from '../../http/body.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { booleanQuery, optional, positiveIntegerQuery, secretPathParams } from '../schemas.js';
-import { secretListSchema, secretSummaryJson, secretSummarySchema, secretValueJson, secretValueSchema, secretVersionsJson, secretVersionsSchema, secretWrittenSchema } from './secret-json.js';
+import {
+  secretListSchema,
+  secretSummaryJson,
+  secretSummarySchema,
+  secretValueJson,
+  secretValueSchema,
+  secretVersionsJson,
+  secretVersionsSchema,
+  secretWrittenSchema,
+} from './secret-json.js';
 
 export interface SecretRouteServices {
   readonly secrets: SecretService;
@@ -66,7 +75,10 @@ const rotationOf = (rotation: z.infer<typeof rotationBody> | null | undefined): 
   return { intervalDays: rotation.interval_days, rotator: rotation.rotator ?? 'password', options: Object.fromEntries(options) };
 };
 
-const writeSecret = async ({ secrets, rotationRequests }: SecretRouteServices, { event, principal, params, body, audit }: RouteRequest<z.infer<typeof writeBody>, unknown, PathParams>) => {
+const writeSecret = async (
+  { secrets, rotationRequests }: SecretRouteServices,
+  { event, principal, params, body, audit }: RouteRequest<z.infer<typeof writeBody>, unknown, PathParams>,
+) => {
   const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
   const rotation = rotationOf(body.rotation);
   if (rotation) rotationRequests.validateSchedule(rotation.rotator, rotation.options);
@@ -84,7 +96,10 @@ const writeSecret = async ({ secrets, rotationRequests }: SecretRouteServices, {
   return json(summary.currentVersion === 1 ? 201 : 200, written, { etag: etag(summary.currentVersion) });
 };
 
-const readSecret = async ({ secrets }: SecretRouteServices, { principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof readQuery>, PathParams>) => {
+const readSecret = async (
+  { secrets }: SecretRouteServices,
+  { principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof readQuery>, PathParams>,
+) => {
   const value = await secrets.read(principal, params.path, query.version);
   audit.detail('version', value.version);
   return json(200, secretValueJson(value), { etag: etag(value.version) });
@@ -101,7 +116,10 @@ const listVersions = async ({ secrets }: SecretRouteServices, { principal, param
 const restoreSecret = async ({ secrets }: SecretRouteServices, { principal, params }: RouteRequest<undefined, unknown, PathParams>) =>
   json(200, secretSummaryJson(await secrets.restore(principal, params.path)));
 
-const deleteSecret = async ({ secrets }: SecretRouteServices, { event, principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof deleteQuery>, PathParams>) => {
+const deleteSecret = async (
+  { secrets }: SecretRouteServices,
+  { event, principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof deleteQuery>, PathParams>,
+) => {
   const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
   audit.detail('destroy', query.destroy === true);
   if (!query.destroy) return json(200, secretSummaryJson(await secrets.softDelete(principal, params.path, expectedVersion)));
@@ -117,28 +135,47 @@ export const secretRoutes: RouteGroup<SecretRouteServices> = {
   name: 'secrets',
   routes: [
     route.authenticated({
-      method: 'GET', pattern: '/v1/secrets', category: 'secrets', rateLimit: 'list', capability: 'list',
+      method: 'GET',
+      pattern: '/v1/secrets',
+      category: 'secrets',
+      rateLimit: 'list',
+      capability: 'list',
       summary: 'List secret metadata under a prefix (never values)',
       request: { query: listQuery },
       responses: { 200: { description: 'A page of secrets', schema: secretListSchema } },
       handle: listSecrets,
     }),
     route.authenticated({
-      method: 'GET', pattern: `${SECRET}/versions`, category: 'secrets', rateLimit: 'list', audit: 'secret.versions', capability: 'list',
+      method: 'GET',
+      pattern: `${SECRET}/versions`,
+      category: 'secrets',
+      rateLimit: 'list',
+      audit: 'secret.versions',
+      capability: 'list',
       summary: 'List the versions of a secret',
       request: { params: secretPathParams },
       responses: { 200: { description: 'Versions, newest first', schema: secretVersionsSchema } },
       handle: listVersions,
     }),
     route.authenticated({
-      method: 'POST', pattern: `${SECRET}/restore`, category: 'secrets', rateLimit: 'write', audit: 'secret.restore', capability: 'write',
+      method: 'POST',
+      pattern: `${SECRET}/restore`,
+      category: 'secrets',
+      rateLimit: 'write',
+      audit: 'secret.restore',
+      capability: 'write',
       summary: 'Restore a soft-deleted secret',
       request: { params: secretPathParams },
       responses: { 200: { description: 'The restored secret', schema: secretSummarySchema } },
       handle: restoreSecret,
     }),
     route.authenticated({
-      method: 'PUT', pattern: SECRET, category: 'secrets', rateLimit: 'write', audit: 'secret.write', capability: 'write',
+      method: 'PUT',
+      pattern: SECRET,
+      category: 'secrets',
+      rateLimit: 'write',
+      audit: 'secret.write',
+      capability: 'write',
       summary: 'Write a new version; If-Match: "<version>" for check-and-set',
       request: { params: secretPathParams, body: writeBody },
       responses: {
@@ -148,14 +185,24 @@ export const secretRoutes: RouteGroup<SecretRouteServices> = {
       handle: writeSecret,
     }),
     route.authenticated({
-      method: 'GET', pattern: SECRET, category: 'secrets', rateLimit: 'read', audit: 'secret.read', capability: 'read',
+      method: 'GET',
+      pattern: SECRET,
+      category: 'secrets',
+      rateLimit: 'read',
+      audit: 'secret.read',
+      capability: 'read',
       summary: 'Read a version of a secret (the current one by default)',
       request: { params: secretPathParams, query: readQuery },
       responses: { 200: { description: 'The value', schema: secretValueSchema } },
       handle: readSecret,
     }),
     route.authenticated({
-      method: 'DELETE', pattern: SECRET, category: 'secrets', rateLimit: 'write', audit: 'secret.delete', capability: 'delete',
+      method: 'DELETE',
+      pattern: SECRET,
+      category: 'secrets',
+      rateLimit: 'write',
+      audit: 'secret.delete',
+      capability: 'delete',
       summary: 'Soft delete a secret, or destroy it with destroy=true; If-Match: "<version>" deletes only that version',
       request: { params: secretPathParams, query: deleteQuery },
       responses: { 200: { description: 'Soft deleted', schema: secretSummarySchema }, 204: { description: 'Destroyed' } },

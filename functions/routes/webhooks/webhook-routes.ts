@@ -28,7 +28,8 @@ const createWebhook = async ({ webhooks }: WebhookRouteServices, { principal, bo
 const listWebhooks = async ({ webhooks }: WebhookRouteServices, { principal }: RouteRequest) =>
   json(200, { webhooks: (await webhooks.list(principal)).map(webhookJson) });
 
-const readWebhook = async ({ webhooks }: WebhookRouteServices, { principal, params }: IdRequest) => json(200, webhookJson(await webhooks.get(principal, params.id)));
+const readWebhook = async ({ webhooks }: WebhookRouteServices, { principal, params }: IdRequest) =>
+  json(200, webhookJson(await webhooks.get(principal, params.id)));
 
 const deleteWebhook = async ({ webhooks }: WebhookRouteServices, { principal, params }: IdRequest) => {
   await webhooks.delete(principal, params.id);
@@ -52,41 +53,53 @@ export const webhookRoutes: RouteGroup<WebhookRouteServices> = {
   name: 'webhooks',
   routes: [
     route.authenticated({
-      ...admin, method: 'POST', pattern: '/v1/webhooks',
+      ...admin,
+      method: 'POST',
+      pattern: '/v1/webhooks',
       summary: 'Subscribe a URL to events; the signing secret is shown once',
       request: { body: createBody },
       responses: { 201: { description: 'The subscription and its signing secret', schema: webhookWithSecretSchema } },
       handle: createWebhook,
     }),
     route.authenticated({
-      ...admin, method: 'GET', pattern: '/v1/webhooks',
+      ...admin,
+      method: 'GET',
+      pattern: '/v1/webhooks',
       summary: "List the tenant's subscriptions",
       responses: { 200: { description: 'Subscriptions', schema: webhookListSchema } },
       handle: listWebhooks,
     }),
     route.authenticated({
-      ...admin, method: 'GET', pattern: '/v1/webhooks/{id}',
+      ...admin,
+      method: 'GET',
+      pattern: '/v1/webhooks/{id}',
       summary: 'Read a subscription',
       request: { params: idParams },
       responses: { 200: { description: 'The subscription', schema: webhookSchema } },
       handle: readWebhook,
     }),
     route.authenticated({
-      ...admin, method: 'DELETE', pattern: '/v1/webhooks/{id}',
+      ...admin,
+      method: 'DELETE',
+      pattern: '/v1/webhooks/{id}',
       summary: 'Delete a subscription',
       request: { params: idParams },
       responses: { 204: { description: 'Deleted' } },
       handle: deleteWebhook,
     }),
     route.authenticated({
-      ...admin, method: 'POST', pattern: '/v1/webhooks/{id}/rotate-secret',
+      ...admin,
+      method: 'POST',
+      pattern: '/v1/webhooks/{id}/rotate-secret',
       summary: 'Rotate the signing secret; the old one signs too for a grace period',
       request: { params: idParams },
       responses: { 200: { description: 'The subscription and its new signing secret', schema: webhookWithSecretSchema } },
       handle: rotateWebhookSecret,
     }),
     route.authenticated({
-      ...admin, method: 'GET', pattern: '/v1/webhooks/{id}/deliveries',
+      ...admin,
+      method: 'GET',
+      pattern: '/v1/webhooks/{id}/deliveries',
       summary: 'Delivery attempts of a subscription, newest first',
       request: { params: idParams, query: deliveriesQuery },
       responses: { 200: { description: 'A page of delivery attempts', schema: deliveriesSchema } },

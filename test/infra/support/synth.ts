@@ -39,8 +39,7 @@ export const handlerBundleDir = async (name: string, handlerSource: string): Pro
   return dir;
 };
 
-export const readRuleFiles = (): Promise<string[]> =>
-  Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
+export const readRuleFiles = (): Promise<string[]> => Promise.all(RULE_FILES.map((file) => readFile(opsPath('prometheus', file), 'utf8')));
 
 export interface DefinedApp {
   readonly app: App;
@@ -179,7 +178,13 @@ export const objectArn = (bucketId: string, pattern: string): Json => ({ 'Fn::Jo
 
 /** Whether an IAM action pattern (`dynamodb:*`, `dynamodb:Update*`, `*`) allows `action`. */
 export const allowsAction = (pattern: string, action: string): boolean =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(action);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  ).test(action);
 
 /** Every identity-policy statement of every role and policy in a template, cross-stack refs resolved. */
 export const allPolicyStatements = (synth: Synthesized, json: Json): Statement[] =>

@@ -52,7 +52,9 @@ export const contractViolation = (method: string, path: string, response: Observ
   if (media !== expectedMedia) return `content type ${media} where ${expectedMedia} is declared`;
   if (!declared.schema) return undefined;
   const result = declared.schema.safeParse(parsed(response.text));
-  return result.success ? undefined : `body does not match the ${response.status} schema: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+  return result.success
+    ? undefined
+    : `body does not match the ${response.status} schema: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
 };
 
 export class ContractViolationError extends Error {

@@ -29,9 +29,7 @@ export const waitFor = async (check: () => Promise<boolean>, timeoutMs = 20_000,
 };
 
 export const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((r) => child.once('exit', (code) => r(code)));
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
 
 /** A dynalite server in its own process, so a test can stop DynamoDB under a running vault. */
 export class DynaliteProcess {
@@ -52,12 +50,20 @@ export class DynaliteProcess {
   }
 
   async restart(): Promise<void> {
-    this.child = spawn(process.execPath, [join(ROOT, 'node_modules/dynalite/cli.js'), '--port', String(this.port), '--host', '127.0.0.1', '--path', this.dataDir, '--createTableMs', '0'], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      process.execPath,
+      [join(ROOT, 'node_modules/dynalite/cli.js'), '--port', String(this.port), '--host', '127.0.0.1', '--path', this.dataDir, '--createTableMs', '0'],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(
       async () => {
-        const response = await fetch(this.endpoint, { method: 'POST', headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables', 'content-type': 'application/x-amz-json-1.0' }, body: '{}' });
+        const response = await fetch(this.endpoint, {
+          method: 'POST',
+          headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables', 'content-type': 'application/x-amz-json-1.0' },
+          body: '{}',
+        });
         return response.status < 500 || response.status === 400;
       },
       15_000,

@@ -76,7 +76,7 @@ export class PrometheusServer {
     const binary = findPrometheus();
     if (!binary) {
       throw new Error(
-        'the `prometheus` binary is not on PATH: run `bash scripts/ensure-test-deps.sh` (npm test does) to install Debian\'s prometheus package, or set PROMETHEUS_BIN',
+        "the `prometheus` binary is not on PATH: run `bash scripts/ensure-test-deps.sh` (npm test does) to install Debian's prometheus package, or set PROMETHEUS_BIN",
       );
     }
     const server = new PrometheusServer(tempDir('prometheus'), await freePort());

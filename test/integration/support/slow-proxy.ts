@@ -146,7 +146,10 @@ export class SlowProxy {
       client.destroy();
       upstream.destroy();
     };
-    for (const [side, socket] of [['client', client], ['upstream', upstream]] as const) {
+    for (const [side, socket] of [
+      ['client', client],
+      ['upstream', upstream],
+    ] as const) {
       socket.on('error', (error) => {
         log(`${side} error ${error.message}`);
         teardown();

@@ -119,7 +119,11 @@ export class VaultProcess {
   }
 
   /** One API call; every answer is checked against the route's declared response (see contract.ts). */
-  async request(method: string, path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<ApiResponse> {
+  async request(
+    method: string,
+    path: string,
+    options: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? this.rootToken : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
@@ -133,7 +137,7 @@ export class VaultProcess {
     const response = await fetch(`${this.url}${path}`, { method, headers, body });
     const text = await response.text();
     assertContract(method, path, { status: response.status, contentType: response.headers.get('content-type'), text });
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -146,7 +150,15 @@ export class VaultProcess {
 /** Creates a tenant, a policy and an identity in it; returns the identity's token. */
 export const createIdentity = async (
   vault: VaultProcess,
-  options: { tenant: string; identity: string; rules?: { path: string; capabilities: string[] }[]; policies?: string[]; ttl?: number; renewable?: boolean; maxTtl?: number },
+  options: {
+    tenant: string;
+    identity: string;
+    rules?: { path: string; capabilities: string[] }[];
+    policies?: string[];
+    ttl?: number;
+    renewable?: boolean;
+    maxTtl?: number;
+  },
 ): Promise<string> => {
   const tenant = await vault.request('POST', '/v1/tenants', { body: { tenant_id: options.tenant } });
   if (tenant.status !== 201 && tenant.status !== 409) throw new Error(`tenant: ${tenant.status} ${tenant.text}`);

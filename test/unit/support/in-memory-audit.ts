@@ -1,6 +1,16 @@
 import { auditKeyOf, type AuditEvent } from '../../../functions/domain/audit/audit-event.js';
 import { ConflictError } from '../../../functions/domain/errors.js';
-import type { AuditAnchors, AuditBlock, AuditQuery, AuditStore, DetectionState, ExportSink, ExportTarget, StoredAuditEvent, VerificationRecord } from '../../../functions/domain/ports/audit.js';
+import type {
+  AuditAnchors,
+  AuditBlock,
+  AuditQuery,
+  AuditStore,
+  DetectionState,
+  ExportSink,
+  ExportTarget,
+  StoredAuditEvent,
+  VerificationRecord,
+} from '../../../functions/domain/ports/audit.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -102,7 +112,9 @@ export class InMemoryAuditStore implements AuditStore {
 
   async latestVerification(kind: 'any' | 'divergent' | 'clean-full'): Promise<VerificationRecord | undefined> {
     await tick();
-    const wanted = this.verifications.filter((record) => kind === 'any' || (kind === 'divergent' ? record.divergence !== undefined : record.full && !record.divergence));
+    const wanted = this.verifications.filter(
+      (record) => kind === 'any' || (kind === 'divergent' ? record.divergence !== undefined : record.full && !record.divergence),
+    );
     return structuredClone(wanted.at(-1));
   }
 
