@@ -1,6 +1,6 @@
 // Every series ScaiVault exports, defined once: name, type, help and labels
-// exactly as the operator contract (reference 000) names them, plus the series
-// DESIGN §5 adds. Everything else (recording, merging, exposition) reads this.
+// exactly as the operator contract in docs/observability.md names them.
+// Everything else (recording, merging, exposition) reads this.
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
