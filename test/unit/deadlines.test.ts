@@ -1,35 +1,19 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedRequestHandler } from '../../functions/adapters/aws-clients.js';
 import { DeadlineExceededError } from '../../functions/domain/errors.js';
 import { withDeadline } from '../../functions/http/request-deadline.js';
+import { SilentServer } from './support/silent-server.js';
 
 describe('boundedRequestHandler', () => {
-  // Accepts connections and reads requests but never answers: a frozen dependency.
-  let server: Server;
-  let port = 0;
-  const sockets = new Set<Socket>();
-
-  beforeAll(async () => {
-    server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('data', () => undefined);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  });
-
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const server = new SilentServer();
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
 
   it('ends a call that gets no answer at its request timeout, with a TimeoutError, and frees the socket', async () => {
     const client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoint: server.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
       maxAttempts: 1,
@@ -44,7 +28,7 @@ describe('boundedRequestHandler', () => {
     expect(elapsed).toBeGreaterThanOrEqual(250);
     expect(elapsed).toBeLessThan(1500);
     await new Promise((r) => setTimeout(r, 50));
-    expect(sockets.size).toBe(0);
+    expect(server.sockets.size).toBe(0);
   });
 });
 
