@@ -53,6 +53,16 @@ describe('a hung dependency never hangs the vault', () => {
     return slowest;
   };
 
+  /** Liveness stays fast for 3 s, and readiness is 503 within 3 s. */
+  const probesWhileFrozen = async (): Promise<{ slowestLive: number; ready: Timed }> => {
+    const slowestLive = await slowestLiveness(3000);
+    expect(slowestLive).toBeLessThan(1000);
+    const ready = await timed('GET', '/v1/health/ready', { token: null });
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(3000);
+    return { slowestLive, ready };
+  };
+
   const report = (label: string, figures: Record<string, number>) => console.log(`[hung ${label}] ${JSON.stringify(figures)}`);
 
   beforeAll(async () => {
@@ -78,12 +88,7 @@ describe('a hung dependency never hangs the vault', () => {
     expect((await timed('PUT', '/v1/secrets/hung/db', { body: { value: 'before-freeze' } })).status).toBe(201);
     dynalite.signal('SIGSTOP');
     try {
-      const slowestLive = await slowestLiveness(3000);
-      expect(slowestLive).toBeLessThan(1000);
-
-      const ready = await timed('GET', '/v1/health/ready', { token: null });
-      expect(ready.status).toBe(503);
-      expect(ready.ms).toBeLessThan(3000);
+      const { slowestLive, ready } = await probesWhileFrozen();
       expect(ready.body.checks.dynamodb.status).toBe('down');
       expect(ready.body.checks.audit_sink.status).toBe('down');
       expect(ready.body.checks.key_provider.status).toBe('up');
@@ -131,12 +136,7 @@ describe('a hung dependency never hangs the vault', () => {
   it('with SQS and S3 frozen: liveness in milliseconds, readiness names the queues and bucket within 3 s, requests answered within their deadline, and back after SIGCONT', async () => {
     fauxqs.signal('SIGSTOP');
     try {
-      const slowestLive = await slowestLiveness(3000);
-      expect(slowestLive).toBeLessThan(1000);
-
-      const ready = await timed('GET', '/v1/health/ready', { token: null });
-      expect(ready.status).toBe(503);
-      expect(ready.ms).toBeLessThan(3000);
+      const { slowestLive, ready } = await probesWhileFrozen();
       for (const check of ['rotation_queue', 'webhook_queue', 'audit_export_queue', 'audit_bucket'])
         expect(ready.body.checks[check].status, check).toBe('down');
       expect(ready.body.checks.dynamodb.status).toBe('up');
