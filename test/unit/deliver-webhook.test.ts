@@ -139,6 +139,20 @@ describe('webhook delivery', () => {
     expect(repository.leases.get(jobId)?.holder).toBe('someone-else');
   });
 
+  it('does not deliver again when another copy finished the job between its read and its claim', async () => {
+    const { deliver, jobId, sender, repository, jobs } = await setup();
+    // The other copy delivers and releases its lease just after this copy read the job as pending.
+    const claim = repository.claimDelivery.bind(repository);
+    repository.claimDelivery = async (...args: Parameters<typeof claim>) => {
+      await jobs.finish(jobId, 'succeeded', 'delivered: HTTP 204');
+      return claim(...args);
+    };
+    expect(await deliver.deliver({ jobId, receiveCount: 1, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(sender.requests).toHaveLength(0);
+    expect(repository.attempts).toHaveLength(0);
+    expect(repository.leases.has(jobId)).toBe(false);
+  });
+
   it('signs with both secrets during the rotation grace period, and with the new one only after it', async () => {
     const { deliver, jobId, sender, webhooks, admin, webhook, secret: oldSecret, jobs, advance } = await setup();
     const { secret: newSecret } = await webhooks.rotateSecret(admin, webhook.webhookId);

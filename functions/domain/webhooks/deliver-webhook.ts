@@ -83,7 +83,10 @@ export class DeliverWebhook {
       return { action: 'retry', delaySeconds: visibilitySeconds(leaseMs) };
     }
     try {
-      return await this.attempt(job, message);
+      // Read again under the lease: a copy that finished the job between the first read and the claim has released it by now.
+      const claimed = await this.jobs.get(job.jobId);
+      if (!claimed || claimed.status !== 'pending') return DONE;
+      return await this.attempt(claimed, message);
     } finally {
       await this.repository.releaseDelivery(job.jobId, holder).catch(() => undefined);
     }
