@@ -139,6 +139,31 @@ describe('webhook delivery', () => {
     expect(repository.leases.get(jobId)?.holder).toBe('someone-else');
   });
 
+  it('records an attempt before its POST, so one whose outcome is lost still shows as unknown', async () => {
+    const { deliver, jobId, sender, repository, jobs } = await setup();
+    const record = repository.recordAttempt.bind(repository);
+    let seenBeforePost = 0;
+    repository.recordAttempt = async (attempt) => {
+      if (attempt.outcome === 'unknown') {
+        seenBeforePost = sender.requests.length;
+        return record(attempt);
+      }
+      throw new Error('dynamodb down');
+    };
+    await expect(deliver.deliver({ jobId, receiveCount: 1, traceparent: undefined })).rejects.toThrow('dynamodb down');
+    expect(seenBeforePost).toBe(0);
+    expect(sender.requests).toHaveLength(1);
+    expect(repository.attempts).toMatchObject([{ jobId, attempt: 1, outcome: 'unknown', statusCode: null }]);
+    expect(jobs.jobs.get(jobId)?.status).toBe('pending');
+    // The retry's outcome is its own record; the unknown one stays.
+    repository.recordAttempt = record;
+    expect(await deliver.deliver({ jobId, receiveCount: 2, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(repository.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'unknown'],
+      [2, 'success'],
+    ]);
+  });
+
   it('does not deliver again when another copy finished the job between its read and its claim', async () => {
     const { deliver, jobId, sender, repository, jobs } = await setup();
     // The other copy delivers and releases its lease just after this copy read the job as pending.

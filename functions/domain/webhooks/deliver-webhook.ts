@@ -111,18 +111,24 @@ export class DeliverWebhook {
       // The job id is the message id: stable across retries, so receivers can deduplicate.
       ...signedHeaders(await this.signingSecrets(subscription, startedAt), job.jobId, Math.floor(startedAt / 1000), body),
     };
+    const attempt = message.receiveCount;
+    const recorded = {
+      tenantId: job.tenantId,
+      webhookId: subscription.webhookId,
+      jobId: job.jobId,
+      eventType: payload.eventType,
+      attempt,
+      attemptedAt: new Date(startedAt).toISOString(),
+    };
+    // Recorded before the POST and replaced by its outcome after: a crash or a lost write in between
+    // leaves the attempt in the history as `unknown`, so every POST a receiver gets is one the history shows.
+    await this.repository.recordAttempt({ ...recorded, statusCode: null, error: null, latencyMs: 0, outcome: 'unknown', retryInMs: null } satisfies DeliveryAttempt);
     const response = await this.sender.send({ url: subscription.url, headers, body, timeoutMs: this.settings.timeoutMs, traceparent: message.traceparent });
     const success = response.kind === 'response' && response.statusCode >= 200 && response.statusCode < 300;
     this.metrics.webhookDelivery(success, response.latencyMs / 1000);
-    const attempt = message.receiveCount;
     const record = (outcome: AttemptOutcome, retryInMs: number | null): Promise<void> =>
       this.repository.recordAttempt({
-        tenantId: job.tenantId,
-        webhookId: subscription.webhookId,
-        jobId: job.jobId,
-        eventType: payload.eventType,
-        attempt,
-        attemptedAt: new Date(startedAt).toISOString(),
+        ...recorded,
         statusCode: response.kind === 'response' ? response.statusCode : null,
         error: response.kind === 'error' ? response.error : null,
         latencyMs: Math.round(response.latencyMs),
