@@ -139,29 +139,33 @@ describe('webhook delivery', () => {
     expect(repository.leases.get(jobId)?.holder).toBe('someone-else');
   });
 
-  it('records an attempt before its POST, so one whose outcome is lost still shows as unknown', async () => {
+  it('records an attempt before its POST, so one answered but never finished still shows as unknown', async () => {
     const { deliver, jobId, sender, repository, jobs } = await setup();
     const record = repository.recordAttempt.bind(repository);
-    let seenBeforePost = 0;
+    let postsBeforeRecord = -1;
     repository.recordAttempt = async (attempt) => {
-      if (attempt.outcome === 'unknown') {
-        seenBeforePost = sender.requests.length;
-        return record(attempt);
-      }
+      if (postsBeforeRecord < 0) postsBeforeRecord = sender.requests.length;
+      return record(attempt);
+    };
+    // The receiver answered 204, then the job could not be finished (DynamoDB down, or the worker died).
+    const finish = jobs.finish.bind(jobs);
+    jobs.finish = async () => {
       throw new Error('dynamodb down');
     };
     await expect(deliver.deliver({ jobId, receiveCount: 1, traceparent: undefined })).rejects.toThrow('dynamodb down');
-    expect(seenBeforePost).toBe(0);
+    expect(postsBeforeRecord).toBe(0);
     expect(sender.requests).toHaveLength(1);
     expect(repository.attempts).toMatchObject([{ jobId, attempt: 1, outcome: 'unknown', statusCode: null }]);
     expect(jobs.jobs.get(jobId)?.status).toBe('pending');
-    // The retry's outcome is its own record; the unknown one stays.
-    repository.recordAttempt = record;
+    // The retry posts again (receivers deduplicate by webhook-id) and is the one success; the unknown attempt stays.
+    jobs.finish = finish;
     expect(await deliver.deliver({ jobId, receiveCount: 2, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(sender.requests).toHaveLength(2);
     expect(repository.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
       [1, 'unknown'],
       [2, 'success'],
     ]);
+    expect(jobs.jobs.get(jobId)?.status).toBe('succeeded');
   });
 
   it('does not deliver again when another copy finished the job between its read and its claim', async () => {

@@ -146,23 +146,25 @@ export class DeliverWebhook {
     };
     const result = response.kind === 'response' ? `HTTP ${response.statusCode}` : response.error;
 
+    // The job is finished before its attempt says so: a success in the history is one the job will not repeat
+    // (a worker that dies in between leaves the attempt `unknown`, and the job's retry finds it finished).
     if (success) {
-      await record('success', null);
       await this.jobs.finish(job.jobId, 'succeeded', `delivered: ${result}`);
+      await record('success', null);
       this.logger.info('webhook delivered', fields);
       return DONE;
     }
     if (response.kind === 'error' && response.final) {
       // Retrying cannot change the answer, and a retry storm against a refused address helps no one.
-      await record('failed', null);
       await this.jobs.finish(job.jobId, 'failed', `not delivered: ${result}`);
+      await record('failed', null);
       this.logger.warn('webhook refused', fields);
       return DONE;
     }
     const maxAttempts = Math.min(this.settings.maxAttempts, this.settings.maxReceiveCount);
     if (attempt >= maxAttempts) {
-      await record('failed', null);
       await this.jobs.finish(job.jobId, 'failed', `gave up after ${attempt} attempts: ${result}`);
+      await record('failed', null);
       this.metrics.deadLettered('webhook');
       this.logger.warn('webhook delivery failed for good', fields);
       // At the receive limit the message is left to the redrive policy, so the DLQ keeps it for inspection.
