@@ -9,7 +9,7 @@ import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
-import { composeAudit } from '../composition/audit.js';
+import { type Audit, composeAudit } from '../composition/audit.js';
 import type { VaultConfig } from '../config.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
@@ -67,14 +67,10 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
   return probes;
 };
 
-/** The composition root of the `api` function: every adapter and service, wired once per container. */
-export const composeApi = (config: VaultConfig, logger: Logger): Api => {
-  const core = composeCore(config, logger);
-  const { clients, dynamodb, sqs, keyWrapper, authRepository, metrics, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
-  const audit = composeAudit(core, logger);
-  const health = new HealthService(probesOf(core), config.readinessCheckTimeoutMs);
+/** The gauges read from the source of truth at scrape time: tenants, secrets, queues, the audit chain. */
+const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Audit): StateGauges => {
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
-  const stateGauges = new StateGauges(
+  return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
       liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
@@ -88,6 +84,67 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     config.version,
     config.metricsStateCacheSeconds * 1000,
   );
+};
+
+/**
+ * In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
+ * the first request of each container makes sure its hash is stored.
+ */
+const rootBootstrapOf = ({ config, clients, auth }: VaultCore, logger: Logger): (() => Promise<void>) =>
+  retryingOnce(
+    async () => {
+      if (!config.rootTokenSecretArn) return;
+      // Secrets Manager generates the 43 random characters; the token prefix is ours.
+      const raw = await readSecretString(secretsManagerClient(clients), config.rootTokenSecretArn);
+      await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
+    },
+    (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }),
+  );
+
+/** The dispatcher: routes, rate limits, the audit trail and idempotency keys around the route groups. */
+const apiAppOf = (core: VaultCore, audit: Audit, services: ApiRouteServices, logger: Logger): ApiApp<ApiRouteServices> => {
+  const { config, dynamodb, metrics, auth } = core;
+  const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
+  const onAuditLost = (error: unknown, state: RequestState) =>
+    logger.error('audit outcome record lost after the change was made', {
+      request_id: state.requestId,
+      route: state.route ?? null,
+      error: describeError(error),
+    });
+  const onRouted = (state: RequestState) => {
+    state.counted = true;
+    metrics.requestStarted(state.category);
+  };
+  const idempotency = idempotencyOf(core, logger);
+  return new ApiApp({ router: new Router(API_ROUTES), services, auth, rateLimiter, audit: audit.log, idempotency, onAuditLost, onRouted });
+};
+
+type ApiHandler = Api['handler'];
+
+/** The middy chain every request passes: tracing, access log, metrics, problem mapping, the deadline. */
+const handlerOf = (core: VaultCore, app: ApiApp<ApiRouteServices>, logger: Logger): ApiHandler => {
+  const { config, metrics, fleetMetrics } = core;
+  const bootstrap = rootBootstrapOf(core, logger);
+  const cloudWatch = config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined;
+  const dispatch = async (event: APIGatewayProxyEventV2, context: VaultContext) => {
+    // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
+    if (event.headers?.authorization) await bootstrap().catch(() => undefined);
+    return app.dispatch(event, context.vault!);
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
+    .use(httpTracing())
+    .use(accessLog(logger))
+    .use(requestMetrics(metrics, fleetMetrics, logger, cloudWatch))
+    .use(requestContext())
+    .use(problemErrors(logger))
+    .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, dispatch, pastDeadline)));
+};
+
+/** The composition root of the `api` function: every adapter and service, wired once per container. */
+export const composeApi = (config: VaultConfig, logger: Logger): Api => {
+  const core = composeCore(config, logger);
+  const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
+  const audit = composeAudit(core, logger);
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
@@ -96,11 +153,11 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     logger,
     auth,
     secrets,
-    health,
+    health: new HealthService(probesOf(core), config.readinessCheckTimeoutMs),
     keyCache,
     keyWrapper,
     fleetMetrics,
-    stateGauges,
+    stateGauges: stateGaugesOf(core, audit),
     metricsToken,
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
@@ -112,57 +169,5 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
     ...routeTableServices(),
   };
-  const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
-  const onAuditLost = (error: unknown, state: RequestState) =>
-    logger.error('audit outcome record lost after the change was made', {
-      request_id: state.requestId,
-      route: state.route ?? null,
-      error: describeError(error),
-    });
-  const idempotency = idempotencyOf(core, logger);
-  const onRouted = (state: RequestState) => {
-    state.counted = true;
-    metrics.requestStarted(state.category);
-  };
-  const app = new ApiApp({ router: new Router(API_ROUTES), services, auth, rateLimiter, audit: audit.log, idempotency, onAuditLost, onRouted });
-
-  // In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
-  // the first request of each container makes sure its hash is stored.
-  const bootstrap = retryingOnce(
-    async () => {
-      if (!config.rootTokenSecretArn) return;
-      // Secrets Manager generates the 43 random characters; the token prefix is ours.
-      const raw = await readSecretString(secretsManagerClient(clients), config.rootTokenSecretArn);
-      await auth.bootstrapRoot(raw.startsWith('svt_') ? raw : `svt_${raw}`);
-    },
-    (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }),
-  );
-
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
-    .use(httpTracing())
-    .use(accessLog(logger))
-    .use(
-      requestMetrics(
-        metrics,
-        fleetMetrics,
-        logger,
-        config.cloudWatchNamespace ? new CloudWatchRequestMetrics(config.cloudWatchNamespace, 'scaivault-api') : undefined,
-      ),
-    )
-    .use(requestContext())
-    .use(problemErrors(logger))
-    .handler(
-      withRequestSpan(
-        withDeadline(
-          config.requestDeadlineMs,
-          async (event, context: VaultContext) => {
-            // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
-            if (event.headers?.authorization) await bootstrap().catch(() => undefined);
-            return app.dispatch(event, context.vault!);
-          },
-          pastDeadline,
-        ),
-      ),
-    );
-  return { ...services, handler };
+  return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };
 };

@@ -13,6 +13,7 @@ import { createRotators } from '../../functions/composition/rotators.js';
 import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../functions/domain/crypto/key-manager.js';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
+import type { VaultEvent } from '../../functions/domain/events/events.js';
 import { JobService, type JobQueueName } from '../../functions/domain/jobs/jobs.js';
 import { RotationService } from '../../functions/domain/rotation/rotation-service.js';
 import { SchedulerService } from '../../functions/domain/rotation/scheduler-service.js';
@@ -22,6 +23,8 @@ import { DynaliteProcess } from './support/processes.js';
 import type { JobQueue } from '../../functions/domain/ports/jobs.js';
 import type { SecretHead } from '../../functions/domain/ports/secrets.js';
 import type { RotationRepository } from '../../functions/domain/ports/rotation.js';
+import type { EventPublisher, PublishOptions } from '../../functions/domain/ports/events.js';
+import { eventIdOf } from '../../functions/domain/webhooks/webhook-event-publisher.js';
 
 /** Records what was sent; the queue itself is not under test here. */
 class RecordingQueue implements JobQueue {
@@ -79,8 +82,8 @@ describe('rotation jobs against DynamoDB: redelivery and schedules', () => {
     return head;
   };
 
-  const service = (rotationRepository: RotationRepository = rotations) =>
-    new RotationService(jobRepository, secrets, rotationRepository, keys, createRotators(), metrics);
+  const service = (rotationRepository: RotationRepository = rotations, events?: EventPublisher) =>
+    new RotationService(jobRepository, secrets, rotationRepository, keys, createRotators(), metrics, events);
 
   it('runs a redelivered message once and resumes after a crash without a second version', async () => {
     await writeSecret('crash/db', 'before-rotation', new Date().toISOString());
@@ -113,6 +116,34 @@ describe('rotation jobs against DynamoDB: redelivery and schedules', () => {
     expect((await jobRepository.get(job.jobId))?.status).toBe('succeeded');
     expect(await rotations.getPending('acme', 'crash/db')).toBeUndefined();
     expect(outcomes).toEqual(['success']);
+  });
+
+  it('keeps the job pending until its secret.rotated event is recorded, and publishes the same event on the retry', async () => {
+    await writeSecret('event/db', 'before-rotation', new Date().toISOString());
+    const jobs = new JobService(jobRepository, queue, logger);
+    const job = await jobs.submit({ jobId: 'rot_eventtest0001', queue: 'rotation', kind: 'rotate-secret', tenantId: 'acme', payload: { path: 'event/db' } });
+    const published: [VaultEvent, PublishOptions | undefined][] = [];
+    let failures = 1;
+    const events: EventPublisher = {
+      publish: async (event, options) => {
+        published.push([event, options]);
+        if (failures-- > 0) throw new DependencyUnavailableError('dynamodb');
+      },
+    };
+    const before = outcomes.length;
+    // Promoted, but the event could not be recorded: the job stays pending for a retry.
+    await expect(service(rotations, events).run(job.jobId)).rejects.toThrow(DependencyUnavailableError);
+    expect((await jobRepository.get(job.jobId))?.status).toBe('pending');
+    expect(await service(rotations, events).run(job.jobId)).toBe('succeeded');
+    expect((await secrets.getHead('acme', 'event/db'))?.version).toBe(2);
+    expect(published).toHaveLength(2);
+    const [[first, options], [second]] = published as [[VaultEvent, PublishOptions], [VaultEvent]];
+    expect(options).toEqual({ required: true });
+    expect(first).toMatchObject({ type: 'secret.rotated', data: { path: 'event/db', version: 2, job_id: job.jobId } });
+    // The same event both times, so its deliveries (one job per event and subscriber) are not doubled.
+    expect(second).toEqual(first);
+    expect(eventIdOf(second)).toBe(eventIdOf(first));
+    expect(outcomes.slice(before)).toEqual(['success']);
   });
 
   it('finds due rotations through the next-due index and submits each due version once', async () => {

@@ -156,6 +156,49 @@ describe('webhook delivery', () => {
     expect(repository.leases.get(jobId)?.holder).toBe('someone-else');
   });
 
+  it('records an attempt before its POST, so one answered but never finished still shows as unknown', async () => {
+    const { deliver, jobId, sender, repository, jobs } = await setup();
+    const record = repository.recordAttempt.bind(repository);
+    let postsBeforeRecord = -1;
+    repository.recordAttempt = async (attempt) => {
+      if (postsBeforeRecord < 0) postsBeforeRecord = sender.requests.length;
+      return record(attempt);
+    };
+    // The receiver answered 204, then the job could not be finished (DynamoDB down, or the worker died).
+    const finish = jobs.finish.bind(jobs);
+    jobs.finish = async () => {
+      throw new Error('dynamodb down');
+    };
+    await expect(deliver.deliver({ jobId, receiveCount: 1, traceparent: undefined })).rejects.toThrow('dynamodb down');
+    expect(postsBeforeRecord).toBe(0);
+    expect(sender.requests).toHaveLength(1);
+    expect(repository.attempts).toMatchObject([{ jobId, attempt: 1, outcome: 'unknown', statusCode: null }]);
+    expect(jobs.jobs.get(jobId)?.status).toBe('pending');
+    // The retry posts again (receivers deduplicate by webhook-id) and is the one success; the unknown attempt stays.
+    jobs.finish = finish;
+    expect(await deliver.deliver({ jobId, receiveCount: 2, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(sender.requests).toHaveLength(2);
+    expect(repository.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'unknown'],
+      [2, 'success'],
+    ]);
+    expect(jobs.jobs.get(jobId)?.status).toBe('succeeded');
+  });
+
+  it('does not deliver again when another copy finished the job between its read and its claim', async () => {
+    const { deliver, jobId, sender, repository, jobs } = await setup();
+    // The other copy delivers and releases its lease just after this copy read the job as pending.
+    const claim = repository.claimDelivery.bind(repository);
+    repository.claimDelivery = async (...args: Parameters<typeof claim>) => {
+      await jobs.finish(jobId, 'succeeded', 'delivered: HTTP 204');
+      return claim(...args);
+    };
+    expect(await deliver.deliver({ jobId, receiveCount: 1, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(sender.requests).toHaveLength(0);
+    expect(repository.attempts).toHaveLength(0);
+    expect(repository.leases.has(jobId)).toBe(false);
+  });
+
   it('signs with both secrets during the rotation grace period, and with the new one only after it', async () => {
     const { deliver, jobId, sender, webhooks, admin, webhook, secret: oldSecret, jobs, advance } = await setup();
     const { secret: newSecret } = await webhooks.rotateSecret(admin, webhook.webhookId);

@@ -1,5 +1,5 @@
 import type { VaultEvent } from './events.js';
-import type { EventPublisher } from '../ports/events.js';
+import type { EventPublisher, PublishOptions } from '../ports/events.js';
 
 /** Hands each event to every registered publisher; one failing subscriber never blocks the others. */
 export class EventBus implements EventPublisher {
@@ -11,7 +11,10 @@ export class EventBus implements EventPublisher {
     this.publishers.push(publisher);
   }
 
-  async publish(event: VaultEvent): Promise<void> {
-    await Promise.all(this.publishers.map((publisher) => publisher.publish(event).catch((error: unknown) => this.onError(error, event))));
+  async publish(event: VaultEvent, options: PublishOptions = {}): Promise<void> {
+    const results = await Promise.allSettled(this.publishers.map((publisher) => publisher.publish(event, options)));
+    const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    for (const failure of failures) this.onError(failure.reason, event);
+    if (options.required && failures.length > 0) throw failures[0]!.reason;
   }
 }

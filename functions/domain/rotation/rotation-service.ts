@@ -10,6 +10,12 @@ import type { PendingRotation, RotationContext, RotationRepository, Rotator } fr
 import type { RotationMetrics } from '../ports/metrics.js';
 
 export const DEFAULT_ROTATOR = 'password';
+
+/** The version a rotation promoted, and when: the same on every retry of the job. */
+interface Promoted {
+  readonly version: number;
+  readonly at: string;
+}
 const rotatorIdentity = (jobId: string) => `rotation:${jobId}`;
 
 /**
@@ -36,15 +42,17 @@ export class RotationService {
     const job = await this.jobs.get(jobId);
     if (job?.status !== 'pending' || job.kind !== 'rotate-secret') return 'skipped';
     const path = String(job.payload.path ?? '');
+    let promoted: Promoted;
     try {
-      const version = await this.rotate(job, path);
-      await this.succeed(job, path, version);
-      return 'succeeded';
+      promoted = await this.rotate(job, path);
     } catch (error) {
       if (error instanceof DependencyUnavailableError) throw error;
       await this.fail(job, path, reasonOf(error));
       return 'failed';
     }
+    // Past promotion nothing fails the rotation: whatever goes wrong is retried, and the retry finds the version promoted.
+    await this.succeed(job, path, promoted);
+    return 'succeeded';
   }
 
   /** The last attempt's SQS delivery failed: record the rotation as failed, for good. */
@@ -53,11 +61,11 @@ export class RotationService {
     if (job?.status === 'pending') await this.fail(job, String(job.payload.path ?? ''), reason);
   }
 
-  private async rotate(job: Job, path: string): Promise<number> {
+  private async rotate(job: Job, path: string): Promise<Promoted> {
     const head = await this.secrets.getHead(job.tenantId, path);
     if (!head || head.deletedAt) throw new RotationStepError('create', 'the secret does not exist or is deleted');
     // Promoted before a crash or redelivery: done, no second version.
-    if (head.createdBy === rotatorIdentity(job.jobId)) return head.version;
+    if (head.createdBy === rotatorIdentity(job.jobId)) return { version: head.version, at: head.createdAt };
 
     const rotator = this.rotators.get(head.rotation?.rotator ?? DEFAULT_ROTATOR);
     if (!rotator) throw new RotationStepError('create', `unknown rotator ${head.rotation?.rotator}`);
@@ -110,15 +118,16 @@ export class RotationService {
     return this.promote(head, pending, job.jobId);
   }
 
-  private async promote(head: SecretHead, pending: PendingRotation, jobId: string): Promise<number> {
+  private async promote(head: SecretHead, pending: PendingRotation, jobId: string): Promise<Promoted> {
     const version = pending.baseVersion + 1;
+    const createdAt = new Date(this.now()).toISOString();
     try {
       await this.secrets.commit(
         {
           ...head,
           version,
           sealed: pending.pending,
-          createdAt: new Date(this.now()).toISOString(),
+          createdAt,
           createdBy: rotatorIdentity(jobId),
         },
         head,
@@ -129,7 +138,7 @@ export class RotationService {
       }
       throw error;
     }
-    return version;
+    return { version, at: createdAt };
   }
 
   private async readSameTenant(tenantId: string, path: string): Promise<string> {
@@ -138,12 +147,19 @@ export class RotationService {
     return this.keys.open(head.sealed, { tenantId, path, version: head.version });
   }
 
-  private async succeed(job: Job, path: string, version: number): Promise<void> {
-    const at = new Date(this.now()).toISOString();
+  /**
+   * Records the outcome, then the event, then finishes the job: a crash or an
+   * unrecorded event leaves the job pending, and its retry publishes the same
+   * event again (same content, same id: subscribers get it once).
+   */
+  private async succeed(job: Job, path: string, { version, at }: Promoted): Promise<void> {
     await this.rotations.finish(job.tenantId, path, { jobId: job.jobId, status: 'succeeded', reason: 'rotated', version, at });
+    await this.events.publish(
+      { type: 'secret.rotated', tenantId: job.tenantId, data: { path, version, job_id: job.jobId }, occurredAt: at },
+      { required: true },
+    );
     await this.jobs.finish(job.jobId, 'succeeded', `rotated to version ${version}`);
     this.metrics.rotationFinished('success');
-    await this.events.publish({ type: 'secret.rotated', tenantId: job.tenantId, data: { path, version, job_id: job.jobId }, occurredAt: at });
   }
 
   private async fail(job: Job, path: string, reason: string): Promise<void> {

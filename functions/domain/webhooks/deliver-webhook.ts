@@ -6,7 +6,7 @@ import type { DeliveryPayload } from './webhook-event-publisher.js';
 import { signedHeaders } from './webhook-signing.js';
 import { DELIVER_WEBHOOK, signingSecretContext, type AttemptOutcome, type DeliveryAttempt, type WebhookSubscription } from './webhooks.js';
 import type { JobRepository } from '../ports/jobs.js';
-import type { WebhookRepository, WebhookSender } from '../ports/webhooks.js';
+import type { WebhookRepository, WebhookResponse, WebhookSender } from '../ports/webhooks.js';
 import type { WebhookMetrics } from '../ports/metrics.js';
 import type { DomainLogger } from '../ports/logging.js';
 
@@ -80,7 +80,10 @@ export class DeliverWebhook {
       return { action: 'retry', delaySeconds: visibilitySeconds(leaseMs) };
     }
     try {
-      return await this.attempt(job, message);
+      // Read again under the lease: a copy that finished the job between the first read and the claim has released it by now.
+      const claimed = await this.jobs.get(job.jobId);
+      if (claimed?.status !== 'pending') return DONE;
+      return await this.attempt(claimed, message);
     } finally {
       await this.repository.releaseDelivery(job.jobId, holder).catch(() => undefined);
     }
@@ -105,18 +108,31 @@ export class DeliverWebhook {
       // The job id is the message id: stable across retries, so receivers can deduplicate.
       ...signedHeaders(await this.signingSecrets(subscription, startedAt), job.jobId, Math.floor(startedAt / 1000), body),
     };
+    const attempt = message.receiveCount;
+    const recorded = {
+      tenantId: job.tenantId,
+      webhookId: subscription.webhookId,
+      jobId: job.jobId,
+      eventType: payload.eventType,
+      attempt,
+      attemptedAt: new Date(startedAt).toISOString(),
+    };
+    // Recorded before the POST and replaced by its outcome after: a crash or a lost write in between
+    // leaves the attempt in the history as `unknown`, so every POST a receiver gets is one the history shows.
+    await this.repository.recordAttempt({
+      ...recorded,
+      statusCode: null,
+      error: null,
+      latencyMs: 0,
+      outcome: 'unknown',
+      retryInMs: null,
+    } satisfies DeliveryAttempt);
     const response = await this.sender.send({ url: subscription.url, headers, body, timeoutMs: this.settings.timeoutMs, traceparent: message.traceparent });
     const success = response.kind === 'response' && response.statusCode >= 200 && response.statusCode < 300;
     this.metrics.webhookDelivery(success, response.latencyMs / 1000);
-    const attempt = message.receiveCount;
     const record = (outcome: AttemptOutcome, retryInMs: number | null): Promise<void> =>
       this.repository.recordAttempt({
-        tenantId: job.tenantId,
-        webhookId: subscription.webhookId,
-        jobId: job.jobId,
-        eventType: payload.eventType,
-        attempt,
-        attemptedAt: new Date(startedAt).toISOString(),
+        ...recorded,
         statusCode: response.kind === 'response' ? response.statusCode : null,
         error: response.kind === 'error' ? response.error : null,
         latencyMs: Math.round(response.latencyMs),
@@ -132,25 +148,38 @@ export class DeliverWebhook {
       error: response.kind === 'error' ? response.error : null,
       duration_ms: Math.round(response.latencyMs),
     };
-    const result = response.kind === 'response' ? `HTTP ${response.statusCode}` : response.error;
+    return this.settle(job.jobId, attempt, response, success, record, fields);
+  }
 
+  /** What one answered (or failed) POST means for its job: done, given up, or retried later. */
+  private async settle(
+    jobId: string,
+    attempt: number,
+    response: WebhookResponse,
+    success: boolean,
+    record: (outcome: AttemptOutcome, retryInMs: number | null) => Promise<void>,
+    fields: Record<string, string | number | null>,
+  ): Promise<DeliveryDecision> {
+    const result = response.kind === 'response' ? `HTTP ${response.statusCode}` : response.error;
+    // The job is finished before its attempt says so: a success in the history is one the job will not repeat
+    // (a worker that dies in between leaves the attempt `unknown`, and the job's retry finds it finished).
     if (success) {
+      await this.jobs.finish(jobId, 'succeeded', `delivered: ${result}`);
       await record('success', null);
-      await this.jobs.finish(job.jobId, 'succeeded', `delivered: ${result}`);
       this.logger.info('webhook delivered', fields);
       return DONE;
     }
     if (response.kind === 'error' && response.final) {
       // Retrying cannot change the answer, and a retry storm against a refused address helps no one.
+      await this.jobs.finish(jobId, 'failed', `not delivered: ${result}`);
       await record('failed', null);
-      await this.jobs.finish(job.jobId, 'failed', `not delivered: ${result}`);
       this.logger.warn('webhook refused', fields);
       return DONE;
     }
     const maxAttempts = Math.min(this.settings.maxAttempts, this.settings.maxReceiveCount);
     if (attempt >= maxAttempts) {
+      await this.jobs.finish(jobId, 'failed', `gave up after ${attempt} attempts: ${result}`);
       await record('failed', null);
-      await this.jobs.finish(job.jobId, 'failed', `gave up after ${attempt} attempts: ${result}`);
       this.metrics.deadLettered('webhook');
       this.logger.warn('webhook delivery failed for good', fields);
       // At the receive limit the message is left to the redrive policy, so the DLQ keeps it for inspection.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { VaultEvent } from '../events/events.js';
 import type { JobService } from '../jobs/jobs.js';
 import { DELIVER_WEBHOOK } from './webhooks.js';
-import type { EventPublisher } from '../ports/events.js';
+import type { EventPublisher, PublishOptions } from '../ports/events.js';
 import type { DomainLogger } from '../ports/logging.js';
 import type { WebhookRepository } from '../ports/webhooks.js';
 
@@ -32,8 +32,8 @@ export const deliveryJobId = (eventId: string, webhookId: string): string => `wh
 
 /**
  * Fans an event out to the tenant's subscriptions that asked for its type,
- * submitting one delivery job each through the outbox. Never throws: the fact
- * being reported has already happened.
+ * submitting one delivery job each through the outbox. Never throws unless
+ * asked to (`required`): the fact being reported has already happened.
  */
 export class WebhookEventPublisher implements EventPublisher {
   constructor(
@@ -44,7 +44,7 @@ export class WebhookEventPublisher implements EventPublisher {
     private readonly traceparent: () => string | undefined = () => undefined,
   ) {}
 
-  async publish(event: VaultEvent): Promise<void> {
+  async publish(event: VaultEvent, options: PublishOptions = {}): Promise<void> {
     try {
       const subscriptions = (await this.repository.list(event.tenantId)).filter((s) => s.eventTypes.includes(event.type));
       if (subscriptions.length === 0) return;
@@ -72,10 +72,13 @@ export class WebhookEventPublisher implements EventPublisher {
               job_id: jobId,
               error: (error as Error).name,
             });
+            if (options.required) throw error;
           }
         }),
       );
     } catch (error) {
+      // A caller that requires the event retries, and the event bus logs the failure.
+      if (options.required) throw error;
       this.logger.warn('webhook fan-out failed', { tenant_id: event.tenantId, event_type: event.type, error: (error as Error).name });
     }
   }

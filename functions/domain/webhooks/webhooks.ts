@@ -39,9 +39,10 @@ export interface WebhookSubscription {
 /**
  * What became of one attempt: `success` (2xx), `retrying` (failed, the message
  * comes back after a backoff) or `failed` (final: attempts exhausted, or the
- * destination was refused).
+ * destination was refused); `unknown` while it is being made, and for good when
+ * the worker died or could not record the answer (the receiver may have it).
  */
-export type AttemptOutcome = 'success' | 'retrying' | 'failed';
+export type AttemptOutcome = 'success' | 'retrying' | 'failed' | 'unknown';
 
 export interface DeliveryAttempt {
   readonly tenantId: string;

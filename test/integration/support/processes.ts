@@ -85,6 +85,16 @@ export class DynaliteProcess {
   signal(signal: NodeJS.Signals): void {
     this.child?.kill(signal);
   }
+
+  /** `kill -9`, then a new process on the same port and data: what survives is what reached the disk. */
+  async crash(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    child.kill('SIGKILL');
+    await exited(child);
+    await this.restart();
+  }
 }
 
 /** fauxqs (the SQS and S3 APIs) in its own process, so a test can freeze it under a running vault. */
@@ -92,8 +102,9 @@ export class FauxqsProcess {
   private child: ChildProcess | undefined;
   private constructor(readonly port: number) {}
 
-  static async start(): Promise<FauxqsProcess> {
-    const instance = new FauxqsProcess(await freePort());
+  /** On `port` when given: a fauxqs started again where a vault expects it (empty: it keeps everything in memory). */
+  static async start(port?: number): Promise<FauxqsProcess> {
+    const instance = new FauxqsProcess(port ?? (await freePort()));
     instance.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/integration/support/fauxqs-server.ts'), String(instance.port)], {
       cwd: ROOT,
       stdio: 'ignore',
@@ -108,6 +119,15 @@ export class FauxqsProcess {
 
   signal(signal: NodeJS.Signals): void {
     this.child?.kill(signal);
+  }
+
+  /** `kill -9`: every queue, message and object it held is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    child.kill('SIGKILL');
+    await exited(child);
   }
 
   async stop(): Promise<void> {

@@ -14,6 +14,8 @@ export class WebhookReceiver {
   readonly received: ReceivedDelivery[] = [];
   /** Answer per request path; anything else gets 204. */
   readonly statusByPath = new Map<string, number>();
+  /** When set, decides each answer (over `statusByPath`); sees the request before it is recorded. */
+  answer: ((delivery: ReceivedDelivery) => number | undefined) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -27,8 +29,10 @@ export class WebhookReceiver {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const path = request.url ?? '/';
-        receiver?.received.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() });
-        response.statusCode = receiver?.statusByPath.get(path) ?? 204;
+        const delivery = { path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
+        const answer = receiver?.answer?.(delivery);
+        receiver?.received.push(delivery);
+        response.statusCode = answer ?? receiver?.statusByPath.get(path) ?? 204;
         response.end();
       });
     });

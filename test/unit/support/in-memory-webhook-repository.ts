@@ -33,8 +33,11 @@ export class InMemoryWebhookRepository implements WebhookRepository {
     this.subscriptions.set(`${tenantId}/${webhookId}`, { ...current, secrets, secretVersion: secrets[0]!.version });
   }
 
+  /** One record per (time, job, attempt), as the table's key: an attempt's outcome replaces its `unknown` record. */
   async recordAttempt(attempt: DeliveryAttempt): Promise<void> {
-    this.attempts.push(attempt);
+    const same = this.attempts.findIndex((a) => a.attemptedAt === attempt.attemptedAt && a.jobId === attempt.jobId && a.attempt === attempt.attempt);
+    if (same >= 0) this.attempts[same] = attempt;
+    else this.attempts.push(attempt);
   }
 
   async listAttempts(tenantId: string, webhookId: string, limit: number, cursor: string | undefined): Promise<Page<DeliveryAttempt>> {
