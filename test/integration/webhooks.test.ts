@@ -219,16 +219,16 @@ describe('webhooks', () => {
     expect(receiver.at('/failing')).toHaveLength(8);
   });
 
-  it('refuses a loopback destination that is not allowlisted and records why', async () => {
+  it('refuses at creation a private, loopback or metadata destination that is not allowlisted, storing nothing', async () => {
     const token = await tenant('wh-refused');
-    const webhook = await createWebhook(token, '/refused', ['secret.created'], 'localhost');
-    await writeSecret(token, 'refused/one');
-    let attempts: Awaited<ReturnType<typeof history>> = [];
-    await waitFor(async () => (attempts = await history(token, webhook.id)).some((a) => a.outcome !== 'unknown'), 20_000, 'the refused attempt');
-    expect(attempts).toMatchObject([{ attempt: 1, status_code: null, error: 'EgressRefusedError', outcome: 'failed' }]);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await history(token, webhook.id)).toHaveLength(1);
-    expect(receiver.at('/refused')).toHaveLength(0);
+    for (const host of ['localhost', '127.0.0.2', '169.254.169.254', '10.0.0.1', '[::1]', 'metadata.google.internal']) {
+      const response = await vault.request('POST', '/v1/webhooks', { token, body: { url: receiver.url('/refused', host), event_types: ['secret.created'] } });
+      expect(response.status, host).toBe(400);
+      expect(response.body, host).toMatchObject({ status: 400, field: 'url' });
+    }
+    expect((await vault.request('GET', '/v1/webhooks', { token })).body.webhooks).toEqual([]);
+    // The allowlisted receiver is still accepted.
+    await createWebhook(token, '/allowed', ['secret.created']);
   });
 
   it('never logs a signing secret, token or secret value', () => {
