@@ -11,8 +11,10 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
 interface TraceHeaders {
   traceparent?: string;
   tracestate?: string;
+  baggage?: string;
   'x-request-id'?: string;
 }
+const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'baggage', 'x-request-id']);
 
 const traceHeadersOf = (event: APIGatewayProxyEventV2): TraceHeaders => {
   const found: TraceHeaders = {};
@@ -21,7 +23,7 @@ const traceHeadersOf = (event: APIGatewayProxyEventV2): TraceHeaders => {
   for (const key in headers) {
     const name = key.toLowerCase();
     // An exactly lower-case name wins over another spelling, as `headerOf` has it.
-    if ((name === 'traceparent' || name === 'tracestate' || name === 'x-request-id') && (key === name || found[name] === undefined)) found[name] = headers[key];
+    if (TRACE_HEADERS.has(name) && (key === name || found[name as keyof TraceHeaders] === undefined)) found[name as keyof TraceHeaders] = headers[key];
   }
   return found;
 };
@@ -74,8 +76,8 @@ export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
     before: (request) => {
       const method = request.event.requestContext?.http?.method ?? 'GET';
       const headers = traceHeadersOf(request.event);
-      // Without a traceparent there is nothing to continue: skip the propagator.
-      const parent = headers.traceparent ? tracing.extract(headers, headerGetter) : otelContext.active();
+      // Without a traceparent or baggage there is nothing to continue: skip the propagators.
+      const parent = headers.traceparent || headers.baggage ? tracing.extract(headers, headerGetter) : otelContext.active();
       const traceId = traceIdFromRequestId(headers['x-request-id']);
       requestSpans.set(request.context, tracing.startServerSpan(method, parent, { 'http.request.method': method }, traceId));
     },

@@ -13,7 +13,14 @@ import { newRequestState, type VaultContext } from '../../functions/http/api-app
 import { httpTracing, withRequestSpan } from '../../functions/observability/tracing-middleware.js';
 import { loadTracingConfig, traceAwsClient, traceIdFromRequestId, Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
 
-const CONFIG: TracingConfig = { tracesUrl: undefined, serviceName: 'scaivault-unit', resourceAttributes: {}, sampleRatio: 1, flushEachInvocation: true };
+const CONFIG: TracingConfig = {
+  tracesUrl: undefined,
+  protocol: 'http/protobuf',
+  serviceName: 'scaivault-unit',
+  resourceAttributes: {},
+  sampleRatio: 1,
+  flushEachInvocation: true,
+};
 
 const sha256TraceId = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
@@ -46,6 +53,7 @@ describe('loadTracingConfig', () => {
   it('is off without an endpoint, with the documented defaults', () => {
     expect(loadTracingConfig({})).toEqual({
       tracesUrl: undefined,
+      protocol: 'http/protobuf',
       serviceName: 'scaivault',
       resourceAttributes: {},
       sampleRatio: 1,
@@ -63,6 +71,27 @@ describe('loadTracingConfig', () => {
       loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:9999/custom' }).tracesUrl,
     ).toBe('http://other:9999/custom');
     expect(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracesUrl).toBeUndefined();
+  });
+
+  it('speaks the OTLP protocol the spec variables name, the traces one winning, http/protobuf by default', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadTracingConfig(endpoint).protocol).toBe('http/protobuf');
+    expect(loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).protocol).toBe('http/json');
+    expect(loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }).protocol).toBe('grpc');
+    expect(() => loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http' })).toThrow(ConfigError);
+    expect(() => loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc/json' })).toThrow(ConfigError);
+  });
+
+  it('gives gRPC the endpoint itself: it names a service, not a /v1/traces path', () => {
+    const grpc = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    expect(loadTracingConfig({ ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317' }).tracesUrl).toBe('http://otel-collector:4317');
+    expect(
+      loadTracingConfig({ ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces:4317' })
+        .tracesUrl,
+    ).toBe('https://traces:4317');
+    expect(loadTracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracesUrl).toBe(
+      'http://c:4318/v1/traces',
+    );
   });
 
   it('reads service name and percent-encoded resource attributes; OTEL_SERVICE_NAME wins', () => {
@@ -313,6 +342,26 @@ describe('tracedFetch', () => {
     expect(client.name).toBe('POST');
     expect(client.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 204 });
     expect(JSON.stringify(client.attributes)).not.toMatch(/XXXXSECRET|token=abc|hooks/);
+    await tracing.shutdown();
+  });
+
+  it('carries W3C baggage from an incoming request to the calls it makes, beside its traceparent', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new Tracing(CONFIG, new SimpleSpanProcessor(exporter));
+    const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
+      .use(httpTracing(tracing))
+      .handler(
+        withRequestSpan(async () => {
+          await tracedFetch(`${url}/downstream`, {}, tracing);
+          return { statusCode: 204 };
+        }),
+      );
+    // Baggage alone (no traceparent) is propagated too, under a trace of our own.
+    await handler(event({ baggage: 'tenant.tier=gold,synthetic=true;probe' }), lambdaContext());
+    await handler(event({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage: 'release=r42' }), lambdaContext());
+    const clients = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(seen.map((headers) => headers.baggage)).toEqual(['tenant.tier=gold,synthetic=true;probe', 'release=r42']);
+    expect(seen[1]?.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${clients[1]!.spanContext().spanId}-01`);
     await tracing.shutdown();
   });
 
