@@ -36,6 +36,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, getBoolean, getChoice, getNumber, getOptionalString } from '../config.js';
 import { ENV } from '../runtime/definitions.js';
 import { createOtlpTraceExporter, OTLP_PROTOCOLS, otlpTracesUrl, type OtlpProtocol } from './otlp-exporter.js';
+import { xrayTraceId } from './xray-propagation.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -107,13 +108,16 @@ export const traceIdFromRequestId = (requestId: string | undefined): string | un
   return hashed === INVALID_TRACE_ID ? undefined : hashed;
 };
 
-/** Random ids, except that the next root span may be handed the trace id a request asked for. */
+/**
+ * New trace ids in X-Ray's format (epoch second first, 96 random bits), except
+ * that the next root span may be handed the trace id a request asked for.
+ */
 class RequestTraceIdGenerator implements IdGenerator {
   private readonly random = new RandomIdGenerator();
   next: string | undefined;
 
   generateTraceId(): string {
-    return this.next ?? this.random.generateTraceId();
+    return this.next ?? xrayTraceId(this.random.generateTraceId());
   }
 
   generateSpanId(): string {

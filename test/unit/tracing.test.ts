@@ -165,9 +165,9 @@ describe('httpTracing middleware', () => {
   });
 
   /** An api-like handler: RequestState filled by "dispatch", one DynamoDB call, a chosen status. */
-  const apiHandler = (status: number, options: { throws?: boolean; tracer?: Tracing } = {}) =>
+  const apiHandler = (status: number, options: { throws?: boolean; tracer?: Tracing; xrayHeader?: string } = {}) =>
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
-      .use(httpTracing(options.tracer ?? tracing))
+      .use(httpTracing(options.tracer ?? tracing, () => options.xrayHeader))
       .before((request) => {
         request.context.vault ??= newRequestState(request.event);
       })
@@ -227,6 +227,43 @@ describe('httpTracing middleware', () => {
     expect(server.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(server.parentSpanContext).toMatchObject({ spanId: '00f067aa0ba902b7', isRemote: true });
     expect(response.headers?.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${server.spanContext().spanId}-01`);
+  });
+
+  it("joins the Lambda service's X-Ray trace when the client names none, under Lambda's function segment", async () => {
+    const xrayHeader = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1';
+    const response = await apiHandler(200, { xrayHeader })(event({}), lambdaContext());
+    const server = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
+    expect(server.spanContext().traceId).toBe('5759e988bd862e3fe1be46a994272793');
+    expect(server.parentSpanContext).toMatchObject({ spanId: '53995c3f42cd8ad8', isRemote: true });
+    expect(response.headers?.traceparent).toBe(`00-5759e988bd862e3fe1be46a994272793-${server.spanContext().spanId}-01`);
+  });
+
+  it("lets the client's traceparent or X-Request-ID win over Lambda's trace, and honours X-Ray's sampling decision", async () => {
+    const xrayHeader = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await apiHandler(200, { xrayHeader })(event({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), lambdaContext());
+    await apiHandler(200, { xrayHeader })(event({ 'x-request-id': '0af7651916cd43dd8448eb211c80319c' }), lambdaContext());
+    const traceIds = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.SERVER)
+      .map((s) => s.spanContext().traceId);
+    expect(traceIds).toEqual(['4bf92f3577b34da6a3ce929d0e0e4736', '0af7651916cd43dd8448eb211c80319c']);
+
+    exporter.reset();
+    const unsampled = await apiHandler(200, { xrayHeader: xrayHeader.replace('Sampled=1', 'Sampled=0') })(event({}), lambdaContext());
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    expect(unsampled.headers?.traceparent).toMatch(/^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
+  });
+
+  it('starts traces of its own with X-Ray-format ids: the epoch second in the first 4 bytes', async () => {
+    await apiHandler(200)(event({}), lambdaContext());
+    await apiHandler(200)(event({}), lambdaContext());
+    const [first, second] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    for (const span of [first!, second!]) {
+      const epoch = Number.parseInt(span.spanContext().traceId.slice(0, 8), 16);
+      // The awsxray exporter's window, when its age check is on: 28 days back, 5 minutes ahead.
+      expect(Math.abs(epoch - Date.now() / 1000)).toBeLessThan(60);
+    }
+    expect(first!.spanContext().traceId.slice(8)).not.toBe(second!.spanContext().traceId.slice(8));
   });
 
   it('reads traceparent and X-Request-ID whatever the case of their names', async () => {
