@@ -3,6 +3,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { VaultContext } from '../http/api-app.js';
 import { defaultTracing, markSpanFailed, traceIdFromRequestId, traceparentOf, type StartedSpan, type Tracing } from './tracing.js';
+import { LAMBDA_XRAY_ENV, withXRayParent } from './xray-propagation.js';
 
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>;
@@ -11,8 +12,10 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
 interface TraceHeaders {
   traceparent?: string;
   tracestate?: string;
+  baggage?: string;
   'x-request-id'?: string;
 }
+const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'baggage', 'x-request-id']);
 
 const traceHeadersOf = (event: APIGatewayProxyEventV2): TraceHeaders => {
   const found: TraceHeaders = {};
@@ -21,7 +24,7 @@ const traceHeadersOf = (event: APIGatewayProxyEventV2): TraceHeaders => {
   for (const key in headers) {
     const name = key.toLowerCase();
     // An exactly lower-case name wins over another spelling, as `headerOf` has it.
-    if ((name === 'traceparent' || name === 'tracestate' || name === 'x-request-id') && (key === name || found[name] === undefined)) found[name] = headers[key];
+    if (TRACE_HEADERS.has(name) && (key === name || found[name as keyof TraceHeaders] === undefined)) found[name as keyof TraceHeaders] = headers[key];
   }
   return found;
 };
@@ -34,14 +37,19 @@ const headerGetter: TextMapGetter<TraceHeaders> = {
 // The request span of each invocation, keyed by its Lambda context object.
 const requestSpans = new WeakMap<object, StartedSpan>();
 
+// The runtime sets it anew for each invocation, so it is read per request, not once as configuration.
+const lambdaXRayHeader = (): string | undefined => process.env[LAMBDA_XRAY_ENV];
+
 /**
  * The SERVER span of each request, named `${method} ${route pattern}`. Continues
  * an incoming W3C traceparent; otherwise a client X-Request-ID picks the trace
- * id. Echoes `traceparent`, and exports the spans before the invocation returns
+ * id; otherwise it joins the Lambda service's X-Ray trace for the invocation
+ * (`xrayHeader`), so X-Ray shows Lambda's segment and our spans as one trace.
+ * Echoes `traceparent`, and exports the spans before the invocation returns
  * (Lambda may freeze the container right after). Use it first, so it wraps the
  * other middlewares, and wrap the handler in `withRequestSpan`.
  */
-export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
+export const httpTracing = (tracing: Tracing = defaultTracing, xrayHeader: () => string | undefined = lambdaXRayHeader): Middleware => {
   if (!tracing.enabled) return { before: () => undefined };
 
   const finish = (request: Request): Promise<void> | undefined => {
@@ -74,9 +82,11 @@ export const httpTracing = (tracing: Tracing = defaultTracing): Middleware => {
     before: (request) => {
       const method = request.event.requestContext?.http?.method ?? 'GET';
       const headers = traceHeadersOf(request.event);
-      // Without a traceparent there is nothing to continue: skip the propagator.
-      const parent = headers.traceparent ? tracing.extract(headers, headerGetter) : otelContext.active();
+      // Without a traceparent or baggage there is nothing to continue: skip the propagators.
+      const extracted = headers.traceparent || headers.baggage ? tracing.extract(headers, headerGetter) : otelContext.active();
       const traceId = traceIdFromRequestId(headers['x-request-id']);
+      // A trace the client named wins over the one Lambda started for the invocation.
+      const parent = headers.traceparent || traceId ? extracted : withXRayParent(extracted, xrayHeader());
       requestSpans.set(request.context, tracing.startServerSpan(method, parent, { 'http.request.method': method }, traceId));
     },
     after: finish,

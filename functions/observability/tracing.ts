@@ -1,6 +1,7 @@
-// OpenTelemetry traces: OTLP/HTTP (JSON) out when OTEL_EXPORTER_OTLP_ENDPOINT
-// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without it nothing is
-// registered and every hook here returns before doing any work.
+// OpenTelemetry traces: OTLP out (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf by
+// default, http/json or grpc) when OTEL_EXPORTER_OTLP_ENDPOINT (or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without it nothing is registered
+// and every hook here returns before doing any work.
 //
 // Spans carry ids, route patterns, status codes and table names only: never a
 // secret value, token, header value, raw secret path or request/response body.
@@ -14,12 +15,12 @@ import {
   type Context,
   type Span,
   type TextMapGetter,
+  type TextMapPropagator,
   type TextMapSetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -34,12 +35,16 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { createHash } from 'node:crypto';
 import { ConfigError, getBoolean, getChoice, getNumber, getOptionalString } from '../config.js';
 import { ENV } from '../runtime/definitions.js';
+import { createOtlpTraceExporter, OTLP_PROTOCOLS, otlpTracesUrl, type OtlpProtocol } from './otlp-exporter.js';
+import { xrayTraceId } from './xray-propagation.js';
 
 type Env = Record<string, string | undefined>;
 
 export interface TracingConfig {
-  /** Where OTLP/HTTP spans are posted; tracing is off without it. */
+  /** Where OTLP spans are sent; tracing is off without it. */
   readonly tracesUrl: string | undefined;
+  /** The OTLP transport: the traces-specific variable wins over the generic one. */
+  readonly protocol: OtlpProtocol;
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** Probability a trace with no upstream decision is sampled; upstream decisions always win. */
@@ -75,11 +80,11 @@ export const loadTracingConfig = (env: Env): TracingConfig => {
   const resourceAttributes = parseResourceAttributes(getOptionalString(env, ENV.otelResourceAttributes));
   const sampleRatio = getNumber(env, ENV.otelTracesSamplerArg, 1);
   if (sampleRatio > 1) throw new ConfigError(`environment variable ${ENV.otelTracesSamplerArg} must be between 0 and 1, got "${sampleRatio}"`);
-  const endpoint = getOptionalString(env, ENV.otelExporterEndpoint);
-  // The signal-specific variable is a full URL; the generic one is a base the signal path is appended to.
-  const tracesUrl = getOptionalString(env, ENV.otelTracesEndpoint) ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+  const protocol = getChoice(env, ENV.otelTracesProtocol, OTLP_PROTOCOLS, getChoice(env, ENV.otelExporterProtocol, OTLP_PROTOCOLS, 'http/protobuf'));
+  const tracesUrl = otlpTracesUrl(protocol, getOptionalString(env, ENV.otelExporterEndpoint), getOptionalString(env, ENV.otelTracesEndpoint));
   return {
     tracesUrl: getBoolean(env, ENV.otelSdkDisabled, false) ? undefined : tracesUrl,
+    protocol,
     serviceName: getOptionalString(env, ENV.otelServiceName) ?? resourceAttributes[ATTR_SERVICE_NAME] ?? 'scaivault',
     resourceAttributes,
     sampleRatio,
@@ -103,13 +108,16 @@ export const traceIdFromRequestId = (requestId: string | undefined): string | un
   return hashed === INVALID_TRACE_ID ? undefined : hashed;
 };
 
-/** Random ids, except that the next root span may be handed the trace id a request asked for. */
+/**
+ * New trace ids in X-Ray's format (epoch second first, 96 random bits), except
+ * that the next root span may be handed the trace id a request asked for.
+ */
 class RequestTraceIdGenerator implements IdGenerator {
   private readonly random = new RandomIdGenerator();
   next: string | undefined;
 
   generateTraceId(): string {
-    return this.next ?? this.random.generateTraceId();
+    return this.next ?? xrayTraceId(this.random.generateTraceId());
   }
 
   generateSpanId(): string {
@@ -121,11 +129,11 @@ class RequestTraceIdGenerator implements IdGenerator {
 const FLUSH_TIMEOUT_MS = 1000;
 
 let globalsRegistered = false;
-const registerGlobals = (propagator: W3CTraceContextPropagator): void => {
+const registerGlobals = (propagator: TextMapPropagator): void => {
   if (globalsRegistered) return;
   globalsRegistered = true;
   otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  // Lets code that only knows the OpenTelemetry API propagate W3C trace context too.
+  // Lets code that only knows the OpenTelemetry API propagate W3C trace context and baggage too.
   propagation.setGlobalPropagator(propagator);
 };
 
@@ -141,7 +149,10 @@ export class Tracing {
   private readonly tracer: Tracer | undefined;
   private readonly provider: BasicTracerProvider | undefined;
   private readonly ids = new RequestTraceIdGenerator();
-  private readonly propagator = new W3CTraceContextPropagator();
+  // W3C trace context and W3C baggage, in and out.
+  private readonly propagator: TextMapPropagator = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
 
   /** `processor` is where finished spans go; without one tracing is disabled. */
   constructor(
@@ -165,12 +176,12 @@ export class Tracing {
     return this.provider;
   }
 
-  /** W3C trace context from a carrier (e.g. request headers); ROOT when absent or malformed. */
+  /** W3C trace context and baggage from a carrier (e.g. request headers); ROOT when absent or malformed. */
   extract<T>(carrier: T, getter: TextMapGetter<T>): Context {
     return this.propagator.extract(otelContext.active(), carrier, getter);
   }
 
-  /** Writes `traceparent` (and `tracestate` if any) for `context` into a carrier. */
+  /** Writes `traceparent` (and `tracestate`, `baggage` if any) for `context` into a carrier. */
   inject<T>(context: Context, carrier: T, setter: TextMapSetter<T>): void {
     this.propagator.inject(context, carrier, setter);
   }
@@ -365,7 +376,7 @@ export const traceAwsClient = <C extends TraceableAwsClient>(client: C, tracing:
 
 const createTracing = (config: TracingConfig): Tracing => {
   if (!config.tracesUrl) return new Tracing(config, undefined);
-  const tracing = new Tracing(config, new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl })));
+  const tracing = new Tracing(config, new BatchSpanProcessor(createOtlpTraceExporter(config.protocol, config.tracesUrl)));
   if (tracing.tracerProvider) trace.setGlobalTracerProvider(tracing.tracerProvider);
   return tracing;
 };

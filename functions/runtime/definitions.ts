@@ -63,6 +63,8 @@ export const ENV = {
   cloudWatchNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   otelExporterEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
   otelTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  otelExporterProtocol: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+  otelTracesProtocol: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
   otelServiceName: 'OTEL_SERVICE_NAME',
   otelResourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
   otelTracesSamplerArg: 'OTEL_TRACES_SAMPLER_ARG',

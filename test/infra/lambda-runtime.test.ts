@@ -1,12 +1,15 @@
 // The functions deploy on nodejs24.x while this suite may run on an older Node:
 // the built api bundle is loaded and invoked on the Lambda runtime's Node here.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
 import { buildFunctions } from '../../scripts/build.js';
 import { lambdaNode } from '../../scripts/lambda-node.js';
+import { OtlpGrpcReceiver } from '../integration/support/otlp-grpc-receiver.js';
+import { SPAN_KIND } from '../integration/support/otlp-receiver.js';
 import { ROOT } from '../integration/support/processes.js';
 
 // What a Lambda invocation of GET /v1/health looks like to the bundle, and what it answered.
@@ -18,6 +21,18 @@ const context = { functionName: 'scaivault-api', awsRequestId: 'r-1', getRemaini
 const response = await handler(event, context);
 process.stdout.write(JSON.stringify({ node: process.versions.node, response }));
 `;
+
+const LAMBDA_ENV = {
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'eu-west-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
+  SCAIVAULT_STATE_TABLE: 'scaivault-state',
+  SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
+  SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
+  SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
+  SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
+  LOG_LEVEL: 'error',
+};
 
 describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, () => {
   let bundle: string;
@@ -36,23 +51,24 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
 
   it('loads and answers a liveness invocation', () => {
     const node = lambdaNode();
-    const output = execFileSync(node.path, ['--input-type=module', '-e', INVOKE, bundle], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_REGION: 'eu-west-1',
-        AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
-        SCAIVAULT_STATE_TABLE: 'scaivault-state',
-        SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
-        SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
-        SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
-        SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
-        LOG_LEVEL: 'error',
-      },
-    });
+    const output = execFileSync(node.path, ['--input-type=module', '-e', INVOKE, bundle], { encoding: 'utf8', env: LAMBDA_ENV });
     const { node: version, response } = JSON.parse(output) as { node: string; response: { statusCode: number; body: string } };
     expect(version.split('.')[0]).toBe(String(LAMBDA_NODE_MAJOR));
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ status: 'ok' });
+  }, 300_000);
+
+  it('exports the invocation span over OTLP/gRPC before it returns, with the bundled gRPC exporter', async () => {
+    const receiver = await OtlpGrpcReceiver.start();
+    try {
+      // Asynchronously: the receiver answers on this process's event loop.
+      await promisify(execFile)(lambdaNode().path, ['--input-type=module', '-e', INVOKE, bundle], {
+        env: { ...LAMBDA_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      });
+      expect(receiver.transports).toEqual(['grpc']);
+      expect(receiver.spans.filter((span) => span.kind === SPAN_KIND.server).map((span) => span.name)).toEqual(['GET /v1/health']);
+    } finally {
+      await receiver.close();
+    }
   }, 300_000);
 });

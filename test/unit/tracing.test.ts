@@ -13,7 +13,14 @@ import { newRequestState, type VaultContext } from '../../functions/http/api-app
 import { httpTracing, withRequestSpan } from '../../functions/observability/tracing-middleware.js';
 import { loadTracingConfig, traceAwsClient, traceIdFromRequestId, Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
 
-const CONFIG: TracingConfig = { tracesUrl: undefined, serviceName: 'scaivault-unit', resourceAttributes: {}, sampleRatio: 1, flushEachInvocation: true };
+const CONFIG: TracingConfig = {
+  tracesUrl: undefined,
+  protocol: 'http/protobuf',
+  serviceName: 'scaivault-unit',
+  resourceAttributes: {},
+  sampleRatio: 1,
+  flushEachInvocation: true,
+};
 
 const sha256TraceId = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
@@ -46,6 +53,7 @@ describe('loadTracingConfig', () => {
   it('is off without an endpoint, with the documented defaults', () => {
     expect(loadTracingConfig({})).toEqual({
       tracesUrl: undefined,
+      protocol: 'http/protobuf',
       serviceName: 'scaivault',
       resourceAttributes: {},
       sampleRatio: 1,
@@ -63,6 +71,27 @@ describe('loadTracingConfig', () => {
       loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:9999/custom' }).tracesUrl,
     ).toBe('http://other:9999/custom');
     expect(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracesUrl).toBeUndefined();
+  });
+
+  it('speaks the OTLP protocol the spec variables name, the traces one winning, http/protobuf by default', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadTracingConfig(endpoint).protocol).toBe('http/protobuf');
+    expect(loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).protocol).toBe('http/json');
+    expect(loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }).protocol).toBe('grpc');
+    expect(() => loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http' })).toThrow(ConfigError);
+    expect(() => loadTracingConfig({ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc/json' })).toThrow(ConfigError);
+  });
+
+  it('gives gRPC the endpoint itself: it names a service, not a /v1/traces path', () => {
+    const grpc = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    expect(loadTracingConfig({ ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317' }).tracesUrl).toBe('http://otel-collector:4317');
+    expect(
+      loadTracingConfig({ ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces:4317' })
+        .tracesUrl,
+    ).toBe('https://traces:4317');
+    expect(loadTracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).tracesUrl).toBe(
+      'http://c:4318/v1/traces',
+    );
   });
 
   it('reads service name and percent-encoded resource attributes; OTEL_SERVICE_NAME wins', () => {
@@ -136,9 +165,9 @@ describe('httpTracing middleware', () => {
   });
 
   /** An api-like handler: RequestState filled by "dispatch", one DynamoDB call, a chosen status. */
-  const apiHandler = (status: number, options: { throws?: boolean; tracer?: Tracing } = {}) =>
+  const apiHandler = (status: number, options: { throws?: boolean; tracer?: Tracing; xrayHeader?: string } = {}) =>
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
-      .use(httpTracing(options.tracer ?? tracing))
+      .use(httpTracing(options.tracer ?? tracing, () => options.xrayHeader))
       .before((request) => {
         request.context.vault ??= newRequestState(request.event);
       })
@@ -198,6 +227,43 @@ describe('httpTracing middleware', () => {
     expect(server.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(server.parentSpanContext).toMatchObject({ spanId: '00f067aa0ba902b7', isRemote: true });
     expect(response.headers?.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${server.spanContext().spanId}-01`);
+  });
+
+  it("joins the Lambda service's X-Ray trace when the client names none, under Lambda's function segment", async () => {
+    const xrayHeader = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1';
+    const response = await apiHandler(200, { xrayHeader })(event({}), lambdaContext());
+    const server = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
+    expect(server.spanContext().traceId).toBe('5759e988bd862e3fe1be46a994272793');
+    expect(server.parentSpanContext).toMatchObject({ spanId: '53995c3f42cd8ad8', isRemote: true });
+    expect(response.headers?.traceparent).toBe(`00-5759e988bd862e3fe1be46a994272793-${server.spanContext().spanId}-01`);
+  });
+
+  it("lets the client's traceparent or X-Request-ID win over Lambda's trace, and honours X-Ray's sampling decision", async () => {
+    const xrayHeader = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await apiHandler(200, { xrayHeader })(event({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), lambdaContext());
+    await apiHandler(200, { xrayHeader })(event({ 'x-request-id': '0af7651916cd43dd8448eb211c80319c' }), lambdaContext());
+    const traceIds = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.SERVER)
+      .map((s) => s.spanContext().traceId);
+    expect(traceIds).toEqual(['4bf92f3577b34da6a3ce929d0e0e4736', '0af7651916cd43dd8448eb211c80319c']);
+
+    exporter.reset();
+    const unsampled = await apiHandler(200, { xrayHeader: xrayHeader.replace('Sampled=1', 'Sampled=0') })(event({}), lambdaContext());
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    expect(unsampled.headers?.traceparent).toMatch(/^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
+  });
+
+  it('starts traces of its own with X-Ray-format ids: the epoch second in the first 4 bytes', async () => {
+    await apiHandler(200)(event({}), lambdaContext());
+    await apiHandler(200)(event({}), lambdaContext());
+    const [first, second] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    for (const span of [first!, second!]) {
+      const epoch = Number.parseInt(span.spanContext().traceId.slice(0, 8), 16);
+      // The awsxray exporter's window, when its age check is on: 28 days back, 5 minutes ahead.
+      expect(Math.abs(epoch - Date.now() / 1000)).toBeLessThan(60);
+    }
+    expect(first!.spanContext().traceId.slice(8)).not.toBe(second!.spanContext().traceId.slice(8));
   });
 
   it('reads traceparent and X-Request-ID whatever the case of their names', async () => {
@@ -313,6 +379,26 @@ describe('tracedFetch', () => {
     expect(client.name).toBe('POST');
     expect(client.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 204 });
     expect(JSON.stringify(client.attributes)).not.toMatch(/XXXXSECRET|token=abc|hooks/);
+    await tracing.shutdown();
+  });
+
+  it('carries W3C baggage from an incoming request to the calls it makes, beside its traceparent', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new Tracing(CONFIG, new SimpleSpanProcessor(exporter));
+    const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
+      .use(httpTracing(tracing))
+      .handler(
+        withRequestSpan(async () => {
+          await tracedFetch(`${url}/downstream`, {}, tracing);
+          return { statusCode: 204 };
+        }),
+      );
+    // Baggage alone (no traceparent) is propagated too, under a trace of our own.
+    await handler(event({ baggage: 'tenant.tier=gold,synthetic=true;probe' }), lambdaContext());
+    await handler(event({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage: 'release=r42' }), lambdaContext());
+    const clients = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(seen.map((headers) => headers.baggage)).toEqual(['tenant.tier=gold,synthetic=true;probe', 'release=r42']);
+    expect(seen[1]?.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${clients[1]!.spanContext().spanId}-01`);
     await tracing.shutdown();
   });
 

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { decodeTraceRequest } from './otlp-proto.js';
 
-// A stand-in OpenTelemetry collector: accepts OTLP/HTTP JSON on POST /v1/traces
-// and keeps every span, flattened, with its resource's attributes.
+// A stand-in OpenTelemetry collector: accepts OTLP/HTTP, JSON or protobuf, on
+// POST /v1/traces and keeps every span, flattened, with its resource's attributes.
 
 export type AttributeValue = string | number | boolean | AttributeValue[] | null;
 
@@ -61,43 +62,23 @@ const valueOf = (value: OtlpAnyValue | undefined): AttributeValue => {
 const attributesOf = (list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> =>
   Object.fromEntries((list ?? []).map(({ key, value }) => [key, valueOf(value)]));
 
-export class OtlpReceiver {
+/** What a receiver keeps of every export request, whatever carried it. */
+export class OtlpSpanSink {
   readonly spans: ReceivedSpan[] = [];
-  /** Raw request bodies as received, for "this never appears anywhere" checks. */
+  /** Request bodies as received (protobuf as latin1 text too), for "this never appears anywhere" checks. */
   readonly payloads: string[] = [];
+  /** How each export request arrived: its content type, or `grpc`. */
+  readonly transports: string[] = [];
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
-
-  static async start(): Promise<OtlpReceiver> {
-    let receiver: OtlpReceiver | undefined;
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        if (request.method !== 'POST' || request.url !== '/v1/traces') {
-          response.writeHead(404).end();
-          return;
-        }
-        if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
-          response.writeHead(415).end();
-          return;
-        }
-        const raw = Buffer.concat(chunks);
-        const text = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
-        receiver!.accept(JSON.parse(text) as OtlpTraceRequest, text);
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return receiver;
+  /** Keeps an export request in its protobuf form. */
+  acceptProtobuf(bytes: Buffer, transport: string): void {
+    const body = decodeTraceRequest(bytes) as OtlpTraceRequest;
+    this.accept(body, `${JSON.stringify(body)}\n${bytes.toString('latin1')}`, transport);
   }
 
-  private accept(body: OtlpTraceRequest, text: string): void {
+  protected accept(body: OtlpTraceRequest, text: string, transport: string): void {
     this.payloads.push(text);
+    this.transports.push(transport);
     for (const resourceSpans of body.resourceSpans ?? []) {
       const resource = attributesOf(resourceSpans.resource?.attributes);
       for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
@@ -120,6 +101,51 @@ export class OtlpReceiver {
 
   trace(traceId: string): ReceivedSpan[] {
     return this.spans.filter((span) => span.traceId === traceId);
+  }
+}
+
+const JSON_TYPE = 'application/json';
+const PROTOBUF_TYPE = 'application/x-protobuf';
+
+export class OtlpReceiver extends OtlpSpanSink {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {
+    super();
+  }
+
+  static async start(): Promise<OtlpReceiver> {
+    let receiver: OtlpReceiver | undefined;
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        if (request.method !== 'POST' || request.url !== '/v1/traces') {
+          response.writeHead(404).end();
+          return;
+        }
+        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+        if (type !== JSON_TYPE && type !== PROTOBUF_TYPE) {
+          response.writeHead(415).end();
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        const body = request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        if (type === PROTOBUF_TYPE) {
+          receiver!.acceptProtobuf(body, type);
+          // An empty ExportTraceServiceResponse.
+          response.writeHead(200, { 'content-type': PROTOBUF_TYPE }).end();
+          return;
+        }
+        const text = body.toString('utf8');
+        receiver!.accept(JSON.parse(text) as OtlpTraceRequest, text, type);
+        response.writeHead(200, { 'content-type': JSON_TYPE }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receiver = new OtlpReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return receiver;
   }
 
   async close(): Promise<void> {
