@@ -172,7 +172,8 @@ export class ApiApp<S> {
     };
     const rawKey = headerOf(event, 'idempotency-key');
     if (rawKey === undefined) return started();
-    const fingerprint = requestFingerprint(state.method, event.rawPath, event.rawQueryString ?? '', bodyText(event));
+    // Keyed like the audit trail's sensitive values: the body may hold a secret, and a bare digest of it could be guessed offline.
+    const fingerprint = await this.audit.hash(requestFingerprint(state.method, event.rawPath, event.rawQueryString ?? '', bodyText(event)));
     const answer = await this.idempotency
       .run(principal, parseIdempotencyKey(rawKey), fingerprint, async () => storedAnswer(await started()))
       .catch((error: unknown) => {
