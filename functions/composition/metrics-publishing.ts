@@ -34,7 +34,15 @@ export interface MetricsPublishing {
 
 export const composeMetricsPublishing = (core: VaultCore, { health, stateGauges, scheduledChecks }: HealthComposition, logger: Logger): MetricsPublishing => {
   const publisher = publisherOf(core, logger);
-  const sources = { fleetMetrics: core.fleetMetrics, stateGauges, labelCap: core.config.metricsLabelCap, logger };
+  // Unlike a scrape, a push goes on without the fleet store: `scaivault_ready 0` matters most when DynamoDB is down.
+  const fleetMetrics = {
+    collect: () =>
+      core.fleetMetrics.collect().catch((error: unknown) => {
+        logger.warn('fleet metrics unavailable; pushing readiness and state gauges only', { error: describeError(error) });
+        return {};
+      }),
+  };
+  const sources = { fleetMetrics, stateGauges, labelCap: core.config.metricsLabelCap, logger };
   return {
     async checkDependencies() {
       const checkedAt = new Date().toISOString();
