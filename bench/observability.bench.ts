@@ -21,7 +21,7 @@ const median = (values: number[]): number => {
 };
 
 /** Two instances whose merged exposition has 5,000 samples of scaivault_request* (every bucket, sum and count line counts). */
-const fleetOfSeries = (): { instances: InstanceRecord[]; samples: number } => {
+export const fleetOfSeries = (): { instances: InstanceRecord[]; samples: number } => {
   const instances: InstanceRecord[] = [];
   for (let n = 0; n < 2; n += 1) {
     const registry = new MetricRegistry();

@@ -4,12 +4,14 @@ import { runAuditBenchmarks } from './audit.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
+import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
 
 const suites: Record<string, () => Promise<Record<string, number>>> = {
   core: runCoreBenchmarks,
   observability: runObservabilityBenchmarks,
   jobs: runJobBenchmarks,
   audit: runAuditBenchmarks,
+  'remote-write': runRemoteWriteBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

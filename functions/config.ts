@@ -1,5 +1,6 @@
 // Typed configuration, read once from the environment at module load.
 
+import { hostname } from 'node:os';
 import { ENV } from './runtime/definitions.js';
 
 export class ConfigError extends Error {
@@ -127,6 +128,10 @@ export interface VaultConfig {
   readonly jobResendUnsentSeconds: number;
   /** Outbox: re-send a sent job still pending after this long (longer than any retry schedule). */
   readonly jobResendLostSeconds: number;
+  /** Where the scheduler remote-writes the fleet's metrics, and whether with SigV4 (AMP); unset pushes nothing. */
+  readonly remoteWrite: { readonly url: string; readonly sigv4: boolean } | undefined;
+  /** The `instance` label of pushed series. */
+  readonly metricsInstance: string;
   /** CloudWatch EMF namespace (Powertools' variable); unset turns EMF off. */
   readonly cloudWatchNamespace: string | undefined;
   /** Hosts outbound calls may reach even at private or loopback addresses (SCAIVAULT_EGRESS_ALLOWLIST). */
@@ -185,6 +190,15 @@ const loadAuditConfig = (env: Env): AuditConfig => ({
   sensitivePaths: listOf(getOptionalString(env, ENV.auditSensitivePaths)),
 });
 
+const loadRemoteWrite = (env: Env): VaultConfig['remoteWrite'] => {
+  const plain = getOptionalString(env, ENV.remoteWriteUrl);
+  const amp = getOptionalString(env, ENV.ampRemoteWriteEndpoint);
+  const url = plain ?? amp;
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\//.test(url)) throw new ConfigError(`${plain ? ENV.remoteWriteUrl : ENV.ampRemoteWriteEndpoint} must be an http(s) URL`);
+  return { url, sigv4: plain === undefined };
+};
+
 export const loadConfig = (env: Env): VaultConfig => {
   const keyProvider = getChoice(env, ENV.keyProvider, ['local', 'aws-kms'] as const, 'aws-kms');
   const config: VaultConfig = {
@@ -214,6 +228,8 @@ export const loadConfig = (env: Env): VaultConfig => {
     metricsLabelCap: getNumber(env, ENV.metricsLabelCap, 50, 1),
     metricsStateCacheSeconds: getNumber(env, ENV.metricsStateCacheSeconds, 15),
     cloudWatchNamespace: getOptionalString(env, ENV.cloudWatchNamespace),
+    remoteWrite: loadRemoteWrite(env),
+    metricsInstance: getString(env, ENV.metricsInstance, hostname()),
     jobResendUnsentSeconds: getNumber(env, ENV.jobResendUnsentSeconds, 30, 1),
     jobResendLostSeconds: getNumber(env, ENV.jobResendLostSeconds, 3600, 1),
     egressAllowlist: listOf(getOptionalString(env, ENV.egressAllowlist)).map((host) => host.toLowerCase()),

@@ -201,14 +201,15 @@ export class StatelessStack extends Stack {
       .bindTelemetry(telemetry);
 
     // Reads the schedule index, writes job items, re-sends to every job queue, seals audit blocks
-    // and anchors them in S3, keeps detection state in the state table; never opens a secret.
+    // and anchors them in S3, keeps detection state in the state table, checks every readiness
+    // dependency (the key's state included) and remote-writes the fleet's metrics; never opens a secret.
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
       ...functionProps(SCHEDULER_FUNCTION),
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
-      .bindKey(props.key, 'none')
+      .bindKey(props.key, 'describe')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')

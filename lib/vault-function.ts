@@ -61,15 +61,17 @@ export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', '
 /**
  * `envelope` is the api's: it creates tenants (GenerateDataKey) and reports key
  * state (DescribeKey). `unwrap` is a worker's: it only opens and seals under
- * data keys that already exist, so it needs Decrypt alone. `none` only names
- * the key, which the shared core's config requires, for a function that never
- * opens a secret.
+ * data keys that already exist, so it needs Decrypt alone. `describe` is the
+ * scheduler's: it never opens a secret but checks the key's state with every
+ * readiness run. `none` only names the key, which the shared core's config
+ * requires, for a function that never opens a secret.
  */
-export type KeyAccess = 'envelope' | 'unwrap' | 'none';
+export type KeyAccess = 'envelope' | 'unwrap' | 'describe' | 'none';
 
 const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
   envelope: ENVELOPE_KEY_ACTIONS,
   unwrap: ['kms:Decrypt'],
+  describe: ['kms:DescribeKey'],
   none: [],
 };
 
@@ -135,9 +137,9 @@ export const COLLECTOR_CONFIG_FILE = 'collector.yaml';
 export interface TelemetryProps {
   /** ADOT collector layer (arm64), e.g. `adotCollectorLayerArn(region)`; pin the release here. */
   readonly collectorLayerArn: string;
-  /** Where the collector remote-writes metrics. */
+  /** Where the scheduler remote-writes the fleet's metrics (SigV4, `aps:RemoteWrite` on this workspace only). */
   readonly prometheus: PrometheusWorkspaceRef;
-  /** `deployment.environment` resource attribute on every span and metric. */
+  /** `deployment.environment` resource attribute on every span, and the `instance` label of pushed series. */
   readonly stage: string;
   /** OTEL_TRACES_SAMPLER_ARG, 0..1, for root spans (parent-based below). @default 1 */
   readonly tracesSampleRatio?: number;
@@ -380,6 +382,7 @@ export class VaultFunction extends Construct {
       .env(ENV.otelResourceAttributes, `deployment.environment=${props.stage}`)
       .env(ENV.otelTracesSamplerArg, String(ratio))
       .env(ENV.ampRemoteWriteEndpoint, props.prometheus.remoteWriteEndpoint)
+      .env(ENV.metricsInstance, props.stage)
       .env(ENV.cloudWatchNamespace, props.metricsNamespace ?? METRICS_NAMESPACE);
   }
 

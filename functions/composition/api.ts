@@ -1,22 +1,15 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { readSecretString, s3Client, secretsManagerClient, socketPoolStats } from '../adapters/aws-clients.js';
-import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
+import { readSecretString, secretsManagerClient, socketPoolStats } from '../adapters/aws-clients.js';
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
-import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
-import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
-import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
-import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
 import { composeWebhooks } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
+import { composeHealth } from '../composition/health.js';
 import type { VaultConfig } from '../config.js';
-import { HealthService } from '../domain/health/health-service.js';
-import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
 import { describeError, type Logger } from '../observability/logger.js';
-import { StateGauges } from '../observability/state-gauges.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type RequestState, type VaultContext } from '../http/api-app.js';
@@ -31,7 +24,6 @@ import { DeadlineExceededError, OutcomeUnknownError } from '../domain/errors.js'
 import { dataKeySealer, IdempotentRequests } from '../domain/idempotency/idempotent-requests.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
-import type { DependencyProbe } from '../domain/ports/health.js';
 
 export interface Api extends ApiRouteServices {
   readonly config: VaultConfig;
@@ -54,37 +46,6 @@ const idempotencyOf = ({ dynamodb, config, keys, auth }: VaultCore, logger: Logg
 /** Past the deadline, a change already under way may have been made: its outcome is unknown, not "nothing changed". */
 const pastDeadline = (budgetMs: number, context: VaultContext): Error =>
   context.vault?.changeStarted ? new OutcomeUnknownError('the request deadline passed while its change was under way') : new DeadlineExceededError(budgetMs);
-
-/** What readiness checks: the state table, the key provider, the queues and the audit sink and bucket that are configured. */
-const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): DependencyProbe[] => {
-  const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
-  if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqs, config.rotationQueueUrl));
-  if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqs, config.webhookQueueUrl));
-  if (config.audit.exportQueueUrl) probes.push(new SqsQueueProbe('audit_export_queue', sqs, config.audit.exportQueueUrl));
-  // Requests are refused while the audit table cannot take their records: readiness says so.
-  probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
-  if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
-  return probes;
-};
-
-/** The gauges read from the source of truth at scrape time: tenants, secrets, queues, the audit chain. */
-const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Audit): StateGauges => {
-  const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
-  return new StateGauges(
-    {
-      tenantIds: () => authRepository.listTenantIds(),
-      liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
-      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
-      oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
-      auditChain: async () => {
-        const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
-        return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
-      },
-    },
-    config.version,
-    config.metricsStateCacheSeconds * 1000,
-  );
-};
 
 /**
  * In AWS the root token lives in a KMS-encrypted Secrets Manager secret made by the stack;
@@ -145,6 +106,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const core = composeCore(config, logger);
   const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
   const audit = composeAudit(core, logger);
+  const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
   const metricsToken = config.metricsTokenSecretArn
     ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
     : async () => config.metricsToken;
@@ -153,11 +115,12 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     logger,
     auth,
     secrets,
-    health: new HealthService(probesOf(core), config.readinessCheckTimeoutMs),
+    health,
     keyCache,
     keyWrapper,
     fleetMetrics,
-    stateGauges: stateGaugesOf(core, audit),
+    stateGauges,
+    scheduledChecks,
     metricsToken,
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,

@@ -2,6 +2,8 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAudit } from './audit.js';
+import { composeHealth } from './health.js';
+import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
@@ -9,6 +11,7 @@ import { JOB_QUEUES } from '../domain/jobs/jobs.js';
 import { SchedulerService, type SchedulerTick } from '../domain/rotation/scheduler-service.js';
 import { flushQuietly } from '../observability/fleet-metrics.js';
 import type { Logger } from '../observability/logger.js';
+import type { PublishResult } from '../observability/metrics-publisher.js';
 import { invocationTracing } from '../workers/worker-middlewares.js';
 
 export interface SchedulerRun extends SchedulerTick {
@@ -16,23 +19,36 @@ export interface SchedulerRun extends SchedulerTick {
   readonly eventsSealed: number;
   readonly detections: number;
   readonly chainOk: boolean;
+  /** Every readiness dependency answered this run's check. */
+  readonly ready: boolean;
+  /** This run's remote-write push; absent when none is configured. */
+  readonly published?: PublishResult;
 }
 
-/** The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain verification. */
+/**
+ * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
+ * verification, dependency checks, and the push of the fleet's metrics to a remote-write receiver.
+ */
 export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   const core = composeCore(config, logger);
   // Detections fan out to webhook subscribers.
   composeWebhooks(core, logger);
   const audit = composeAudit(core, logger);
+  const publishing = composeMetricsPublishing(core, composeHealth(core, audit), logger);
   const scheduler = new SchedulerService(new DynamoDbRotationSchedule(core.dynamodb, config.stateTable), core.jobs, {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const tick = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
+    // The checks run beside the work and never reject: a failing dependency is their finding.
+    const checking = publishing.checkDependencies();
     const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.maintenance.sealAndVerify()]);
+    const readiness = await checking;
+    const published = await publishing.publish(readiness);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
-    await flushQuietly(core.fleetMetrics, logger);
+    // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
+    await flushQuietly(core.fleetMetrics, logger, published?.ok === false);
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {
@@ -41,6 +57,8 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       eventsSealed: sealed.value.events,
       detections: sealed.value.detections,
       chainOk: sealed.value.verify.ok,
+      ready: readiness.ready,
+      ...(published ? { published } : {}),
     };
     if (result.rotationsSubmitted || result.jobsResent || result.eventsSealed || result.detections) {
       logger.info('scheduler tick', {

@@ -17,11 +17,12 @@ const formatNumber = (value: number): string => {
 
 const BUCKET_LABELS = [...DURATION_BUCKETS.map(formatNumber), '+Inf'];
 
-const labelText = (names: readonly string[], values: readonly string[], extra?: string): string => {
-  const parts = names.map((name, i) => `${name}="${escapeLabel(values[i] ?? '')}"`);
-  if (extra) parts.push(extra);
-  return parts.length ? `{${parts.join(',')}}` : '';
-};
+/** One sample as Prometheus stores it: the series name (with `_bucket`/`_sum`/`_count` for histograms), its label pairs and value. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: ReadonlyArray<readonly [string, string]>;
+  readonly value: number;
+}
 
 /** Series every scrape shows even before anything happened: label-less fleet series and known label sets. */
 const withDefaults = (definition: MetricDefinition, series: Record<string, SeriesValue> | undefined): Record<string, SeriesValue> => {
@@ -34,26 +35,35 @@ const withDefaults = (definition: MetricDefinition, series: Record<string, Serie
   return result;
 };
 
+/** Every sample of one metric in the snapshot, sorted by label values; histograms as cumulative buckets, sum and count. */
+export function* samplesOf(definition: MetricDefinition, snapshot: MetricsSnapshot): Generator<Sample> {
+  const series = withDefaults(definition, snapshot[definition.name]);
+  for (const key of Object.keys(series).sort()) {
+    const value = series[key]!;
+    const values = seriesLabels(key);
+    const labels = definition.labels.map((name, i) => [name, values[i] ?? ''] as const);
+    if (typeof value === 'number') {
+      yield { name: definition.name, labels, value };
+      continue;
+    }
+    let cumulative = 0;
+    for (const [i, count] of value.buckets.entries()) {
+      cumulative += count;
+      yield { name: `${definition.name}_bucket`, labels: [...labels, ['le', BUCKET_LABELS[i]!] as const], value: cumulative };
+    }
+    yield { name: `${definition.name}_sum`, labels, value: value.sum };
+    yield { name: `${definition.name}_count`, labels, value: value.count };
+  }
+}
+
+const labelText = (labels: Sample['labels']): string =>
+  labels.length ? `{${labels.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(',')}}` : '';
+
 export const renderExposition = (snapshot: MetricsSnapshot, catalogue: readonly MetricDefinition[] = CATALOGUE): string => {
   const lines: string[] = [];
   for (const definition of catalogue) {
     lines.push(`# HELP ${definition.name} ${escapeHelp(definition.help)}`, `# TYPE ${definition.name} ${definition.type}`);
-    const series = withDefaults(definition, snapshot[definition.name]);
-    for (const key of Object.keys(series).sort()) {
-      const value = series[key]!;
-      const labels = seriesLabels(key);
-      if (typeof value === 'number') {
-        lines.push(`${definition.name}${labelText(definition.labels, labels)} ${formatNumber(value)}`);
-        continue;
-      }
-      let cumulative = 0;
-      value.buckets.forEach((count, i) => {
-        cumulative += count;
-        lines.push(`${definition.name}_bucket${labelText(definition.labels, labels, `le="${BUCKET_LABELS[i]}"`)} ${cumulative}`);
-      });
-      lines.push(`${definition.name}_sum${labelText(definition.labels, labels)} ${formatNumber(value.sum)}`);
-      lines.push(`${definition.name}_count${labelText(definition.labels, labels)} ${value.count}`);
-    }
+    for (const sample of samplesOf(definition, snapshot)) lines.push(`${sample.name}${labelText(sample.labels)} ${formatNumber(sample.value)}`);
   }
   return `${lines.join('\n')}\n`;
 };

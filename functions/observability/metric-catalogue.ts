@@ -155,6 +155,35 @@ export const METRICS = {
     [],
     'Audit events the syslog forwarder dropped (buffer overflow while the relay was unreachable).',
   ),
+  ready: metric(
+    'scaivault_ready',
+    'gauge',
+    'state',
+    [],
+    "1 when every readiness dependency answered its last check, else 0 (a scrape runs the checks; a push carries the scheduler's).",
+  ),
+  dependencyUp: metric('scaivault_dependency_up', 'gauge', 'state', ['dependency'], '1 when the dependency answered its last readiness check, else 0.'),
+  dependencyCheckDuration: metric(
+    'scaivault_dependency_check_duration_seconds',
+    'histogram',
+    'fleet',
+    ['dependency'],
+    'Time a readiness check of a dependency took, in seconds (a timed-out check counts its deadline).',
+  ),
+  metricsPublishFailures: metric(
+    'scaivault_metrics_publish_failures_total',
+    'counter',
+    'fleet',
+    [],
+    "Remote-write pushes of the fleet's metrics that failed after their retries.",
+  ),
+  metricsLastPublish: metric(
+    'scaivault_metrics_last_publish_timestamp_seconds',
+    'gauge',
+    'latest',
+    [],
+    "When the fleet's metrics were last remote-written successfully (Unix seconds).",
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
 
@@ -168,6 +197,7 @@ export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly st
   [METRICS.keyCacheMisses.name]: [[]],
   [METRICS.rateLimitHits.name]: [['read'], ['write'], ['list'], ['admin'], ['auth']],
   [METRICS.auditWriteFailures.name]: [[]],
+  [METRICS.metricsPublishFailures.name]: [[]],
   [METRICS.auditDetections.name]: [['policy_violation_spike'], ['dormant_secret_read'], ['new_identity_sensitive_read']],
 };
 export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);

@@ -71,7 +71,12 @@ export const ENV = {
   otelSdkDisabled: 'OTEL_SDK_DISABLED',
   /** Read by the ADOT collector extension, not by our code. */
   collectorConfigUri: 'OPENTELEMETRY_COLLECTOR_CONFIG_URI',
+  /** The stack's Amazon Managed Prometheus remote-write URL: the scheduler pushes there, signed with SigV4 (service `aps`). */
   ampRemoteWriteEndpoint: 'AMP_REMOTE_WRITE_ENDPOINT',
+  /** Any other remote-write receiver (embedded mode): pushed unsigned; wins over the AMP endpoint. */
+  remoteWriteUrl: 'SCAIVAULT_REMOTE_WRITE_URL',
+  /** The `instance` label of pushed series: the stage in AWS, the hostname by default. */
+  metricsInstance: 'SCAIVAULT_METRICS_INSTANCE',
 } as const;
 
 export interface AttributeDefinition {

@@ -299,6 +299,18 @@ describe('ADOT on the api function', () => {
     const xray = forService(statements, 'xray');
     expect(xray.flatMap((s) => s.actions).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
+  it('gives the scheduler what its push to the workspace needs: the remote-write URL, the stage as instance, aps:RemoteWrite on the workspace, the key state', () => {
+    const scheduler = statelessJson.Resources[statelessId(synth.statelessStack.scheduler.function)];
+    expect(resolveImports(scheduler.Properties.Environment.Variables)).toMatchObject({
+      AMP_REMOTE_WRITE_ENDPOINT: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [workspaceId(), 'PrometheusEndpoint'] }, 'api/v1/remote_write']] },
+      SCAIVAULT_METRICS_INSTANCE: 'test',
+    });
+    // Without a SCAIVAULT_REMOTE_WRITE_URL the AMP endpoint is the target, signed.
+    expect(scheduler.Properties.Environment.Variables).not.toHaveProperty('SCAIVAULT_REMOTE_WRITE_URL');
+    const statements = roleStatements(synth, synth.statelessStack.scheduler);
+    expect(forService(statements, 'aps')).toEqual([expect.objectContaining({ actions: ['aps:RemoteWrite'], resources: [arnOf(workspaceId())] })]);
+    expect(forService(statements, 'kms').flatMap((s) => s.actions)).toContain('kms:DescribeKey');
+  });
 });
 
 describe('constructs on their own', () => {

@@ -60,6 +60,17 @@ describe('loadConfig', () => {
     expect(loadConfig(base)).toMatchObject({ metricsTable: 'vault-metrics', metricsToken: undefined, metricsFlushSeconds: 10 });
   });
 
+  it('pushes nowhere by default, SigV4-signed to the AMP endpoint, unsigned to SCAIVAULT_REMOTE_WRITE_URL (which wins)', () => {
+    const amp = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write';
+    expect(loadConfig(base).remoteWrite).toBeUndefined();
+    expect(loadConfig({ ...base, AMP_REMOTE_WRITE_ENDPOINT: amp }).remoteWrite).toEqual({ url: amp, sigv4: true });
+    const local = 'http://127.0.0.1:9090/api/v1/write';
+    expect(loadConfig({ ...base, AMP_REMOTE_WRITE_ENDPOINT: amp, SCAIVAULT_REMOTE_WRITE_URL: local }).remoteWrite).toEqual({ url: local, sigv4: false });
+    expect(() => loadConfig({ ...base, SCAIVAULT_REMOTE_WRITE_URL: 'udp://host:1' })).toThrow(/SCAIVAULT_REMOTE_WRITE_URL/);
+    expect(loadConfig({ ...base, SCAIVAULT_METRICS_INSTANCE: 'prod' }).metricsInstance).toBe('prod');
+    expect(loadConfig(base).metricsInstance).toBeTruthy();
+  });
+
   it('requires the state table', () => {
     expect(() => loadConfig({ SCAIVAULT_KMS_KEY_ID: 'alias/scaivault' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, SCAIVAULT_STATE_TABLE: '' })).toThrow(/SCAIVAULT_STATE_TABLE/);

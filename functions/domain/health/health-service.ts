@@ -28,6 +28,9 @@ const describeFailure = (error: unknown): string => {
   return named.code ?? named.name ?? 'error';
 };
 
+/** Told of every check as it ends: its dependency, result and duration in seconds. */
+export type CheckObserver = (dependency: string, result: CheckResult, seconds: number) => void;
+
 /** Runs every dependency probe at once, each under its own deadline. */
 export class HealthService {
   private readonly history = new Map<string, { lastError: string | null; lastErrorAt: string | null; lastSuccessAt: string | null }>();
@@ -35,10 +38,17 @@ export class HealthService {
   constructor(
     private readonly probes: readonly DependencyProbe[],
     private readonly timeoutMs: number,
+    private readonly onCheck: CheckObserver = () => undefined,
   ) {}
 
   async readiness(): Promise<Readiness> {
-    const results = await Promise.all(this.probes.map(async (probe) => [probe.name, await this.run(probe)] as const));
+    const results = await Promise.all(
+      this.probes.map(async (probe) => {
+        const result = await this.run(probe);
+        this.onCheck(probe.name, result, result.latencyMs / 1000);
+        return [probe.name, result] as const;
+      }),
+    );
     return { ready: results.every(([, result]) => result.status === 'up'), checks: Object.fromEntries(results) };
   }
 

@@ -46,3 +46,15 @@ export interface FleetMetricsStore {
   saveBaseline(baseline: Baseline, expectedRevision: number): Promise<boolean>;
   deleteInstance(instanceId: string): Promise<void>;
 }
+
+/** A remote-write receiver's answer; a thrown error means none came (network, timeout). */
+export interface RemoteWriteResponse {
+  readonly status: number;
+  /** From `Retry-After` on 429 and 503, when given in seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** Where pushed metrics go: one Prometheus remote-write POST of an encoded body. */
+export interface RemoteWriteSink {
+  write(body: Uint8Array): Promise<RemoteWriteResponse>;
+}

@@ -2,19 +2,28 @@
 import { z } from 'zod';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import type { CheckHistory, Readiness } from '../../domain/health/health-service.js';
-import { nullableTimestamp } from '../schemas.js';
+import type { ScheduledChecks } from '../../domain/ports/health.js';
+import { nullableTimestamp, timestamp } from '../schemas.js';
 
 const readinessStatus = z.enum(['ready', 'not_ready']);
 const checkStatus = z.enum(['up', 'down']);
 
 export const livenessSchema = z.strictObject({ status: z.literal('ok'), version: z.string() });
 
+const checkSchema = z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional() });
+
 export const readinessSchema = z
   .strictObject({
     status: readinessStatus,
-    checks: z.record(z.string(), z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional() })),
+    checks: z.record(z.string(), checkSchema),
   })
   .meta({ id: 'Readiness' });
+
+/** The scheduler's latest run of the readiness checks: when, and what each found. */
+const scheduledChecksSchema = z
+  .strictObject({ checked_at: timestamp, status: readinessStatus, checks: z.record(z.string(), checkSchema) })
+  .nullable()
+  .meta({ id: 'ScheduledChecks', description: 'null before the scheduler first ran its checks, or while they cannot be read' });
 
 export const keyCacheSchema = z.strictObject({
   hits: z.int(),
@@ -45,6 +54,7 @@ export const detailedHealthSchema = z
     key_cache: keyCacheSchema,
     queues: z.strictObject({ rotation: queueSchema, webhook: queueSchema }),
     connection_pool: z.strictObject({ size: z.int(), available: z.int(), pending: z.int(), max: z.number() }),
+    scheduled_checks: scheduledChecksSchema,
   })
   .meta({ id: 'DetailedHealth' });
 
@@ -57,7 +67,7 @@ export const keyCacheJson = (stats: KeyCacheStats): z.infer<typeof keyCacheSchem
   ttl_seconds: stats.ttlSeconds,
 });
 
-export const readinessJson = (readiness: Readiness): z.infer<typeof readinessSchema> => ({
+export const readinessJson = (readiness: Pick<Readiness, 'ready' | 'checks'>): z.infer<typeof readinessSchema> => ({
   status: readiness.ready ? 'ready' : 'not_ready',
   checks: Object.fromEntries(
     Object.entries(readiness.checks).map(([name, check]) => [
@@ -81,3 +91,8 @@ export const detailedChecksJson = (readiness: Readiness, history: Readonly<Recor
       },
     ]),
   );
+
+export const scheduledChecksJson = (scheduled: ScheduledChecks): NonNullable<z.infer<typeof scheduledChecksSchema>> => ({
+  checked_at: scheduled.checkedAt,
+  ...readinessJson(scheduled),
+});

@@ -3,12 +3,13 @@ import type { VaultConfig } from '../../config.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import type { DataKeyCache } from '../../domain/crypto/data-key-cache.js';
 import type { HealthService } from '../../domain/health/health-service.js';
+import type { ScheduledChecksStore } from '../../domain/ports/health.js';
 import type { KeyWrapper } from '../../domain/ports/keys.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { METRICS } from '../../observability/metric-catalogue.js';
 import type { StateGauges } from '../../observability/state-gauges.js';
-import { detailedChecksJson, detailedHealthSchema, keyCacheJson, livenessSchema, readinessJson, readinessSchema } from './health-json.js';
+import { detailedChecksJson, detailedHealthSchema, keyCacheJson, livenessSchema, readinessJson, readinessSchema, scheduledChecksJson } from './health-json.js';
 
 export interface HealthRouteServices {
   readonly config: Pick<VaultConfig, 'version'>;
@@ -17,6 +18,8 @@ export interface HealthRouteServices {
   readonly keyWrapper: Pick<KeyWrapper, 'describe' | 'provider'>;
   readonly keyCache: Pick<DataKeyCache, 'stats'>;
   readonly stateGauges: Pick<StateGauges, 'read'>;
+  /** The scheduler's latest run of the same checks (every run, in its own process in AWS). */
+  readonly scheduledChecks: Pick<ScheduledChecksStore, 'load'>;
   /** The AWS SDK clients' socket pool: this design's "connection pool". */
   readonly connectionPool: () => { open: number; free: number; pending: number; max: number };
 }
@@ -30,10 +33,11 @@ const readiness = async ({ health }: HealthRouteServices) => {
 
 const detailedHealth = async (services: HealthRouteServices, { principal }: RouteRequest) => {
   await services.auth.requireOperator(principal);
-  const [result, key, state] = await Promise.all([
+  const [result, key, state, scheduled] = await Promise.all([
     services.health.readiness(),
     services.keyWrapper.describe().catch(() => null),
     services.stateGauges.read().catch(() => undefined),
+    services.scheduledChecks.load().catch(() => undefined),
   ]);
   const gauge = (metric: { name: string }) => (state?.[metric.name]?.[''] as number | undefined) ?? null;
   const pool = services.connectionPool();
@@ -48,6 +52,7 @@ const detailedHealth = async (services: HealthRouteServices, { principal }: Rout
       webhook: { depth: gauge(METRICS.webhookQueueDepth), oldest_age_seconds: gauge(METRICS.webhookQueueOldestAge) },
     },
     connection_pool: { size: pool.open, available: pool.free, pending: pool.pending, max: pool.max },
+    scheduled_checks: scheduled ? scheduledChecksJson(scheduled) : null,
   });
 };
 

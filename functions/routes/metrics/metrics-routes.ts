@@ -5,10 +5,11 @@ import { constantTimeEquals } from '../../domain/auth/tokens.js';
 import { UnauthenticatedError } from '../../domain/errors.js';
 import { headerOf } from '../../http/body.js';
 import { routesOver, type PublicRequest, type RouteGroup } from '../../http/route.js';
+import type { HealthService } from '../../domain/health/health-service.js';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../../observability/exposition.js';
-import { capLabels } from '../../observability/fleet-merge.js';
 import type { FleetMetrics } from '../../observability/fleet-metrics.js';
-import { describeError, type Logger } from '../../observability/logger.js';
+import { fleetSnapshot } from '../../observability/fleet-snapshot.js';
+import type { Logger } from '../../observability/logger.js';
 import type { StateGauges } from '../../observability/state-gauges.js';
 
 export interface MetricsRouteServices {
@@ -16,6 +17,8 @@ export interface MetricsRouteServices {
   readonly auth: Pick<AuthService, 'authenticate' | 'requireOperator'>;
   readonly fleetMetrics: Pick<FleetMetrics, 'collect'>;
   readonly stateGauges: Pick<StateGauges, 'readOrLast'>;
+  /** Run at each scrape for `scaivault_ready` and `scaivault_dependency_up`. */
+  readonly health: Pick<HealthService, 'readiness'>;
   readonly logger: Logger;
   /** The token /v1/metrics requires, if any. */
   readonly metricsToken: () => Promise<string | undefined>;
@@ -37,15 +40,12 @@ const authorizeScrape = async ({ auth, metricsToken }: MetricsRouteServices, aut
 
 const scrape = async (services: MetricsRouteServices, { event }: PublicRequest) => {
   await authorizeScrape(services, headerOf(event, 'authorization'));
-  const [fleet, state] = await Promise.all([
-    services.fleetMetrics.collect(),
-    services.stateGauges.readOrLast((error) => services.logger.warn('state gauges unavailable; serving the last values', { error: describeError(error) })),
-  ]);
-  const cappedState = capLabels(state, {}, services.config.metricsLabelCap).snapshot;
+  const { fleetMetrics, stateGauges, logger, config } = services;
+  const snapshot = await fleetSnapshot({ fleetMetrics, stateGauges, logger, labelCap: config.metricsLabelCap }, services.health.readiness());
   return {
     statusCode: 200,
     headers: { 'content-type': EXPOSITION_CONTENT_TYPE, 'cache-control': 'no-store' },
-    body: renderExposition({ ...fleet, ...cappedState }),
+    body: renderExposition(snapshot),
   };
 };
 

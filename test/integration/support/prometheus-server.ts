@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { exited, freePort, tempDir, waitFor } from './processes.js';
 
 export interface PrometheusOptions {
-  /** `host:port` of each target of the scrape job. */
+  /** `host:port` of each target of the scrape job; none, no scrape job. */
   readonly targets: readonly string[];
+  /** Accept remote-write pushes at `/api/v1/write` (`--web.enable-remote-write-receiver`). */
+  readonly remoteWriteReceiver?: boolean;
   /** Absolute paths of rule files to load. */
   readonly ruleFiles: readonly string[];
   readonly job?: string;
@@ -93,19 +95,26 @@ export class PrometheusServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Where a remote-write client pushes (with `remoteWriteReceiver`). */
+  get remoteWriteUrl(): string {
+    return `${this.url}/api/v1/write`;
+  }
+
   private async launch(binary: string, options: PrometheusOptions): Promise<void> {
     const interval = options.interval ?? '1s';
     // YAML is a superset of JSON: no quoting rules to get wrong.
     const config = {
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
       rule_files: options.ruleFiles,
-      scrape_configs: [
-        {
-          job_name: options.job ?? 'scaivault',
-          metrics_path: options.metricsPath ?? '/v1/metrics',
-          static_configs: [{ targets: options.targets }],
-        },
-      ],
+      scrape_configs: options.targets.length
+        ? [
+            {
+              job_name: options.job ?? 'scaivault',
+              metrics_path: options.metricsPath ?? '/v1/metrics',
+              static_configs: [{ targets: options.targets }],
+            },
+          ]
+        : [],
     };
     const configFile = join(this.dir, 'prometheus.yml');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -117,6 +126,7 @@ export class PrometheusServer {
         '--storage.tsdb.retention.time=1h',
         `--web.listen-address=127.0.0.1:${this.port}`,
         '--log.level=warn',
+        ...(options.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
       ],
       { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -51,6 +51,11 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_audit_write_failures_total',
   'scaivault_audit_detections_total',
   'scaivault_audit_syslog_dropped_total',
+  'scaivault_ready',
+  'scaivault_dependency_up',
+  'scaivault_dependency_check_duration_seconds',
+  'scaivault_metrics_publish_failures_total',
+  'scaivault_metrics_last_publish_timestamp_seconds',
   'scaivault_build_info',
 ];
 

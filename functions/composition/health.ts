@@ -1,0 +1,71 @@
+// Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
+import { s3Client } from '../adapters/aws-clients.js';
+import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
+import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
+import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
+import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
+import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
+import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
+import { HealthService } from '../domain/health/health-service.js';
+import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
+import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
+import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
+import { StateGauges } from '../observability/state-gauges.js';
+import type { AuditTrail } from './audit.js';
+import type { VaultCore } from './vault-core.js';
+
+export interface HealthComposition {
+  readonly health: HealthService;
+  readonly stateGauges: StateGauges;
+  readonly scheduledChecks: ScheduledChecksStore;
+}
+
+/** What readiness checks: the state table, the key provider, the queues and the audit sink and bucket that are configured. */
+const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): DependencyProbe[] => {
+  const probes: DependencyProbe[] = [new DynamoDbTableProbe(dynamodb, config.stateTable), new KeyProviderProbe(keyWrapper)];
+  if (config.rotationQueueUrl) probes.push(new SqsQueueProbe('rotation_queue', sqs, config.rotationQueueUrl));
+  if (config.webhookQueueUrl) probes.push(new SqsQueueProbe('webhook_queue', sqs, config.webhookQueueUrl));
+  if (config.audit.exportQueueUrl) probes.push(new SqsQueueProbe('audit_export_queue', sqs, config.audit.exportQueueUrl));
+  // Requests are refused while the audit table cannot take their records: readiness says so.
+  probes.push(new DynamoDbTableProbe(dynamodb, config.audit.table, 'audit_sink'));
+  if (config.auditBucket) probes.push(new S3BucketProbe('audit_bucket', s3Client(clients), config.auditBucket));
+  return probes;
+};
+
+const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
+  const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
+  return new StateGauges(
+    {
+      tenantIds: () => authRepository.listTenantIds(),
+      liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
+      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
+      oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
+      auditChain: async () => {
+        const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
+        return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
+      },
+    },
+    config.version,
+    config.metricsStateCacheSeconds * 1000,
+  );
+};
+
+interface AuditGauge {
+  readonly verifier: { divergenceGauge(): Promise<number> };
+}
+
+const composed = new WeakMap<VaultCore, HealthComposition>();
+
+/** Once per process, like the core: in the embedded runtime the api's detailed view shares the scheduler's check history. */
+export const composeHealth = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge): HealthComposition => {
+  let health = composed.get(core);
+  if (!health) {
+    health = {
+      health: new HealthService(probesOf(core), core.config.readinessCheckTimeoutMs, checkDurationRecorder(core.registry)),
+      stateGauges: stateGaugesOf(core, audit),
+      scheduledChecks: new DynamoDbScheduledChecks(core.dynamodb, core.config.stateTable),
+    };
+    composed.set(core, health);
+  }
+  return health;
+};
