@@ -23,6 +23,9 @@ export const DEFAULT_OUT_DIR = join(ROOT, 'dist', 'functions');
 /** Read by the ADOT collector extension at /var/task/collector.yaml (OPENTELEMETRY_COLLECTOR_CONFIG_URI). */
 export const LAMBDA_COLLECTOR_CONFIG = join(ROOT, 'ops', 'adot', 'lambda-collector.yaml');
 
+/** Left out of the Lambda bundles; choosing `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` there is refused with a clear error. */
+export const LAMBDA_UNBUNDLED = ['@opentelemetry/exporter-trace-otlp-grpc', '@grpc/*'];
+
 // ESM output has no `require`; bundled CommonJS dependencies still call it.
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
@@ -44,8 +47,9 @@ export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltF
         target: `node${LAMBDA_NODE_MAJOR}`,
         minify: options.minify ?? true,
         sourcemap: 'external',
-        // Lambda's Node.js runtimes ship AWS SDK v3.
-        external: ['@aws-sdk/*'],
+        // Lambda's Node.js runtimes ship AWS SDK v3. OTLP/gRPC stays out: a Lambda sends its spans over
+        // OTLP/HTTP to the ADOT layer's collector, and gRPC would add about 380 KiB to every bundle.
+        external: ['@aws-sdk/*', ...LAMBDA_UNBUNDLED],
         banner: { js: ESM_REQUIRE_BANNER },
         logLevel: 'warning',
         legalComments: 'none',

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { createEgressAgent } from '../adapters/http/egress-guard.js';
+import { createEgressAgent } from '../adapters/http/egress-agent.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
 import { SqsMessageVisibility } from '../adapters/sqs/sqs-message-visibility.js';
 import { ConfigError, type VaultConfig } from '../config.js';

@@ -2,7 +2,7 @@
 // schemas before the handler runs: unknown fields and parameters are refused,
 // and the first problem found becomes a 400 naming the field.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors.js';
 import { parseJsonBody } from './body.js';
 import type { RequestSchemas } from './route.js';

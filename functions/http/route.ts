@@ -3,7 +3,7 @@
 // under functions/routes/ declare these; the api's dispatcher hands each
 // handler the services its group was composed with.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { RateLimitCategory } from '../config.js';
 import type { AuditDetailValue } from '../domain/audit/audit-event.js';
 import type { Principal } from '../domain/auth/principal.js';

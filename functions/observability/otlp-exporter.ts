@@ -1,7 +1,7 @@
 // The OTLP trace transports the OpenTelemetry spec names, each by the
-// OpenTelemetry exporter made for it. Only the chosen one is loaded: gRPC
-// alone brings @grpc/grpc-js, which a Lambda sending OTLP/HTTP to its
-// collector extension should not evaluate at every cold start.
+// OpenTelemetry exporter made for it. Only the chosen one is loaded. The
+// Lambda bundles carry the two HTTP transports only: a Lambda sends OTLP/HTTP
+// to its collector extension, and gRPC would weigh on every cold start.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
@@ -33,7 +33,15 @@ class LazyOtlpExporter implements SpanExporter {
   private readonly exporter: Promise<SpanExporter>;
 
   constructor(protocol: OtlpProtocol, url: string) {
-    this.exporter = MODULES[protocol]().then(({ OTLPTraceExporter }) => new OTLPTraceExporter({ url }));
+    this.exporter = MODULES[protocol]().then(
+      ({ OTLPTraceExporter }) => new OTLPTraceExporter({ url }),
+      (error: unknown) => {
+        // The Lambda bundles leave gRPC out (scripts/build.ts): say so instead of failing every export obscurely.
+        throw new Error(`the OTLP ${protocol} exporter is not in this build; use http/protobuf or http/json`, { cause: error });
+      },
+    );
+    // An unavailable transport is reported on each export; it must not also be an unhandled rejection.
+    this.exporter.catch(() => undefined);
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {

@@ -1,6 +1,6 @@
 // Building blocks the route groups' schemas share: query parameters arrive
 // as strings, so numbers and flags are parsed here, once.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A positive decimal integer query parameter, e.g. `limit=50`. */
 export const positiveIntegerQuery = (max = Number.MAX_SAFE_INTEGER) =>

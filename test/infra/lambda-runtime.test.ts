@@ -1,15 +1,14 @@
 // The functions deploy on nodejs24.x while this suite may run on an older Node:
 // the built api bundle is loaded and invoked on the Lambda runtime's Node here.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
 import { buildFunctions } from '../../scripts/build.js';
 import { lambdaNode } from '../../scripts/lambda-node.js';
-import { OtlpGrpcReceiver } from '../integration/support/otlp-grpc-receiver.js';
-import { SPAN_KIND } from '../integration/support/otlp-receiver.js';
+import { OtlpReceiver, SPAN_KIND } from '../integration/support/otlp-receiver.js';
 import { ROOT } from '../integration/support/processes.js';
 
 // What a Lambda invocation of GET /v1/health looks like to the bundle, and what it answered.
@@ -58,17 +57,24 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
     expect(JSON.parse(response.body)).toMatchObject({ status: 'ok' });
   }, 300_000);
 
-  it('exports the invocation span over OTLP/gRPC before it returns, with the bundled gRPC exporter', async () => {
-    const receiver = await OtlpGrpcReceiver.start();
+  it('exports the invocation span over OTLP/HTTP protobuf (the spec default) before it returns', async () => {
+    const receiver = await OtlpReceiver.start();
     try {
       // Asynchronously: the receiver answers on this process's event loop.
       await promisify(execFile)(lambdaNode().path, ['--input-type=module', '-e', INVOKE, bundle], {
-        env: { ...LAMBDA_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+        env: { ...LAMBDA_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
       });
-      expect(receiver.transports).toEqual(['grpc']);
+      expect(receiver.transports).toEqual(['application/x-protobuf']);
       expect(receiver.spans.filter((span) => span.kind === SPAN_KIND.server).map((span) => span.name)).toEqual(['GET /v1/health']);
     } finally {
       await receiver.close();
     }
   }, 300_000);
+
+  it('leaves gRPC out of the bundle: only an external import of its exporter remains', () => {
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toContain('"@opentelemetry/exporter-trace-otlp-grpc"');
+    // A string of @grpc/grpc-js's own channel options: present whenever its code is bundled.
+    expect(code).not.toContain('grpc.max_receive_message_length');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { queryOf, validateRequest } from '../../functions/http/edge-validation.js';
 import { booleanQuery, optional, positiveIntegerQuery } from '../../functions/routes/schemas.js';

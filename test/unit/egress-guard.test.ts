@@ -2,14 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressPolicyCheck } from '../../functions/adapters/http/egress-check.js';
-import {
-  createEgressAgent,
-  EgressPolicy,
-  EgressRefusedError,
-  forbiddenAddressReason,
-  isForbiddenAddress,
-  type Resolver,
-} from '../../functions/adapters/http/egress-guard.js';
+import { createEgressAgent } from '../../functions/adapters/http/egress-agent.js';
+import { EgressPolicy, EgressRefusedError, forbiddenAddressReason, isForbiddenAddress, type Resolver } from '../../functions/adapters/http/egress-guard.js';
 
 const REFUSED = [
   // IPv4: private, loopback, link-local/metadata, CGNAT, unspecified and friends

@@ -1,6 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction, type Socket } from 'node:net';
-import { Agent, buildConnector } from 'undici';
 
 // SSRF guard for every outbound call the vault makes on a tenant's behalf
 // (webhooks first). A destination is refused when it is, or resolves to, an
@@ -213,41 +212,3 @@ export class EgressPolicy {
     if (reason) throw new EgressRefusedError(normalizeHost(host), `connected to a ${reason}`);
   }
 }
-
-export interface EgressAgentOptions {
-  readonly connectTimeoutMs?: number;
-  readonly headersTimeoutMs?: number;
-  readonly bodyTimeoutMs?: number;
-}
-
-/** An undici dispatcher whose every connection passes the egress policy. */
-export const createEgressAgent = (policy: EgressPolicy, options: EgressAgentOptions = {}): Agent => {
-  const connect = buildConnector({ lookup: policy.lookup(), timeout: options.connectTimeoutMs ?? 10_000 });
-  return new Agent({
-    headersTimeout: options.headersTimeoutMs,
-    bodyTimeout: options.bodyTimeoutMs,
-    connect: (connectOptions, callback) => {
-      const host = connectOptions.hostname;
-      try {
-        policy.checkHost(host);
-      } catch (error) {
-        callback(error as Error, null);
-        return;
-      }
-      connect(connectOptions, (error, socket) => {
-        if (error || !socket) {
-          callback(error ?? new Error('connection failed'), null);
-          return;
-        }
-        try {
-          policy.checkConnected(host, socket);
-        } catch (refused) {
-          socket.destroy();
-          callback(refused as Error, null);
-          return;
-        }
-        callback(null, socket);
-      });
-    },
-  });
-};

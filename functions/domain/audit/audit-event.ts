@@ -3,7 +3,7 @@
 // values) appear only as HMACs, so a record can leave the vault (syslog, SIEM)
 // without widening who sees secrets.
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const AUDIT_OUTCOMES = ['success', 'failure', 'denied', 'error', 'attempted'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];

@@ -1,5 +1,5 @@
 // The admin routes' answers, and the features the status reports.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { VaultConfig } from '../../config.js';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import { keyCacheSchema, keyCacheJson } from '../health/health-json.js';

@@ -1,6 +1,6 @@
 // The audit routes' answers. Events are served as stored: the schema that
 // validates each record before it is written describes the query's answer.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditDivergence, AuditBlock } from '../../domain/ports/audit.js';
 import type { VerifyResult } from '../../domain/audit/audit-chain.js';
 import { auditEventSchema } from '../../domain/audit/audit-event.js';

@@ -1,5 +1,5 @@
 // What the audit routes accept: instants, filters, cursors and block numbers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_OUTCOMES } from '../../domain/audit/audit-event.js';
 import type { ExportFilters } from '../../domain/audit/audit-export.js';
 import { ValidationError } from '../../domain/errors.js';

@@ -1,5 +1,5 @@
 // Health on the wire: readiness for load balancers, the detailed view for operators.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import type { CheckHistory, Readiness } from '../../domain/health/health-service.js';
 import type { ScheduledChecks } from '../../domain/ports/health.js';

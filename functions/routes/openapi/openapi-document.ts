@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the API, generated from the route table:
 // the same zod schemas that validate requests at the edge and describe
 // responses (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditTypeOf } from '../../http/request-audit.js';
 import { CHANGE_METHODS, type ResponseSpec, type RouteDefinition } from '../../http/route.js';
 import { problemSchema } from '../schemas.js';

@@ -1,5 +1,5 @@
 // `PUT /v1/policies/{name}`: a tenant's named policy, rules of capabilities on path globs.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { isValidGlob } from '../../domain/auth/path-glob.js';
 import { CAPABILITIES, type Capability } from '../../domain/ports/auth.js';

@@ -1,5 +1,5 @@
 // Rotation jobs on the wire.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Job } from '../../domain/jobs/jobs.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 

@@ -1,5 +1,5 @@
 // Secrets on the wire: snake_case JSON and the schemas that describe it.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SecretSummary, SecretValue, VersionSummary } from '../../domain/secrets/secret-service.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
 

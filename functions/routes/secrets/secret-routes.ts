@@ -1,5 +1,5 @@
 // `/v1/secrets`: write, read, list, version history, soft delete, restore, destroy.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import type { RotationSettings } from '../../domain/ports/secrets.js';
 import type { RotationRequests } from '../../domain/rotation/rotation-requests.js';

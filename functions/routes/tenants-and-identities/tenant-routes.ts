@@ -1,5 +1,5 @@
 // Tenants, identities with their tokens, and a token's view of itself.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { VaultConfig } from '../../config.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { json } from '../../http/responses.js';

@@ -1,5 +1,5 @@
 // Tenants and tokens on the wire. A token's secret appears only in the answer that issues it.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TokenRecord } from '../../domain/ports/auth.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 

@@ -1,5 +1,5 @@
 // Webhook subscriptions and delivery attempts on the wire.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WebhookSummary } from '../../domain/webhooks/webhook-service.js';
 import type { DeliveryAttempt } from '../../domain/webhooks/webhooks.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';

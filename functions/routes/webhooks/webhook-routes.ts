@@ -1,5 +1,5 @@
 // `/v1/webhooks`: subscriptions (admin on `sys`, in the caller's tenant) and their delivery history.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
