@@ -84,6 +84,13 @@ const storedAnswer = (reply: Reply): StoredAnswer => ({
   body: reply.body,
 });
 
+/**
+ * Before its change started, a request changed nothing the caller can see, whatever bookkeeping
+ * write (rate limit, metrics flush, idempotency claim) went unanswered: that is a 503, not a 504.
+ */
+const beforeAnyChange = (thrown: unknown, state: RequestState): unknown =>
+  thrown instanceof OutcomeUnknownError && !state.changeStarted ? new DependencyUnavailableError('dynamodb', { cause: thrown }) : thrown;
+
 /** Routes one API Gateway event: match, validate, authenticate, rate limit, run the route with its group's services. */
 export class ApiApp<S> {
   private readonly router: Router<RouteDefinition<S>>;
@@ -111,7 +118,11 @@ export class ApiApp<S> {
     const sourceIp = event.requestContext.http.sourceIp ?? 'unknown';
 
     if (route.rateLimit === null) {
-      return route.handle(this.services, { event, requestId: state.requestId, sourceIp, ...validateRequest(route.request, event, params) });
+      return route
+        .handle(this.services, { event, requestId: state.requestId, sourceIp, ...validateRequest(route.request, event, params) })
+        .catch((thrown: unknown) => {
+          throw beforeAnyChange(thrown, state);
+        });
     }
     const audit = new RequestAudit(this.audit, route, event, {
       // Read when each record is made: the identity is known only after authentication.
@@ -122,8 +133,7 @@ export class ApiApp<S> {
     try {
       result = await this.authenticatedDispatch(route, event, state, params, sourceIp, audit);
     } catch (thrown) {
-      // Before its change started, a request changed nothing the caller can see, whatever bookkeeping write went unanswered.
-      const error = thrown instanceof OutcomeUnknownError && !state.changeStarted ? new DependencyUnavailableError('dynamodb', { cause: thrown }) : thrown;
+      const error = beforeAnyChange(thrown, state);
       await audit.outcome(toProblem(error, state.requestId).status);
       throw error;
     }
