@@ -19,7 +19,6 @@ const notSent = (error: { name?: string; code?: string; message?: string }): boo
  * unknown outcome. Errors with an HTTP answer keep their meaning (a 5xx answer
  * is also unknown, and the SDK's own retry of it is DynamoDB's documented path).
  */
-
 export const guardWriteOutcomes = (client: DynamoDBClient): DynamoDBClient => {
   const guard: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     try {
