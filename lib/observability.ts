@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { parse, stringify } from 'yaml';
+import { CLOUDWATCH_SIGNALS, SIGNALS_SERVICE, type CloudWatchSignal } from '../functions/observability/cloudwatch-signals.js';
 import type { VaultFunction } from './vault-function.js';
 
 /** Powertools Metrics namespace the api's EMF goes to (functions/observability/cloudwatch-metrics.ts). */
@@ -152,6 +153,89 @@ const alertManagerDefinition = (topicArn: string, region: string): string =>
     '',
   ].join('\n');
 
+/** How one CloudWatch signal (functions/observability/cloudwatch-signals.ts) pages. */
+export interface SignalAlarm {
+  readonly statistic: string;
+  readonly periodMinutes: number;
+  /** Consecutive periods at or above the threshold. */
+  readonly evaluationPeriods: number;
+  readonly threshold: number;
+  /** The Prometheus alert it mirrors, whose runbook section applies. */
+  readonly runbook: string;
+  readonly description: string;
+  /** Emitted on every scheduler run: no data means the scheduler stopped, which pages too. */
+  readonly missingBreaches?: boolean;
+}
+
+/** One alarm per signal, each as close to its Prometheus alert as CloudWatch periods allow. */
+export const SIGNAL_ALARMS: Readonly<Record<CloudWatchSignal, SignalAlarm>> = {
+  auditChainDivergence: {
+    statistic: cloudwatch.Stats.MAXIMUM,
+    periodMinutes: 1,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultAuditChainDivergence',
+    description: 'audit chain verification found a block that no longer matches its anchor: possible tampering',
+  },
+  auditWriteFailures: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 5,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultAuditWriteFailures',
+    description: 'audit writes failed in 5 minutes: requests refused with 503, or outcome records lost after a change',
+  },
+  kmsErrors: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 5,
+    evaluationPeriods: 2,
+    threshold: 1,
+    runbook: 'ScaiVaultKMSErrors',
+    description: 'key-provider calls failed in each of two 5-minute periods',
+  },
+  auditDetections: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 10,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultAuditDetection',
+    description: 'the audit sealer raised a detection in 10 minutes',
+  },
+  rotationsFailed: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 15,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultRotationFailing',
+    description: 'secret rotations gave up in 15 minutes; those secrets keep their old value',
+  },
+  jobsDeadLettered: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 15,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultJobsDeadLettered',
+    description: 'jobs exhausted their retries and were dead-lettered in 15 minutes',
+  },
+  auditSealAge: {
+    statistic: cloudwatch.Stats.MAXIMUM,
+    periodMinutes: 5,
+    evaluationPeriods: 1,
+    threshold: 900,
+    runbook: 'ScaiVaultAuditSealDelayed',
+    description: 'the audit log was last sealed over 15 minutes ago, or the scheduler reported no seal age for 5 minutes',
+    missingBreaches: true,
+  },
+  metricsPublishFailures: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 15,
+    evaluationPeriods: 1,
+    threshold: 2,
+    runbook: 'ScaiVaultMetricsPublishFailing',
+    description: 'remote-write pushes to Prometheus failed twice in 15 minutes; the workspace sees stale data',
+  },
+};
+
 export interface AlarmThresholds {
   /** Percent of requests answering 5xx over 5 minutes. @default 1 */
   readonly errorRatePercent?: number;
@@ -205,7 +289,8 @@ export interface VaultObservabilityProps {
  * CloudWatch side of ScaiVault's observability: a dashboard over the api's EMF
  * metrics, the Lambda functions, HTTP API, job queues and dead-letter queues,
  * and alarms for 5xx rate, p95 latency, Lambda errors and throttling, DLQ depth
- * and job queue age, all sent to one topic.
+ * and job queue age, and one alarm and widget per signal the workers and the
+ * scheduler emit (SIGNAL_ALARMS), all sent to one topic.
  */
 export class VaultObservability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -221,6 +306,8 @@ export class VaultObservability extends Construct {
   readonly deadLetterAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** Oldest-message age alarms by the labels of `jobQueues`. */
   readonly queueAgeAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** One alarm per CloudWatch signal (SIGNAL_ALARMS), each also on the dashboard. */
+  readonly signalAlarms: ReadonlyMap<CloudWatchSignal, cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: VaultObservabilityProps) {
     super(scope, id);
@@ -348,6 +435,8 @@ export class VaultObservability extends Construct {
       ]),
     );
 
+    this.signalAlarms = signalAlarmsOf(alarm, namespace);
+
     const wide = { width: 12, height: 6 };
     const perFunction = (metric: (fn: VaultFunction) => cloudwatch.IMetric) => props.functions.map(metric);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -438,9 +527,40 @@ export class VaultObservability extends Construct {
         }),
       );
     }
+    // What must page, from the workers and the scheduler: each signal beside its alarm threshold.
+    this.dashboard.addWidgets(
+      ...[...this.signalAlarms].map(
+        ([signal, signalAlarm]) => new cloudwatch.AlarmWidget({ title: CLOUDWATCH_SIGNALS[signal].name, alarm: signalAlarm, width: 6, height: 5 }),
+      ),
+    );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
   }
 }
+
+const signalAlarmsOf = (
+  alarm: (alarmId: string, alarmProps: cloudwatch.AlarmProps) => cloudwatch.Alarm,
+  namespace: string,
+): Map<CloudWatchSignal, cloudwatch.Alarm> =>
+  new Map(
+    (Object.keys(SIGNAL_ALARMS) as CloudWatchSignal[]).map((signal) => {
+      const spec = SIGNAL_ALARMS[signal];
+      const created = alarm(`${pascal(signal)}SignalAlarm`, {
+        metric: new cloudwatch.Metric({
+          namespace,
+          metricName: CLOUDWATCH_SIGNALS[signal].name,
+          dimensionsMap: { service: SIGNALS_SERVICE },
+          statistic: spec.statistic,
+          period: Duration.minutes(spec.periodMinutes),
+        }),
+        alarmDescription: `ScaiVault: ${spec.description} (runbook: ${spec.runbook})`,
+        threshold: spec.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: spec.evaluationPeriods,
+        ...(spec.missingBreaches ? { treatMissingData: cloudwatch.TreatMissingData.BREACHING } : {}),
+      });
+      return [signal, created];
+    }),
+  );
 
 const pascal = (name: string): string =>
   name

@@ -40,10 +40,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
-      auditChain: async () => {
-        const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
-        return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
-      },
+      auditChain: () => readAuditChain(audit),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,
@@ -53,6 +50,12 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
 interface AuditGauge {
   readonly verifier: { divergenceGauge(): Promise<number> };
 }
+
+/** The newest seal's time (Unix seconds, 0 before the first) and the divergence gauge: for a scrape, a push and CloudWatch alike. */
+export const readAuditChain = async (audit: Pick<AuditTrail, 'store'> & AuditGauge): Promise<{ lastSealSeconds: number; divergence: number }> => {
+  const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
+  return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
+};
 
 const composed = new WeakMap<VaultCore, HealthComposition>();
 

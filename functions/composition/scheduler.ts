@@ -2,13 +2,15 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAudit } from './audit.js';
-import { composeHealth } from './health.js';
+import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
+import { describeError } from '../domain/errors.js';
 import { JOB_QUEUES } from '../domain/jobs/jobs.js';
 import { SchedulerService, type SchedulerTick } from '../domain/rotation/scheduler-service.js';
+import type { SignalEmitter } from '../observability/cloudwatch-signals.js';
 import { flushQuietly } from '../observability/fleet-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { PublishResult } from '../observability/metrics-publisher.js';
@@ -24,6 +26,27 @@ export interface SchedulerRun extends SchedulerTick {
   /** This run's remote-write push; absent when none is configured. */
   readonly published?: PublishResult;
 }
+
+/**
+ * The scheduler's CloudWatch signals: a failed push, and the seal's age and the divergence gauge on every run,
+ * sealed or not (a sealer that stopped shows as a growing age; a scheduler that stopped, as missing data).
+ */
+const emitSchedulerSignals = async (
+  signals: SignalEmitter | undefined,
+  audit: Parameters<typeof readAuditChain>[0],
+  published: PublishResult | undefined,
+  logger: Logger,
+): Promise<void> => {
+  if (!signals) return;
+  if (published?.ok === false) signals.emit('metricsPublishFailures');
+  try {
+    const chain = await readAuditChain(audit);
+    signals.emit('auditChainDivergence', chain.divergence);
+    if (chain.lastSealSeconds > 0) signals.emit('auditSealAge', Math.max(0, Date.now() / 1000 - chain.lastSealSeconds));
+  } catch (error) {
+    logger.warn('audit signals not emitted', { error: describeError(error) });
+  }
+};
 
 /**
  * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
@@ -49,6 +72,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
     await flushQuietly(core.fleetMetrics, logger, published?.ok === false);
+    await emitSchedulerSignals(core.signals, audit, published, logger);
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {

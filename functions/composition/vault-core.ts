@@ -15,6 +15,7 @@ import { KeyManager } from '../domain/crypto/key-manager.js';
 import { EventBus } from '../domain/events/event-bus.js';
 import { JobService } from '../domain/jobs/jobs.js';
 import { SecretService } from '../domain/secrets/secret-service.js';
+import { CloudWatchSignals, type SignalEmitter } from '../observability/cloudwatch-signals.js';
 import { FleetMetrics } from '../observability/fleet-metrics.js';
 import { InstrumentedKeyWrapper } from '../observability/instrumented-key-wrapper.js';
 import type { Logger } from '../observability/logger.js';
@@ -37,6 +38,8 @@ export interface VaultCore {
   readonly secretRepository: SecretRepository;
   readonly registry: MetricRegistry;
   readonly metrics: VaultMetrics;
+  /** The paging signals' EMF; absent without a Powertools Metrics namespace. */
+  readonly signals: SignalEmitter | undefined;
   readonly fleetMetrics: FleetMetrics;
   readonly keyCache: DataKeyCache;
   readonly keys: KeyManager;
@@ -68,7 +71,8 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
   const keyWrapper = createKeyWrapper(config, clients);
   const authRepository = new DynamoDbAuthRepository(dynamodb, config.stateTable);
   const registry = new MetricRegistry();
-  const metrics = new VaultMetrics(registry);
+  const signals = config.cloudWatchNamespace ? new CloudWatchSignals(config.cloudWatchNamespace) : undefined;
+  const metrics = new VaultMetrics(registry, signals);
   observeLatency(dynamodb, 'scaivaultDbLatency', (seconds) => metrics.dynamoDbCall(seconds));
   const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries, Date.now, (hit) => metrics.keyCacheLookup(hit));
   const keys = new KeyManager(new InstrumentedKeyWrapper(keyWrapper, metrics), authRepository, keyCache);
@@ -103,6 +107,7 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     secretRepository,
     registry,
     metrics,
+    signals,
     fleetMetrics,
     keyCache,
     keys,

@@ -1,11 +1,18 @@
 import type { JobQueueName } from '../domain/jobs/jobs.js';
+import type { SignalEmitter } from './cloudwatch-signals.js';
 import { METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
 import type { MetricsRecorder } from '../domain/ports/metrics.js';
 
-/** Records each series where its event happens; the one writer of the registry. */
+/**
+ * Records each series where its event happens; the one writer of the registry.
+ * The events that must page also go to CloudWatch, when `signals` is given.
+ */
 export class VaultMetrics implements MetricsRecorder {
-  constructor(readonly registry: MetricRegistry) {}
+  constructor(
+    readonly registry: MetricRegistry,
+    private readonly signals?: SignalEmitter,
+  ) {}
 
   secretRead(tenantId: string, secretType: string): void {
     this.registry.inc(METRICS.secretReads, [tenantId, secretType]);
@@ -39,15 +46,19 @@ export class VaultMetrics implements MetricsRecorder {
 
   keyProviderCall(operation: 'encrypt' | 'decrypt', seconds: number, failed: boolean): void {
     this.registry.observe(METRICS.kmsLatency, [operation], seconds);
-    if (failed) this.registry.inc(METRICS.kmsErrors, [operation]);
+    if (!failed) return;
+    this.registry.inc(METRICS.kmsErrors, [operation]);
+    this.signals?.emit('kmsErrors');
   }
 
   rotationFinished(status: 'success' | 'failed'): void {
     this.registry.inc(METRICS.secretRotations, [status]);
+    if (status === 'failed') this.signals?.emit('rotationsFailed');
   }
 
   deadLettered(queue: JobQueueName): void {
     this.registry.inc(METRICS.jobsDeadLetter, [queue]);
+    this.signals?.emit('jobsDeadLettered');
   }
 
   auditWritten(outcome: string): void {
@@ -56,10 +67,12 @@ export class VaultMetrics implements MetricsRecorder {
 
   auditWriteFailed(): void {
     this.registry.inc(METRICS.auditWriteFailures);
+    this.signals?.emit('auditWriteFailures');
   }
 
   auditDetection(kind: string): void {
     this.registry.inc(METRICS.auditDetections, [kind]);
+    this.signals?.emit('auditDetections');
   }
 
   auditSyslogDropped(count: number): void {

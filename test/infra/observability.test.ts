@@ -202,6 +202,73 @@ describe('CloudWatch alarms', () => {
   });
 });
 
+// Written out too: what the workers and the scheduler emit (functions/observability/cloudwatch-signals.ts),
+// each with the runbook of the Prometheus alert it mirrors.
+const SIGNALS_SERVICE = 'scaivault';
+const SIGNALS: [metric: string, runbook: string][] = [
+  ['AuditChainDivergence', 'ScaiVaultAuditChainDivergence'],
+  ['AuditWriteFailures', 'ScaiVaultAuditWriteFailures'],
+  ['KmsErrors', 'ScaiVaultKMSErrors'],
+  ['AuditDetections', 'ScaiVaultAuditDetection'],
+  ['RotationsFailed', 'ScaiVaultRotationFailing'],
+  ['JobsDeadLettered', 'ScaiVaultJobsDeadLettered'],
+  ['AuditSealAgeSeconds', 'ScaiVaultAuditSealDelayed'],
+  ['MetricsPublishFailures', 'ScaiVaultMetricsPublishFailing'],
+];
+
+describe('CloudWatch signals from the workers and the scheduler', () => {
+  const topicArn = () => refOf(statefulId(synth.statefulStack.alarmTopic));
+  const alarmIdOf = (metric: string) => {
+    const found = Object.entries(synth.stateless.findResources('AWS::CloudWatch::Alarm')).filter(
+      ([, a]) => a.Properties.Namespace === NAMESPACE && a.Properties.MetricName === metric,
+    );
+    expect(found, metric).toHaveLength(1);
+    return found[0]!;
+  };
+
+  it.each(SIGNALS)('%s has one alarm on the alarm topic, over the fleet-wide service dimension', (metric, runbook) => {
+    const [, alarm] = alarmIdOf(metric);
+    expect(alarm.Properties).toMatchObject({
+      Dimensions: [{ Name: 'service', Value: SIGNALS_SERVICE }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm.Properties.Threshold).toBeGreaterThanOrEqual(1);
+    expect(alarm.Properties.AlarmDescription).toContain(`(runbook: ${runbook})`);
+    expect(resolveImports(alarm.Properties.AlarmActions)).toEqual([topicArn()]);
+    expect(resolveImports(alarm.Properties.OKActions)).toEqual([topicArn()]);
+  });
+
+  it.each(SIGNALS)('%s has a dashboard widget showing the metric against its alarm', (metric) => {
+    const [alarmId] = alarmIdOf(metric);
+    const { widgets, token } = dashboardBody();
+    const mine = widgets.filter((w) => w.properties?.title === metric);
+    expect(mine).toHaveLength(1);
+    expect(mine[0].properties.annotations.alarms.map(token)).toEqual([{ 'Fn::GetAtt': [alarmId, 'Arn'] }]);
+  });
+
+  it('pages on any divergence, lost audit write, detection, failed rotation or dead letter, and on seal age past 15 minutes', () => {
+    const [, divergence] = alarmIdOf('AuditChainDivergence');
+    expect(divergence.Properties).toMatchObject({ Statistic: 'Maximum', Threshold: 1, Period: 60, EvaluationPeriods: 1 });
+    for (const metric of ['AuditWriteFailures', 'AuditDetections', 'RotationsFailed', 'JobsDeadLettered']) {
+      expect(alarmIdOf(metric)[1].Properties, metric).toMatchObject({ Statistic: 'Sum', Threshold: 1, EvaluationPeriods: 1 });
+    }
+    expect(alarmIdOf('KmsErrors')[1].Properties).toMatchObject({ Statistic: 'Sum', Threshold: 1, Period: 300, EvaluationPeriods: 2 });
+    expect(alarmIdOf('MetricsPublishFailures')[1].Properties).toMatchObject({ Statistic: 'Sum', Threshold: 2, Period: 900 });
+    expect(alarmIdOf('AuditSealAgeSeconds')[1].Properties).toMatchObject({ Statistic: 'Maximum', Threshold: 900, TreatMissingData: 'breaching' });
+    for (const [metric] of SIGNALS.filter(([m]) => m !== 'AuditSealAgeSeconds')) {
+      expect(alarmIdOf(metric)[1].Properties.TreatMissingData, metric).toBe('notBreaching');
+    }
+  });
+
+  it('the functions that emit them print EMF under namespace ScaiVault', () => {
+    const { rotationWorker, webhookWorker, scheduler, auditExport } = synth.statelessStack;
+    for (const fn of [rotationWorker, webhookWorker, scheduler, auditExport]) {
+      const vars = statelessJson.Resources[statelessId(fn.function)].Properties.Environment.Variables;
+      expect(vars.POWERTOOLS_METRICS_NAMESPACE, fn.name).toBe(NAMESPACE);
+    }
+  });
+});
+
 describe('Amazon Managed Prometheus', () => {
   const workspace = () => statefulJson.Resources[workspaceId()];
 
@@ -344,8 +411,9 @@ describe('constructs on their own', () => {
     new VaultObservability(stack, 'Obs', { functions: [fn], deadLetterQueues: { dlq: new sqs.Queue(stack, 'Dlq') }, encryptionKey: key });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } });
-    // 5xx rate, latency, 429s, the function's Lambda throttles and errors, the DLQ's depth; no job queues given.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(6);
+    // 5xx rate, latency, 429s, the function's Lambda throttles and errors, the DLQ's depth, and one per
+    // signal (whoever emits them); no job queues given.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(6 + SIGNALS.length);
   });
 
   it('refuses rule files that define a group twice', async () => {
