@@ -35,6 +35,10 @@ export const ENV = {
   maxTokenTtlSeconds: 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS',
   metricsToken: 'SCAIVAULT_METRICS_TOKEN',
   metricsTokenSecretArn: 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN',
+  /** How long an api instance trusts its last read of the metrics token secret. */
+  metricsTokenTtlSeconds: 'SCAIVAULT_METRICS_TOKEN_TTL_SECONDS',
+  /** How long after a rotation the previous metrics token is still accepted. */
+  metricsTokenGraceSeconds: 'SCAIVAULT_METRICS_TOKEN_GRACE_SECONDS',
   rootTokenSecretArn: 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN',
   metricsFlushSeconds: 'SCAIVAULT_METRICS_FLUSH_SECONDS',
   metricsRetireSeconds: 'SCAIVAULT_METRICS_RETIRE_SECONDS',

@@ -62,3 +62,16 @@ export interface AuthRepository {
   putDataKey(record: DataKeyRecord): Promise<void>;
   getDataKey(tenantId: string, keyId: string): Promise<DataKeyRecord | undefined>;
 }
+
+/** A rotating bearer token's versions: the current one and, after a rotation, the one it replaced. */
+export interface TokenVersions {
+  readonly current: string;
+  readonly previous?: string;
+  /** When the current version was made; the previous one is accepted for a grace period after it. */
+  readonly currentSince?: Date;
+}
+
+/** Where a rotating token's versions are read (Secrets Manager's AWSCURRENT and AWSPREVIOUS in AWS). */
+export interface TokenVersionSource {
+  read(): Promise<TokenVersions>;
+}
