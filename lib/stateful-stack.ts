@@ -1,4 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -92,6 +94,8 @@ export class StatefulStack extends Stack {
    */
   readonly metricsTokenRotation: VaultFunction;
   readonly metricsTokenRotationSchedule: secretsmanager.CfnRotationSchedule;
+  /** Pages through the alarm topic when a rotation step fails. */
+  readonly metricsTokenRotationAlarm: cloudwatch.Alarm;
   /** CloudWatch alarms and AMP alerts notify here; kept with the data so subscriptions survive the stateless stack. */
   readonly alarmTopic: sns.Topic;
   /** Metric history and alert rules; the functions remote-write into it. */
@@ -208,6 +212,17 @@ export class StatefulStack extends Stack {
       enforceSSL: true,
     });
     allowAlarmDelivery(this.key);
+
+    // A failed step leaves the new token pending and the old one current: scrapes keep working, so only this alarm tells.
+    this.metricsTokenRotationAlarm = new cloudwatch.Alarm(this, 'MetricsTokenRotationErrors', {
+      alarmDescription: 'The metrics token rotation function failed a step; the token was not rotated. See its log group.',
+      metric: this.metricsTokenRotation.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.metricsTokenRotationAlarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
 
     this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
       alias: 'scaivault',

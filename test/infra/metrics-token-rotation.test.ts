@@ -55,6 +55,20 @@ describe('metrics token rotation', () => {
     expect(synth.statefulJson.Resources[fn].Properties.Timeout).toBe(METRICS_TOKEN_ROTATION_FUNCTION.timeoutSeconds);
   });
 
+  it('pages through the alarm topic when a rotation step fails', () => {
+    const { statefulStack } = synth;
+    const alarm = synth.statefulJson.Resources[logicalId(statefulStack, statefulStack.metricsTokenRotationAlarm)];
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: refOf(ids().fn) }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [refOf(logicalId(statefulStack, statefulStack.alarmTopic))],
+    });
+  });
+
   it('lets Secrets Manager invoke the function for that secret only', () => {
     const { fn, secret } = ids();
     const permissions = Object.values(synth.stateful.findResources('AWS::Lambda::Permission')).filter(
