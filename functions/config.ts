@@ -116,8 +116,10 @@ export interface VaultConfig {
   readonly metricsTable: string;
   /** When set, /v1/metrics requires it (or an admin token) as a bearer token. */
   readonly metricsToken: string | undefined;
-  /** In AWS the metrics token lives in Secrets Manager, read on first scrape. */
+  /** In AWS the metrics token lives in Secrets Manager and rotates; instances re-read it. */
   readonly metricsTokenSecretArn: string | undefined;
+  readonly metricsTokenTtlSeconds: number;
+  readonly metricsTokenGraceSeconds: number;
   /** In AWS the root token lives in Secrets Manager; the api stores its hash on first use. */
   readonly rootTokenSecretArn: string | undefined;
   readonly metricsFlushSeconds: number;
@@ -222,6 +224,8 @@ export const loadConfig = (env: Env): VaultConfig => {
     metricsTable: getString(env, ENV.metricsTable),
     metricsToken: getOptionalString(env, ENV.metricsToken),
     metricsTokenSecretArn: getOptionalString(env, ENV.metricsTokenSecretArn),
+    metricsTokenTtlSeconds: getNumber(env, ENV.metricsTokenTtlSeconds, 60, 1),
+    metricsTokenGraceSeconds: getNumber(env, ENV.metricsTokenGraceSeconds, 24 * 3600, 0),
     rootTokenSecretArn: getOptionalString(env, ENV.rootTokenSecretArn),
     metricsFlushSeconds: getNumber(env, ENV.metricsFlushSeconds, 10, 0.1),
     metricsRetireSeconds: getNumber(env, ENV.metricsRetireSeconds, 900, 1),

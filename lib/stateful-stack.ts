@@ -1,4 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,6 +18,7 @@ import {
   QUEUES,
   ROTATION_QUEUE,
   METRICS_TABLE,
+  METRICS_TOKEN_ROTATION_FUNCTION,
   STATE_TABLE,
   TABLES,
   WEBHOOK_QUEUE,
@@ -25,6 +28,7 @@ import {
   type TableDefinition,
 } from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
+import { VaultFunction } from './vault-function.js';
 
 /**
  * `governance`: a principal with s3:BypassGovernanceRetention can still remove a
@@ -43,6 +47,9 @@ export interface StatefulStackProps extends StackProps {
    * workspace. @default the workspace has no rules
    */
   readonly prometheusRules?: string;
+  /** Directory of prebuilt bundles (the metrics token's rotation function). @default dist/functions */
+  readonly bundleDir?: string;
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface VaultQueue {
@@ -80,6 +87,15 @@ export class StatefulStack extends Stack {
   readonly rootTokenSecret: secretsmanager.Secret;
   /** Bearer token for /v1/metrics, shared with Prometheus and the standalone ADOT collector. */
   readonly metricsTokenSecret: secretsmanager.Secret;
+  /**
+   * Rotates the metrics token every 30 days. It lives beside its secret because the
+   * rotation schedule must (cdk-nag looks for it in the secret's stack), and a
+   * schedule here naming a stateless function would make each stack depend on the other.
+   */
+  readonly metricsTokenRotation: VaultFunction;
+  readonly metricsTokenRotationSchedule: secretsmanager.CfnRotationSchedule;
+  /** Pages through the alarm topic when a rotation step fails. */
+  readonly metricsTokenRotationAlarm: cloudwatch.Alarm;
   /** CloudWatch alarms and AMP alerts notify here; kept with the data so subscriptions survive the stateless stack. */
   readonly alarmTopic: sns.Topic;
   /** Metric history and alert rules; the functions remote-write into it. */
@@ -166,21 +182,29 @@ export class StatefulStack extends Stack {
     });
 
     this.metricsTokenSecret = new secretsmanager.Secret(this, 'MetricsTokenSecret', {
-      description: 'ScaiVault /v1/metrics bearer token for Prometheus and the ADOT collector; the api reads it on first scrape',
+      description: 'ScaiVault /v1/metrics bearer token for Prometheus and the ADOT collector; rotated every 30 days, the api re-reads it every minute',
       encryptionKey: this.key,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
-    // Neither token is a credential Secrets Manager could rotate: nothing it changes would reach the vault or its scrapers.
+    // The root token is not a credential Secrets Manager could rotate: nothing it changes would reach the vault.
     Validations.of(this.rootTokenSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'A bootstrap value: the api stores the hash of whatever it reads here as a non-expiring root token, so a rotation would add a second root token rather than replace the first.',
     });
-    Validations.of(this.metricsTokenSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Prometheus and the ADOT collector hold copies and each api container reads it once and keeps it, so an automatic rotation would fail scrapes until every copy and container changed: it is rotated by hand.',
+    // The api accepts the previous token for a day after each rotation, while scrapers' token files are updated.
+    this.metricsTokenRotation = new VaultFunction(this, 'MetricsTokenRotation', {
+      name: METRICS_TOKEN_ROTATION_FUNCTION.name,
+      description: METRICS_TOKEN_ROTATION_FUNCTION.description,
+      timeout: Duration.seconds(METRICS_TOKEN_ROTATION_FUNCTION.timeoutSeconds),
+      memorySize: METRICS_TOKEN_ROTATION_FUNCTION.memoryMb,
+      bundleDir: props.bundleDir,
+      logLevel: props.logLevel,
     });
+    this.metricsTokenRotationSchedule = this.metricsTokenRotation.bindSecretRotation(
+      this.metricsTokenSecret,
+      Duration.days(METRICS_TOKEN_ROTATION_FUNCTION.trigger.everyDays),
+    );
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'ScaiVault alarms',
@@ -188,6 +212,17 @@ export class StatefulStack extends Stack {
       enforceSSL: true,
     });
     allowAlarmDelivery(this.key);
+
+    // A failed step leaves the new token pending and the old one current: scrapes keep working, so only this alarm tells.
+    this.metricsTokenRotationAlarm = new cloudwatch.Alarm(this, 'MetricsTokenRotationErrors', {
+      alarmDescription: 'The metrics token rotation function failed a step; the token was not rotated. See its log group.',
+      metric: this.metricsTokenRotation.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.metricsTokenRotationAlarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
 
     this.prometheus = new PrometheusWorkspace(this, 'Prometheus', {
       alias: 'scaivault',

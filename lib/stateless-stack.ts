@@ -291,7 +291,7 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'MetricsTokenSecretArn', {
       value: props.metricsTokenSecret.secretArn,
       description:
-        'Bearer token for GET /v1/metrics: write it to ops/prometheus secrets/scaivault-metrics-token, or inject it into the standalone ADOT collector as SCAIVAULT_METRICS_TOKEN',
+        'Bearer token for GET /v1/metrics: write it to ops/prometheus secrets/scaivault-metrics-token, or inject it into the standalone ADOT collector as SCAIVAULT_METRICS_TOKEN; it rotates every 30 days and the previous one is accepted for a day, so refresh copies daily',
     });
     new CfnOutput(this, 'PrometheusRemoteWriteEndpoint', {
       value: props.prometheus.remoteWriteEndpoint,

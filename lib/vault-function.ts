@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -356,6 +356,42 @@ export class VaultFunction extends Construct {
       this.allowKeyViaService('MetricsTokenSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     }
     return this.env(envVar, secret.secretArn);
+  }
+
+  /** What a rotation function does to the one secret it rotates: read its stages and versions, store the pending one, move AWSCURRENT. */
+  static readonly SECRET_ROTATION_ACTIONS: readonly string[] = [
+    'secretsmanager:DescribeSecret',
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:PutSecretValue',
+    'secretsmanager:UpdateSecretVersionStage',
+  ];
+
+  /**
+   * Makes this function the rotation function of `secret`, every `every`: the
+   * secret's rotation actions on that secret alone, its key through Secrets
+   * Manager only, and an invoke permission for Secrets Manager on behalf of that
+   * secret only. Not aws-cdk-lib's RotationSchedule, which also grants
+   * secretsmanager:GetRandomPassword on `*`: the function makes its own token.
+   * The schedule waits for the function and its permissions, and does not rotate
+   * at deploy time: the first rotation comes one period after the schedule is made.
+   */
+  bindSecretRotation(secret: secretsmanager.ISecret, every: Duration): secretsmanager.CfnRotationSchedule {
+    this.allow('RotatedSecret', VaultFunction.SECRET_ROTATION_ACTIONS, [secret.secretArn]);
+    if (secret.encryptionKey) {
+      this.allowKeyViaService('RotatedSecretKey', secret.encryptionKey, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    }
+    this.function.addPermission('SecretsManagerInvoke', {
+      principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+      sourceArn: secret.secretArn,
+    });
+    const schedule = new secretsmanager.CfnRotationSchedule(Stack.of(secret), `${this.node.id}Schedule`, {
+      secretId: secret.secretArn,
+      rotationLambdaArn: this.function.functionArn,
+      rotationRules: { scheduleExpression: `rate(${every.toDays()} days)` },
+      rotateImmediatelyOnUpdate: false,
+    });
+    schedule.node.addDependency(this);
+    return schedule;
   }
 
   /**

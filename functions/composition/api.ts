@@ -24,6 +24,8 @@ import { DeadlineExceededError, OutcomeUnknownError } from '../domain/errors.js'
 import { dataKeySealer, IdempotentRequests } from '../domain/idempotency/idempotent-requests.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
 import { createRotators } from '../composition/rotators.js';
+import { type AcceptedTokens, CachedRotatingTokens, fixedTokens } from '../domain/auth/rotating-token.js';
+import { SecretsManagerTokenVersions } from '../adapters/secrets-manager/secrets-manager-token-versions.js';
 
 export interface Api extends ApiRouteServices {
   readonly config: VaultConfig;
@@ -61,6 +63,16 @@ const rootBootstrapOf = ({ config, clients, auth }: VaultCore, logger: Logger): 
     },
     (error) => logger.error('root token bootstrap failed', { error: (error as Error).name }),
   );
+
+/** The metrics token rotates in AWS: re-read after a short TTL, or at once (at most every 5 s) when a scraper presents a token we do not know. */
+const metricsTokensOf = (config: VaultConfig, clients: VaultCore['clients']): AcceptedTokens =>
+  config.metricsTokenSecretArn
+    ? new CachedRotatingTokens(new SecretsManagerTokenVersions(secretsManagerClient(clients), config.metricsTokenSecretArn), {
+        ttlMs: config.metricsTokenTtlSeconds * 1000,
+        minRefreshMs: 5000,
+        graceMs: config.metricsTokenGraceSeconds * 1000,
+      })
+    : fixedTokens(config.metricsToken);
 
 /** The dispatcher: routes, rate limits, the audit trail and idempotency keys around the route groups. */
 const apiAppOf = (core: VaultCore, audit: Audit, services: ApiRouteServices, logger: Logger): ApiApp<ApiRouteServices> => {
@@ -107,9 +119,6 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
   const audit = composeAudit(core, logger);
   const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
-  const metricsToken = config.metricsTokenSecretArn
-    ? retryingOnce(() => readSecretString(secretsManagerClient(clients), config.metricsTokenSecretArn ?? ''))
-    : async () => config.metricsToken;
   const services = {
     config,
     logger,
@@ -121,7 +130,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     fleetMetrics,
     stateGauges,
     scheduledChecks,
-    metricsToken,
+    metricsTokens: metricsTokensOf(config, clients),
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
     // Also subscribes the webhook fan-out to the core's events.

@@ -35,6 +35,10 @@ export const ENV = {
   maxTokenTtlSeconds: 'SCAIVAULT_MAX_TOKEN_TTL_SECONDS',
   metricsToken: 'SCAIVAULT_METRICS_TOKEN',
   metricsTokenSecretArn: 'SCAIVAULT_METRICS_TOKEN_SECRET_ARN',
+  /** How long an api instance trusts its last read of the metrics token secret. */
+  metricsTokenTtlSeconds: 'SCAIVAULT_METRICS_TOKEN_TTL_SECONDS',
+  /** How long after a rotation the previous metrics token is still accepted. */
+  metricsTokenGraceSeconds: 'SCAIVAULT_METRICS_TOKEN_GRACE_SECONDS',
   rootTokenSecretArn: 'SCAIVAULT_ROOT_TOKEN_SECRET_ARN',
   metricsFlushSeconds: 'SCAIVAULT_METRICS_FLUSH_SECONDS',
   metricsRetireSeconds: 'SCAIVAULT_METRICS_RETIRE_SECONDS',
@@ -205,7 +209,13 @@ export interface QueueTrigger {
   readonly maxConcurrency: number;
 }
 
-export type FunctionTrigger = { readonly kind: 'http' } | { readonly kind: 'schedule'; readonly rateMinutes: number } | QueueTrigger;
+/** Invoked by Secrets Manager with the four steps of each rotation of one secret, every `everyDays` days. */
+export interface SecretRotationTrigger {
+  readonly kind: 'secret-rotation';
+  readonly everyDays: number;
+}
+
+export type FunctionTrigger = { readonly kind: 'http' } | { readonly kind: 'schedule'; readonly rateMinutes: number } | QueueTrigger | SecretRotationTrigger;
 
 export interface FunctionDefinition<T extends FunctionTrigger = FunctionTrigger> {
   /** The bundle `dist/functions/<name>/index.mjs`, built from `handler`. */
@@ -270,11 +280,25 @@ export const AUDIT_EXPORT_FUNCTION = fn('audit-export', {
   memoryMb: 1024,
 });
 
-/** Every ScaiVault function: one bundle each, deployed by the stateless stack, run in-process by the embedded runtime. */
+// Rotates the /v1/metrics token; deployed beside its secret in the stateful stack, and not run
+// by the embedded runtime, whose metrics token is SCAIVAULT_METRICS_TOKEN.
+export const METRICS_TOKEN_ROTATION_FUNCTION = fn('metrics-token-rotation', {
+  description: 'ScaiVault metrics token rotation (Secrets Manager rotation steps)',
+  trigger: { kind: 'secret-rotation', everyDays: 30 },
+  timeoutSeconds: 30,
+  memoryMb: 256,
+});
+
+/**
+ * Every ScaiVault function: one bundle each, deployed by the stateless stack (the
+ * metrics token's rotation by the stateful one), the queue-triggered ones and
+ * the scheduler run in-process by the embedded runtime.
+ */
 export const FUNCTIONS: readonly FunctionDefinition[] = [
   API_FUNCTION,
   ROTATION_WORKER_FUNCTION,
   WEBHOOK_WORKER_FUNCTION,
   SCHEDULER_FUNCTION,
   AUDIT_EXPORT_FUNCTION,
+  METRICS_TOKEN_ROTATION_FUNCTION,
 ];

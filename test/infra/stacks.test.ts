@@ -224,7 +224,12 @@ describe('stateful stack', () => {
     });
 
     it('takes compliance mode and the retention period from its props', () => {
-      const stack = new StatefulStack(new App(), 'Compliance', { env: ENV, auditRetention: Duration.days(2555), auditRetentionMode: 'compliance' });
+      const stack = new StatefulStack(new App(), 'Compliance', {
+        env: ENV,
+        auditRetention: Duration.days(2555),
+        auditRetentionMode: 'compliance',
+        bundleDir: synth.bundleDir,
+      });
       const [lockedBucket, ...others] = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket', { Properties: { ObjectLockEnabled: true } }));
       expect(others).toEqual([]);
       expect(lockedBucket!.Properties.ObjectLockConfiguration).toEqual({

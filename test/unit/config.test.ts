@@ -60,6 +60,13 @@ describe('loadConfig', () => {
     expect(loadConfig(base)).toMatchObject({ metricsTable: 'vault-metrics', metricsToken: undefined, metricsFlushSeconds: 10 });
   });
 
+  it('re-reads the metrics token every minute and accepts the previous one for a day, or as configured', () => {
+    expect(loadConfig(base)).toMatchObject({ metricsTokenTtlSeconds: 60, metricsTokenGraceSeconds: 86_400 });
+    const tuned = loadConfig({ ...base, SCAIVAULT_METRICS_TOKEN_TTL_SECONDS: '10', SCAIVAULT_METRICS_TOKEN_GRACE_SECONDS: '0' });
+    expect(tuned).toMatchObject({ metricsTokenTtlSeconds: 10, metricsTokenGraceSeconds: 0 });
+    expect(() => loadConfig({ ...base, SCAIVAULT_METRICS_TOKEN_TTL_SECONDS: '0' })).toThrow(/SCAIVAULT_METRICS_TOKEN_TTL_SECONDS/);
+  });
+
   it('pushes nowhere by default, SigV4-signed to the AMP endpoint, unsigned to SCAIVAULT_REMOTE_WRITE_URL (which wins)', () => {
     const amp = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write';
     expect(loadConfig(base).remoteWrite).toBeUndefined();

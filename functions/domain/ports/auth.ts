@@ -62,3 +62,33 @@ export interface AuthRepository {
   putDataKey(record: DataKeyRecord): Promise<void>;
   getDataKey(tenantId: string, keyId: string): Promise<DataKeyRecord | undefined>;
 }
+
+/** A rotating bearer token's versions: the current one and, after a rotation, the one it replaced. */
+export interface TokenVersions {
+  readonly current: string;
+  readonly previous?: string;
+  /** When the current version was made; the previous one is accepted for a grace period after it. */
+  readonly currentSince?: Date;
+}
+
+/** Where a rotating token's versions are read (Secrets Manager's AWSCURRENT and AWSPREVIOUS in AWS). */
+export interface TokenVersionSource {
+  read(): Promise<TokenVersions>;
+}
+
+/** A secret's version ids and the staging labels each carries (AWSCURRENT, AWSPENDING, AWSPREVIOUS). */
+export interface SecretVersionStages {
+  readonly rotationEnabled: boolean;
+  readonly versions: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The calls a Secrets Manager rotation makes on the one secret it rotates. */
+export interface RotatingSecret {
+  describe(): Promise<SecretVersionStages>;
+  /** The value of a version under a stage; undefined when there is none. */
+  readVersion(versionId: string, stage: string): Promise<string | undefined>;
+  /** Stores `value` as the version `versionId`, staged AWSPENDING. */
+  putPending(versionId: string, value: string): Promise<void>;
+  /** Moves AWSCURRENT to `versionId` (and so AWSPREVIOUS to the version that held it). */
+  promote(versionId: string, fromVersionId: string | undefined): Promise<void>;
+}

@@ -1,6 +1,7 @@
 // `GET /v1/metrics`: the fleet's Prometheus exposition.
 import type { VaultConfig } from '../../config.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
+import type { AcceptedTokens } from '../../domain/auth/rotating-token.js';
 import { constantTimeEquals } from '../../domain/auth/tokens.js';
 import { UnauthenticatedError } from '../../domain/errors.js';
 import { headerOf } from '../../http/body.js';
@@ -20,8 +21,8 @@ export interface MetricsRouteServices {
   /** Run at each scrape for `scaivault_ready` and `scaivault_dependency_up`. */
   readonly health: Pick<HealthService, 'readiness'>;
   readonly logger: Logger;
-  /** The token /v1/metrics requires, if any. */
-  readonly metricsToken: () => Promise<string | undefined>;
+  /** The tokens /v1/metrics accepts (current and, during a rotation's grace, previous); none leaves it open. */
+  readonly metricsTokens: AcceptedTokens;
 }
 
 /**
@@ -29,14 +30,19 @@ export interface MetricsRouteServices {
  * on loopback); otherwise it takes the metrics token or an operator's token.
  * Any other valid token is forbidden: the exposition carries every tenant's labels.
  */
-const authorizeScrape = async ({ auth, metricsToken }: MetricsRouteServices, authorization: string | undefined): Promise<void> => {
-  const expected = await metricsToken();
-  if (!expected) return;
+export const authorizeScrape = async ({ auth, metricsTokens }: MetricsRouteServices, authorization: string | undefined): Promise<void> => {
+  const expected = await metricsTokens.accepted();
+  if (expected.length === 0) return;
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   if (!presented) throw new UnauthenticatedError('a metrics token or an operator token is required');
-  if (constantTimeEquals(presented, expected)) return;
+  if (matchesAny(presented, expected)) return;
+  // A scraper may already hold a token rotated in after our last read.
+  if (matchesAny(presented, await metricsTokens.afterMismatch())) return;
   await auth.requireOperator(await auth.authenticate(authorization));
 };
+
+/** Compared with every accepted token, so the time taken does not tell which one matched. */
+const matchesAny = (presented: string, accepted: readonly string[]): boolean => accepted.map((token) => constantTimeEquals(presented, token)).includes(true);
 
 const scrape = async (services: MetricsRouteServices, { event }: PublicRequest) => {
   await authorizeScrape(services, headerOf(event, 'authorization'));

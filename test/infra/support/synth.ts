@@ -61,6 +61,7 @@ export const defineApp = async (): Promise<DefinedApp> => {
   const statefulStack = new StatefulStack(app, 'Stateful', {
     env: ENV,
     prometheusRules: mergePrometheusRuleFiles(await readRuleFiles()),
+    bundleDir,
   });
   const statelessStack = new StatelessStack(app, 'Stateless', {
     env: ENV,
