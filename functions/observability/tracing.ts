@@ -209,6 +209,12 @@ export class Tracing {
     return { span, context: trace.setSpan(parent, span) };
   }
 
+  /** Starts an INTERNAL span (a step of the work) under `parent`. */
+  startInternalSpan(name: string, attributes: Attributes, parent: Context = otelContext.active()): StartedSpan {
+    const span = this.requireTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
+    return { span, context: trace.setSpan(parent, span) };
+  }
+
   /** A CLIENT span with no context of its own, for calls that start no further spans (AWS SDK commands). */
   clientSpan(name: string, attributes: Attributes, parent: Context): Span {
     return this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
