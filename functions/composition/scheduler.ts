@@ -65,7 +65,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
-    await flushQuietly(core.fleetMetrics, logger, published?.ok === false);
+    await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {

@@ -55,11 +55,10 @@ export class AuditMaintenance {
 
   /** One scheduler run: seal, raise detections, verify the next slice of the chain. */
   async sealAndVerify(): Promise<AuditMaintenanceRun> {
-    const { sealer, log } = this.parts;
     const steps = this.parts.steps ?? UNTRACED_STEPS;
     const sealed = await steps.step(
       'audit seal',
-      () => sealer.seal(),
+      () => this.seal(),
       (s) => ({ 'scaivault.audit.blocks': s.blocks.length, 'scaivault.audit.events': s.events.length }),
     );
     const detections = await steps.step(
@@ -67,20 +66,26 @@ export class AuditMaintenance {
       () => this.detect(sealed.events),
       (d) => ({ 'scaivault.audit.detections': d }),
     );
-    if (sealed.blocks.length > 0) {
-      await log.record({
-        type: 'audit.sealed',
-        outcome: 'success',
-        identityId: SCHEDULER_IDENTITY,
-        details: { blocks: sealed.blocks.length, first_block: sealed.blocks[0]!.seq, last_block: sealed.blocks.at(-1)!.seq, events: sealed.events.length },
-      });
-    }
     const verify = await steps.step(
       'audit verify',
       () => this.verify(),
       (v) => ({ 'scaivault.audit.chain_ok': v.ok, 'scaivault.audit.blocks_checked': v.checkedBlocks }),
     );
     return { blocks: sealed.blocks.length, events: sealed.events.length, detections, verify };
+  }
+
+  /** Seals new events into blocks and records that it did. */
+  private async seal(): Promise<Awaited<ReturnType<AuditSealer['seal']>>> {
+    const sealed = await this.parts.sealer.seal();
+    if (sealed.blocks.length > 0) {
+      await this.parts.log.record({
+        type: 'audit.sealed',
+        outcome: 'success',
+        identityId: SCHEDULER_IDENTITY,
+        details: { blocks: sealed.blocks.length, first_block: sealed.blocks[0]!.seq, last_block: sealed.blocks.at(-1)!.seq, events: sealed.events.length },
+      });
+    }
+    return sealed;
   }
 
   /** Raises the detections over newly sealed events; returns how many. */
