@@ -15,7 +15,7 @@ const attributeSetter: TextMapSetter<MessageAttributes> = {
 /**
  * Job ids to SQS. The trace of the request or scheduler run that sends the job
  * rides along as message attributes (W3C `traceparent`, `tracestate`,
- * `baggage`), so the worker continues it; an explicit `traceparent` wins.
+ * `baggage`), so the worker continues it.
  */
 export class SqsJobQueue implements JobQueue {
   constructor(
@@ -24,12 +24,11 @@ export class SqsJobQueue implements JobQueue {
     private readonly tracing: Tracing = defaultTracing,
   ) {}
 
-  async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number; traceparent?: string } = {}): Promise<void> {
+  async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number } = {}): Promise<void> {
     const queueUrl = this.queueUrls[queue];
     if (!queueUrl) throw new Error(`no URL configured for the ${queue} queue`);
     const attributes: MessageAttributes = {};
     this.tracing.inject(otelContext.active(), attributes, attributeSetter);
-    if (options.traceparent) attributeSetter.set(attributes, 'traceparent', options.traceparent);
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
