@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { errorClassOfStatus } from '../observability/error-class.js';
 import { defaultTracing, markSpanFailed, runInSpan, type Tracing } from '../observability/tracing.js';
 
 /**
@@ -24,7 +25,8 @@ export const tracedFetch = async (url: string | URL, init: RequestInit = {}, tra
     () => fetch(url, { ...init, headers }),
     (response) => {
       span.setAttribute('http.response.status_code', response.status);
-      if (response.status >= 400) markSpanFailed(span, String(response.status));
+      const errorClass = errorClassOfStatus(response.status);
+      if (errorClass) markSpanFailed(span, String(response.status), errorClass);
     },
   );
 };

@@ -15,6 +15,7 @@ import type { AuditStore } from '../domain/ports/audit.js';
 import type { Logger } from '../observability/logger.js';
 import { ENV } from '../runtime/definitions.js';
 import type { VaultCore } from './vault-core.js';
+import { SpanStepTracer } from '../observability/step-tracing.js';
 
 /** The write side every function needs: the store and the fail-closed log. */
 export interface AuditTrail {
@@ -94,6 +95,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
     metrics: core.metrics,
     logger,
     verifyMsPerRun: config.audit.verifySecondsPerRun * 1000,
+    steps: new SpanStepTracer(),
   });
   const audit: Audit = {
     store,

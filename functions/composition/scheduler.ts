@@ -14,7 +14,8 @@ import type { SignalEmitter } from '../observability/cloudwatch-signals.js';
 import { flushQuietly } from '../observability/fleet-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { PublishResult } from '../observability/metrics-publisher.js';
-import { invocationTracing } from '../workers/worker-middlewares.js';
+import type { StepAttributes } from '../domain/ports/tracing.js';
+import { SpanStepTracer, withRunSpan } from '../observability/step-tracing.js';
 
 export interface SchedulerRun extends SchedulerTick {
   readonly blocksSealed: number;
@@ -26,6 +27,12 @@ export interface SchedulerRun extends SchedulerTick {
   /** This run's remote-write push; absent when none is configured. */
   readonly published?: PublishResult;
 }
+
+// No remote-write URL, no push: the step still shows, saying so.
+const publishAttributes = (published: PublishResult | undefined): StepAttributes =>
+  published
+    ? { 'scaivault.publish.ok': published.ok, 'scaivault.publish.series': published.series, 'scaivault.publish.attempts': published.attempts }
+    : { 'scaivault.publish.configured': false };
 
 /**
  * The scheduler's CloudWatch signals: a failed push, and the seal's age and the divergence gauge on every run,
@@ -62,16 +69,26 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
-  const tick = async (): Promise<SchedulerRun> => {
+  const steps = new SpanStepTracer();
+  const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
-    const checking = publishing.checkDependencies();
-    const [jobs, sealed] = await Promise.allSettled([scheduler.tick(), audit.maintenance.sealAndVerify()]);
+    const checking = steps.step(
+      'dependency check',
+      () => publishing.checkDependencies(),
+      (r) => ({ 'scaivault.ready': r.ready }),
+    );
+    const jobsDue = steps.step(
+      'jobs due',
+      () => scheduler.tick(),
+      (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
+    );
+    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
     const readiness = await checking;
-    const published = await publishing.publish(readiness);
+    const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
-    await flushQuietly(core.fleetMetrics, logger, published?.ok === false);
+    await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     await emitSchedulerSignals(core.signals, audit, published, logger);
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
@@ -95,9 +112,9 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     }
     return result;
   };
-  const handler = middy<ScheduledEvent, SchedulerRun>()
-    .use(invocationTracing())
-    .handler(() => tick());
+  // One trace per run, whether Lambda's handler or the embedded timer calls it.
+  const tick = () => withRunSpan('scheduler run', runOnce, (run) => ({ 'scaivault.audit.chain_ok': run.chainOk, 'scaivault.ready': run.ready }));
+  const handler = middy<ScheduledEvent, SchedulerRun>().handler(() => tick());
   // After a restart that emptied the queues (the embedded fauxqs), every pending job is re-sent.
   const resendAllPending = async (): Promise<number> => {
     let resent = 0;

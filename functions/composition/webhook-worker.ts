@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import type { SQSRecord } from 'aws-lambda';
 import { createEgressAgent } from '../adapters/http/egress-agent.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
@@ -7,7 +8,6 @@ import type { MessageVisibility, WebhookSender } from '../domain/ports/webhooks.
 import { DeliverWebhook } from '../domain/webhooks/deliver-webhook.js';
 import { WebhookDeliveryJob, type ReceivedDelivery } from '../domain/webhooks/webhook-delivery-job.js';
 import type { Logger } from '../observability/logger.js';
-import { withMessageSpan } from '../observability/message-tracing.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { ENV, WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { flushMetricsNow, jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
@@ -62,8 +62,6 @@ const receivedDelivery = (record: SQSRecord, jobId: string): ReceivedDelivery =>
   traceparent: record.messageAttributes?.traceparent?.stringValue,
 });
 
-const SPAN_ATTRIBUTES = (message: ReceivedDelivery) => ({ 'scaivault.job.id': message.jobId, 'scaivault.job.attempt': message.receiveCount });
-
 /**
  * The `webhook-worker` function: delivery jobs from the webhook queue, run
  * concurrently, with partial batch responses (WebhookDeliveryJob has the steps).
@@ -74,23 +72,19 @@ export const composeWebhookWorker = (config: VaultConfig, logger: Logger, option
   const visibility = visibilityOf(core, options);
   const deliveries = deliveriesOf(core, logger, options.sender);
   const job = new WebhookDeliveryJob(visibility, audit.log, logger);
-  // The delivery continues the trace of the request that caused the event.
-  const traced = (record: SQSRecord) => (message: ReceivedDelivery) =>
-    withMessageSpan(
-      defaultTracing,
-      'webhook deliver',
-      record,
-      SPAN_ATTRIBUTES(message),
-      () => deliveries.deliver(message),
-      (decision) => ({ 'scaivault.job.decision': decision.action }),
-    );
+  // The job span (the batch helper's) says what the delivery decided.
+  const deliver = async (message: ReceivedDelivery) => {
+    const decision = await deliveries.deliver(message);
+    trace.getActiveSpan()?.setAttribute('scaivault.job.decision', decision.action);
+    return decision;
+  };
   const handler = jobWorker(core.fleetMetrics, logger, (context) => ({
     queue: 'webhook',
     maxReceiveCount: WEBHOOK_QUEUE.maxReceiveCount,
     logger,
     concurrent: true,
     run: async (jobId, record) => {
-      const result = await job.run(receivedDelivery(record, jobId), traced(record));
+      const result = await job.run(receivedDelivery(record, jobId), deliver);
       // A give-up feeds the dead-letter alert: flush it now rather than with a later batch that may never come.
       if (result.gaveUp) flushMetricsNow(context);
       return result.keep ? 'keep' : 'done';

@@ -1,4 +1,3 @@
-import { trace } from '@opentelemetry/api';
 import { DynamoDbWebhookRepository } from '../adapters/dynamodb/dynamodb-webhook-repository.js';
 import { EgressPolicyCheck } from '../adapters/http/egress-check.js';
 import { EgressPolicy } from '../adapters/http/egress-guard.js';
@@ -7,7 +6,6 @@ import type { WebhookRepository } from '../domain/ports/webhooks.js';
 import { WebhookEventPublisher } from '../domain/webhooks/webhook-event-publisher.js';
 import { WebhookService } from '../domain/webhooks/webhook-service.js';
 import type { Logger } from '../observability/logger.js';
-import { traceparentOf } from '../observability/tracing.js';
 import type { VaultCore } from './vault-core.js';
 
 export interface Webhooks {
@@ -22,12 +20,6 @@ export const egressPolicyOf = (config: Pick<VaultConfig, 'egressAllowlist'>): Eg
 
 const composed = new WeakMap<VaultCore, Webhooks>();
 
-/** The traceparent of the active span, if one is recording. */
-const activeTraceparent = (): string | undefined => {
-  const span = trace.getActiveSpan();
-  return span && span.spanContext().traceId !== '0'.repeat(32) ? traceparentOf(span) : undefined;
-};
-
 /**
  * Webhook subscriptions and the fan-out of domain events to them, once per
  * core: every function that publishes events (api, rotation-worker) calls it,
@@ -39,7 +31,7 @@ export const composeWebhooks = (core: VaultCore, logger: Logger): Webhooks => {
   if (existing) return existing;
   const repository = new DynamoDbWebhookRepository(core.dynamodb, core.config.stateTable);
   const service = new WebhookService(repository, core.keys, core.auth, new EgressPolicyCheck(egressPolicyOf(core.config)));
-  const publisher = new WebhookEventPublisher(repository, core.jobs, logger, activeTraceparent);
+  const publisher = new WebhookEventPublisher(repository, core.jobs, logger);
   core.events.add(publisher);
   const webhooks = { repository, service, publisher };
   composed.set(core, webhooks);

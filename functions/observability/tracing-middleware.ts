@@ -2,6 +2,7 @@ import { context as otelContext, type TextMapGetter } from '@opentelemetry/api';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { VaultContext } from '../http/api-app.js';
+import { errorClassOf } from './error-class.js';
 import { defaultTracing, markSpanFailed, traceIdFromRequestId, traceparentOf, type StartedSpan, type Tracing } from './tracing.js';
 import { LAMBDA_XRAY_ENV, withXRayParent } from './xray-propagation.js';
 
@@ -72,7 +73,7 @@ export const httpTracing = (tracing: Tracing = defaultTracing, xrayHeader: () =>
       }
     }
     // 4xx is the client's mistake, not a failed server span.
-    if (status >= 500) markSpanFailed(span, request.error?.name || String(status));
+    if (status >= 500) markSpanFailed(span, request.error?.name || String(status), request.error ? errorClassOf(request.error) : 'io_transient');
     if (request.response) request.response.headers = { ...request.response.headers, traceparent: traceparentOf(span) };
     span.end();
     return tracing.endInvocation();

@@ -35,6 +35,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { createHash } from 'node:crypto';
 import { ConfigError, getBoolean, getChoice, getNumber, getOptionalString } from '../config.js';
 import { ENV } from '../runtime/definitions.js';
+import { errorClassOf, type ErrorClass } from './error-class.js';
 import { createOtlpTraceExporter, OTLP_PROTOCOLS, otlpTracesUrl, type OtlpProtocol } from './otlp-exporter.js';
 import { xrayTraceId } from './xray-propagation.js';
 
@@ -208,6 +209,12 @@ export class Tracing {
     return { span, context: trace.setSpan(parent, span) };
   }
 
+  /** Starts an INTERNAL span (a step of the work) under `parent`. */
+  startInternalSpan(name: string, attributes: Attributes, parent: Context = otelContext.active()): StartedSpan {
+    const span = this.requireTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
+    return { span, context: trace.setSpan(parent, span) };
+  }
+
   /** A CLIENT span with no context of its own, for calls that start no further spans (AWS SDK commands). */
   clientSpan(name: string, attributes: Attributes, parent: Context): Span {
     return this.requireTracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
@@ -242,11 +249,18 @@ export const traceparentOf = (span: Span): string => {
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 };
 
-/** Marks a span failed with a class name only: error messages may quote request data. */
-export const markSpanFailed = (span: Span, errorType: string): void => {
-  span.setStatus({ code: SpanStatusCode.ERROR });
-  span.setAttribute('error.type', errorType);
+/**
+ * Marks a span failed with names only, never a message (messages may quote
+ * request data): `error.type` the error's own, the status and
+ * `scaivault.error.class` one of the fixed error classes.
+ */
+export const markSpanFailed = (span: Span, errorType: string, errorClass: ErrorClass): void => {
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorClass });
+  span.setAttributes({ 'error.type': errorType, 'scaivault.error.class': errorClass });
 };
+
+/** Marks a span failed by what was thrown. */
+export const markSpanError = (span: Span, error: unknown): void => markSpanFailed(span, (error as Error)?.name || 'Error', errorClassOf(error));
 
 /** Runs `work` in a started span's context and ends the span: a throw marks it failed, `onResult` describes what came back. */
 export const runInSpan = async <T>(
@@ -259,7 +273,7 @@ export const runInSpan = async <T>(
     onResult(result, span);
     return result;
   } catch (error) {
-    markSpanFailed(span, (error as Error).name || 'Error');
+    markSpanError(span, error);
     throw error;
   } finally {
     span.end();
@@ -343,7 +357,7 @@ const endAwsSpan = (span: Span, result: AwsCommandResult): AwsCommandResult => {
 const failAwsSpan = (span: Span, error: unknown): never => {
   const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
   if (metadata?.httpStatusCode) span.setAttribute('http.response.status_code', metadata.httpStatusCode);
-  markSpanFailed(span, (error as Error).name || 'Error');
+  markSpanError(span, error);
   span.end();
   throw error;
 };

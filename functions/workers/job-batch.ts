@@ -2,6 +2,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError } from '../domain/errors.js';
 import { jobIdOf } from '../domain/jobs/jobs.js';
 import type { DomainLogger } from '../domain/ports/logging.js';
+import { withMessageSpan } from '../observability/message-tracing.js';
+import { defaultTracing, type Tracing } from '../observability/tracing.js';
 
 /** `keep` leaves the message to come back after its visibility timeout (a retry, or the DLQ after its last receive). */
 export type JobResult = 'done' | 'keep';
@@ -16,6 +18,8 @@ export interface JobBatchOptions {
   readonly queue: string;
   /** Runs the batch's jobs at once (ten slow receivers must not add up past the visibility timeout) instead of one after another. */
   readonly concurrent?: boolean;
+  /** Where the job spans go; the container's tracing unless given. */
+  readonly tracing?: Tracing;
 }
 
 /** The batch's job messages, one per job: a message that names no job is dropped, the same job twice runs once. */
@@ -31,16 +35,30 @@ const jobsOf = (event: SQSEvent, options: JobBatchOptions): [string, SQSRecord][
   return [...jobs];
 };
 
-/** True when the job is done and its message may be deleted. */
-const attempt = async (jobId: string, record: SQSRecord, options: JobBatchOptions): Promise<boolean> => {
+/** Runs one job: throws when it failed, after reporting a last attempt. */
+const runJob = async (jobId: string, record: SQSRecord, receiveCount: number, options: JobBatchOptions): Promise<JobResult> => {
   try {
-    return (await options.run(jobId, record)) !== 'keep';
+    return (await options.run(jobId, record)) ?? 'done';
   } catch (error) {
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     options.logger.warn('job attempt failed', { queue: options.queue, job_id: jobId, attempt: receiveCount, error: describeError(error) });
     if (receiveCount >= options.maxReceiveCount && options.onLastAttempt) await options.onLastAttempt(jobId, error).catch(() => undefined);
-    return false;
+    throw error;
   }
+};
+
+/**
+ * True when the job is done and its message may be deleted. The job runs in a
+ * SERVER span continuing the trace its message carries, so its SDK calls (and
+ * the report of a last attempt) are its children.
+ */
+const attempt = async (jobId: string, record: SQSRecord, options: JobBatchOptions): Promise<boolean> => {
+  const receiveCount = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+  const attributes = { 'scaivault.job.type': options.queue, 'scaivault.job.id': jobId, 'scaivault.job.attempt': receiveCount };
+  const run = () => runJob(jobId, record, receiveCount, options);
+  const result = await withMessageSpan(options.tracing ?? defaultTracing, `${options.queue} job`, record, attributes, run, (outcome) => ({
+    'scaivault.job.result': outcome,
+  })).catch(() => 'failed' as const);
+  return result === 'done';
 };
 
 /**

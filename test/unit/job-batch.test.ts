@@ -1,5 +1,9 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../../functions/domain/errors.js';
+import { Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
 import { processJobBatch, type JobBatchOptions } from '../../functions/workers/job-batch.js';
 import { flushMetricsNow, jobWorker } from '../../functions/workers/worker-middlewares.js';
 import type { FleetMetrics } from '../../functions/observability/fleet-metrics.js';
@@ -134,5 +138,52 @@ describe('jobWorker', () => {
     }));
     expect(await handler(batch(record('m1', jobMessage('rot_aaaaaaaaaa'))), context())).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
     expect(logger.lines.at(-1)).toEqual({ level: 'warn', message: 'metrics flush failed', fields: { error: 'ProvisionedThroughputExceededException' } });
+  });
+});
+
+describe('job spans', () => {
+  const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const PARENT_SPAN_ID = '00f067aa0ba902b7';
+  const traced = (messageId: string, jobId: string, receiveCount: number): SQSRecord => ({
+    ...record(messageId, jobMessage(jobId), receiveCount),
+    messageAttributes: {
+      traceparent: { stringValue: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`, dataType: 'String', stringListValues: [], binaryListValues: [] },
+    },
+  });
+  const tracingConfig: TracingConfig = {
+    tracesUrl: undefined,
+    protocol: 'http/protobuf',
+    serviceName: 'scaivault-unit',
+    resourceAttributes: {},
+    sampleRatio: 1,
+    flushEachInvocation: true,
+  };
+
+  it('runs each job in a SERVER span continuing its message trace, with the job attributes and an error class on failure', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = new Tracing(tracingConfig, new SimpleSpanProcessor(exporter));
+    const opts = options({
+      tracing,
+      run: async (jobId) => {
+        if (jobId === 'rot_failing000') throw new DependencyUnavailableError('dynamodb', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) });
+      },
+    });
+    await processJobBatch(batch(traced('m1', 'rot_aaaaaaaaaa', 1), traced('m2', 'rot_failing000', 2)), opts);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => [span.name, span.kind, span.spanContext().traceId, span.parentSpanContext?.spanId])).toEqual([
+      ['rotation job', SpanKind.SERVER, TRACE_ID, PARENT_SPAN_ID],
+      ['rotation job', SpanKind.SERVER, TRACE_ID, PARENT_SPAN_ID],
+    ]);
+    expect(spans[0]!.attributes).toMatchObject({
+      'scaivault.job.type': 'rotation',
+      'scaivault.job.id': 'rot_aaaaaaaaaa',
+      'scaivault.job.attempt': 1,
+      'scaivault.job.result': 'done',
+      'messaging.message.id': 'm1',
+    });
+    expect(spans[0]!.status.code).toBe(SpanStatusCode.UNSET);
+    expect(spans[1]!.attributes).toMatchObject({ 'scaivault.job.attempt': 2, 'error.type': 'DependencyUnavailableError', 'scaivault.error.class': 'network' });
+    expect(spans[1]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'network' });
+    await tracing.shutdown();
   });
 });

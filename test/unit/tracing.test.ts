@@ -332,7 +332,12 @@ describe('traceAwsClient', () => {
     span.end();
     const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT)!;
     expect(client.status.code).toBe(SpanStatusCode.ERROR);
-    expect(client.attributes).toMatchObject({ 'error.type': 'ResourceNotFoundException', 'http.response.status_code': 400 });
+    expect(client.attributes).toMatchObject({
+      'error.type': 'ResourceNotFoundException',
+      'scaivault.error.class': 'io_permanent',
+      'http.response.status_code': 400,
+    });
+    expect(client.status.message).toBe('io_permanent');
     expect(JSON.stringify({ a: client.attributes, s: client.status, e: client.events })).not.toContain(SECRET_VALUE);
 
     // Outside any traced request (start-up work) the client makes no span at all.

@@ -1,23 +1,40 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { context as otelContext, type TextMapSetter } from '@opentelemetry/api';
 import type { JobQueueName } from '../../domain/jobs/jobs.js';
 import type { JobQueue } from '../../domain/ports/jobs.js';
+import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 
-/** Job ids to SQS; the W3C traceparent rides along as a message attribute. */
+type MessageAttributes = Record<string, MessageAttributeValue>;
+
+const attributeSetter: TextMapSetter<MessageAttributes> = {
+  set: (carrier, key, value) => {
+    carrier[key] = { DataType: 'String', StringValue: value };
+  },
+};
+
+/**
+ * Job ids to SQS. The trace of the request or scheduler run that sends the job
+ * rides along as message attributes (W3C `traceparent`, `tracestate`,
+ * `baggage`), so the worker continues it.
+ */
 export class SqsJobQueue implements JobQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrls: Readonly<Record<JobQueueName, string | undefined>>,
+    private readonly tracing: Tracing = defaultTracing,
   ) {}
 
-  async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number; traceparent?: string } = {}): Promise<void> {
+  async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number } = {}): Promise<void> {
     const queueUrl = this.queueUrls[queue];
     if (!queueUrl) throw new Error(`no URL configured for the ${queue} queue`);
+    const attributes: MessageAttributes = {};
+    this.tracing.inject(otelContext.active(), attributes, attributeSetter);
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify({ job_id: jobId }),
         DelaySeconds: options.delaySeconds,
-        MessageAttributes: options.traceparent ? { traceparent: { DataType: 'String', StringValue: options.traceparent } } : undefined,
+        MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
       }),
     );
   }

@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { EventPublisher } from '../ports/events.js';
 import type { AuditAnchors, AuditStore } from '../ports/audit.js';
 import type { DomainLogger } from '../ports/logging.js';
+import { UNTRACED_STEPS, type StepTracer } from '../ports/tracing.js';
 import type { AuditDetectionMetrics } from '../ports/metrics.js';
 import type { AuditSealer, AuditVerifier, VerifyResult } from './audit-chain.js';
 import type { AuditDraft } from './audit-event.js';
@@ -37,6 +38,8 @@ export interface AuditMaintenanceParts {
   /** How long one run spends verifying the chain. */
   readonly verifyMsPerRun: number;
   readonly now?: () => number;
+  /** Seal, detect and verify show as steps of the scheduler's run (untraced unless given). */
+  readonly steps?: StepTracer;
 }
 
 /** An after-the-fact record of a background action: a failure to write it is logged, the action stands. */
@@ -52,26 +55,56 @@ export class AuditMaintenance {
 
   /** One scheduler run: seal, raise detections, verify the next slice of the chain. */
   async sealAndVerify(): Promise<AuditMaintenanceRun> {
-    const { sealer, detector, verifier, logger, log } = this.parts;
-    const sealed = await sealer.seal();
-    const detections = await detector.inspect(sealed.events);
-    // One detection that cannot be recorded or published must not cost the others theirs.
-    for (const detection of detections) {
-      await this.raise(detection).catch((error: unknown) =>
-        logger.error('audit detection not fully raised', { detection: detection.kind, tenant_id: detection.tenantId, error: describeError(error) }),
-      );
-    }
+    const steps = this.parts.steps ?? UNTRACED_STEPS;
+    const sealed = await steps.step(
+      'audit seal',
+      () => this.seal(),
+      (s) => ({ 'scaivault.audit.blocks': s.blocks.length, 'scaivault.audit.events': s.events.length }),
+    );
+    const detections = await steps.step(
+      'audit detect',
+      () => this.detect(sealed.events),
+      (d) => ({ 'scaivault.audit.detections': d }),
+    );
+    const verify = await steps.step(
+      'audit verify',
+      () => this.verify(),
+      (v) => ({ 'scaivault.audit.chain_ok': v.ok, 'scaivault.audit.blocks_checked': v.checkedBlocks }),
+    );
+    return { blocks: sealed.blocks.length, events: sealed.events.length, detections, verify };
+  }
+
+  /** Seals new events into blocks and records that it did. */
+  private async seal(): Promise<Awaited<ReturnType<AuditSealer['seal']>>> {
+    const sealed = await this.parts.sealer.seal();
     if (sealed.blocks.length > 0) {
-      await log.record({
+      await this.parts.log.record({
         type: 'audit.sealed',
         outcome: 'success',
         identityId: SCHEDULER_IDENTITY,
         details: { blocks: sealed.blocks.length, first_block: sealed.blocks[0]!.seq, last_block: sealed.blocks.at(-1)!.seq, events: sealed.events.length },
       });
     }
-    const verify = await verifier.verifyNextSlice({ untilMs: (this.parts.now ?? Date.now)() + this.parts.verifyMsPerRun });
+    return sealed;
+  }
+
+  /** Raises the detections over newly sealed events; returns how many. */
+  private async detect(events: Parameters<AuditDetector['inspect']>[0]): Promise<number> {
+    const { detector, logger } = this.parts;
+    const detections = await detector.inspect(events);
+    // One detection that cannot be recorded or published must not cost the others theirs.
+    for (const detection of detections) {
+      await this.raise(detection).catch((error: unknown) =>
+        logger.error('audit detection not fully raised', { detection: detection.kind, tenant_id: detection.tenantId, error: describeError(error) }),
+      );
+    }
+    return detections.length;
+  }
+
+  private async verify(): Promise<VerifyResult> {
+    const verify = await this.parts.verifier.verifyNextSlice({ untilMs: (this.parts.now ?? Date.now)() + this.parts.verifyMsPerRun });
     if (verify.divergence) await this.reportDivergence(verify.divergence);
-    return { blocks: sealed.blocks.length, events: sealed.events.length, detections: detections.length, verify };
+    return verify;
   }
 
   /**

@@ -52,11 +52,11 @@ export class JobService {
    * Records the job, then sends it. A send that fails is not an error for the
    * caller: the job is durable and the scheduler re-sends it.
    */
-  async submit(job: Omit<Job, 'createdAt' | 'status'>, options: { traceparent?: string } = {}): Promise<Job> {
+  async submit(job: Omit<Job, 'createdAt' | 'status'>): Promise<Job> {
     const recorded: Job = { ...job, createdAt: new Date(this.now()).toISOString(), status: 'pending' };
     const created = await this.repository.create(recorded);
     const current = created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
-    if (current.status === 'pending') await this.send(current, options).catch(() => undefined);
+    if (current.status === 'pending') await this.send(current).catch(() => undefined);
     return current;
   }
 
@@ -73,9 +73,9 @@ export class JobService {
     return stale.length;
   }
 
-  private async send(job: Job, options: { traceparent?: string } = {}): Promise<void> {
+  private async send(job: Job): Promise<void> {
     try {
-      await this.queue.send(job.queue, job.jobId, options);
+      await this.queue.send(job.queue, job.jobId);
     } catch (error) {
       this.logger.warn('job send failed; the scheduler will re-send it', { job_id: job.jobId, queue: job.queue, error: (error as Error).name });
       throw error;

@@ -13,7 +13,10 @@ export interface JobRepository {
   pendingBefore(queue: JobQueueName, beforeIso: string, limit: number): Promise<Job[]>;
 }
 
-/** Sends a job's id to its queue; the message body is `{"job_id": "..."}`. */
+/**
+ * Sends a job's id to its queue; the message body is `{"job_id": "..."}`. An
+ * adapter carries the sender's trace along, so the worker continues it.
+ */
 export interface JobQueue {
-  send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number; traceparent?: string }): Promise<void>;
+  send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number }): Promise<void>;
 }

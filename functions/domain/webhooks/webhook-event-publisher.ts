@@ -40,8 +40,6 @@ export class WebhookEventPublisher implements EventPublisher {
     private readonly repository: Pick<WebhookRepository, 'list'>,
     private readonly jobs: Pick<JobService, 'submit'>,
     private readonly logger: Pick<DomainLogger, 'warn'>,
-    /** The caller's W3C traceparent, so a delivery continues the trace that caused it. */
-    private readonly traceparent: () => string | undefined = () => undefined,
   ) {}
 
   async publish(event: VaultEvent, options: PublishOptions = {}): Promise<void> {
@@ -49,7 +47,6 @@ export class WebhookEventPublisher implements EventPublisher {
       const subscriptions = (await this.repository.list(event.tenantId)).filter((s) => s.eventTypes.includes(event.type));
       if (subscriptions.length === 0) return;
       const eventId = eventIdOf(event);
-      const traceparent = this.traceparent();
       await Promise.all(
         subscriptions.map(async (subscription) => {
           const payload: DeliveryPayload = {
@@ -61,10 +58,7 @@ export class WebhookEventPublisher implements EventPublisher {
           };
           const jobId = deliveryJobId(eventId, subscription.webhookId);
           try {
-            await this.jobs.submit(
-              { jobId, queue: 'webhook', kind: DELIVER_WEBHOOK, tenantId: event.tenantId, payload: { ...payload } },
-              traceparent ? { traceparent } : {},
-            );
+            await this.jobs.submit({ jobId, queue: 'webhook', kind: DELIVER_WEBHOOK, tenantId: event.tenantId, payload: { ...payload } });
           } catch (error) {
             this.logger.warn('webhook delivery not recorded', {
               tenant_id: event.tenantId,

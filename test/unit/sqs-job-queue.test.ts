@@ -1,0 +1,49 @@
+import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { SqsJobQueue } from '../../functions/adapters/sqs/sqs-job-queue.js';
+import { Tracing, traceparentOf, type TracingConfig } from '../../functions/observability/tracing.js';
+
+const CONFIG: TracingConfig = {
+  tracesUrl: undefined,
+  protocol: 'http/protobuf',
+  serviceName: 'scaivault-unit',
+  resourceAttributes: {},
+  sampleRatio: 1,
+  flushEachInvocation: true,
+};
+const URLS = { rotation: 'http://sqs/rotation', webhook: 'http://sqs/webhook', 'audit-export': undefined };
+
+const recordingClient = () => {
+  const sent: SendMessageCommand['input'][] = [];
+  const client = { send: async (command: SendMessageCommand) => void sent.push(command.input) } as unknown as SQSClient;
+  return { client, sent };
+};
+
+describe('SqsJobQueue', () => {
+  it("carries the sender's trace context and baggage as message attributes", async () => {
+    const tracing = new Tracing(CONFIG, new SimpleSpanProcessor(new InMemorySpanExporter()));
+    const { client, sent } = recordingClient();
+    const queue = new SqsJobQueue(client, URLS, tracing);
+    const withBaggage = propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage({ 'tenant.tier': { value: 'gold' } }));
+    const { span, context } = tracing.startServerSpan('POST /v1/secrets/{path+}/rotate', withBaggage, {});
+    await otelContext.with(context, () => queue.send('rotation', 'rot_0123456789'));
+    span.end();
+
+    expect(sent[0]).toMatchObject({ QueueUrl: URLS.rotation, MessageBody: '{"job_id":"rot_0123456789"}' });
+    expect(sent[0]!.MessageAttributes).toEqual({
+      traceparent: { DataType: 'String', StringValue: traceparentOf(span) },
+      baggage: { DataType: 'String', StringValue: 'tenant.tier=gold' },
+    });
+    await tracing.shutdown();
+  });
+
+  it('sends no attributes outside a trace, and refuses a queue with no URL', async () => {
+    const { client, sent } = recordingClient();
+    const queue = new SqsJobQueue(client, URLS, new Tracing(CONFIG, undefined));
+    await queue.send('webhook', 'whd_0123456789');
+    expect(sent[0]!.MessageAttributes).toBeUndefined();
+    await expect(queue.send('audit-export', 'exp_0123456789')).rejects.toThrow('no URL configured for the audit-export queue');
+  });
+});
