@@ -3,12 +3,13 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
-import { Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
+import { Tracing } from '../../functions/observability/tracing.js';
 import { processJobBatch, type JobBatchOptions } from '../../functions/workers/job-batch.js';
 import { flushMetricsNow, jobWorker } from '../../functions/workers/worker-middlewares.js';
 import type { FleetMetrics } from '../../functions/observability/fleet-metrics.js';
 import type { Logger } from '../../functions/observability/logger.js';
 import { RecordingLogger } from './support/recorders.js';
+import { UNIT_TRACING_CONFIG } from './support/tracing-config.js';
 
 const record = (messageId: string, body: unknown, receiveCount = 1): SQSRecord =>
   ({
@@ -150,14 +151,7 @@ describe('job spans', () => {
       traceparent: { stringValue: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`, dataType: 'String', stringListValues: [], binaryListValues: [] },
     },
   });
-  const tracingConfig: TracingConfig = {
-    tracesUrl: undefined,
-    protocol: 'http/protobuf',
-    serviceName: 'scaivault-unit',
-    resourceAttributes: {},
-    sampleRatio: 1,
-    flushEachInvocation: true,
-  };
+  const tracingConfig = UNIT_TRACING_CONFIG;
 
   it('runs each job in a SERVER span continuing its message trace, with the job attributes and an error class on failure', async () => {
     const exporter = new InMemorySpanExporter();

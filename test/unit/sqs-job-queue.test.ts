@@ -3,16 +3,10 @@ import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetr
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { SqsJobQueue } from '../../functions/adapters/sqs/sqs-job-queue.js';
-import { Tracing, traceparentOf, type TracingConfig } from '../../functions/observability/tracing.js';
+import { Tracing, traceparentOf } from '../../functions/observability/tracing.js';
+import { UNIT_TRACING_CONFIG } from './support/tracing-config.js';
 
-const CONFIG: TracingConfig = {
-  tracesUrl: undefined,
-  protocol: 'http/protobuf',
-  serviceName: 'scaivault-unit',
-  resourceAttributes: {},
-  sampleRatio: 1,
-  flushEachInvocation: true,
-};
+const CONFIG = UNIT_TRACING_CONFIG;
 const URLS = { rotation: 'http://sqs/rotation', webhook: 'http://sqs/webhook', 'audit-export': undefined };
 
 const recordingClient = () => {

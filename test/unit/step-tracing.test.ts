@@ -3,16 +3,10 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../functions/domain/errors.js';
 import { SpanStepTracer, withRunSpan } from '../../functions/observability/step-tracing.js';
-import { Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
+import { Tracing } from '../../functions/observability/tracing.js';
+import { UNIT_TRACING_CONFIG } from './support/tracing-config.js';
 
-const CONFIG: TracingConfig = {
-  tracesUrl: undefined,
-  protocol: 'http/protobuf',
-  serviceName: 'scaivault-unit',
-  resourceAttributes: {},
-  sampleRatio: 1,
-  flushEachInvocation: true,
-};
+const CONFIG = UNIT_TRACING_CONFIG;
 
 describe('scheduled runs and their steps', () => {
   const exporter = new InMemorySpanExporter();

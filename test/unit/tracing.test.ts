@@ -11,16 +11,10 @@ import { tracedFetch } from '../../functions/adapters/traced-fetch.js';
 import { ConfigError } from '../../functions/config.js';
 import { newRequestState, type VaultContext } from '../../functions/http/api-app.js';
 import { httpTracing, withRequestSpan } from '../../functions/observability/tracing-middleware.js';
-import { loadTracingConfig, traceAwsClient, traceIdFromRequestId, Tracing, type TracingConfig } from '../../functions/observability/tracing.js';
+import { loadTracingConfig, traceAwsClient, traceIdFromRequestId, Tracing } from '../../functions/observability/tracing.js';
+import { UNIT_TRACING_CONFIG } from './support/tracing-config.js';
 
-const CONFIG: TracingConfig = {
-  tracesUrl: undefined,
-  protocol: 'http/protobuf',
-  serviceName: 'scaivault-unit',
-  resourceAttributes: {},
-  sampleRatio: 1,
-  flushEachInvocation: true,
-};
+const CONFIG = UNIT_TRACING_CONFIG;
 
 const sha256TraceId = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
