@@ -2,26 +2,11 @@ import { InvalidCiphertextException, type KMSClient } from '@aws-sdk/client-kms'
 import { describe, expect, it } from 'vitest';
 import { AwsKmsKeyWrapper } from '../../functions/adapters/kms/aws-kms-key-wrapper.js';
 import { IntegrityError } from '../../functions/domain/errors.js';
+import { fakeAwsClient, type SentCommand } from './support/fake-aws-client.js';
 
 const KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-interface SentCommand {
-  readonly name: string;
-  readonly input: Record<string, unknown>;
-}
-
-/** Stands in for KMSClient at the `send` boundary: records commands, answers from a script. */
-const fakeClient = (respond: (command: SentCommand) => unknown) => {
-  const sent: SentCommand[] = [];
-  const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const recorded = { name: command.constructor.name, input: command.input };
-      sent.push(recorded);
-      return respond(recorded);
-    },
-  };
-  return { sent, client: client as unknown as KMSClient };
-};
+const fakeClient = (respond: (command: SentCommand) => unknown) => fakeAwsClient<KMSClient>(respond);
 
 describe('AwsKmsKeyWrapper', () => {
   it('asks KMS for an AES-256 data key under the configured key, bound to the context', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretsManagerTokenVersions } from '../../functions/adapters/secrets-manager/secrets-manager-token-versions.js';
 import { CachedRotatingTokens, fixedTokens } from '../../functions/domain/auth/rotating-token.js';
 import type { TokenVersions } from '../../functions/domain/ports/auth.js';
+import { fakeAwsClient, type SentCommand } from './support/fake-aws-client.js';
 
 const OPTIONS = { ttlMs: 60_000, minRefreshMs: 5_000, graceMs: 3_600_000 };
 
@@ -91,23 +92,7 @@ describe('fixedTokens', () => {
   });
 });
 
-interface SentCommand {
-  readonly name: string;
-  readonly input: Record<string, unknown>;
-}
-
-/** Stands in for SecretsManagerClient at the `send` boundary. */
-const fakeClient = (respond: (command: SentCommand) => unknown) => {
-  const sent: SentCommand[] = [];
-  const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const recorded = { name: command.constructor.name, input: command.input };
-      sent.push(recorded);
-      return respond(recorded);
-    },
-  };
-  return { sent, client: client as unknown as SecretsManagerClient };
-};
+const fakeClient = (respond: (command: SentCommand) => unknown) => fakeAwsClient<SecretsManagerClient>(respond);
 
 const notFound = () => Object.assign(new Error("Secrets Manager can't find the specified secret version"), { name: 'ResourceNotFoundException' });
 

@@ -2,11 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { SecretsManagerRotatingSecret } from '../../functions/adapters/secrets-manager/secrets-manager-rotating-secret.js';
 import { randomToken, TOKEN_LENGTH, TokenRotation, TokenRotationError } from '../../functions/domain/auth/token-rotation.js';
-
-interface SentCommand {
-  readonly name: string;
-  readonly input: Record<string, unknown>;
-}
+import { fakeAwsClient, type SentCommand } from './support/fake-aws-client.js';
 
 const notFound = () => Object.assign(new Error("Secrets Manager can't find the specified secret value"), { name: 'ResourceNotFoundException' });
 
@@ -16,7 +12,6 @@ const notFound = () => Object.assign(new Error("Secrets Manager can't find the s
  * four commands a rotation makes as Secrets Manager would.
  */
 const fakeSecretsManager = (versions: Record<string, { value?: string; stages: string[] }>, rotationEnabled = true) => {
-  const sent: SentCommand[] = [];
   const answer = ({ name, input }: SentCommand): unknown => {
     if (name === 'DescribeSecretCommand') {
       return { RotationEnabled: rotationEnabled, VersionIdsToStages: Object.fromEntries(Object.entries(versions).map(([id, v]) => [id, [...v.stages]])) };
@@ -40,14 +35,7 @@ const fakeSecretsManager = (versions: Record<string, { value?: string; stages: s
     }
     throw new Error(`unexpected command ${name}`);
   };
-  const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const recorded = { name: command.constructor.name, input: command.input };
-      sent.push(recorded);
-      return answer(recorded);
-    },
-  };
-  return { versions, sent, client: client as unknown as SecretsManagerClient };
+  return { versions, ...fakeAwsClient<SecretsManagerClient>(answer) };
 };
 
 const OLD = 'A'.repeat(TOKEN_LENGTH);
