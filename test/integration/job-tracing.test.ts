@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtlpReceiver, SPAN_KIND, STATUS_CODE, type ReceivedSpan } from './support/otlp-receiver.js';
+import { type OtlpReceiver, SPAN_KIND, STATUS_CODE, type ReceivedSpan } from './support/otlp-receiver.js';
 import { waitFor } from './support/processes.js';
-import { VaultProcess } from './support/vault.js';
+import type { VaultProcess } from './support/vault.js';
+import { startTracedVault, stopTracedVault } from './support/traced-vault.js';
 
 const INITIAL_VALUE = 'j0b-trace-initial-s3cret';
 const SCHEDULER_STEPS = ['dependency check', 'jobs due', 'audit seal', 'audit detect', 'audit verify', 'metrics publish', 'metrics flush'];
@@ -28,21 +29,13 @@ describe('every job is a trace, on the embedded stack', () => {
   let vault: VaultProcess;
 
   beforeAll(async () => {
-    receiver = await OtlpReceiver.start();
-    vault = await VaultProcess.start({
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        SCAIVAULT_TRACES_FLUSH: 'invocation',
-        SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1',
-        SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS: '1',
-      },
-    });
+    ({ receiver, vault } = await startTracedVault({
+      SCAIVAULT_TRACES_FLUSH: 'invocation',
+      SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1',
+      SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS: '1',
+    }));
   });
-
-  afterAll(async () => {
-    await vault?.stop();
-    await receiver?.close();
-  });
+  afterAll(() => stopTracedVault(vault, receiver));
 
   it("continues a rotate request's trace into the rotation worker's job span, with the worker's DynamoDB calls beneath it", async () => {
     const traceId = randomBytes(16).toString('hex');

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OtlpReceiver, SPAN_KIND, STATUS_CODE } from './support/otlp-receiver.js';
 import { VaultProcess } from './support/vault.js';
+import { startTracedVault, stopTracedVault } from './support/traced-vault.js';
 
 const SECRET_VALUE = 'tr4ce-me-n0t-s3cr3t-value';
 const REQUEST_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -13,22 +14,14 @@ describe('traces over OTLP from the embedded stack', () => {
   let vault: VaultProcess;
 
   beforeAll(async () => {
-    receiver = await OtlpReceiver.start();
-    vault = await VaultProcess.start({
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_SERVICE_NAME: 'scaivault-test',
-        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
-        // Lambda's mode: every invocation's spans are exported before it returns.
-        SCAIVAULT_TRACES_FLUSH: 'invocation',
-      },
-    });
+    ({ receiver, vault } = await startTracedVault({
+      OTEL_SERVICE_NAME: 'scaivault-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
+      // Lambda's mode: every invocation's spans are exported before it returns.
+      SCAIVAULT_TRACES_FLUSH: 'invocation',
+    }));
   });
-
-  afterAll(async () => {
-    await vault?.stop();
-    await receiver?.close();
-  });
+  afterAll(() => stopTracedVault(vault, receiver));
 
   it('exports a read as one SERVER span whose trace id is the X-Request-ID, with DynamoDB CLIENT children', async () => {
     const written = await vault.request('PUT', '/v1/secrets/traced/db/password', { body: { value: SECRET_VALUE, type: 'password' } });
@@ -122,16 +115,9 @@ describe('parent-based sampling at ratio 0', () => {
   let vault: VaultProcess;
 
   beforeAll(async () => {
-    receiver = await OtlpReceiver.start();
-    vault = await VaultProcess.start({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0', SCAIVAULT_TRACES_FLUSH: 'invocation' },
-    });
+    ({ receiver, vault } = await startTracedVault({ OTEL_TRACES_SAMPLER_ARG: '0', SCAIVAULT_TRACES_FLUSH: 'invocation' }));
   });
-
-  afterAll(async () => {
-    await vault?.stop();
-    await receiver?.close();
-  });
+  afterAll(() => stopTracedVault(vault, receiver));
 
   it('exports nothing for new traces but still honours an upstream sampled decision', async () => {
     const health = await vault.request('GET', '/v1/health', { token: null });
