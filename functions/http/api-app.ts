@@ -6,7 +6,7 @@ import type { Principal } from '../domain/auth/principal.js';
 import { DependencyUnavailableError, OutcomeUnknownError, UnauthenticatedError } from '../domain/errors.js';
 import { parseIdempotencyKey, requestFingerprint, type IdempotentRequests, type StoredAnswer } from '../domain/idempotency/idempotent-requests.js';
 import type { RateLimitDecision, RateLimiter } from '../domain/rate-limit/rate-limiter.js';
-import { headerOf } from './body.js';
+import { bodyText, headerOf } from './body.js';
 import { validateRequest, type ValidatedRequest } from './edge-validation.js';
 import { toProblem } from './problem.js';
 import { RequestAudit } from './request-audit.js';
@@ -74,9 +74,6 @@ export interface ApiAppParts<S> {
   readonly onAuditLost: (error: unknown, state: RequestState) => void;
   readonly onRouted?: (state: RequestState) => void;
 }
-
-const bodyText = (event: APIGatewayProxyEventV2): string =>
-  event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
 
 const storedAnswer = (reply: Reply): StoredAnswer => ({
   status: reply.statusCode ?? 200,

@@ -7,9 +7,13 @@ export const MAX_BODY_BYTES = 512 * 1024;
 
 export type JsonObject = Record<string, unknown>;
 
+/** The request body as text, whether API Gateway passed it as is or base64-encoded. */
+export const bodyText = (event: APIGatewayProxyEventV2): string =>
+  event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+
 /** Parses a JSON object body; rejects other media types, oversize and malformed JSON. */
 export const parseJsonBody = (event: APIGatewayProxyEventV2, { optional = false } = {}): JsonObject => {
-  const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  const raw = bodyText(event);
   if (raw.length === 0) {
     if (optional) return {};
     throw new ValidationError('a JSON body is required');
