@@ -3,6 +3,9 @@
 #   prometheus  - promtool (rule checks and tests) and the Prometheus server
 #   postgresql  - initdb/pg_ctl for the throwaway server the rotation tests start
 #   rsyslog, rsyslog-gnutls - a real syslog relay (TCP and TLS) for the audit forwarder tests
+#   pebble      - Let's Encrypt's test ACME server and pebble-challtestsrv (its DNS), for ACME orders
+#   openssl     - verifies issued chains, CRLs and OCSP answers as a third party would
+#   prometheus-alertmanager - routes firing alerts to the chat receiver in the notification tests
 # Idempotent and quick when both are present. Whatever is missing is installed
 # in one apt-get run, without starting any service (safe without systemd).
 set -euo pipefail
@@ -34,11 +37,18 @@ rsyslogd_bin() {
   command -v rsyslogd 2>/dev/null || { [ -x /usr/sbin/rsyslogd ] && echo /usr/sbin/rsyslogd; }
 }
 
+alertmanager_bin() {
+  command -v prometheus-alertmanager 2>/dev/null || command -v alertmanager 2>/dev/null || { [ -x /usr/bin/prometheus-alertmanager ] && echo /usr/bin/prometheus-alertmanager; }
+}
+
 missing=()
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 postgres_bindir >/dev/null || missing+=(postgresql)
 rsyslogd_bin >/dev/null || missing+=(rsyslog)
 gtls_module >/dev/null || missing+=(rsyslog-gnutls)
+command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=(pebble)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+alertmanager_bin >/dev/null || missing+=(prometheus-alertmanager)
 
 print_versions() {
   echo "ensure-test-deps: $(promtool --version 2>&1 | head -n 1)"
@@ -46,6 +56,7 @@ print_versions() {
   local bindir
   bindir="$(postgres_bindir)"
   echo "ensure-test-deps: $("$bindir/pg_ctl" --version) in $bindir"
+  echo "ensure-test-deps: $(openssl version), pebble at $(command -v pebble), $("$(alertmanager_bin)" --version 2>&1 | head -n 1)"
   echo "ensure-test-deps: $("$(rsyslogd_bin)" -v 2>&1 | head -n 1 | sed "s/ *compiled with:.*//") (gtls: $(gtls_module))"
 }
 
