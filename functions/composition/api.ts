@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { readSecretString, secretsManagerClient, socketPoolStats } from '../adapters/aws-clients.js';
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
 import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
-import { composeWebhooks } from '../composition/webhooks.js';
+import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
 import type { VaultConfig } from '../config.js';
@@ -138,7 +138,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
-    rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
+    rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

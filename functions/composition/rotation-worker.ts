@@ -8,7 +8,7 @@ import { jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.
 import { composeAuditTrail } from './audit.js';
 import { createRotators } from './rotators.js';
 import { composeCore } from './vault-core.js';
-import { composeWebhooks } from './webhooks.js';
+import { composeWebhooks, egressPolicyOf } from './webhooks.js';
 
 export interface RotationWorker {
   readonly rotations: RotationService;
@@ -26,7 +26,7 @@ export const composeRotationWorker = (config: VaultConfig, logger: Logger): Rota
     core.secretRepository,
     new DynamoDbRotationRepository(core.dynamodb, config.stateTable),
     core.keys,
-    createRotators(),
+    createRotators(egressPolicyOf(config)),
     core.metrics,
     core.events,
   );

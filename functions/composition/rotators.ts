@@ -1,11 +1,14 @@
+import type { EgressPolicy } from '../adapters/http/egress-guard.js';
 import { PostgresRotator } from '../adapters/postgres/postgres-rotator.js';
 import { ValidationError } from '../domain/errors.js';
 import { PasswordRotator } from '../domain/rotation/password-rotator.js';
 import type { Rotator } from '../domain/ports/rotation.js';
 
-/** Every rotator a rotation schedule may name, by name. */
-export const createRotators = (): Map<string, Rotator> =>
-  new Map<string, Rotator>([PasswordRotator.password(), PasswordRotator.apiKey(), new PostgresRotator()].map((rotator) => [rotator.name, rotator]));
+/** Every rotator a rotation schedule may name, by name; `egress` says where the postgresql rotator may connect (nowhere private by default). */
+export const createRotators = (egress?: EgressPolicy): Map<string, Rotator> =>
+  new Map<string, Rotator>(
+    [PasswordRotator.password(), PasswordRotator.apiKey(), new PostgresRotator({ egress })].map((rotator) => [rotator.name, rotator]),
+  );
 
 const defaultRotators = createRotators();
 

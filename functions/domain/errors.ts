@@ -127,3 +127,15 @@ export const describeError = (error: unknown): string => {
   }
   return parts.join(' <- ');
 };
+
+/** A quota (a dynamic role's max_leases) is used up: answered 429, like a rate limit, but with the quota named. */
+export class QuotaExceededError extends VaultError {
+  override readonly name = 'QuotaExceededError';
+  constructor(
+    message: string,
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   OutcomeUnknownError,
   PreconditionFailedError,
+  QuotaExceededError,
   RateLimitedError,
   TooLargeError,
   UnauthenticatedError,
@@ -45,6 +46,7 @@ const KINDS: ReadonlyArray<[new (...args: never[]) => VaultError, ProblemKind]> 
   [TooLargeError, { status: 413, slug: 'too-large', title: 'Payload too large' }],
   [IdempotencyKeyReusedError, { status: 422, slug: 'idempotency-key-reused', title: 'Idempotency-Key reused' }],
   [RateLimitedError, { status: 429, slug: 'rate-limited', title: 'Too many requests' }],
+  [QuotaExceededError, { status: 429, slug: 'quota-exceeded', title: 'Quota exceeded' }],
   [OutcomeUnknownError, { status: 504, slug: 'outcome-unknown', title: 'Outcome unknown' }],
   [DependencyUnavailableError, { status: 503, slug: 'unavailable', title: 'Service unavailable' }],
   [IntegrityError, { status: 500, slug: 'integrity', title: 'Stored data failed its integrity check' }],
@@ -112,6 +114,10 @@ export const toProblem = (error: unknown, requestId: string): Problem => {
       headers['ratelimit-reset'] = String(error.retryAfterSeconds);
       headers.ratelimit = `limit=${error.limit}, remaining=0, reset=${error.retryAfterSeconds}`;
       extra.category = error.category;
+    }
+    if (error instanceof QuotaExceededError) {
+      headers['retry-after'] = String(error.retryAfterSeconds);
+      extra.limit = error.limit;
     }
     return { ...base(kind.status, kind.slug, kind.title, error.message, extra), headers };
   }

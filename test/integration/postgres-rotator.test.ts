@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_PASSWORD_ALPHABET, PostgresRotator, scramSha256Secret } from '../../functions/adapters/postgres/postgres-rotator.js';
+import { EgressPolicy } from '../../functions/adapters/http/egress-guard.js';
 import { NotFoundError, ValidationError } from '../../functions/domain/errors.js';
 import { RotationStepError } from '../../functions/domain/rotation/rotator.js';
 import { freePort } from './support/processes.js';
@@ -8,7 +9,7 @@ import { PostgresServer } from '../support/postgres-server.js';
 import type { RotationContext, RotationOptions } from '../../functions/domain/ports/rotation.js';
 
 const ADMIN_SECRET = 'db/admin';
-const rotator = new PostgresRotator();
+const rotator = new PostgresRotator({ egress: new EgressPolicy({ allowlist: ['127.0.0.1'] }) });
 let server: PostgresServer;
 
 const contextFor = (options: RotationOptions, pendingValue: string, currentValue: string, adminUrl = server.adminUrl): RotationContext => ({
@@ -114,6 +115,15 @@ describe('PostgresRotator against a real PostgreSQL', () => {
     expect(error.message).toContain('"app_user"');
     expect(error.message).toContain('ECONNREFUSED');
     expectFreeOf(error, [...secretsOf(pending, 'old-password-1'), wrongPortUrl]);
+  });
+
+  it('refuses a loopback database that is not allowlisted, and the metadata address', async () => {
+    const strict = new PostgresRotator();
+    const options = { connection_secret: ADMIN_SECRET, role: 'app_user' };
+    const refused = await stepErrorOf(strict.test(contextFor(options, 'pending-pw-1', 'old-password-1')));
+    expect(refused.message).toContain('egress to 127.0.0.1 refused: non-public IPv4 address');
+    const metadata = await stepErrorOf(rotator.set(contextFor(options, 'pending-pw-1', 'old-password-1', 'postgres://u:p@169.254.169.254/db')));
+    expect(metadata.message).toContain('egress to 169.254.169.254 refused');
   });
 
   it('set for a role that does not exist fails naming the role, without any password', async () => {

@@ -1,24 +1,17 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { Client, DatabaseError, escapeIdentifier, escapeLiteral, type ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { ValidationError } from '../../domain/errors.js';
 import { BASE62, PasswordRotator } from '../../domain/rotation/password-rotator.js';
 import { RotationStepError } from '../../domain/rotation/rotator.js';
 import { validateSecretPath } from '../../domain/secrets/secret-path.js';
 import type { RotationContext, RotationOptions, Rotator } from '../../domain/ports/rotation.js';
+import { EgressPolicy } from '../http/egress-guard.js';
+import { describePgError, guardedAddress, loadPg, parsePostgresUrl, sslOptionsOf, type PostgresTarget } from './pg-connection.js';
 
 /** URL-unreserved characters: a password from them needs no escaping in a connection URL, a conninfo string or a shell. */
 export const DB_PASSWORD_ALPHABET = `${BASE62}-_.~`;
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
 const OPTIONS = ['connection_secret', 'role'];
-const DEFAULT_PORT = 5432;
-const SSL_MODES: Readonly<Record<string, ClientConfig['ssl']>> = {
-  disable: false,
-  // libpq's meaning: encrypt, but do not verify the server's certificate.
-  require: { rejectUnauthorized: false },
-  'verify-ca': true,
-  'verify-full': true,
-};
-
 export interface PostgresRotatorTimeouts {
   readonly connectMs: number;
   readonly statementMs: number;
@@ -28,24 +21,24 @@ export const DEFAULT_TIMEOUTS: PostgresRotatorTimeouts = { connectMs: 5_000, sta
 
 /** The part of pg's Client a rotation uses; tests and callers may inject their own. */
 export type SqlClient = Pick<Client, 'connect' | 'query' | 'end' | 'on'>;
-export type SqlClientFactory = (config: ClientConfig) => SqlClient;
+export type SqlClientFactory = (config: ClientConfig) => SqlClient | Promise<SqlClient>;
+
+/** pg's Client, loaded on first use. */
+const pgClient: SqlClientFactory = async (config) => new (await loadPg()).Client(config);
+
+export interface PostgresRotatorOptions {
+  /** Where the rotator may connect: private and metadata addresses only when allowlisted. Default: none allowlisted. */
+  readonly egress?: EgressPolicy;
+  readonly createClient?: SqlClientFactory;
+  readonly timeouts?: PostgresRotatorTimeouts;
+}
 
 interface Settings {
   readonly connectionSecret: string;
   readonly role: string;
 }
 
-interface Server {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly ssl: ClientConfig['ssl'];
-}
-
-interface AdminConnection extends Server {
-  readonly user: string;
-  readonly password: string;
-}
+type AdminConnection = PostgresTarget;
 
 const settingsOf = (options: RotationOptions): Settings => {
   for (const key of Object.keys(options)) {
@@ -83,16 +76,6 @@ export const scramSha256Secret = (password: string, salt: Buffer = randomBytes(1
 // PostgreSQL SASLprep-normalises passwords but passes pure ASCII through as is, so only then can we hash on its behalf.
 const serverPasswordOf = (password: string): string => (/^[\x20-\x7e]+$/.test(password) ? scramSha256Secret(password) : password);
 
-const redact = (text: string, secrets: readonly string[]): string =>
-  secrets.filter((secret) => secret !== '').reduce((result, secret) => result.split(secret).join('[redacted]'), text);
-
-// pg's own messages name users, databases and addresses, never passwords; redaction is a second line.
-const reasonOf = (error: unknown): string => {
-  if (error instanceof DatabaseError) return `${error.message} (SQLSTATE ${error.code ?? 'unknown'})`;
-  if (error instanceof Error) return error.message;
-  return 'unknown error';
-};
-
 /**
  * Rotates a PostgreSQL role's password: `set` runs ALTER ROLE as the admin whose connection URL
  * another secret of the tenant holds, `test` logs in as the role with the pending password.
@@ -106,10 +89,15 @@ export class PostgresRotator implements Rotator {
     allowsPrefix: false,
   });
 
-  constructor(
-    private readonly createClient: SqlClientFactory = (config) => new Client(config),
-    private readonly timeouts: PostgresRotatorTimeouts = DEFAULT_TIMEOUTS,
-  ) {}
+  private readonly egress: EgressPolicy;
+  private readonly createClient: SqlClientFactory;
+  private readonly timeouts: PostgresRotatorTimeouts;
+
+  constructor(options: PostgresRotatorOptions = {}) {
+    this.egress = options.egress ?? new EgressPolicy({ allowlist: [] });
+    this.createClient = options.createClient ?? pgClient;
+    this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  }
 
   validate(options: RotationOptions): void {
     settingsOf(options);
@@ -125,6 +113,7 @@ export class PostgresRotator implements Rotator {
     if (context.pendingValue === '') throw new RotationStepError('set', `the pending password of role "${role}" is empty`);
     const admin = await this.adminConnection(context, connectionSecret, 'set');
     // ALTER ROLE takes no bind parameters; both parts are quoted by pg's escapers, and the role is validated besides.
+    const { escapeIdentifier, escapeLiteral } = await loadPg();
     const statement = `ALTER ROLE ${escapeIdentifier(role)} WITH PASSWORD ${escapeLiteral(serverPasswordOf(context.pendingValue))}`;
     await this.withClient(
       'set',
@@ -154,7 +143,7 @@ export class PostgresRotator implements Rotator {
     } catch (error) {
       throw new RotationStepError(
         step,
-        `could not read connection secret "${path}": ${redact(reasonOf(error), [context.pendingValue, context.currentValue])}`,
+        `could not read connection secret "${path}": ${describePgError(error, [context.pendingValue, context.currentValue])}`,
         {
           cause: error,
         },
@@ -170,13 +159,29 @@ export class PostgresRotator implements Rotator {
     secrets: readonly string[],
     work: (client: SqlClient) => Promise<unknown>,
   ): Promise<void> {
-    const client = this.createClient({
-      host: connection.host,
+    let client: SqlClient | undefined;
+    try {
+      // The egress guard first: the socket goes to the address it checked.
+      const address = await guardedAddress(this.egress, connection.host);
+      client = await this.clientFor(connection, address);
+      await client.connect();
+      await work(client);
+    } catch (error) {
+      // No cause: a caller may log it whole, and only the redacted message is known to hold no secret.
+      throw new RotationStepError(step, `${failure}: ${describePgError(error, secrets)}`);
+    } finally {
+      await client?.end().catch(() => undefined);
+    }
+  }
+
+  private async clientFor(connection: AdminConnection, address: string): Promise<SqlClient> {
+    const client = await this.createClient({
+      host: address,
       port: connection.port,
       database: connection.database,
       user: connection.user,
       password: connection.password,
-      ssl: connection.ssl,
+      ssl: sslOptionsOf(connection.sslmode, connection.host),
       application_name: 'scaivault-rotator',
       connectionTimeoutMillis: this.timeouts.connectMs,
       statement_timeout: this.timeouts.statementMs,
@@ -185,47 +190,10 @@ export class PostgresRotator implements Rotator {
     });
     // A connection dropped while idle is emitted, not thrown; unheard it would crash the process.
     client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await work(client);
-    } catch (error) {
-      // No cause: a caller may log it whole, and only the redacted message is known to hold no secret.
-      throw new RotationStepError(step, `${failure}: ${redact(reasonOf(error), secrets)}`);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return client;
   }
 }
 
 /** Reads `postgres://user:password@host:port/database?sslmode=…`; messages name the secret, never its value. */
-export const parseConnectionUrl = (value: string, path: string, step: 'set' | 'test'): AdminConnection => {
-  const invalid = (why: string): RotationStepError => new RotationStepError(step, `connection secret "${path}" ${why}`);
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw invalid('is not a postgres:// URL');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalid('is not a postgres:// URL');
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw invalid('names no host');
-  let user: string;
-  let password: string;
-  let database: string;
-  try {
-    user = decodeURIComponent(url.username);
-    password = decodeURIComponent(url.password);
-    database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  } catch {
-    throw invalid('has malformed percent-encoding');
-  }
-  if (user === '') throw invalid('names no user');
-  let ssl: ClientConfig['ssl'] = false;
-  for (const [key, mode] of url.searchParams) {
-    if (key !== 'sslmode') throw invalid(`has unsupported parameter "${key}"; only sslmode is supported`);
-    if (!Object.hasOwn(SSL_MODES, mode)) throw invalid(`has unsupported sslmode "${mode}"; use one of ${Object.keys(SSL_MODES).join(', ')}`);
-    ssl = SSL_MODES[mode];
-  }
-  // libpq's default database is the user's name.
-  return { host, port: url.port === '' ? DEFAULT_PORT : Number(url.port), database: database || user, user, password, ssl };
-};
+export const parseConnectionUrl = (value: string, path: string, step: 'set' | 'test'): AdminConnection =>
+  parsePostgresUrl(value, (why) => new RotationStepError(step, `connection secret "${path}" ${why}`));
