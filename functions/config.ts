@@ -145,6 +145,8 @@ export interface VaultConfig {
   readonly webhookBackoffCapMs: number;
   /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
   readonly webhookMaxAttempts: number | undefined;
+  readonly leaseRevokeBackoffBaseMs: number;
+  readonly leaseRevokeMaxAttempts: number;
   readonly audit: AuditConfig;
 }
 
@@ -242,6 +244,8 @@ export const loadConfig = (env: Env): VaultConfig => {
     webhookBackoffBaseMs: getNumber(env, ENV.webhookBackoffBaseMs, 10_000, 1),
     webhookBackoffCapMs: getNumber(env, ENV.webhookBackoffCapMs, 900_000, 1),
     webhookMaxAttempts: env[ENV.webhookMaxAttempts] ? getNumber(env, ENV.webhookMaxAttempts, 0, 1) : undefined,
+    leaseRevokeBackoffBaseMs: getNumber(env, ENV.leaseRevokeBackoffBaseMs, 30_000, 100),
+    leaseRevokeMaxAttempts: getNumber(env, ENV.leaseRevokeMaxAttempts, 8, 1),
     audit: loadAuditConfig(env),
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {

@@ -6,6 +6,7 @@ import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-
 import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
+import { composeDynamic } from '../composition/dynamic.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -139,6 +140,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobs: core.jobs,
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
+    // Dynamic secrets: engines, roles and leases (pg is loaded at the first database call, not here).
+    ...composeDynamic(core, logger),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

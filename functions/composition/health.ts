@@ -1,5 +1,6 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
+import { DynamoDbDynamicRepository } from '../adapters/dynamodb/dynamodb-dynamic-repository.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
@@ -10,6 +11,7 @@ import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
+import { readLeaseGauges } from '../observability/lease-metrics.js';
 import { StateGauges } from '../observability/state-gauges.js';
 import type { AuditTrail } from './audit.js';
 import type { VaultCore } from './vault-core.js';
@@ -41,6 +43,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
+      leaseGauges: () => readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable)),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

@@ -6,6 +6,8 @@ import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
+import { composeDynamic } from './dynamic.js';
+import type { LeaseRun } from '../domain/dynamic/lease-scheduler.js';
 import type { VaultConfig } from '../config.js';
 import { describeError } from '../domain/errors.js';
 import { JOB_QUEUES } from '../domain/jobs/jobs.js';
@@ -70,6 +72,19 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const steps = new SpanStepTracer();
+  const { leaseScheduler } = composeDynamic(core, logger);
+  // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
+  const leasesDue = (): Promise<LeaseRun | undefined> =>
+    steps
+      .step(
+        'leases due',
+        () => leaseScheduler.run(),
+        (r) => ({ 'scaivault.leases.revoked': r.revoked, 'scaivault.leases.failed': r.failed, 'scaivault.engines.down': r.enginesDown }),
+      )
+      .catch((error: unknown) => {
+        logger.warn('lease revocation run failed', { error: describeError(error) });
+        return undefined;
+      });
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
@@ -83,7 +98,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    const [jobs, sealed, leases] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), leasesDue()]);
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
@@ -101,6 +116,10 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       ready: readiness.ready,
       ...(published ? { published } : {}),
     };
+    const leaseRun = leases.status === 'fulfilled' ? leases.value : undefined;
+    if (leaseRun && (leaseRun.revoked || leaseRun.failed)) {
+      logger.info('leases revoked', { leases_revoked: leaseRun.revoked, lease_revocations_failed: leaseRun.failed, engines_down: leaseRun.enginesDown });
+    }
     if (result.rotationsSubmitted || result.jobsResent || result.eventsSealed || result.detections) {
       logger.info('scheduler tick', {
         rotations_submitted: result.rotationsSubmitted,

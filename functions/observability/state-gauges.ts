@@ -9,6 +9,8 @@ export interface StateSource {
   oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number>;
   /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
   auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
+  /** Dynamic secrets' gauges (leases active, irrevocable, oldest age; engine health), by engine. */
+  leaseGauges?(): Promise<MetricsSnapshot>;
 }
 
 /**
@@ -51,14 +53,16 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit] = await Promise.all([
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, leases] = await Promise.all([
       this.source.queueDepth('rotation'),
       this.source.queueDepth('webhook'),
       this.source.oldestPendingAgeSeconds('rotation'),
       this.source.oldestPendingAgeSeconds('webhook'),
       this.source.auditChain(),
+      this.source.leaseGauges?.() ?? {},
     ]);
     const value: MetricsSnapshot = {
+      ...leases,
       [METRICS.secrets.name]: Object.fromEntries(counts),
       [METRICS.rotationQueueOldestAge.name]: { '': rotationAge },
       [METRICS.webhookQueueOldestAge.name]: { '': webhookAge },

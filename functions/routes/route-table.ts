@@ -4,6 +4,7 @@ import type { RouteDefinition } from '../http/route.js';
 import { featuresOf, type Features } from './admin/admin-json.js';
 import { adminRoutes, type AdminRouteServices } from './admin/admin-routes.js';
 import { auditRoutes, type AuditRouteServices } from './audit/audit-routes.js';
+import { dynamicRoutes, type DynamicRouteServices } from './dynamic/dynamic-routes.js';
 import { healthRoutes, type HealthRouteServices } from './health/health-routes.js';
 import { metricsRoutes, type MetricsRouteServices } from './metrics/metrics-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
@@ -24,7 +25,8 @@ export type ApiRouteServices = HealthRouteServices &
   RotationRouteServices &
   WebhookRouteServices &
   AuditRouteServices &
-  OpenApiRouteServices;
+  OpenApiRouteServices &
+  DynamicRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -37,6 +39,7 @@ export const API_ROUTE_GROUPS = [
   adminRoutes,
   webhookRoutes,
   auditRoutes,
+  dynamicRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

@@ -41,5 +41,6 @@ export const problemSchema = z
     field: z.string().optional(),
     current_version: z.int().optional(),
     category: z.string().optional(),
+    limit: z.int().optional(),
   })
   .meta({ id: 'Problem' });

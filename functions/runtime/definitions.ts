@@ -51,6 +51,9 @@ export const ENV = {
   webhookBackoffBaseMs: 'SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS',
   webhookBackoffCapMs: 'SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS',
   webhookMaxAttempts: 'SCAIVAULT_WEBHOOK_MAX_ATTEMPTS',
+  /** Dynamic secrets: the first retry's delay after a failed lease revocation (doubling up to an hour), and the attempts before a lease is irrevocable. */
+  leaseRevokeBackoffBaseMs: 'SCAIVAULT_LEASE_REVOKE_BACKOFF_BASE_MS',
+  leaseRevokeMaxAttempts: 'SCAIVAULT_LEASE_REVOKE_MAX_ATTEMPTS',
   syslogUrl: 'SCAIVAULT_SYSLOG_URL',
   syslogCaFile: 'SCAIVAULT_SYSLOG_CA_FILE',
   auditSealGraceSeconds: 'SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS',

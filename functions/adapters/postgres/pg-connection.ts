@@ -13,7 +13,7 @@ let loading: Promise<PgModule> | undefined;
 
 /** pg, imported once on first use. */
 export const loadPg = (): Promise<PgModule> => {
-  loading ??= import('pg').then((module) => ((module as { default?: PgModule }).default ?? module) as PgModule);
+  loading ??= import('pg').then((module) => ((module as unknown as { default?: PgModule }).default ?? module) as PgModule);
   return loading;
 };
 

@@ -83,8 +83,9 @@ export class DynamicConfigService {
     };
     if (await this.repository.getEngine(engine.tenantId, name)) throw new ConflictError(`engine ${name} already exists`);
     await this.driver.probe(await connectionOf(this.readConnectionSecret, engine));
-    await this.repository.createEngine({ ...engine, health: { healthy: true, probedAt: engine.createdAt, lastError: null } });
-    return engine;
+    const created = { ...engine, health: { healthy: true, probedAt: engine.createdAt, lastError: null } };
+    await this.repository.createEngine(created);
+    return created;
   }
 
   async listEngines(principal: Principal): Promise<DynamicEngine[]> {

@@ -25,8 +25,6 @@ export interface EngineHealth {
   readonly healthy: boolean;
   readonly probedAt: string;
   readonly lastError: string | null;
-  /** The role's revocation statements when issued: a lease stays revocable after its role changes or goes. */
-  readonly revocationStatements: readonly string[];
 }
 
 export interface DynamicEngine {
@@ -84,6 +82,8 @@ export interface Lease {
   /** When the scheduler next acts on it: its expiry, or its next retry. */
   readonly nextAttemptAt: string;
   readonly lastError: string | null;
+  /** The role's revocation statements when issued: a lease stays revocable after its role changes or goes. */
+  readonly revocationStatements: readonly string[];
 }
 
 /** A credential as issued: the password is returned to the caller once and never stored. */

@@ -8,6 +8,10 @@ export const EVENT_TYPES = [
   'secret.deleted',
   'secret.rotated',
   'rotation.failed',
+  // Dynamic secrets (functions/domain/dynamic/).
+  'lease.created',
+  'lease.revoked',
+  'lease.revocation_failed',
   // Audit-driven detections (functions/domain/audit/detections.ts).
   'audit.policy_violation_spike',
   'audit.dormant_secret_read',
