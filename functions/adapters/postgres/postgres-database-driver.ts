@@ -11,7 +11,7 @@ import { renderStatement, type Escapers, type StatementKind, type TemplateValues
 import type { DatabaseDriver, EngineConnection, NewDatabaseUser, RevokeOutcome } from '../../domain/ports/dynamic.js';
 import { defaultTracing, runInSpan, type Tracing } from '../../observability/tracing.js';
 import type { EgressPolicy } from '../http/egress-guard.js';
-import { scramSha256Secret } from './postgres-rotator.js';
+import { scramSha256SecretAsync } from './postgres-rotator.js';
 import { describePgError, guardedAddress, loadPg, parsePostgresUrl, sslOptionsOf, type PostgresTarget } from './pg-connection.js';
 
 export type DriverOperation = 'probe' | 'verify_statements' | 'create_credential' | 'renew_credential' | 'revoke_credential';
@@ -70,7 +70,7 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
   async verify(connection: EngineConnection, statements: RoleStatements): Promise<void> {
     const sample: TemplateValues = {
       name: VERIFY_NAME,
-      password: scramSha256Secret(randomBytes(16).toString('hex')),
+      password: await scramSha256SecretAsync(randomBytes(16).toString('hex')),
       expiration: new Date(Date.now() + 3_600_000).toISOString(),
     };
     await this.call(connection, 'verify_statements', [...statements.creation, ...statements.revocation], async (client, escape) => {
@@ -90,20 +90,25 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
   }
 
   async create(connection: EngineConnection, statements: RoleStatements, user: NewDatabaseUser): Promise<void> {
-    const values = { name: user.username, password: scramSha256Secret(user.password), expiration: user.expiresAt };
-    await this.call(connection, 'create_credential', statements.creation, async (client, escape) => {
-      await client.query('BEGIN');
-      try {
-        await runKind(client, 'creation', statements.creation, values, escape);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        // What a statement did outside the transaction (another database, a grant elsewhere) is undone by the rollback statements.
-        for (const statement of statements.rollback) await client.query(renderStatement(statement, values, escape)).catch(() => undefined);
-        await client.query(`DROP ROLE IF EXISTS ${escape.identifier(user.username)}`).catch(() => undefined);
-        throw error;
-      }
-    }, [user.password, values.password]);
+    const values = { name: user.username, password: await scramSha256SecretAsync(user.password), expiration: user.expiresAt };
+    await this.call(
+      connection,
+      'create_credential',
+      statements.creation,
+      async (client, escape) => {
+        // One round trip: a multi-statement simple query runs as one implicit transaction, all or nothing.
+        const script = statements.creation.map((statement) => renderStatement(statement, values, escape)).join(';\n');
+        try {
+          await client.query(script);
+        } catch (error) {
+          // What a statement did outside the transaction (another database, a grant elsewhere) is undone by the rollback statements.
+          for (const statement of statements.rollback) await client.query(renderStatement(statement, values, escape)).catch(() => undefined);
+          await client.query(`DROP ROLE IF EXISTS ${escape.identifier(user.username)}`).catch(() => undefined);
+          throw error;
+        }
+      },
+      [user.password, values.password],
+    );
   }
 
   async renew(connection: EngineConnection, statements: RoleStatements, username: string, expiresAt: string): Promise<void> {

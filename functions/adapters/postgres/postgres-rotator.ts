@@ -1,4 +1,5 @@
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Client, ClientConfig } from 'pg';
 import { ValidationError } from '../../domain/errors.js';
 import { BASE62, PasswordRotator } from '../../domain/rotation/password-rotator.js';
@@ -65,8 +66,16 @@ const settingsOf = (options: RotationOptions): Settings => {
  * `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`). Sending it instead of the
  * plaintext keeps the password out of server logs (log_statement=ddl) and pg_stat_statements.
  */
-export const scramSha256Secret = (password: string, salt: Buffer = randomBytes(16), iterations = 4096): string => {
-  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+export const scramSha256Secret = (password: string, salt: Buffer = randomBytes(16), iterations = 4096): string =>
+  scramFromSalted(pbkdf2Sync(password, salt, iterations, 32, 'sha256'), salt, iterations);
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/** The same verifier with the key derivation on libuv's thread pool: a busy server keeps its event loop free. */
+export const scramSha256SecretAsync = async (password: string, salt: Buffer = randomBytes(16), iterations = 4096): Promise<string> =>
+  scramFromSalted(await pbkdf2Async(password, salt, iterations, 32, 'sha256'), salt, iterations);
+
+const scramFromSalted = (salted: Buffer, salt: Buffer, iterations: number): string => {
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest('base64');
   const serverKey = createHmac('sha256', salted).update('Server Key').digest('base64');

@@ -14,14 +14,13 @@ import {
   parseLeaseId,
   validateLeasePrefix,
   validateName,
-  type DynamicEngine,
   type DynamicRole,
   type IssuedCredential,
   type Lease,
 } from './dynamic.js';
 import type { LeaseRevocation, RevocationResult } from './lease-revocation.js';
 import type { EventPublisher } from '../ports/events.js';
-import type { DatabaseDriver, DynamicRepository, LeaseMetrics } from '../ports/dynamic.js';
+import type { DatabaseDriver, DynamicRepository, EngineConnection, LeaseMetrics } from '../ports/dynamic.js';
 import type { Page } from '../ports/secrets.js';
 
 /** URL-unreserved characters: no escaping needed in a connection URL, a conninfo string or a shell. */
@@ -65,12 +64,18 @@ export class LeaseService {
     validateName(engineName, ENGINE_NAME_PATTERN, 'engine');
     validateName(roleName, ROLE_NAME_PATTERN, 'role');
     await auth.require(principal, 'read', credsPathOf(engineName, roleName));
-    const engine = await repository.getEngine(principal.tenantId, engineName);
+    const [engine, role] = await Promise.all([repository.getEngine(principal.tenantId, engineName), findRole(repository, principal.tenantId, engineName, roleName)]);
     if (!engine) throw new NotFoundError(`engine ${engineName} does not exist`);
-    const role = await findRole(repository, principal.tenantId, engineName, roleName);
     if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)) throw new ValidationError('ttl must be a positive number of seconds', 'ttl');
     const ttl = Math.min(ttlSeconds ?? role.defaultTtlSeconds, role.maxTtlSeconds);
-    if (!(await repository.reserveLease(role.tenantId, role.engine, role.name, role.maxLeases))) {
+    const [reserved, connection] = await Promise.all([
+      repository.reserveLease(role.tenantId, role.engine, role.name, role.maxLeases),
+      connectionOf(this.parts.readConnectionSecret, engine).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+    ]);
+    if (!reserved) {
       throw new QuotaExceededError(
         `role ${role.name} of engine ${role.engine} has its max_leases (${role.maxLeases}) active; revoke leases or wait for them to expire`,
         role.maxLeases,
@@ -78,14 +83,15 @@ export class LeaseService {
       );
     }
     try {
-      return await this.create(principal, engine, role, ttl);
+      if ('error' in connection) throw connection.error;
+      return await this.create(principal, connection.value, role, ttl);
     } catch (error) {
       await repository.releaseLease(role.tenantId, role.engine, role.name);
       throw error;
     }
   }
 
-  private async create(principal: Principal, engine: DynamicEngine, role: DynamicRole, ttl: number): Promise<IssuedCredential> {
+  private async create(principal: Principal, connection: EngineConnection, role: DynamicRole, ttl: number): Promise<IssuedCredential> {
     const { repository, driver, now, metrics, events } = this.parts;
     const issued = now();
     const lease: Lease = {
@@ -105,7 +111,6 @@ export class LeaseService {
       revocationStatements: role.statements.revocation,
     };
     const password = newPassword();
-    const connection = await connectionOf(this.parts.readConnectionSecret, engine);
     await driver.create(connection, role.statements, { username: lease.username, password, expiresAt: lease.expiresAt });
     try {
       await repository.putLease(lease);
