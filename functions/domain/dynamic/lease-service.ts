@@ -5,6 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Principal } from '../auth/principal.js';
 import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from '../errors.js';
+import { TtlCache } from '../ttl-cache.js';
 import { connectionOf, findRole, type ConnectionSecretReader } from './dynamic-config-service.js';
 import {
   ENGINE_NAME_PATTERN,
@@ -55,46 +56,100 @@ export interface LeaseServiceParts {
   readonly now: () => number;
 }
 
-export class LeaseService {
-  constructor(private readonly parts: LeaseServiceParts) {}
+interface IssueConfig {
+  readonly role: DynamicRole;
+  readonly connection: EngineConnection;
+}
 
-  /** Creates a database user for the caller: quota first, then the user (all or nothing), then the lease. */
+/** How long an instance reuses a role's settings and its engine's connection when issuing. */
+export const ISSUE_CONFIG_CACHE_MS = 5_000;
+
+export class LeaseService {
+  private readonly configs: TtlCache<Promise<IssueConfig>>;
+
+  constructor(private readonly parts: LeaseServiceParts) {
+    this.configs = new TtlCache(ISSUE_CONFIG_CACHE_MS, 1_000, parts.now);
+  }
+
+  /**
+   * Creates a database user for the caller. The lease is written ahead of the user, beside the quota's
+   * reservation: a crash after the user exists leaves a lease the scheduler revokes at expiry (or finds
+   * the user absent), never a user nobody knows of. A failure undoes all three.
+   */
   async issue(principal: Principal, engineName: string, roleName: string, ttlSeconds?: number): Promise<IssuedCredential> {
-    const { repository, auth } = this.parts;
+    const { auth } = this.parts;
     validateName(engineName, ENGINE_NAME_PATTERN, 'engine');
     validateName(roleName, ROLE_NAME_PATTERN, 'role');
     await auth.require(principal, 'read', credsPathOf(engineName, roleName));
-    const [engine, role] = await Promise.all([repository.getEngine(principal.tenantId, engineName), findRole(repository, principal.tenantId, engineName, roleName)]);
-    if (!engine) throw new NotFoundError(`engine ${engineName} does not exist`);
+    const { role, connection } = await this.issueConfig(principal.tenantId, engineName, roleName);
     if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)) throw new ValidationError('ttl must be a positive number of seconds', 'ttl');
     const ttl = Math.min(ttlSeconds ?? role.defaultTtlSeconds, role.maxTtlSeconds);
-    const [reserved, connection] = await Promise.all([
-      repository.reserveLease(role.tenantId, role.engine, role.name, role.maxLeases),
-      connectionOf(this.parts.readConnectionSecret, engine).then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      ),
-    ]);
-    if (!reserved) {
-      throw new QuotaExceededError(
-        `role ${role.name} of engine ${role.engine} has its max_leases (${role.maxLeases}) active; revoke leases or wait for them to expire`,
-        role.maxLeases,
-        Math.max(1, Math.min(ttl, 60)),
-      );
-    }
+    const lease = this.newLease(principal, role, ttl);
+    await this.reserveAndRecord(role, lease, ttl);
+    const password = newPassword();
     try {
-      if ('error' in connection) throw connection.error;
-      return await this.create(principal, connection.value, role, ttl);
+      await this.parts.driver.create(connection, role.statements, { username: lease.username, password, expiresAt: lease.expiresAt });
     } catch (error) {
-      await repository.releaseLease(role.tenantId, role.engine, role.name);
+      await this.undo(role, lease, true, true);
       throw error;
     }
+    this.parts.metrics.leaseGenerated(role.engine, role.name);
+    const data = { lease_id: lease.leaseId, engine: lease.engine, role: lease.role, username: lease.username, ttl, expires_at: lease.expiresAt };
+    await this.parts.events.publish({ type: 'lease.created', tenantId: lease.tenantId, data, occurredAt: lease.issuedAt });
+    return { lease, password };
   }
 
-  private async create(principal: Principal, connection: EngineConnection, role: DynamicRole, ttl: number): Promise<IssuedCredential> {
-    const { repository, driver, now, metrics, events } = this.parts;
-    const issued = now();
-    const lease: Lease = {
+  /** Takes one of the role's max_leases and writes the lease, side by side; either failing undoes the other. */
+  private async reserveAndRecord(role: DynamicRole, lease: Lease, ttl: number): Promise<void> {
+    const { repository } = this.parts;
+    const [reserved, recorded] = await Promise.allSettled([
+      repository.reserveLease(role.tenantId, role.engine, role.name, role.maxLeases),
+      repository.putLease(lease),
+    ]);
+    const hasQuota = reserved.status === 'fulfilled' && reserved.value;
+    if (hasQuota && recorded.status === 'fulfilled') return;
+    await this.undo(role, lease, hasQuota, recorded.status === 'fulfilled');
+    if (reserved.status === 'rejected') throw reserved.reason;
+    if (recorded.status === 'rejected') throw recorded.reason;
+    throw new QuotaExceededError(
+      `role ${role.name} of engine ${role.engine} has its max_leases (${role.maxLeases}) active; revoke leases or wait for them to expire`,
+      role.maxLeases,
+      Math.max(1, Math.min(ttl, 60)),
+    );
+  }
+
+  private async undo(role: DynamicRole, lease: Lease, reserved: boolean, recorded: boolean): Promise<void> {
+    const { repository } = this.parts;
+    // Best effort: what cannot be undone now, the scheduler revokes (an absent user counts as revoked) at expiry.
+    await Promise.all([
+      reserved ? repository.releaseLease(role.tenantId, role.engine, role.name).catch(() => undefined) : undefined,
+      recorded ? repository.deleteLease(lease.tenantId, lease.leaseId).catch(() => undefined) : undefined,
+    ]);
+  }
+
+  /**
+   * The engine's connection and the role, cached for a few seconds per instance: a burst of requests
+   * reads them (and the connection secret) once. The quota is never cached: it is taken atomically.
+   */
+  private issueConfig(tenantId: string, engineName: string, roleName: string): Promise<IssueConfig> {
+    const key = `${tenantId}/${engineName}/${roleName}`;
+    const cached = this.configs.get(key);
+    if (cached) return cached;
+    const loading = (async () => {
+      const { repository, readConnectionSecret } = this.parts;
+      const [engine, role] = await Promise.all([repository.getEngine(tenantId, engineName), findRole(repository, tenantId, engineName, roleName)]);
+      if (!engine) throw new NotFoundError(`engine ${engineName} does not exist`);
+      return { role, connection: await connectionOf(readConnectionSecret, engine) };
+    })();
+    this.configs.set(key, loading);
+    loading.catch(() => this.configs.delete(key));
+    return loading;
+  }
+
+  private newLease(principal: Principal, role: DynamicRole, ttl: number): Lease {
+    const issued = this.parts.now();
+    const expiresAt = new Date(issued + ttl * 1000).toISOString();
+    return {
       tenantId: role.tenantId,
       leaseId: `${leasePrefixOf(role.engine, role.name)}${newLeaseSuffix(issued)}`,
       engine: role.engine,
@@ -102,27 +157,14 @@ export class LeaseService {
       username: newUsername(role.name),
       identityId: principal.identityId,
       issuedAt: new Date(issued).toISOString(),
-      expiresAt: new Date(issued + ttl * 1000).toISOString(),
+      expiresAt,
       maxExpiresAt: new Date(issued + role.maxTtlSeconds * 1000).toISOString(),
       state: 'active',
       attempts: 0,
-      nextAttemptAt: new Date(issued + ttl * 1000).toISOString(),
+      nextAttemptAt: expiresAt,
       lastError: null,
       revocationStatements: role.statements.revocation,
     };
-    const password = newPassword();
-    await driver.create(connection, role.statements, { username: lease.username, password, expiresAt: lease.expiresAt });
-    try {
-      await repository.putLease(lease);
-    } catch (error) {
-      // No record, no credential: a user nobody could revoke must not outlive this request.
-      await driver.revoke(connection, { revocation: role.statements.rollback }, lease.username).catch(() => undefined);
-      throw error;
-    }
-    metrics.leaseGenerated(role.engine, role.name);
-    const data = { lease_id: lease.leaseId, engine: lease.engine, role: lease.role, username: lease.username, ttl, expires_at: lease.expiresAt };
-    await events.publish({ type: 'lease.created', tenantId: lease.tenantId, data, occurredAt: lease.issuedAt });
-    return { lease, password };
   }
 
   /** Extends a lease by `incrementSeconds` (the role's default_ttl when absent) from now, never past its max_ttl. */
