@@ -51,7 +51,14 @@ const floorOperation = (db: PostgresServer, dynamodb: DynamoDBClient): { run: ()
     await dynamodb.send(
       new PutItemCommand({
         TableName: STATE_TABLE.id,
-        Item: { pk: { S: 'BENCH#LEASES' }, sk: { S: name }, username: { S: name }, expiresAt: { S: expires }, gsi1pk: { S: 'BENCHDUE' }, gsi1sk: { S: `${expires}#${name}` } },
+        Item: {
+          pk: { S: 'BENCH#LEASES' },
+          sk: { S: name },
+          username: { S: name },
+          expiresAt: { S: expires },
+          gsi1pk: { S: 'BENCHDUE' },
+          gsi1sk: { S: `${expires}#${name}` },
+        },
       }),
     );
   };

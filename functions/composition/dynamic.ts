@@ -56,7 +56,11 @@ export const composeDynamic = (core: VaultCore, logger: Logger): Dynamic => {
     metrics,
     audit: composeAuditTrail(core, logger).log,
     logger,
-    policy: { baseMs: config.leaseRevokeBackoffBaseMs, capMs: Math.max(3_600_000, config.leaseRevokeBackoffBaseMs), maxAttempts: config.leaseRevokeMaxAttempts },
+    policy: {
+      baseMs: config.leaseRevokeBackoffBaseMs,
+      capMs: Math.max(3_600_000, config.leaseRevokeBackoffBaseMs),
+      maxAttempts: config.leaseRevokeMaxAttempts,
+    },
     now,
   });
   const dynamic: Dynamic = {

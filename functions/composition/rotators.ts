@@ -6,9 +6,7 @@ import type { Rotator } from '../domain/ports/rotation.js';
 
 /** Every rotator a rotation schedule may name, by name; `egress` says where the postgresql rotator may connect (nowhere private by default). */
 export const createRotators = (egress?: EgressPolicy): Map<string, Rotator> =>
-  new Map<string, Rotator>(
-    [PasswordRotator.password(), PasswordRotator.apiKey(), new PostgresRotator({ egress })].map((rotator) => [rotator.name, rotator]),
-  );
+  new Map<string, Rotator>([PasswordRotator.password(), PasswordRotator.apiKey(), new PostgresRotator({ egress })].map((rotator) => [rotator.name, rotator]));
 
 const defaultRotators = createRotators();
 

@@ -13,9 +13,7 @@ describe('role statement templates', () => {
       { name: 'x"; DROP ROLE postgres; --', password: "it's'; DROP TABLE t; --", expiration: '2030-01-01T00:00:00.000Z' },
       escape,
     );
-    expect(sql).toBe(
-      `CREATE ROLE "x""; DROP ROLE postgres; --" LOGIN PASSWORD 'it''s''; DROP TABLE t; --' VALID UNTIL '2030-01-01T00:00:00.000Z'`,
-    );
+    expect(sql).toBe(`CREATE ROLE "x""; DROP ROLE postgres; --" LOGIN PASSWORD 'it''s''; DROP TABLE t; --' VALID UNTIL '2030-01-01T00:00:00.000Z'`);
   });
 
   it('fill in defaults for revocation, renewal and rollback', () => {

@@ -123,7 +123,13 @@ export class DynamoDbDynamicRepository implements DynamicRepository {
 
   async reserveLease(tenantId: string, engine: string, role: string, maxLeases: number): Promise<boolean> {
     try {
-      await this.update(rolesPk(tenantId, engine), role, 'ADD activeLeases :one', { ':one': 1, ':max': maxLeases }, 'attribute_exists(pk) AND activeLeases < :max');
+      await this.update(
+        rolesPk(tenantId, engine),
+        role,
+        'ADD activeLeases :one',
+        { ':one': 1, ':max': maxLeases },
+        'attribute_exists(pk) AND activeLeases < :max',
+      );
       return true;
     } catch (error) {
       if (error instanceof ConflictError) return false;
@@ -137,7 +143,8 @@ export class DynamoDbDynamicRepository implements DynamicRepository {
   }
 
   async putLease(lease: Lease): Promise<void> {
-    if (!(await conditionalPut(this.client, this.tableName, leaseItem(lease), 'attribute_not_exists(pk)'))) throw new ConflictError(`lease ${lease.leaseId} exists`);
+    if (!(await conditionalPut(this.client, this.tableName, leaseItem(lease), 'attribute_not_exists(pk)')))
+      throw new ConflictError(`lease ${lease.leaseId} exists`);
   }
 
   async getLease(tenantId: string, leaseId: string): Promise<Lease | undefined> {
@@ -203,9 +210,7 @@ export class DynamoDbDynamicRepository implements DynamicRepository {
   }
 
   private async get(pk: string, sk: string): Promise<Item | undefined> {
-    const result = await dynamoCall(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk, sk }), ConsistentRead: true })),
-    );
+    const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk, sk }), ConsistentRead: true })));
     return result.Item ? unmarshall(result.Item) : undefined;
   }
 

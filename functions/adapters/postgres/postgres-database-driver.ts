@@ -73,15 +73,15 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
       password: await scramSha256SecretAsync(randomBytes(16).toString('hex')),
       expiration: new Date(Date.now() + 3_600_000).toISOString(),
     };
-    await this.call(connection, 'verify_statements', [...statements.creation, ...statements.revocation], async (client, escape) => {
+    await this.call(connection, 'verify_statements', [...statements.creation, ...statements.revocation], async (client, quote) => {
       await client.query('BEGIN');
       try {
-        await runKind(client, 'creation', statements.creation, sample, escape);
-        await runKind(client, 'renewal', statements.renewal, sample, escape);
+        await runKind(client, 'creation', statements.creation, sample, quote);
+        await runKind(client, 'renewal', statements.renewal, sample, quote);
         await client.query('SAVEPOINT scaivault_verify');
-        await runKind(client, 'revocation', statements.revocation, sample, escape);
+        await runKind(client, 'revocation', statements.revocation, sample, quote);
         await client.query('ROLLBACK TO SAVEPOINT scaivault_verify');
-        await runKind(client, 'rollback', statements.rollback, sample, escape);
+        await runKind(client, 'rollback', statements.rollback, sample, quote);
       } finally {
         // A dry run: nothing it did is kept.
         await client.query('ROLLBACK').catch(() => undefined);
@@ -95,15 +95,15 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
       connection,
       'create_credential',
       statements.creation,
-      async (client, escape) => {
+      async (client, quote) => {
         // One round trip: a multi-statement simple query runs as one implicit transaction, all or nothing.
-        const script = statements.creation.map((statement) => renderStatement(statement, values, escape)).join(';\n');
+        const script = statements.creation.map((statement) => renderStatement(statement, values, quote)).join(';\n');
         try {
           await client.query(script);
         } catch (error) {
           // What a statement did outside the transaction (another database, a grant elsewhere) is undone by the rollback statements.
-          for (const statement of statements.rollback) await client.query(renderStatement(statement, values, escape)).catch(() => undefined);
-          await client.query(`DROP ROLE IF EXISTS ${escape.identifier(user.username)}`).catch(() => undefined);
+          for (const statement of statements.rollback) await client.query(renderStatement(statement, values, quote)).catch(() => undefined);
+          await client.query(`DROP ROLE IF EXISTS ${quote.identifier(user.username)}`).catch(() => undefined);
           throw error;
         }
       },
@@ -112,21 +112,21 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
   }
 
   async renew(connection: EngineConnection, statements: RoleStatements, username: string, expiresAt: string): Promise<void> {
-    await this.call(connection, 'renew_credential', statements.renewal, async (client, escape) => {
-      await inTransaction(client, () => runKind(client, 'renewal', statements.renewal, { name: username, expiration: expiresAt }, escape));
+    await this.call(connection, 'renew_credential', statements.renewal, async (client, quote) => {
+      await inTransaction(client, () => runKind(client, 'renewal', statements.renewal, { name: username, expiration: expiresAt }, quote));
     });
   }
 
   async revoke(connection: EngineConnection, statements: Pick<RoleStatements, 'revocation'>, username: string): Promise<RevokeOutcome> {
-    return this.call(connection, 'revoke_credential', statements.revocation, async (client, escape) => {
+    return this.call(connection, 'revoke_credential', statements.revocation, async (client, quote) => {
       const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
       if (found.rowCount === 0) return 'absent';
       // No new session, and none left open: DROP ROLE alone would let a connected client carry on.
-      await client.query(`ALTER ROLE ${escape.identifier(username)} NOLOGIN`);
+      await client.query(`ALTER ROLE ${quote.identifier(username)} NOLOGIN`);
       await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [username]);
-      await inTransaction(client, () => runKind(client, 'revocation', statements.revocation, { name: username }, escape));
+      await inTransaction(client, () => runKind(client, 'revocation', statements.revocation, { name: username }, quote));
       // Statements that left the role behind do not leave a login behind.
-      await client.query(`DROP ROLE IF EXISTS ${escape.identifier(username)}`);
+      await client.query(`DROP ROLE IF EXISTS ${quote.identifier(username)}`);
       return 'revoked';
     });
   }
@@ -142,7 +142,7 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
     connection: EngineConnection,
     operation: DriverOperation,
     templates: readonly string[],
-    work: (client: PoolClient, escape: Escapers) => Promise<T>,
+    work: (client: PoolClient, quote: Escapers) => Promise<T>,
     secrets: readonly string[] = [],
   ): Promise<T> {
     const started = performance.now();
@@ -157,7 +157,7 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
       'scaivault.engine': connection.engine.name,
       ...(templates.length > 0 ? { 'db.query.text': templates.join(';\n').slice(0, 2000) } : {}),
     };
-    const run = () => this.withClient(connection, target, (client, escape) => work(client, escape));
+    const run = () => this.withClient(connection, target, (client, quote) => work(client, quote));
     let status: 'success' | 'error' = 'error';
     try {
       const result = this.tracing.enabled ? await runInSpan(this.tracing.startClientSpan(`postgresql ${operation}`, attributes), run) : await run();
@@ -181,7 +181,7 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
     return new EngineUnavailableError(connection.engine.name, reason);
   }
 
-  private async withClient<T>(connection: EngineConnection, target: PostgresTarget, work: (client: PoolClient, escape: Escapers) => Promise<T>): Promise<T> {
+  private async withClient<T>(connection: EngineConnection, target: PostgresTarget, work: (client: PoolClient, quote: Escapers) => Promise<T>): Promise<T> {
     const pg = await loadPg();
     const { pool } = await this.poolFor(connection, target);
     const client = await pool.connect();
@@ -250,10 +250,10 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
 }
 
 /** Runs one kind of statements in order; a failure names which one (for a dry run's answer). */
-const runKind = async (client: PoolClient, kind: StatementKind, statements: readonly string[], values: TemplateValues, escape: Escapers): Promise<void> => {
+const runKind = async (client: PoolClient, kind: StatementKind, statements: readonly string[], values: TemplateValues, quote: Escapers): Promise<void> => {
   for (const [index, statement] of statements.entries()) {
     try {
-      await client.query(renderStatement(statement, values, escape));
+      await client.query(renderStatement(statement, values, quote));
     } catch (error) {
       throw Object.assign(error as Error, { statementKind: kind, statementIndex: index });
     }

@@ -150,13 +150,9 @@ export class PostgresRotator implements Rotator {
     try {
       value = await context.readSecret(path);
     } catch (error) {
-      throw new RotationStepError(
-        step,
-        `could not read connection secret "${path}": ${describePgError(error, [context.pendingValue, context.currentValue])}`,
-        {
-          cause: error,
-        },
-      );
+      throw new RotationStepError(step, `could not read connection secret "${path}": ${describePgError(error, [context.pendingValue, context.currentValue])}`, {
+        cause: error,
+      });
     }
     return parseConnectionUrl(value, path, step);
   }

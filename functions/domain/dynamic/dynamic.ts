@@ -115,7 +115,11 @@ export const validateLeasePrefix = (prefix: string): string => {
 };
 
 export const validateName = (value: string, pattern: RegExp, field: string): string => {
-  if (!pattern.test(value)) throw new ValidationError(`${field} must be lowercase letters, digits and ${pattern === ROLE_NAME_PATTERN ? '_ or -' : '-'}, starting with a letter, at most 48 characters`, field);
+  if (!pattern.test(value))
+    throw new ValidationError(
+      `${field} must be lowercase letters, digits and ${pattern === ROLE_NAME_PATTERN ? '_ or -' : '-'}, starting with a letter, at most 48 characters`,
+      field,
+    );
   return value;
 };
 
@@ -138,6 +142,8 @@ export const validateTls = (tls: EngineTls): EngineTls => {
 };
 
 export const validateTtls = (defaultTtl: number, maxTtl: number): void => {
-  if (!Number.isInteger(maxTtl) || maxTtl < 1 || maxTtl > MAX_TTL_SECONDS) throw new ValidationError(`max_ttl must be 1 to ${MAX_TTL_SECONDS} seconds`, 'max_ttl');
-  if (!Number.isInteger(defaultTtl) || defaultTtl < 1 || defaultTtl > maxTtl) throw new ValidationError('default_ttl must be 1 second to max_ttl', 'default_ttl');
+  if (!Number.isInteger(maxTtl) || maxTtl < 1 || maxTtl > MAX_TTL_SECONDS)
+    throw new ValidationError(`max_ttl must be 1 to ${MAX_TTL_SECONDS} seconds`, 'max_ttl');
+  if (!Number.isInteger(defaultTtl) || defaultTtl < 1 || defaultTtl > maxTtl)
+    throw new ValidationError('default_ttl must be 1 second to max_ttl', 'default_ttl');
 };

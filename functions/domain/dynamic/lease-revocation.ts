@@ -96,14 +96,28 @@ export class LeaseRevocation {
     const { repository, events, now } = this.parts;
     await repository.countIrrevocable(lease.tenantId, lease.engine, 1);
     await repository.releaseLease(lease.tenantId, lease.engine, lease.role);
-    const data = { lease_id: lease.leaseId, engine: lease.engine, role: lease.role, username: lease.username, attempts: lease.attempts, error: lease.lastError };
+    const data = {
+      lease_id: lease.leaseId,
+      engine: lease.engine,
+      role: lease.role,
+      username: lease.username,
+      attempts: lease.attempts,
+      error: lease.lastError,
+    };
     await events.publish({ type: 'lease.revocation_failed', tenantId: lease.tenantId, data, occurredAt: new Date(now()).toISOString() });
   }
 
   private async audit(lease: Lease, actor: string, outcome: 'success' | 'failure', details: Record<string, string | number | boolean>): Promise<void> {
     // A request is audited by its route; the scheduler's own attempts are recorded here.
     if (!actor.startsWith('system:')) return;
-    const draft = { tenantId: lease.tenantId, identityId: actor, path: lease.leaseId, type: 'lease.revoke', outcome, details: { engine: lease.engine, role: lease.role, ...details } } as const;
+    const draft = {
+      tenantId: lease.tenantId,
+      identityId: actor,
+      path: lease.leaseId,
+      type: 'lease.revoke',
+      outcome,
+      details: { engine: lease.engine, role: lease.role, ...details },
+    } as const;
     await recordAfter(this.parts.audit, draft, this.parts.logger);
   }
 }

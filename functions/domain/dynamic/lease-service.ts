@@ -82,7 +82,8 @@ export class LeaseService {
     validateName(roleName, ROLE_NAME_PATTERN, 'role');
     await auth.require(principal, 'read', credsPathOf(engineName, roleName));
     const { role, connection } = await this.issueConfig(principal.tenantId, engineName, roleName);
-    if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)) throw new ValidationError('ttl must be a positive number of seconds', 'ttl');
+    if (ttlSeconds !== undefined && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1))
+      throw new ValidationError('ttl must be a positive number of seconds', 'ttl');
     const ttl = Math.min(ttlSeconds ?? role.defaultTtlSeconds, role.maxTtlSeconds);
     const lease = this.newLease(principal, role, ttl);
     await this.reserveAndRecord(role, lease, ttl);

@@ -34,7 +34,8 @@ const validateOne = (kind: StatementKind, statement: string, index: number): Set
   const used = new Set<Placeholder>();
   for (const match of statement.matchAll(TOKEN)) {
     const name = match[1] as Placeholder;
-    if (!PLACEHOLDERS.includes(name)) throw new ValidationError(`${field}[${index}] uses unknown placeholder {{${match[1]}}}; known: {{name}}, {{password}}, {{expiration}}`, field);
+    if (!PLACEHOLDERS.includes(name))
+      throw new ValidationError(`${field}[${index}] uses unknown placeholder {{${match[1]}}}; known: {{name}}, {{password}}, {{expiration}}`, field);
     if (!RULES[kind].allowed.includes(name)) throw new ValidationError(`${field}[${index}] may not use {{${name}}}`, field);
     const before = statement[(match.index ?? 0) - 1];
     const after = statement[(match.index ?? 0) + match[0].length];
@@ -79,11 +80,11 @@ export interface Escapers {
 /** The values a rendering substitutes; `password` is what the database should store (a SCRAM verifier). */
 export type TemplateValues = Partial<Record<Placeholder, string>>;
 
-/** Renders one validated statement: identifiers and literals quoted by `escape`, never pasted. */
-export const renderStatement = (statement: string, values: TemplateValues, escape: Escapers): string =>
+/** Renders one validated statement: identifiers and literals quoted by `quote`, never pasted. */
+export const renderStatement = (statement: string, values: TemplateValues, quote: Escapers): string =>
   statement.replace(TOKEN, (_whole, raw: string) => {
     const name = raw as Placeholder;
     const value = values[name];
     if (value === undefined) throw new ValidationError(`no value for {{${name}}}`);
-    return name === 'name' ? escape.identifier(value) : escape.literal(value);
+    return name === 'name' ? quote.identifier(value) : quote.literal(value);
   });

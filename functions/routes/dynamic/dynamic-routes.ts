@@ -30,7 +30,10 @@ export interface DynamicRouteServices {
 const engineParams = z.strictObject({ engine: z.string().min(1) });
 const roleParams = z.strictObject({ engine: z.string().min(1), role: z.string().min(1) });
 const statements = z.array(z.string().max(4096)).max(20);
-const seconds = z.int().min(1).max(30 * 24 * 3600);
+const seconds = z
+  .int()
+  .min(1)
+  .max(30 * 24 * 3600);
 
 const engineBody = z.strictObject({
   name: z.string().max(48),
@@ -142,7 +145,8 @@ const engineRoutes = [
     pattern: '/v1/dynamic/engines',
     summary: 'Engines the caller administers, with their health',
     responses: { 200: { description: 'Engines', schema: engineListSchema } },
-    handle: async ({ dynamicConfig }: Services, { principal }: RouteRequest) => json(200, { engines: (await dynamicConfig.listEngines(principal)).map(engineJson) }),
+    handle: async ({ dynamicConfig }: Services, { principal }: RouteRequest) =>
+      json(200, { engines: (await dynamicConfig.listEngines(principal)).map(engineJson) }),
   }),
   route.authenticated({
     ...admin,
@@ -151,7 +155,8 @@ const engineRoutes = [
     summary: 'Read an engine and its last probe',
     request: { params: engineParams },
     responses: { 200: { description: 'The engine', schema: engineSchema } },
-    handle: async ({ dynamicConfig }: Services, { principal, params }: EngineRequest) => json(200, engineJson(await dynamicConfig.getEngine(principal, params.engine))),
+    handle: async ({ dynamicConfig }: Services, { principal, params }: EngineRequest) =>
+      json(200, engineJson(await dynamicConfig.getEngine(principal, params.engine))),
   }),
   route.authenticated({
     ...admin,
