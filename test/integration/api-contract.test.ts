@@ -85,6 +85,14 @@ describe('the API keeps its declared contract', () => {
     expect((await call('GET', `/v1/audit/exports/exp_${'0'.repeat(32)}`, '/v1/audit/exports/{id}')).status).toBe(404);
   });
 
+  it('dynamic secrets (the full flow against PostgreSQL is in dynamic-secrets.test.ts)', async () => {
+    expect((await call('GET', '/v1/dynamic/engines', '/v1/dynamic/engines')).body.engines).toEqual([]);
+    const engine = await call('POST', '/v1/dynamic/engines', '/v1/dynamic/engines', { body: { name: 'contract', connection_secret: 'db/none' } });
+    expect(engine.status).toBe(409);
+    expect((await call('GET', '/v1/leases?prefix=dynamic/contract/', '/v1/leases')).body.leases).toEqual([]);
+    expect((await call('POST', '/v1/dynamic/contract/creds/reader', '/v1/dynamic/{engine}/creds/{role}')).status).toBe(404);
+  });
+
   it('admin: the status reports the features that are wired', async () => {
     const status = await call('GET', '/v1/admin/status', '/v1/admin/status');
     expect(status.status).toBe(200);
@@ -96,7 +104,7 @@ describe('the API keeps its declared contract', () => {
       webhooks: true,
       audit: true,
       pki: false,
-      leases: false,
+      leases: true,
     });
     expect((await call('POST', '/v1/admin/cache/clear', '/v1/admin/cache/clear')).status).toBe(200);
   });
