@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresServer } from '../support/postgres-server.js';
 import { waitFor } from './support/processes.js';
-import { createIdentity, VaultProcess } from './support/vault.js';
+import type { OtlpReceiver } from './support/otlp-receiver.js';
+import { startTracedVault, stopTracedVault } from './support/traced-vault.js';
+import { createIdentity, type VaultProcess } from './support/vault.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const CREATION = ['CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL {{expiration}}', 'GRANT SELECT ON inventory TO {{name}}'];
@@ -9,6 +11,7 @@ const CREATION = ['CREATE ROLE {{name}} LOGIN PASSWORD {{password}} VALID UNTIL 
 let vault: VaultProcess;
 let db: PostgresServer;
 let receiver: WebhookReceiver;
+let spans: OtlpReceiver;
 
 const role = (overrides: Record<string, unknown> = {}) => ({ creation_statements: CREATION, default_ttl: 300, max_ttl: 600, ...overrides });
 
@@ -53,16 +56,14 @@ beforeAll(async () => {
   [db, receiver] = await Promise.all([PostgresServer.start(), WebhookReceiver.start()]);
   await db.query('CREATE TABLE inventory (id int PRIMARY KEY, item text)');
   await db.query("INSERT INTO inventory VALUES (1, 'lamp')");
-  vault = await VaultProcess.start({
-    env: {
-      SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1',
-      SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1',
-      SCAIVAULT_LEASE_REVOKE_BACKOFF_BASE_MS: '300',
-      SCAIVAULT_LEASE_REVOKE_MAX_ATTEMPTS: '3',
-      SCAIVAULT_METRICS_FLUSH_SECONDS: '0.3',
-      SCAIVAULT_METRICS_STATE_CACHE_SECONDS: '0',
-    },
-  });
+  ({ vault, receiver: spans } = await startTracedVault({
+    SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1',
+    SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1',
+    SCAIVAULT_LEASE_REVOKE_BACKOFF_BASE_MS: '300',
+    SCAIVAULT_LEASE_REVOKE_MAX_ATTEMPTS: '3',
+    SCAIVAULT_METRICS_FLUSH_SECONDS: '0.3',
+    SCAIVAULT_METRICS_STATE_CACHE_SECONDS: '0',
+  }));
   expect((await vault.request('PUT', '/v1/secrets/db/admin', { body: { value: db.adminUrl, type: 'connection_string' } })).status).toBe(201);
   const hook = await vault.request('POST', '/v1/webhooks', {
     body: { url: receiver.url('/leases'), event_types: ['lease.created', 'lease.revoked', 'lease.revocation_failed'] },
@@ -74,7 +75,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await vault?.stop();
+  await stopTracedVault(vault, spans);
   await Promise.all([db?.stop(), receiver?.close()]);
 });
 
@@ -110,6 +111,13 @@ describe('dynamic PostgreSQL credentials with leases', () => {
       'lease.revoked',
     );
     expect(receiver.received.map((delivery) => delivery.body).join('\n')).not.toContain(password);
+    // Every database call is a span naming the statement templates, never the rendered SQL.
+    await waitFor(async () => spans.spans.some((span) => span.name === 'postgresql revoke_credential'), 15_000, 'database spans');
+    const create = spans.spans.find((span) => span.name === 'postgresql create_credential');
+    expect(create?.attributes).toMatchObject({ 'db.system': 'postgresql', 'db.operation.name': 'create_credential', 'server.address': '127.0.0.1' });
+    expect(create?.attributes['db.query.text']).toContain('PASSWORD {{password}} VALID UNTIL {{expiration}}');
+    expect(JSON.stringify(spans.spans)).not.toContain(password);
+    expect(JSON.stringify(spans.spans)).not.toContain(username);
     const audit = await vault.request('GET', '/v1/audit/events?type=lease.create');
     expect(audit.status).toBe(200);
     expect(audit.body.events.length).toBeGreaterThan(0);
