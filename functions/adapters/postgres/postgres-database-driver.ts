@@ -10,7 +10,7 @@ import type { RoleStatements } from '../../domain/dynamic/dynamic.js';
 import { renderStatement, type Escapers, type StatementKind, type TemplateValues } from '../../domain/dynamic/statement-template.js';
 import type { DatabaseDriver, EngineConnection, NewDatabaseUser, RevokeOutcome } from '../../domain/ports/dynamic.js';
 import { defaultTracing, runInSpan, type Tracing } from '../../observability/tracing.js';
-import type { EgressPolicy } from '../http/egress-guard.js';
+import { EgressRefusedError, type EgressPolicy } from '../http/egress-guard.js';
 import { scramSha256SecretAsync } from './postgres-rotator.js';
 import { describePgError, guardedAddress, loadPg, parsePostgresUrl, sslOptionsOf, type PostgresTarget } from './pg-connection.js';
 
@@ -172,6 +172,13 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
 
   private failure(connection: EngineConnection, operation: DriverOperation, error: unknown, secrets: readonly string[]): Error {
     if (error instanceof ValidationError) return error;
+    // Final, and the caller's to fix: no retry reaches a host the egress policy refuses.
+    if (error instanceof EgressRefusedError) {
+      return new ValidationError(
+        `engine ${connection.engine.name}: ${error.message} (allowlist it in SCAIVAULT_EGRESS_ALLOWLIST if intended)`,
+        'connection_secret',
+      );
+    }
     const reason = describePgError(error, secrets);
     const statement = (error as { statementKind?: StatementKind; statementIndex?: number }).statementKind;
     if (operation === 'verify_statements' && statement && (error as { severity?: string }).severity) {
@@ -235,6 +242,8 @@ export class PostgresDatabaseDriver implements DatabaseDriver {
       lock_timeout: statementMs,
       query_timeout: statementMs + 1_000,
       application_name: 'scaivault-dynamic',
+      // Idle connections never keep a stopping process alive.
+      allowExitOnIdle: true,
     });
     // An idle client's dropped connection is emitted, not thrown; unheard it would crash the process.
     pool.on('error', () => undefined);
