@@ -8,7 +8,9 @@ describe('rotation through the rotation queue and worker on the embedded stack',
   let vault: VaultProcess;
 
   beforeAll(async () => {
-    vault = await VaultProcess.start({ env: { SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1', SCAIVAULT_METRICS_FLUSH_SECONDS: '0.2' } });
+    vault = await VaultProcess.start({
+      env: { SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1', SCAIVAULT_METRICS_FLUSH_SECONDS: '0.2', SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1' },
+    });
   });
 
   afterAll(async () => {
