@@ -234,6 +234,22 @@ export const SIGNAL_ALARMS: Readonly<Record<CloudWatchSignal, SignalAlarm>> = {
     runbook: 'ScaiVaultMetricsPublishFailing',
     description: 'remote-write pushes to Prometheus failed twice in 15 minutes; the workspace sees stale data',
   },
+  leasesIrrevocable: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 5,
+    evaluationPeriods: 1,
+    threshold: 1,
+    runbook: 'ScaiVaultLeasesIrrevocable',
+    description: 'dynamic-secret leases exhausted their revocation attempts: their database users may still exist',
+  },
+  enginesDown: {
+    statistic: cloudwatch.Stats.MAXIMUM,
+    periodMinutes: 1,
+    evaluationPeriods: 5,
+    threshold: 1,
+    runbook: 'ScaiVaultEngineDown',
+    description: "a dynamic-secret engine failed the scheduler's probe for 5 minutes: no credentials, no revocations there",
+  },
 };
 
 export interface AlarmThresholds {

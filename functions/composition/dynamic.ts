@@ -20,6 +20,7 @@ export interface Dynamic {
   readonly leaseScheduler: LeaseScheduler;
   readonly leaseGauges: () => Promise<MetricsSnapshot>;
   readonly driver: PostgresDatabaseDriver;
+  readonly leaseMetrics: RegistryLeaseMetrics;
 }
 
 /** Due leases one scheduler run revokes at most; the rest are the next run's. */
@@ -41,7 +42,7 @@ export const composeDynamic = (core: VaultCore, logger: Logger): Dynamic => {
   if (existing) return existing;
   const { config } = core;
   const repository = new DynamoDbDynamicRepository(core.dynamodb, config.stateTable);
-  const metrics = new RegistryLeaseMetrics(core.registry);
+  const metrics = new RegistryLeaseMetrics(core.registry, core.signals);
   const driver = new PostgresDatabaseDriver({
     egress: egressPolicyOf(config),
     observe: (operation, status, seconds) => metrics.externalCall('postgresql', operation, status, seconds),
@@ -69,6 +70,7 @@ export const composeDynamic = (core: VaultCore, logger: Logger): Dynamic => {
     leaseScheduler: new LeaseScheduler({ repository, driver, readConnectionSecret, revocation, logger, now, batch: SCHEDULER_BATCH }),
     leaseGauges: () => readLeaseGauges(repository),
     driver,
+    leaseMetrics: metrics,
   };
   composed.set(core, dynamic);
   return dynamic;

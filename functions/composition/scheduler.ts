@@ -72,13 +72,18 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const steps = new SpanStepTracer();
-  const { leaseScheduler } = composeDynamic(core, logger);
+  const { leaseScheduler, leaseMetrics } = composeDynamic(core, logger);
   // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
   const leasesDue = (): Promise<LeaseRun | undefined> =>
     steps
       .step(
         'leases due',
-        () => leaseScheduler.run(),
+        async () => {
+          const run = await leaseScheduler.run();
+          // Every run, so a CloudWatch alarm sees an engine stay down.
+          if (run.enginesProbed > 0) leaseMetrics.enginesProbed(run.enginesDown);
+          return run;
+        },
         (r) => ({ 'scaivault.leases.revoked': r.revoked, 'scaivault.leases.failed': r.failed, 'scaivault.engines.down': r.enginesDown }),
       )
       .catch((error: unknown) => {

@@ -18,6 +18,8 @@ export const CLOUDWATCH_SIGNALS = {
   jobsDeadLettered: { name: 'JobsDeadLettered', unit: MetricUnit.Count },
   auditSealAge: { name: 'AuditSealAgeSeconds', unit: MetricUnit.Seconds },
   metricsPublishFailures: { name: 'MetricsPublishFailures', unit: MetricUnit.Count },
+  leasesIrrevocable: { name: 'LeasesIrrevocable', unit: MetricUnit.Count },
+  enginesDown: { name: 'DynamicEnginesDown', unit: MetricUnit.Count },
 } as const;
 
 export type CloudWatchSignal = keyof typeof CLOUDWATCH_SIGNALS;

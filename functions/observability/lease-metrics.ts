@@ -2,11 +2,20 @@
 // database call latency, and the state gauges read from the lease records.
 import type { DynamicEngine } from '../domain/dynamic/dynamic.js';
 import type { LeaseMetrics } from '../domain/ports/dynamic.js';
+import type { SignalEmitter } from './cloudwatch-signals.js';
 import { METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricRegistry, type MetricsSnapshot } from './metric-registry.js';
 
 export class RegistryLeaseMetrics implements LeaseMetrics {
-  constructor(private readonly registry: Pick<MetricRegistry, 'inc' | 'observe'>) {}
+  constructor(
+    private readonly registry: Pick<MetricRegistry, 'inc' | 'observe'>,
+    /** CloudWatch's copy of what pages (irrevocable leases, engines down), when EMF is on. */
+    private readonly signals?: SignalEmitter,
+  ) {}
+
+  enginesProbed(down: number): void {
+    this.signals?.emit('enginesDown', down);
+  }
 
   leaseGenerated(engine: string, role: string): void {
     this.registry.inc(METRICS.leasesGenerated, [engine, role]);
@@ -14,6 +23,7 @@ export class RegistryLeaseMetrics implements LeaseMetrics {
 
   revocation(engine: string, status: 'success' | 'failed' | 'irrevocable'): void {
     this.registry.inc(METRICS.leaseRevocations, [engine, status]);
+    if (status === 'irrevocable') this.signals?.emit('leasesIrrevocable');
   }
 
   externalCall(provider: string, operation: string, status: 'success' | 'error', seconds: number): void {

@@ -214,6 +214,8 @@ const SIGNALS: [metric: string, runbook: string][] = [
   ['JobsDeadLettered', 'ScaiVaultJobsDeadLettered'],
   ['AuditSealAgeSeconds', 'ScaiVaultAuditSealDelayed'],
   ['MetricsPublishFailures', 'ScaiVaultMetricsPublishFailing'],
+  ['LeasesIrrevocable', 'ScaiVaultLeasesIrrevocable'],
+  ['DynamicEnginesDown', 'ScaiVaultEngineDown'],
 ];
 
 describe('CloudWatch signals from the workers and the scheduler', () => {
