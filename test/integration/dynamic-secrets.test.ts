@@ -193,6 +193,18 @@ describe('dynamic PostgreSQL credentials with leases', () => {
     expect((await vault.request('GET', '/v1/dynamic/engines/metadata')).status).toBe(404);
   });
 
+  it('rolls back a half-made credential: no user, no lease, no quota used', async () => {
+    await db.query('CREATE TABLE doomed (id int)');
+    const statements = ['CREATE ROLE {{name}} LOGIN PASSWORD {{password}}', 'GRANT SELECT ON doomed TO {{name}}'];
+    expect((await putRole('main', 'halfmade', role({ creation_statements: statements, max_leases: 1 }))).status).toBe(200);
+    await db.query('DROP TABLE doomed');
+    const failed = await issue('main', 'halfmade');
+    expect(failed.status).toBe(503);
+    expect(await db.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v\\_halfmade\\_%'")).toEqual([]);
+    expect(await leasesUnder('dynamic/main/creds/halfmade/')).toEqual([]);
+    expect((await vault.request('GET', '/v1/dynamic/engines/main/roles/halfmade')).body.active_leases).toBe(0);
+  });
+
   it("answers 404 for unknown roles and engines, and for another tenant's engine", async () => {
     expect((await issue('main', 'nobody')).status).toBe(404);
     expect((await issue('nothing', 'reader')).status).toBe(404);
