@@ -146,6 +146,14 @@ export interface VaultConfig {
   /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
   readonly webhookMaxAttempts: number | undefined;
   readonly audit: AuditConfig;
+  readonly acme: AcmeConfig;
+}
+
+export interface AcmeConfig {
+  /** Extra trusted CA certificates (PEM file) for ACME directories: a test CA's only. */
+  readonly caFile: string | undefined;
+  readonly callTimeoutMs: number;
+  readonly orderBudgetMs: number;
 }
 
 export interface AuditConfig {
@@ -243,6 +251,11 @@ export const loadConfig = (env: Env): VaultConfig => {
     webhookBackoffCapMs: getNumber(env, ENV.webhookBackoffCapMs, 900_000, 1),
     webhookMaxAttempts: env[ENV.webhookMaxAttempts] ? getNumber(env, ENV.webhookMaxAttempts, 0, 1) : undefined,
     audit: loadAuditConfig(env),
+    acme: {
+      caFile: getOptionalString(env, ENV.acmeCaFile),
+      callTimeoutMs: getNumber(env, ENV.acmeCallTimeoutMs, 10_000, 100),
+      orderBudgetMs: getNumber(env, ENV.acmeOrderBudgetMs, 45_000, 1000),
+    },
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
     throw new ConfigError(`${ENV.webhookBackoffCapMs} must be at least ${ENV.webhookBackoffBaseMs}`);

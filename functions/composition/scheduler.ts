@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
+import { composeAcmeRenewals } from './acme.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
@@ -69,6 +70,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
+  const acme = composeAcmeRenewals(core, audit.log, logger);
   const steps = new SpanStepTracer();
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
@@ -83,7 +85,14 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    // ACME orders run beside the rest: an order waits on a CA, and a failed one is recorded, never thrown.
+    const acmeDue = steps.step(
+      'acme orders',
+      () => acme.runDue(),
+      (r) => ({ 'scaivault.acme.ordered': r.ordered, 'scaivault.acme.failed': r.failed }),
+    );
+    const [jobs, sealed, acmeRun] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), acmeDue]);
+    if (acmeRun.status === 'rejected') logger.warn('acme orders not run', { error: describeError(acmeRun.reason) });
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

@@ -1,6 +1,7 @@
 // Every route group the api serves, in matching order. Adding a route is one
 // entry in its group's file; adding a group is one line here.
 import type { RouteDefinition } from '../http/route.js';
+import { acmeRoutes, type AcmeRouteServices } from './acme/acme-routes.js';
 import { featuresOf, type Features } from './admin/admin-json.js';
 import { adminRoutes, type AdminRouteServices } from './admin/admin-routes.js';
 import { auditRoutes, type AuditRouteServices } from './audit/audit-routes.js';
@@ -24,7 +25,8 @@ export type ApiRouteServices = HealthRouteServices &
   RotationRouteServices &
   WebhookRouteServices &
   AuditRouteServices &
-  OpenApiRouteServices;
+  OpenApiRouteServices &
+  AcmeRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -37,6 +39,7 @@ export const API_ROUTE_GROUPS = [
   adminRoutes,
   webhookRoutes,
   auditRoutes,
+  acmeRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(
