@@ -2,11 +2,11 @@
 // one challenge per authorization, CSR for a fresh P-256 key, finalize, download.
 // Loaded by dynamic import() from the scheduler only.
 import type { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import type { JWK } from 'jose';
 import type { Dispatcher } from 'undici';
 import type { AcmeOrderer, ChallengeSolver, OrderRequest, OrderResult } from '../../domain/ports/acme.js';
 import type { Tracing } from '../../observability/tracing.js';
+import { loadX509 } from '../x509/load-x509.js';
 import { AcmeClient, AcmeError, type AcmeAuthorization, type AcmeOrder } from './acme-client.js';
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -29,6 +29,7 @@ const pemOf = (der: ArrayBuffer, label: string): string =>
 
 /** A fresh P-256 key and a CSR naming every domain (first as CN), both for the order. */
 const keyAndCsr = async (domains: readonly string[]): Promise<{ csrDer: Uint8Array; privateKeyPem: string }> => {
+  const x509 = await loadX509();
   const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${domains[0]}`,
@@ -41,9 +42,10 @@ const keyAndCsr = async (domains: readonly string[]): Promise<{ csrDer: Uint8Arr
 };
 
 /** What the downloaded chain says about its leaf. */
-export const describeChain = (
+export const describeChain = async (
   pemChain: string,
-): Pick<OrderResult, 'certificatePem' | 'chainPem' | 'serial' | 'commonName' | 'sans' | 'notBefore' | 'notAfter'> => {
+): Promise<Pick<OrderResult, 'certificatePem' | 'chainPem' | 'serial' | 'commonName' | 'sans' | 'notBefore' | 'notAfter'>> => {
+  const x509 = await loadX509();
   const blocks = pemChain.match(PEM_BLOCK) ?? [];
   const [leafPem, ...issuers] = blocks;
   if (!leafPem) throw new AcmeError('malformed', 0, 'the certificate download held no certificate');
@@ -84,7 +86,7 @@ export class RfcAcmeOrderer implements AcmeOrderer {
     if (order.status === 'ready') order = await client.finalize(order, csrDer);
     order = await this.untilSettled(client, order, ['valid', 'invalid'], remaining());
     if (order.status !== 'valid' || !order.certificate) throw new AcmeError('orderInvalid', 0, `order is ${order.status}`);
-    const chain = describeChain(await client.certificate(order.certificate));
+    const chain = await describeChain(await client.certificate(order.certificate));
     return { ...chain, accountUrl, privateKeyPem, orderExpires: order.expires ?? null };
   }
 
