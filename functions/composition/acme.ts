@@ -1,28 +1,22 @@
-// ACME: providers and managed certificates for the api, and the orders the
-// scheduler runs. jose, @peculiar/x509, undici and the Route 53 client are loaded
-// by import() on the first order only: the api never loads them.
-import { readFileSync } from 'node:fs';
-import { Http01Solver } from '../adapters/acme/http01-solver.js';
+// ACME for the api: providers, managed certificates and the public HTTP-01
+// answers. The orders themselves run in the scheduler (acme-renewals.ts), so
+// nothing here pulls in jose, @peculiar/x509, undici or the Route 53 client.
 import { DynamoDbAcmeCertificateInventory } from '../adapters/dynamodb/dynamodb-acme-certificate-inventory.js';
 import { DynamoDbAcmeChallengeStore, DynamoDbAcmeRepository } from '../adapters/dynamodb/dynamodb-acme-repository.js';
 import { EgressPolicyCheck } from '../adapters/http/egress-check.js';
-import type { AuditRecorder } from '../domain/audit/audit-maintenance.js';
-import { AcmeRenewals } from '../domain/acme/acme-renewals.js';
 import { AcmeService } from '../domain/acme/acme-service.js';
-import type { AcmeOrderer, ChallengeSolver, ManagedCertificateRecord, OrderRequest } from '../domain/ports/acme.js';
 import type { CertificateInventorySink } from '../domain/ports/certificate-inventory.js';
-import type { Logger } from '../observability/logger.js';
 import type { VaultCore } from './vault-core.js';
 import { egressPolicyOf } from './webhooks.js';
 
-const partsOf = ({ dynamodb, config }: VaultCore) => ({
+export const acmeStoresOf = ({ dynamodb, config }: VaultCore) => ({
   repository: new DynamoDbAcmeRepository(dynamodb, config.stateTable),
   challenges: new DynamoDbAcmeChallengeStore(dynamodb, config.stateTable),
 });
 
 /** The api's ACME service: CRUD, sealing, and the public HTTP-01 answers. */
 export const composeAcme = (core: VaultCore): AcmeService => {
-  const { repository, challenges } = partsOf(core);
+  const { repository, challenges } = acmeStoresOf(core);
   return new AcmeService(repository, challenges, core.keys, core.auth, new EgressPolicyCheck(egressPolicyOf(core.config)));
 };
 
@@ -31,70 +25,3 @@ export const composeAcme = (core: VaultCore): AcmeService => {
  * same port: at merge, return it here instead.
  */
 export const acmeInventoryOf = (core: VaultCore): CertificateInventorySink => new DynamoDbAcmeCertificateInventory(core.dynamodb, core.config.stateTable);
-
-/** The RFC 8555 orderer over the egress-guarded dispatcher, built on the first order. */
-const lazyOrderer = (core: VaultCore): AcmeOrderer => {
-  let orderer: Promise<AcmeOrderer> | undefined;
-  const load = async (): Promise<AcmeOrderer> => {
-    const [{ RfcAcmeOrderer }, { createEgressAgent }] = await Promise.all([
-      import('../adapters/acme/acme-orderer.js'),
-      import('../adapters/http/egress-agent.js'),
-    ]);
-    const { acme } = core.config;
-    const timeoutMs = acme.callTimeoutMs;
-    const extraCaPem = acme.caFile ? readFileSync(acme.caFile, 'utf8') : undefined;
-    const dispatcher = createEgressAgent(egressPolicyOf(core.config), {
-      connectTimeoutMs: timeoutMs,
-      headersTimeoutMs: timeoutMs,
-      bodyTimeoutMs: timeoutMs,
-      extraCaPem,
-    });
-    return new RfcAcmeOrderer({ dispatcher, callTimeoutMs: timeoutMs, pollBudgetMs: acme.orderBudgetMs });
-  };
-  return {
-    order: async (request: OrderRequest) => {
-      orderer ??= load().catch((error: unknown) => {
-        orderer = undefined;
-        throw error;
-      });
-      return (await orderer).order(request);
-    },
-  };
-};
-
-/** A solver that loads its implementation (and, for dns-01, the Route 53 client) when first used. */
-const solverOf = (core: VaultCore, challenges: DynamoDbAcmeChallengeStore): ((certificate: ManagedCertificateRecord) => ChallengeSolver) => {
-  let route53: Promise<import('@aws-sdk/client-route-53').Route53Client> | undefined;
-  const route53Client = () =>
-    (route53 ??= import('@aws-sdk/client-route-53').then(
-      ({ Route53Client }) => new Route53Client({ maxAttempts: 3, requestHandler: { requestTimeout: core.config.acme.callTimeoutMs } }),
-    ));
-  return (certificate) => {
-    const load = async (): Promise<ChallengeSolver> => {
-      if (certificate.challengeType === 'http-01') return new Http01Solver(challenges);
-      const { Route53Dns01Solver } = await import('../adapters/route53/route53-dns01-solver.js');
-      return new Route53Dns01Solver(await route53Client(), { hostedZoneId: certificate.hostedZoneId ?? '' });
-    };
-    return {
-      present: async (domain, token, keyAuthorization) => (await load()).present(domain, token, keyAuthorization),
-      cleanup: async (domain, token, keyAuthorization) => (await load()).cleanup(domain, token, keyAuthorization),
-    };
-  };
-};
-
-/** The scheduler's ACME orders and renewals. */
-export const composeAcmeRenewals = (core: VaultCore, audit: AuditRecorder, logger: Logger): AcmeRenewals => {
-  const { repository, challenges } = partsOf(core);
-  return new AcmeRenewals({
-    repository,
-    keys: core.keys,
-    activeKeyId: (tenantId) => core.auth.activeKeyId(tenantId),
-    orderer: lazyOrderer(core),
-    solverFor: solverOf(core, challenges),
-    inventory: acmeInventoryOf(core),
-    metrics: core.metrics,
-    events: core.events,
-    audit,
-    logger,
-  });
-};

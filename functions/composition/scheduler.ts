@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
-import { composeAcmeRenewals } from './acme.js';
+import { composeAcmeRenewals } from './acme-renewals.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';

@@ -30,7 +30,8 @@ class ScriptedAcme {
         const body = Buffer.concat(chunks).toString('utf8');
         this.seen.push({ path, body });
         response.setHeader('replay-nonce', `nonce-${++this.nonce}`);
-        if (path === '/dir') return void response.end(JSON.stringify({ newNonce: `${this.url}/nonce`, newAccount: `${this.url}/acct`, newOrder: `${this.url}/order` }));
+        if (path === '/dir')
+          return void response.end(JSON.stringify({ newNonce: `${this.url}/nonce`, newAccount: `${this.url}/acct`, newOrder: `${this.url}/order` }));
         if (path === '/nonce') return void response.end();
         const next = this.script.get(path)?.shift();
         if (!next) return void ((response.statusCode = 500), response.end());
@@ -148,7 +149,13 @@ describe('AcmeClient', () => {
   it('gives up a poll whose budget the server would overrun, and passes other problems on', async () => {
     acme.on('/order/10', ok({ status: 'processing', authorizations: [], finalize: '' }, { 'retry-after': '20' }));
     const acmeClient = client(`${acme.url}/acct/1`);
-    await expect(acmeClient.poll(() => acmeClient.orderPolled(`${acme.url}/order/10`), () => false, 5000)).rejects.toMatchObject({ type: 'timeout' });
+    await expect(
+      acmeClient.poll(
+        () => acmeClient.orderPolled(`${acme.url}/order/10`),
+        () => false,
+        5000,
+      ),
+    ).rejects.toMatchObject({ type: 'timeout' });
     acme.on('/order/11', problem(403, 'unauthorized'));
     const refused = await acmeClient.orderPolled(`${acme.url}/order/11`).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(AcmeError);
@@ -170,8 +177,11 @@ describe('AcmeClient', () => {
 
   it('refuses a directory on a loopback address unless the egress allowlist names it', async () => {
     const guarded = new AcmeClient({ directoryUrl: `${acme.url}/dir`, accountKey, dispatcher: createEgressAgent(new EgressPolicy({ allowlist: [] })) });
-    const error = await guarded.directory().catch((e: unknown) => e as Error);
-    expect((error.cause as Error) ?? error).toBeInstanceOf(EgressRefusedError);
+    const error = (await guarded.directory().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    )) as Error;
+    expect(error.cause ?? error).toBeInstanceOf(EgressRefusedError);
     expect(acme.seen).toHaveLength(0);
   });
 });

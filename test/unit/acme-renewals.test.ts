@@ -150,7 +150,9 @@ describe('AcmeRenewals', () => {
     const stored = (await repository.getCertificate('t1', 'web'))!;
     expect(stored).toMatchObject({ status: 'renewal_failed', failures: 1, lastError: 'AcmeError(unauthorized)' });
     expect(stored.nextAttemptAt).toBe(new Date(now + DEFAULT_RENEWAL_OPTIONS.retryBaseMs).toISOString());
-    expect(events).toEqual([expect.objectContaining({ type: 'certificate.renewal_failed', data: expect.objectContaining({ reason: 'AcmeError(unauthorized)', failures: 1 }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'certificate.renewal_failed', data: expect.objectContaining({ reason: 'AcmeError(unauthorized)', failures: 1 }) }),
+    ]);
     expect(JSON.stringify(events)).not.toContain('thumbprint');
     expect(metrics).toEqual([{ provider: 'le', status: 'failed' }]);
     expect(audit.ofType('acme.order').map((d) => d.outcome)).toEqual(['attempted', 'failure']);

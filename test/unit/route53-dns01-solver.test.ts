@@ -10,7 +10,9 @@ describe('Route53Dns01Solver', () => {
   it('UPSERTs the _acme-challenge TXT record, waits for INSYNC, and DELETEs the same record afterwards', async () => {
     const statuses = ['PENDING', 'PENDING', 'INSYNC'];
     const { sent, client } = fakeAwsClient<Route53Client>((command) =>
-      command.name === 'GetChangeCommand' ? { ChangeInfo: { Id: '/change/C1', Status: statuses.shift() } } : { ChangeInfo: { Id: '/change/C1', Status: 'PENDING' } },
+      command.name === 'GetChangeCommand'
+        ? { ChangeInfo: { Id: '/change/C1', Status: statuses.shift() } }
+        : { ChangeInfo: { Id: '/change/C1', Status: 'PENDING' } },
     );
     const sleeps: number[] = [];
     const solver = new Route53Dns01Solver(client, { hostedZoneId: 'Z123', pollMs: 1000, sleep: async (ms) => void sleeps.push(ms) });
