@@ -254,7 +254,7 @@ export const loadConfig = (env: Env): VaultConfig => {
     acme: {
       caFile: getOptionalString(env, ENV.acmeCaFile),
       callTimeoutMs: getNumber(env, ENV.acmeCallTimeoutMs, 10_000, 100),
-      orderBudgetMs: getNumber(env, ENV.acmeOrderBudgetMs, 45_000, 1000),
+      orderBudgetMs: getNumber(env, ENV.acmeOrderBudgetMs, 30_000, 1000),
     },
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {

@@ -5,7 +5,7 @@ import { composeAcmeRenewals } from './acme-renewals.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
-import { composeCore } from './vault-core.js';
+import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
 import { describeError } from '../domain/errors.js';
@@ -56,6 +56,16 @@ const emitSchedulerSignals = async (
   }
 };
 
+/** The run's ACME orders, never rejecting; their counters reach the fleet store at once rather than a run later. */
+const settleAcme = async (running: Promise<{ ordered: number; failed: number }>, core: VaultCore, logger: Logger): Promise<void> => {
+  try {
+    const run = await running;
+    if (run.ordered + run.failed > 0) await flushQuietly(core.fleetMetrics, logger);
+  } catch (error) {
+    logger.warn('acme orders not run', { error: describeError(error) });
+  }
+};
+
 /**
  * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
  * verification, dependency checks, and the push of the fleet's metrics to a remote-write receiver.
@@ -85,20 +95,24 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    // ACME orders run beside the rest: an order waits on a CA, and a failed one is recorded, never thrown.
-    const acmeDue = steps.step(
-      'acme orders',
-      () => acme.runDue(),
-      (r) => ({ 'scaivault.acme.ordered': r.ordered, 'scaivault.acme.failed': r.failed }),
+    // ACME orders run beside the rest and never hold up the push: an order waits on a CA, and a failed one is recorded, never thrown.
+    const acmeDue = settleAcme(
+      steps.step(
+        'acme orders',
+        () => acme.runDue(),
+        (r) => ({ 'scaivault.acme.ordered': r.ordered, 'scaivault.acme.failed': r.failed }),
+      ),
+      core,
+      logger,
     );
-    const [jobs, sealed, acmeRun] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), acmeDue]);
-    if (acmeRun.status === 'rejected') logger.warn('acme orders not run', { error: describeError(acmeRun.reason) });
+    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
     await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     await emitSchedulerSignals(core.signals, audit, published, logger);
+    await acmeDue;
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {

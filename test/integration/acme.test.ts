@@ -92,6 +92,20 @@ describe('ACME orders against pebble', () => {
     expect(createPrivateKey(key.body.private_key).asymmetricKeyType).toBe('ec');
     expect((await vault.request('GET', '/v1/acme/providers/pebble')).body.account_registered).toBe(true);
     await waitFor(async () => receiver.at('/certs').some((d) => JSON.parse(d.body).type === 'certificate.issued'), 10_000, 'certificate.issued webhook');
+    // The scheduler's order is in the audit trail: attempted before it started, then its outcome; the key read too.
+    const audited = async (type: string) =>
+      (await vault.request('GET', `/v1/audit/events?${new URLSearchParams({ type, from: created.body.created_at, limit: '100' })}`)).body.events as {
+        outcome: string;
+        path: string;
+      }[];
+    expect(
+      (await audited('acme.order'))
+        .filter((e) => e.path === 'acme/certificates/web')
+        .map((e) => e.outcome)
+        .sort(),
+    ).toEqual(['attempted', 'success']);
+    expect(await audited('acme.certificate.key_read')).toHaveLength(1);
+    expect(JSON.stringify(await audited('acme.certificate.key_read'))).not.toContain('PRIVATE KEY');
   }, 40_000);
 
   it('counts a failed order as failed and announces certificate.renewal_failed', async () => {
