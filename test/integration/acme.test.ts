@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sumOf } from './support/exposition.js';
-import { Pebble } from './support/pebble.js';
+import { EAB, Pebble } from './support/pebble.js';
 import { freePort, waitFor } from './support/processes.js';
 import { createIdentity, VaultProcess } from './support/vault.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
@@ -108,6 +108,21 @@ describe('ACME orders against pebble', () => {
     expect(JSON.stringify(await audited('acme.certificate.key_read'))).not.toContain('PRIVATE KEY');
   }, 40_000);
 
+  it('registers an account with External Account Binding, and pebble refuses a wrong HMAC key', async () => {
+    const eab = (name: string, hmacKey: string) =>
+      vault.request('POST', '/v1/acme/providers', { body: { name, directory_url: pebble.directoryUrl, eab: { kid: EAB.kid, hmac_key: hmacKey } } });
+    expect((await eab('pebble-eab', EAB.hmacKey)).body).toMatchObject({ eab_kid: EAB.kid, account_registered: false });
+    expect((await eab('pebble-bad-eab', Buffer.alloc(32, 1).toString('base64url'))).status).toBe(201);
+    const order = (name: string, provider: string) =>
+      vault.request('POST', '/v1/acme/certificates', { body: { name, provider, domains: [`${name}.acme-test.example`], challenge_type: 'http-01' } });
+    expect((await order('bound', 'pebble-eab')).status).toBe(202);
+    expect((await order('unbound', 'pebble-bad-eab')).status).toBe(202);
+    expect((await settled('bound', 'valid')).serial).toMatch(/^[0-9a-f]+$/);
+    expect((await vault.request('GET', '/v1/acme/providers/pebble-eab')).body.account_registered).toBe(true);
+    expect((await settled('unbound', 'renewal_failed')).last_error).toMatch(/^AcmeError\((unauthorized|malformed)\)$/);
+    expect((await vault.request('GET', '/v1/acme/providers/pebble-bad-eab')).body.account_registered).toBe(false);
+  }, 40_000);
+
   it('counts a failed order as failed and announces certificate.renewal_failed', async () => {
     // challtestsrv points the name at an address where nothing answers: validation fails.
     await pebble.addA('down.acme-test.example', ['127.0.0.2']);
@@ -119,7 +134,7 @@ describe('ACME orders against pebble', () => {
     const failed = await settled('down', 'renewal_failed');
     expect(failed.failures).toBe(1);
     expect(failed.certificate).toBeNull();
-    expect(failed.last_error).toMatch(/AcmeError/);
+    expect(failed.last_error).toMatch(/^AcmeError\((unauthorized|connection|dns|incorrectResponse)\)$/);
     expect(Date.parse(failed.next_attempt_at)).toBeGreaterThan(Date.now());
     await waitFor(async () => (await orders('failed')) === before + 1, 10_000, 'the failed order to be counted');
     await waitFor(

@@ -2,6 +2,7 @@
 // Pebble serves its directory over HTTPS with a certificate from a CA made here with
 // openssl: the vault trusts that CA through SCAIVAULT_ACME_CA_FILE, in the test only.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -19,6 +20,9 @@ const makeTlsFiles = (dir: string): { caFile: string; certFile: string; keyFile:
   openssl(dir, 'x509', '-req', '-in', 'server.csr', ...signed, '-out', 'server.pem', '-days', '2');
   return { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') };
 };
+
+/** An External Account Binding pebble knows (accounts may also register without one). */
+export const EAB = { kid: 'scaivault-test-kid', hmacKey: randomBytes(32).toString('base64url') };
 
 export class Pebble {
   private constructor(
@@ -49,6 +53,7 @@ export class Pebble {
           tlsPort,
           ocspResponderURL: '',
           externalAccountBindingRequired: false,
+          externalAccountMACKeys: { [EAB.kid]: EAB.hmacKey },
         },
       }),
     );
