@@ -41,13 +41,12 @@ export class DynamoDbAcmeRepository implements AcmeRepository {
     return putIfAbsent(this.client, this.tableName, { pk: providersPk(provider.tenantId), sk: provider.name, ...provider });
   }
 
-  async getProvider(tenantId: string, name: string): Promise<AcmeProviderRecord | undefined> {
-    const item = await this.get(providersPk(tenantId), name);
-    return item ? (strip(item) as unknown as AcmeProviderRecord) : undefined;
+  getProvider(tenantId: string, name: string): Promise<AcmeProviderRecord | undefined> {
+    return this.record<AcmeProviderRecord>(providersPk(tenantId), name);
   }
 
-  async listProviders(tenantId: string): Promise<AcmeProviderRecord[]> {
-    return (await this.list(providersPk(tenantId))) as unknown as AcmeProviderRecord[];
+  listProviders(tenantId: string): Promise<AcmeProviderRecord[]> {
+    return this.records<AcmeProviderRecord>(providersPk(tenantId));
   }
 
   deleteProvider(tenantId: string, name: string): Promise<boolean> {
@@ -72,13 +71,12 @@ export class DynamoDbAcmeRepository implements AcmeRepository {
     return putIfAbsent(this.client, this.tableName, certificateItem(certificate));
   }
 
-  async getCertificate(tenantId: string, name: string): Promise<ManagedCertificateRecord | undefined> {
-    const item = await this.get(certificatesPk(tenantId), name);
-    return item ? (strip(item) as unknown as ManagedCertificateRecord) : undefined;
+  getCertificate(tenantId: string, name: string): Promise<ManagedCertificateRecord | undefined> {
+    return this.record<ManagedCertificateRecord>(certificatesPk(tenantId), name);
   }
 
-  async listCertificates(tenantId: string): Promise<ManagedCertificateRecord[]> {
-    return (await this.list(certificatesPk(tenantId))) as unknown as ManagedCertificateRecord[];
+  listCertificates(tenantId: string): Promise<ManagedCertificateRecord[]> {
+    return this.records<ManagedCertificateRecord>(certificatesPk(tenantId));
   }
 
   deleteCertificate(tenantId: string, name: string): Promise<boolean> {
@@ -119,18 +117,19 @@ export class DynamoDbAcmeRepository implements AcmeRepository {
     await conditionalPut(this.client, this.tableName, certificateItem(certificate), 'attribute_exists(pk)');
   }
 
-  private async get(pk: string, sk: string): Promise<Item | undefined> {
+  /** One record as stored, its key attributes stripped. */
+  private async record<T>(pk: string, sk: string): Promise<T | undefined> {
     const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk, sk }), ConsistentRead: true })));
-    return result.Item ? unmarshall(result.Item) : undefined;
+    return result.Item ? (strip(unmarshall(result.Item)) as T) : undefined;
   }
 
-  private async list(pk: string): Promise<Item[]> {
+  private async records<T>(pk: string): Promise<T[]> {
     const { items } = await queryAll(this.client, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': pk }),
     });
-    return items.map(strip);
+    return items.map((item) => strip(item) as T);
   }
 
   private async delete(pk: string, sk: string): Promise<boolean> {

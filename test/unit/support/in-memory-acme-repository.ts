@@ -1,43 +1,42 @@
 import type { AcmeProviderRecord, AcmeRepository, ManagedCertificateRecord } from '../../../functions/domain/ports/acme.js';
 
 /** The ACME repository's contract on maps: conditional claim and put-if-absent included. */
+const keyOf = (record: { tenantId: string; name: string }) => `${record.tenantId}/${record.name}`;
+const putNew = <T extends { tenantId: string; name: string }>(map: Map<string, T>, record: T): boolean =>
+  !map.has(keyOf(record)) && Boolean(map.set(keyOf(record), record));
+const ofTenant = <T extends { tenantId: string }>(map: Map<string, T>, tenantId: string): T[] => [...map.values()].filter((r) => r.tenantId === tenantId);
+
 export class InMemoryAcmeRepository implements AcmeRepository {
   readonly providers = new Map<string, AcmeProviderRecord>();
   readonly certificates = new Map<string, ManagedCertificateRecord>();
 
-  async putProvider(provider: AcmeProviderRecord): Promise<boolean> {
-    const key = `${provider.tenantId}/${provider.name}`;
-    if (this.providers.has(key)) return false;
-    this.providers.set(key, provider);
-    return true;
+  async putProvider(provider: AcmeProviderRecord) {
+    return putNew(this.providers, provider);
   }
   async getProvider(tenantId: string, name: string) {
-    return this.providers.get(`${tenantId}/${name}`);
+    return this.providers.get(keyOf({ tenantId, name }));
   }
   async listProviders(tenantId: string) {
-    return [...this.providers.values()].filter((p) => p.tenantId === tenantId);
+    return ofTenant(this.providers, tenantId);
   }
   async deleteProvider(tenantId: string, name: string) {
-    return this.providers.delete(`${tenantId}/${name}`);
+    return this.providers.delete(keyOf({ tenantId, name }));
   }
   async setAccountUrl(tenantId: string, name: string, accountUrl: string) {
-    const provider = this.providers.get(`${tenantId}/${name}`);
-    if (provider) this.providers.set(`${tenantId}/${name}`, { ...provider, accountUrl });
+    const provider = this.providers.get(keyOf({ tenantId, name }));
+    if (provider) this.providers.set(keyOf(provider), { ...provider, accountUrl });
   }
   async createCertificate(certificate: ManagedCertificateRecord) {
-    const key = `${certificate.tenantId}/${certificate.name}`;
-    if (this.certificates.has(key)) return false;
-    this.certificates.set(key, certificate);
-    return true;
+    return putNew(this.certificates, certificate);
   }
   async getCertificate(tenantId: string, name: string) {
-    return this.certificates.get(`${tenantId}/${name}`);
+    return this.certificates.get(keyOf({ tenantId, name }));
   }
   async listCertificates(tenantId: string) {
-    return [...this.certificates.values()].filter((c) => c.tenantId === tenantId);
+    return ofTenant(this.certificates, tenantId);
   }
   async deleteCertificate(tenantId: string, name: string) {
-    return this.certificates.delete(`${tenantId}/${name}`);
+    return this.certificates.delete(keyOf({ tenantId, name }));
   }
   async dueCertificates(beforeIso: string, limit: number) {
     return [...this.certificates.values()]
@@ -46,14 +45,12 @@ export class InMemoryAcmeRepository implements AcmeRepository {
       .slice(0, limit);
   }
   async claim(certificate: ManagedCertificateRecord, leaseUntilIso: string) {
-    const key = `${certificate.tenantId}/${certificate.name}`;
-    const current = this.certificates.get(key);
+    const current = this.certificates.get(keyOf(certificate));
     if (!current || current.nextAttemptAt !== certificate.nextAttemptAt) return false;
-    this.certificates.set(key, { ...current, nextAttemptAt: leaseUntilIso });
+    this.certificates.set(keyOf(certificate), { ...current, nextAttemptAt: leaseUntilIso });
     return true;
   }
   async saveOutcome(certificate: ManagedCertificateRecord) {
-    const key = `${certificate.tenantId}/${certificate.name}`;
-    if (this.certificates.has(key)) this.certificates.set(key, certificate);
+    if (this.certificates.has(keyOf(certificate))) this.certificates.set(keyOf(certificate), certificate);
   }
 }
