@@ -108,6 +108,26 @@ describe('ACME orders against pebble', () => {
     expect(JSON.stringify(await audited('acme.certificate.key_read'))).not.toContain('PRIVATE KEY');
   }, 40_000);
 
+  it('renews on request: a new certificate and key, announced as certificate.renewed', async () => {
+    const before = (await vault.request('GET', '/v1/acme/certificates/web')).body;
+    expect((await vault.request('POST', '/v1/acme/certificates/web/renew')).status).toBe(202);
+    let renewed: any;
+    await waitFor(
+      async () => {
+        renewed = (await vault.request('GET', '/v1/acme/certificates/web')).body;
+        return renewed.status === 'valid' && renewed.serial !== before.serial;
+      },
+      20_000,
+      'the renewed certificate',
+    );
+    expect(Date.parse(renewed.not_before)).toBeGreaterThanOrEqual(Date.parse(before.not_before));
+    const key = (await vault.request('GET', '/v1/acme/certificates/web/key')).body.private_key;
+    expect(createPublicKey(key).export({ type: 'spki', format: 'der' })).toEqual(
+      new X509Certificate(renewed.certificate).publicKey.export({ type: 'spki', format: 'der' }),
+    );
+    await waitFor(async () => receiver.at('/certs').some((d) => JSON.parse(d.body).type === 'certificate.renewed'), 10_000, 'certificate.renewed webhook');
+  }, 40_000);
+
   it('registers an account with External Account Binding, and pebble refuses a wrong HMAC key', async () => {
     const eab = (name: string, hmacKey: string) =>
       vault.request('POST', '/v1/acme/providers', { body: { name, directory_url: pebble.directoryUrl, eab: { kid: EAB.kid, hmac_key: hmacKey } } });

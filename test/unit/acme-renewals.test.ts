@@ -173,5 +173,6 @@ describe('AcmeRenewals', () => {
     expect(await repository.claim((await repository.getCertificate('t1', 'web'))!, new Date(now + 60_000).toISOString())).toBe(true);
     expect(await repository.claim(stale, new Date(now + 60_000).toISOString())).toBe(false);
     expect(await renewals.runDue()).toEqual({ ordered: 0, failed: 0 });
+    expect((await repository.getCertificate('t1', 'web'))?.leasedUntil).toBe(new Date(now + 60_000).toISOString());
   });
 });

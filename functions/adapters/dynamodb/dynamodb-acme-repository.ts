@@ -88,14 +88,24 @@ export class DynamoDbAcmeRepository implements AcmeRepository {
     return items.map((item) => strip(item) as unknown as ManagedCertificateRecord);
   }
 
-  async claim(certificate: ManagedCertificateRecord, leaseUntilIso: string): Promise<boolean> {
+  claim(certificate: ManagedCertificateRecord, leaseUntilIso: string): Promise<boolean> {
+    return this.moveNextAttempt(certificate, leaseUntilIso, true);
+  }
+
+  reschedule(certificate: ManagedCertificateRecord, atIso: string): Promise<boolean> {
+    return this.moveNextAttempt(certificate, atIso, false);
+  }
+
+  /** Moves the next attempt (and the due index) if nobody moved it since `certificate` was read; a lease also marks it being ordered. */
+  private async moveNextAttempt(certificate: ManagedCertificateRecord, atIso: string, lease: boolean): Promise<boolean> {
+    const leaseUntilIso = atIso;
     try {
       await dynamoCall(() =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: marshall({ pk: certificatesPk(certificate.tenantId), sk: certificate.name }),
-            UpdateExpression: 'SET nextAttemptAt = :lease, gsi1sk = :sk',
+            UpdateExpression: lease ? 'SET nextAttemptAt = :lease, leasedUntil = :lease, gsi1sk = :sk' : 'SET nextAttemptAt = :lease, gsi1sk = :sk',
             ConditionExpression: 'nextAttemptAt = :expected',
             ExpressionAttributeValues: marshall({
               ':lease': leaseUntilIso,

@@ -136,6 +136,7 @@ export class AcmeRenewals {
     await this.parts.repository.saveOutcome({
       ...certificate,
       status: 'valid',
+      leasedUntil: null,
       // From the certificate's own validity, never from the order's `expires`.
       nextAttemptAt: renewalTime(result.notBefore, result.notAfter).toISOString(),
       failures: 0,
@@ -185,6 +186,7 @@ export class AcmeRenewals {
       await this.parts.repository.saveOutcome({
         ...certificate,
         status: 'renewal_failed',
+        leasedUntil: null,
         failures,
         lastError: reason,
         nextAttemptAt: new Date(this.now() + retryMs).toISOString(),

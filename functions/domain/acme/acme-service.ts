@@ -154,9 +154,11 @@ export class AcmeService {
   async renewNow(principal: Principal, name: string): Promise<ManagedCertificateRecord> {
     await this.auth.require(principal, 'rotate', certificatePath(validateName(name, 'name')));
     const certificate = await this.found(principal.tenantId, name);
-    const due = { ...certificate, nextAttemptAt: new Date(this.now()).toISOString() };
-    if (!(await this.repository.claim(certificate, due.nextAttemptAt))) throw new ConflictError(`managed certificate ${name} is being ordered`);
-    return due;
+    const now = new Date(this.now()).toISOString();
+    // A scheduler ordering it now holds a lease: a second order beside it would only waste the CA's rate limit.
+    if (certificate.leasedUntil && certificate.leasedUntil > now) throw new ConflictError(`managed certificate ${name} is being ordered`);
+    if (!(await this.repository.reschedule(certificate, now))) throw new ConflictError(`managed certificate ${name} is being ordered`);
+    return { ...certificate, nextAttemptAt: now };
   }
 
   /** The key authorization HTTP-01 expects at `/.well-known/acme-challenge/{token}`, while an order waits for it. */

@@ -46,6 +46,8 @@ export interface ManagedCertificateRecord {
   /** A short reason of the last failure, never a key or token. */
   readonly lastError: string | null;
   readonly issued: IssuedMaterial | null;
+  /** Set while a scheduler orders it (its claim); an outcome clears it. */
+  readonly leasedUntil?: string | null;
   /** How many times the key material changed (the sealed key's AAD version). */
   readonly generation: number;
   readonly createdAt: string;
@@ -67,6 +69,8 @@ export interface AcmeRepository {
   dueCertificates(beforeIso: string, limit: number): Promise<ManagedCertificateRecord[]>;
   /** Claims a due certificate until `leaseUntilIso` if its next attempt is still `expectedNextAttemptAt`: one scheduler runs it. */
   claim(certificate: ManagedCertificateRecord, leaseUntilIso: string): Promise<boolean>;
+  /** Moves the next attempt to `atIso` if it is still `expectedNextAttemptAt` (no lease taken). */
+  reschedule(certificate: ManagedCertificateRecord, atIso: string): Promise<boolean>;
   /** Replaces the certificate's state after an order (only while the item still exists). */
   saveOutcome(certificate: ManagedCertificateRecord): Promise<void>;
 }

@@ -47,7 +47,13 @@ export class InMemoryAcmeRepository implements AcmeRepository {
   async claim(certificate: ManagedCertificateRecord, leaseUntilIso: string) {
     const current = this.certificates.get(keyOf(certificate));
     if (!current || current.nextAttemptAt !== certificate.nextAttemptAt) return false;
-    this.certificates.set(keyOf(certificate), { ...current, nextAttemptAt: leaseUntilIso });
+    this.certificates.set(keyOf(certificate), { ...current, nextAttemptAt: leaseUntilIso, leasedUntil: leaseUntilIso });
+    return true;
+  }
+  async reschedule(certificate: ManagedCertificateRecord, atIso: string) {
+    const current = this.certificates.get(keyOf(certificate));
+    if (!current || current.nextAttemptAt !== certificate.nextAttemptAt) return false;
+    this.certificates.set(keyOf(certificate), { ...current, nextAttemptAt: atIso });
     return true;
   }
   async saveOutcome(certificate: ManagedCertificateRecord) {
