@@ -148,6 +148,14 @@ export interface VaultConfig {
   readonly leaseRevokeBackoffBaseMs: number;
   readonly leaseRevokeMaxAttempts: number;
   readonly audit: AuditConfig;
+  readonly acme: AcmeConfig;
+}
+
+export interface AcmeConfig {
+  /** Extra trusted CA certificates (PEM file) for ACME directories: a test CA's only. */
+  readonly caFile: string | undefined;
+  readonly callTimeoutMs: number;
+  readonly orderBudgetMs: number;
 }
 
 export interface AuditConfig {
@@ -247,6 +255,11 @@ export const loadConfig = (env: Env): VaultConfig => {
     leaseRevokeBackoffBaseMs: getNumber(env, ENV.leaseRevokeBackoffBaseMs, 30_000, 100),
     leaseRevokeMaxAttempts: getNumber(env, ENV.leaseRevokeMaxAttempts, 8, 1),
     audit: loadAuditConfig(env),
+    acme: {
+      caFile: getOptionalString(env, ENV.acmeCaFile),
+      callTimeoutMs: getNumber(env, ENV.acmeCallTimeoutMs, 10_000, 100),
+      orderBudgetMs: getNumber(env, ENV.acmeOrderBudgetMs, 30_000, 1000),
+    },
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
     throw new ConfigError(`${ENV.webhookBackoffCapMs} must be at least ${ENV.webhookBackoffBaseMs}`);

@@ -62,16 +62,19 @@ export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', '
  * `envelope` is the api's: it creates tenants (GenerateDataKey) and reports key
  * state (DescribeKey). `unwrap` is a worker's: it only opens and seals under
  * data keys that already exist, so it needs Decrypt alone. `describe` is the
- * scheduler's: it never opens a secret but checks the key's state with every
- * readiness run. `none` only names the key, which the shared core's config
- * requires, for a function that never opens a secret.
+ * scheduler's before ACME: it checks the key's state with every readiness run.
+ * `describe-unwrap` is the scheduler's: the key's state, and ACME orders, which
+ * open an account key and seal a certificate key under existing data keys.
+ * `none` only names the key, which the shared core's config requires, for a
+ * function that never opens a secret.
  */
-export type KeyAccess = 'envelope' | 'unwrap' | 'describe' | 'none';
+export type KeyAccess = 'envelope' | 'unwrap' | 'describe' | 'describe-unwrap' | 'none';
 
 const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
   envelope: ENVELOPE_KEY_ACTIONS,
   unwrap: ['kms:Decrypt'],
   describe: ['kms:DescribeKey'],
+  'describe-unwrap': ['kms:Decrypt', 'kms:DescribeKey'],
   none: [],
 };
 
@@ -338,6 +341,23 @@ export class VaultFunction extends Construct {
       this.allowKeyViaService('AuditBucketKey', bucket.encryptionKey, 's3', writes ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt']);
     }
     return this.env(envVar, bucket.bucketName);
+  }
+
+  /**
+   * ACME dns-01 through Route 53: the TXT records of the hosted zones tenants name
+   * on their managed certificates, and the state of those changes.
+   */
+  bindAcmeDns(): this {
+    const zones = [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: '*' })];
+    const changes = [Stack.of(this).formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })];
+    this.allow('AcmeDnsRecords', ['route53:ChangeResourceRecordSets'], zones);
+    this.allow('AcmeDnsChanges', ['route53:GetChange'], changes);
+    acknowledgeWildcardResources(
+      this,
+      [...zones, ...changes],
+      "Each managed certificate names its own hosted zone at run time and change ids are Route 53's; the grant is the two dns-01 actions only (no zone listing or deletion).",
+    );
+    return this;
   }
 
   /** Read-only access to the bootstrap root token, which the api hashes on first use. */

@@ -7,7 +7,13 @@ import { defaultTracing, markSpanFailed, runInSpan, type Tracing } from '../obse
  * (webhooks, federated backends) so receivers can continue the trace. The span
  * names the host only: webhook URLs often carry credentials in path or query.
  */
-export const tracedFetch = async (url: string | URL, init: RequestInit = {}, tracing: Tracing = defaultTracing): Promise<Response> => {
+export const tracedFetch = async (
+  url: string | URL,
+  init: RequestInit = {},
+  tracing: Tracing = defaultTracing,
+  /** A span name other than the method (e.g. an ACME operation) and attributes to add; never credentials. */
+  span?: { readonly name: string; readonly attributes?: Attributes },
+): Promise<Response> => {
   if (!tracing.enabled) return fetch(url, init);
   const target = new URL(url);
   const method = (init.method ?? 'GET').toUpperCase();
@@ -16,17 +22,19 @@ export const tracedFetch = async (url: string | URL, init: RequestInit = {}, tra
     'server.address': target.hostname,
     'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
     'url.scheme': target.protocol.replace(/:$/, ''),
+    ...span?.attributes,
   };
-  const { span, context } = tracing.startClientSpan(method, attributes);
+  const started = tracing.startClientSpan(span?.name ?? method, attributes);
+  const { context } = started;
   const headers = new Headers(init.headers);
   tracing.inject(context, headers, { set: (carrier, key, value) => carrier.set(key, value) });
   return runInSpan(
-    { span, context },
+    started,
     () => fetch(url, { ...init, headers }),
     (response) => {
-      span.setAttribute('http.response.status_code', response.status);
+      started.span.setAttribute('http.response.status_code', response.status);
       const errorClass = errorClassOfStatus(response.status);
-      if (errorClass) markSpanFailed(span, String(response.status), errorClass);
+      if (errorClass) markSpanFailed(started.span, String(response.status), errorClass);
     },
   );
 };

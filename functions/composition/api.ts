@@ -7,6 +7,7 @@ import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
 import { composeDynamic } from '../composition/dynamic.js';
+import { composeAcme } from '../composition/acme.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -142,6 +143,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
     // Dynamic secrets: engines, roles and leases (pg is loaded at the first database call, not here).
     ...composeDynamic(core, logger),
+    acme: composeAcme(core),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

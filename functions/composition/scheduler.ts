@@ -1,10 +1,11 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
+import { composeAcmeRenewals } from './acme-renewals.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
-import { composeCore } from './vault-core.js';
+import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import { composeDynamic } from './dynamic.js';
 import type { LeaseRun } from '../domain/dynamic/lease-scheduler.js';
@@ -57,6 +58,16 @@ const emitSchedulerSignals = async (
   }
 };
 
+/** The run's ACME orders, never rejecting; their counters reach the fleet store at once rather than a run later. */
+const settleAcme = async (running: Promise<{ ordered: number; failed: number }>, core: VaultCore, logger: Logger): Promise<void> => {
+  try {
+    const run = await running;
+    if (run.ordered + run.failed > 0) await flushQuietly(core.fleetMetrics, logger);
+  } catch (error) {
+    logger.warn('acme orders not run', { error: describeError(error) });
+  }
+};
+
 /**
  * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
  * verification, dependency checks, and the push of the fleet's metrics to a remote-write receiver.
@@ -71,6 +82,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
+  const acme = composeAcmeRenewals(core, audit.log, logger);
   const steps = new SpanStepTracer();
   const { leaseScheduler, leaseMetrics } = composeDynamic(core, logger);
   // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
@@ -103,6 +115,16 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
+    // ACME orders run beside the rest and never hold up the push: an order waits on a CA, and a failed one is recorded, never thrown.
+    const acmeDue = settleAcme(
+      steps.step(
+        'acme orders',
+        () => acme.runDue(),
+        (r) => ({ 'scaivault.acme.ordered': r.ordered, 'scaivault.acme.failed': r.failed }),
+      ),
+      core,
+      logger,
+    );
     const [jobs, sealed, leases] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), leasesDue()]);
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
@@ -110,6 +132,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
     await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     await emitSchedulerSignals(core.signals, audit, published, logger);
+    await acmeDue;
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {

@@ -64,7 +64,8 @@ export const errorClassOfStatus = (status: number): ErrorClass | undefined => {
 /** One error of a chain, on its own: undefined when it says nothing definite. */
 const classOfOne = (error: ErrorShape): ErrorClass | undefined => {
   const name = error.name ?? '';
-  const code = error.code ?? '';
+  // DOMException (an aborted or timed-out fetch) carries a numeric legacy `code`.
+  const code = typeof error.code === 'string' ? error.code : '';
   if (NETWORK_CODES.has(code) || code.startsWith('UND_ERR') || NETWORK_NAMES.has(name)) return 'network';
   if (AUTH_NAMES.has(name)) return 'auth';
   if (TRANSIENT_NAMES.has(name)) return 'io_transient';

@@ -26,7 +26,7 @@ export interface MetricDefinition {
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Labels whose values come from users (identities, tenants): capped to the top N plus `other`. */
-export const CAPPED_LABELS: ReadonlySet<string> = new Set(['identity', 'tenant']);
+export const CAPPED_LABELS: ReadonlySet<string> = new Set(['identity', 'tenant', 'provider']);
 export const OTHER_LABEL_VALUE = 'other';
 
 /** Thresholds of `scaivault_certificates_expiring_soon{within_days}`. */
@@ -77,6 +77,13 @@ export const METRICS = {
     'Active certificates expiring within the given number of days.',
   ),
   acmeOrders: metric('scaivault_acme_orders_total', 'counter', 'fleet', ['provider', 'status'], 'ACME orders finished, by provider and outcome.'),
+  acmeOrderDuration: metric(
+    'scaivault_acme_order_duration_seconds',
+    'histogram',
+    'fleet',
+    ['provider'],
+    'Time an ACME order took from new-order to the downloaded certificate (or its failure), in seconds.',
+  ),
   leasesActive: metric('scaivault_leases_active', 'gauge', 'state', ['engine'], 'Dynamic-secret leases not yet expired or revoked, per engine.'),
   leasesGenerated: metric('scaivault_leases_generated_total', 'counter', 'fleet', ['engine', 'role'], 'Dynamic-secret leases generated.'),
   engineHealth: metric('scaivault_engine_health', 'gauge', 'state', ['engine'], 'Whether a dynamic-secret engine is reachable (1) or not (0).'),

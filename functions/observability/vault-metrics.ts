@@ -51,6 +51,12 @@ export class VaultMetrics implements MetricsRecorder {
     this.signals?.emit('kmsErrors');
   }
 
+  /** An ACME order finished: `valid` (certificate downloaded) or `failed`. */
+  acmeOrderFinished(provider: string, status: 'valid' | 'failed', seconds: number): void {
+    this.registry.inc(METRICS.acmeOrders, [provider, status]);
+    this.registry.observe(METRICS.acmeOrderDuration, [provider], seconds);
+  }
+
   rotationFinished(status: 'success' | 'failed'): void {
     this.registry.inc(METRICS.secretRotations, [status]);
     if (status === 'failed') this.signals?.emit('rotationsFailed');

@@ -1,6 +1,7 @@
 // Every route group the api serves, in matching order. Adding a route is one
 // entry in its group's file; adding a group is one line here.
 import type { RouteDefinition } from '../http/route.js';
+import { acmeRoutes, type AcmeRouteServices } from './acme/acme-routes.js';
 import { featuresOf, type Features } from './admin/admin-json.js';
 import { adminRoutes, type AdminRouteServices } from './admin/admin-routes.js';
 import { auditRoutes, type AuditRouteServices } from './audit/audit-routes.js';
@@ -26,7 +27,8 @@ export type ApiRouteServices = HealthRouteServices &
   WebhookRouteServices &
   AuditRouteServices &
   OpenApiRouteServices &
-  DynamicRouteServices;
+  DynamicRouteServices &
+  AcmeRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -40,6 +42,7 @@ export const API_ROUTE_GROUPS = [
   webhookRoutes,
   auditRoutes,
   dynamicRoutes,
+  acmeRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

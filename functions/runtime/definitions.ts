@@ -84,6 +84,12 @@ export const ENV = {
   remoteWriteUrl: 'SCAIVAULT_REMOTE_WRITE_URL',
   /** The `instance` label of pushed series: the stage in AWS, the hostname by default. */
   metricsInstance: 'SCAIVAULT_METRICS_INSTANCE',
+  /** Extra CA certificates (a PEM file) ACME calls trust besides the system roots: a test ACME server's CA. */
+  acmeCaFile: 'SCAIVAULT_ACME_CA_FILE',
+  /** Each ACME HTTP call's timeout. */
+  acmeCallTimeoutMs: 'SCAIVAULT_ACME_CALL_TIMEOUT_MS',
+  /** How long one order may wait for validation and issuance in all. */
+  acmeOrderBudgetMs: 'SCAIVAULT_ACME_ORDER_BUDGET_MS',
 } as const;
 
 export interface AttributeDefinition {

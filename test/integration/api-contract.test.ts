@@ -117,6 +117,31 @@ describe('the API keeps its declared contract', () => {
     expect(served.text).not.toContain(vault.rootToken);
   });
 
+  it('ACME providers, managed certificates and the public HTTP-01 route', async () => {
+    // A name that does not resolve now is not refused at creation; ordering (the scheduler) never runs here.
+    const provider = { name: 'contract-ca', directory_url: 'https://acme.contract.invalid/directory', eab: { kid: 'kid-1', hmac_key: 'A'.repeat(43) } };
+    expect((await call('POST', '/v1/acme/providers', '/v1/acme/providers', { body: provider })).status).toBe(201);
+    expect((await call('GET', '/v1/acme/providers', '/v1/acme/providers')).body.providers).toHaveLength(1);
+    expect((await call('GET', '/v1/acme/providers/contract-ca', '/v1/acme/providers/{name}')).body.eab_kid).toBe('kid-1');
+    const certificate = {
+      name: 'contract-web',
+      provider: 'contract-ca',
+      domains: ['www.contract.invalid'],
+      challenge_type: 'dns-01',
+      dns: { hosted_zone_id: 'Z0123456789' },
+    };
+    expect((await call('POST', '/v1/acme/certificates', '/v1/acme/certificates', { body: certificate })).status).toBe(202);
+    expect((await call('GET', '/v1/acme/certificates', '/v1/acme/certificates')).body.certificates).toHaveLength(1);
+    expect((await call('GET', '/v1/acme/certificates/contract-web', '/v1/acme/certificates/{name}')).body.status).toBe('pending');
+    expect((await call('GET', '/v1/acme/certificates/contract-web/key', '/v1/acme/certificates/{name}/key')).status).toBe(409);
+    expect((await call('POST', '/v1/acme/certificates/contract-web/renew', '/v1/acme/certificates/{name}/renew')).status).toBe(202);
+    expect((await call('DELETE', '/v1/acme/providers/contract-ca', '/v1/acme/providers/{name}')).status).toBe(409);
+    expect((await call('DELETE', '/v1/acme/certificates/contract-web', '/v1/acme/certificates/{name}')).status).toBe(204);
+    expect((await call('DELETE', '/v1/acme/providers/contract-ca', '/v1/acme/providers/{name}')).status).toBe(204);
+    const challenge = '/.well-known/acme-challenge/{token}';
+    expect((await call('GET', '/.well-known/acme-challenge/nosuchtoken0123456789', challenge, { token: null })).status).toBe(404);
+  });
+
   it('has hit every route group', () => {
     expect([...groupsSeen].sort()).toEqual(API_ROUTE_GROUPS.map((group) => group.name).sort());
   });

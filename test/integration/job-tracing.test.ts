@@ -6,7 +6,17 @@ import type { VaultProcess } from './support/vault.js';
 import { startTracedVault, stopTracedVault } from './support/traced-vault.js';
 
 const INITIAL_VALUE = 'j0b-trace-initial-s3cret';
-const SCHEDULER_STEPS = ['dependency check', 'jobs due', 'leases due', 'audit seal', 'audit detect', 'audit verify', 'metrics publish', 'metrics flush'];
+const SCHEDULER_STEPS = [
+  'dependency check',
+  'jobs due',
+  'leases due',
+  'acme orders',
+  'audit seal',
+  'audit detect',
+  'audit verify',
+  'metrics publish',
+  'metrics flush',
+];
 
 /** The job span of a trace, once it has arrived. */
 const jobSpanOf = async (receiver: OtlpReceiver, traceId: string, name: string): Promise<ReceivedSpan> => {

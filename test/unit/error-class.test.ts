@@ -42,6 +42,10 @@ describe('errorClassOf', () => {
     expect(errorClassOf(error)).toBe(expected);
   });
 
+  it("classes a fetch's DOMException timeout (numeric legacy code) as network", () => {
+    expect(errorClassOf(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).toBe('network');
+  });
+
   it('lets the innermost definite cause win over its wrapper', () => {
     expect(errorClassOf(new DependencyUnavailableError('kms', { cause: awsError('AccessDeniedException', 400) }))).toBe('auth');
     expect(errorClassOf(new DependencyUnavailableError('dynamodb', { cause: systemError('ECONNREFUSED') }))).toBe('network');

@@ -1,5 +1,6 @@
 // Kept apart from the policy so that only the webhook worker, which delivers, bundles undici;
 // the api checks hosts at webhook creation with the policy alone.
+import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import type { EgressPolicy } from './egress-guard.js';
 
@@ -7,11 +8,14 @@ export interface EgressAgentOptions {
   readonly connectTimeoutMs?: number;
   readonly headersTimeoutMs?: number;
   readonly bodyTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM) on top of Node's roots: a test ACME server's own CA. */
+  readonly extraCaPem?: string;
 }
 
 /** An undici dispatcher whose every connection passes the egress policy. */
 export const createEgressAgent = (policy: EgressPolicy, options: EgressAgentOptions = {}): Agent => {
-  const connect = buildConnector({ lookup: policy.lookup(), timeout: options.connectTimeoutMs ?? 10_000 });
+  const ca = options.extraCaPem ? [...rootCertificates, options.extraCaPem] : undefined;
+  const connect = buildConnector({ lookup: policy.lookup(), timeout: options.connectTimeoutMs ?? 10_000, ...(ca ? { ca } : {}) });
   return new Agent({
     headersTimeout: options.headersTimeoutMs,
     bodyTimeout: options.bodyTimeoutMs,

@@ -16,6 +16,10 @@ export const EVENT_TYPES = [
   'audit.policy_violation_spike',
   'audit.dormant_secret_read',
   'audit.new_identity_sensitive_read',
+  // Certificates (ACME-managed ones from functions/domain/acme/acme-renewals.ts).
+  'certificate.issued',
+  'certificate.renewed',
+  'certificate.renewal_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
