@@ -2,6 +2,7 @@
 // `npm run bench -- audit` runs the named suites only.
 import { runAuditBenchmarks } from './audit.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
+import { runFleetBenchmarks } from './fleet.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
 import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   jobs: runJobBenchmarks,
   audit: runAuditBenchmarks,
   'remote-write': runRemoteWriteBenchmarks,
+  fleet: runFleetBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

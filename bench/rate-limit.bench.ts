@@ -1,0 +1,1 @@
+export const runRateLimitSimulation = async (): Promise<Record<string, number>> => ({});
