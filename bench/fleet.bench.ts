@@ -44,7 +44,12 @@ const measure = async (meter: MeteredClient, task: () => Promise<unknown>): Prom
   return { ms: [...times].sort((a, b) => a - b)[Math.floor(RUNS / 2)] ?? NaN, usage };
 };
 
-const optionsWith = (view?: FleetMetricsOptions['view']): FleetMetricsOptions => ({ flushIntervalMs: 10_000, retireAfterMs: 3_600_000, labelCap: LABEL_CAP, view });
+const optionsWith = (view?: FleetMetricsOptions['view']): FleetMetricsOptions => ({
+  flushIntervalMs: 10_000,
+  retireAfterMs: 3_600_000,
+  labelCap: LABEL_CAP,
+  view,
+});
 
 /** Every instance flushes once, 16 at a time, as a busy fleet's flush interval would spread them. */
 const flushFleet = async (store: DynamoDbFleetMetricsStore, size: number): Promise<void> => {

@@ -115,9 +115,7 @@ export class DynamoDbFleetMetricsStore implements FleetMetricsStore, FleetViewSt
   }
 
   async readView(): Promise<FleetView | undefined> {
-    const { Item } = await dynamoCall(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(VIEW_KEY), ConsistentRead: true })),
-    );
+    const { Item } = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(VIEW_KEY), ConsistentRead: true })));
     if (!Item) return undefined;
     const item = unmarshall(Item);
     return { builtAt: item.builtAt as number, metrics: unpack<MetricsSnapshot>(item.metrics as Uint8Array) };
