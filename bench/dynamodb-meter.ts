@@ -15,9 +15,11 @@ export interface Usage {
   responseBytes: number;
   /** Bytes of the HTTP requests: what the caller sent. */
   requestBytes: number;
+  /** Calls per command, refused conditional writes included (they cost a write unit too). */
+  commands: Record<string, number>;
 }
 
-export const emptyUsage = (): Usage => ({ calls: 0, readUnits: 0, writeUnits: 0, unreported: 0, responseBytes: 0, requestBytes: 0 });
+export const emptyUsage = (): Usage => ({ calls: 0, readUnits: 0, writeUnits: 0, unreported: 0, responseBytes: 0, requestBytes: 0, commands: {} });
 
 export interface MeteredClient {
   readonly client: DynamoDBClient;
@@ -35,6 +37,7 @@ export const meteredDynamoDb = (endpoint: string): MeteredClient => {
       const command = context.commandName ?? '';
       const input = args.input as { ReturnConsumedCapacity?: string };
       if (ITEM_COMMANDS.has(command)) input.ReturnConsumedCapacity ??= 'TOTAL';
+      usage.commands[command] = (usage.commands[command] ?? 0) + 1;
       const result = await next(args);
       const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits;
       usage.calls += 1;
