@@ -32,14 +32,29 @@ export const runRateLimitSimulation = async (): Promise<Record<string, number>> 
       writes += commands.PutItemCommand ?? 0;
       return { reads, writes };
     };
-    console.log(`\nrate limit: one identity, rule ${RULE.refillPerSecond}/s burst ${RULE.capacity}; real DynamoDB store on dynalite, virtual clock, 25 s (10 s warm-up)`);
+    console.log(
+      `\nrate limit: one identity, rule ${RULE.refillPerSecond}/s burst ${RULE.capacity}; real DynamoDB store on dynalite, virtual clock, 25 s (10 s warm-up)`,
+    );
     for (const [rate, instances] of CASES) {
       const result = await simulateFleet(store, counters, { requestsPerSecond: rate, instances, seconds: 25, warmupSeconds: 10, rule: RULE });
       const off = (result.admittedPerSecond - result.expectedPerSecond) / result.expectedPerSecond;
       const name = `${rate}/s over ${instances} instances`;
-      report(`rate limit ${name}: bucket writes/s`, `${result.peakWritesPerSecond} peak, ${result.meanWritesPerSecond.toFixed(0)} mean`, '≤ 100/s', result.peakWritesPerSecond <= 100);
-      report(`rate limit ${name}: admitted/s`, `${result.admittedPerSecond.toFixed(1)} (${(off * 100).toFixed(1)} %)`, `${result.expectedPerSecond.toFixed(0)} ± 10 %`, Math.abs(off) <= 0.1);
-      figure(`rate limit ${name}: first second, reads/s`, `${result.firstSecondWrites} writes (one lease per instance), ${result.meanReadsPerSecond.toFixed(0)} reads/s`);
+      report(
+        `rate limit ${name}: bucket writes/s`,
+        `${result.peakWritesPerSecond} peak, ${result.meanWritesPerSecond.toFixed(0)} mean`,
+        '≤ 100/s',
+        result.peakWritesPerSecond <= 100,
+      );
+      report(
+        `rate limit ${name}: admitted/s`,
+        `${result.admittedPerSecond.toFixed(1)} (${(off * 100).toFixed(1)} %)`,
+        `${result.expectedPerSecond.toFixed(0)} ± 10 %`,
+        Math.abs(off) <= 0.1,
+      );
+      figure(
+        `rate limit ${name}: first second, reads/s`,
+        `${result.firstSecondWrites} writes (one lease per instance), ${result.meanReadsPerSecond.toFixed(0)} reads/s`,
+      );
       Object.assign(results, {
         [`rate_limit_${rate}_${instances}_peak_writes_per_second`]: result.peakWritesPerSecond,
         [`rate_limit_${rate}_${instances}_admitted_per_second`]: result.admittedPerSecond,
