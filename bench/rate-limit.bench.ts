@@ -59,6 +59,7 @@ export const runRateLimitSimulation = async (): Promise<Record<string, number>> 
         [`rate_limit_${rate}_${instances}_peak_writes_per_second`]: result.peakWritesPerSecond,
         [`rate_limit_${rate}_${instances}_admitted_per_second`]: result.admittedPerSecond,
         [`rate_limit_${rate}_${instances}_reads_per_second`]: result.meanReadsPerSecond,
+        [`rate_limit_${rate}_${instances}_first_second_writes`]: result.firstSecondWrites,
       });
     }
   } finally {

@@ -40,6 +40,8 @@ const MAX_LEASE_MS = 5000;
 const GRANTS_PER_REFILL_SECOND = 50;
 /** Demand is measured over this window (as long as a lease may last, so slow instances measure below 1/s). */
 const DEMAND_WINDOW_MS = MAX_LEASE_MS;
+/** The current window's rate counts from this long on, so a ramp shows at once but two close requests are not a flood. */
+const RAMP_MIN_MS = 250;
 /** A refused instance asks the shared bucket again no sooner than this (plus up to half again, jittered). */
 const MIN_DENIAL_HOLD_MS = 500;
 
@@ -130,7 +132,7 @@ export class RateLimiter {
     const intoWindow = Math.min(1, Math.max(0, elapsed / DEMAND_WINDOW_MS));
     const sliding = ((bucket.arrivals + bucket.previousArrivals * (1 - intoWindow)) * 1000) / DEMAND_WINDOW_MS;
     // The arrival being served is left out, so one request in a quiet window does not read as 1/s.
-    const current = ((bucket.arrivals - 1) * 1000) / Math.max(1000, elapsed);
+    const current = ((bucket.arrivals - 1) * 1000) / Math.max(RAMP_MIN_MS, elapsed);
     return Math.max(sliding, current);
   }
 
