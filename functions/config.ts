@@ -125,6 +125,7 @@ export interface VaultConfig {
   readonly metricsFlushSeconds: number;
   readonly metricsRetireSeconds: number;
   readonly metricsLabelCap: number;
+  readonly metricsViewMaxAgeSeconds: number;
   readonly metricsStateCacheSeconds: number;
   /** Outbox: re-send a job never handed to its queue after this long. */
   readonly jobResendUnsentSeconds: number;
@@ -240,6 +241,7 @@ export const loadConfig = (env: Env): VaultConfig => {
     metricsFlushSeconds: getNumber(env, ENV.metricsFlushSeconds, 10, 0.1),
     metricsRetireSeconds: getNumber(env, ENV.metricsRetireSeconds, 900, 1),
     metricsLabelCap: getNumber(env, ENV.metricsLabelCap, 50, 1),
+    metricsViewMaxAgeSeconds: getNumber(env, ENV.metricsViewMaxAgeSeconds, 0, 0),
     metricsStateCacheSeconds: getNumber(env, ENV.metricsStateCacheSeconds, 15),
     cloudWatchNamespace: getOptionalString(env, ENV.cloudWatchNamespace),
     remoteWrite: loadRemoteWrite(env),

@@ -99,6 +99,9 @@ const queueSource = ({ trigger }: FunctionDefinition<QueueTrigger>): [QueueDefin
 // A retried export is already 15 minutes old (the visibility timeout): alarm only once its three attempts are overdue.
 const AUDIT_EXPORT_QUEUE_AGE_SECONDS = 3600;
 
+/** Two scheduler ticks: a missed tick still serves the view; past that a scrape merges the fleet itself. */
+const FLEET_VIEW_MAX_AGE_SECONDS = 2 * 60 * SCHEDULER_FUNCTION.trigger.rateMinutes;
+
 // HTTP API context variables only; never headers, so no token reaches the log.
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
@@ -154,12 +157,14 @@ export class StatelessStack extends Stack {
     // Every function records audit events through the same trail.
     const auditTrail: AuditTrailProps = { table: props.auditTable, key: props.key, syslogUrl: props.syslogUrl };
 
+    // Scrapes serve the fleet view the scheduler stores every tick: one item read, whatever the fleet's size.
+    const fleetView = { [ENV.metricsViewMaxAgeSeconds]: String(FLEET_VIEW_MAX_AGE_SECONDS) };
     this.api = new VaultFunction(this, 'Api', {
       ...functionProps(API_FUNCTION),
       logLevel: props.logLevel,
       logRetention,
       bundleDir: props.bundleDir,
-      environment: props.rateLimits ? { [ENV.rateLimits]: props.rateLimits } : undefined,
+      environment: { ...fleetView, ...(props.rateLimits ? { [ENV.rateLimits]: props.rateLimits } : {}) },
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
@@ -206,6 +211,7 @@ export class StatelessStack extends Stack {
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
       ...functionProps(SCHEDULER_FUNCTION),
+      environment: fleetView,
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)

@@ -191,6 +191,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
           handler,
           functionName: service,
           batchSize: trigger.batchSize,
+          concurrency: trigger.maxConcurrency,
           onError: onWorkerError,
         }),
       );

@@ -2,9 +2,10 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.js';
 
-// Embedded stand-in for a Lambda SQS event source mapping: long-polls a queue,
-// hands batches to the worker handler, deletes what succeeded and leaves
-// reported failures to the visibility timeout (and so the redrive policy's DLQ).
+// Embedded stand-in for a Lambda SQS event source mapping: long-polls a queue from
+// as many loops as the mapping's maxConcurrency, hands batches to the worker handler,
+// deletes what succeeded and leaves reported failures to the visibility timeout
+// (and so the redrive policy's DLQ).
 
 export type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
@@ -15,6 +16,8 @@ export interface QueuePollerOptions {
   readonly handler: QueueHandler;
   readonly batchSize?: number;
   readonly waitTimeSeconds?: number;
+  /** Receive loops running at once, as Lambda runs up to a mapping's maxConcurrency invocations. */
+  readonly concurrency?: number;
   readonly functionName: string;
   readonly onError?: (error: unknown) => void;
 }
@@ -54,7 +57,7 @@ const toRecord = (message: Message, queueArn: string, region: string): SQSRecord
 export const startQueuePoller = (options: QueuePollerOptions): QueuePoller => {
   let running = true;
   const region = options.queueArn.split(':')[3] ?? 'us-east-1';
-  const loop = (async () => {
+  const poll = async () => {
     while (running) {
       try {
         const received = await options.client.send(
@@ -92,11 +95,12 @@ export const startQueuePoller = (options: QueuePollerOptions): QueuePoller => {
         if (running) await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
-  })();
+  };
+  const loops = Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, poll));
   return {
     stop: async () => {
       running = false;
-      await loop;
+      await loops;
     },
   };
 };

@@ -35,9 +35,10 @@ export interface MetricsPublishing {
 export const composeMetricsPublishing = (core: VaultCore, { health, stateGauges, scheduledChecks }: HealthComposition, logger: Logger): MetricsPublishing => {
   const publisher = publisherOf(core, logger);
   // Unlike a scrape, a push goes on without the fleet store: `scaivault_ready 0` matters most when DynamoDB is down.
+  // Each tick merges afresh, which also stores the fleet view api scrapes serve.
   const fleetMetrics = {
     collect: () =>
-      core.fleetMetrics.collect().catch((error: unknown) => {
+      core.fleetMetrics.collect({ fresh: true }).catch((error: unknown) => {
         logger.warn('fleet metrics unavailable; pushing readiness and state gauges only', { error: describeError(error) });
         return {};
       }),
@@ -56,6 +57,11 @@ export const composeMetricsPublishing = (core: VaultCore, { health, stateGauges,
       }
       return readiness;
     },
-    publish: async (readiness) => (publisher ? publisher.publish(await fleetSnapshot(sources, Promise.resolve(readiness))) : undefined),
+    async publish(readiness) {
+      if (publisher) return publisher.publish(await fleetSnapshot(sources, Promise.resolve(readiness)));
+      // Nothing to push: still keep the fleet view fresh when scrapes are served from it.
+      if (core.config.metricsViewMaxAgeSeconds > 0) await fleetMetrics.collect();
+      return undefined;
+    },
   };
 };

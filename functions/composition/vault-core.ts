@@ -86,10 +86,12 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     registry.set(METRICS.dbPoolAvailable, [], pool.free);
     registry.set(METRICS.keyCacheEntries, [], keyCache.stats().entries);
   });
-  const fleetMetrics = new FleetMetrics(registry, new DynamoDbFleetMetricsStore(dynamodb, config.metricsTable), {
+  const fleetStore = new DynamoDbFleetMetricsStore(dynamodb, config.metricsTable);
+  const fleetMetrics = new FleetMetrics(registry, fleetStore, {
     flushIntervalMs: config.metricsFlushSeconds * 1000,
     retireAfterMs: config.metricsRetireSeconds * 1000,
     labelCap: config.metricsLabelCap,
+    view: { store: fleetStore, maxAgeMs: config.metricsViewMaxAgeSeconds * 1000 },
   });
   const jobRepository = new DynamoDbJobRepository(dynamodb, config.stateTable);
   const jobs = new JobService(

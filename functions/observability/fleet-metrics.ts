@@ -4,7 +4,7 @@ import { addCumulative, capLabels, isCumulative, mergeFleet, type Baseline, type
 import { definitionOf } from './metric-catalogue.js';
 import type { MetricRegistry, MetricsSnapshot } from './metric-registry.js';
 import type { Logger } from './logger.js';
-import type { FleetMetricsStore } from '../domain/ports/metrics.js';
+import type { FleetMetricsStore, FleetViewStore } from '../domain/ports/metrics.js';
 
 /** The instance's item was retired (folded into the baseline) by a scraper. */
 export class InstanceRetiredError extends Error {
@@ -18,6 +18,12 @@ export interface FleetMetricsOptions {
   readonly retireAfterMs: number;
   readonly labelCap: number;
   readonly now?: () => number;
+  /**
+   * The fleet view: a merged snapshot the scheduler (or a scrape finding it stale)
+   * stores, so a scrape reads one item instead of every instance's. Absent or a
+   * max age of 0: every scrape merges the fleet store itself.
+   */
+  readonly view?: { readonly store: FleetViewStore; readonly maxAgeMs: number };
 }
 
 interface Flushed {
@@ -84,9 +90,28 @@ export class FleetMetrics {
     return this.flushing;
   }
 
-  /** The fleet's merged series (state gauges excluded), after folding silent instances. */
-  async collect(): Promise<MetricsSnapshot> {
+  /**
+   * The fleet's merged series (state gauges excluded). From the fleet view while it
+   * is younger than its max age, else (or with `fresh`) merged from the store,
+   * folding silent instances, and stored as the new view.
+   */
+  async collect(options: { readonly fresh?: boolean } = {}): Promise<MetricsSnapshot> {
     await this.maybeFlush();
+    const view = this.options.view;
+    if (!view || view.maxAgeMs <= 0) return this.mergeStore();
+    if (!options.fresh) {
+      const stored = await view.store.readView();
+      if (stored && this.now() - stored.builtAt <= view.maxAgeMs) return stored.metrics;
+    }
+    const builtAt = this.now();
+    const merged = await this.mergeStore();
+    // Refused only when a view merged later is stored: it holds at least these totals.
+    await view.store.saveView({ builtAt, metrics: merged });
+    return merged;
+  }
+
+  /** Every instance's flushed state merged with the baseline, after folding silent instances. */
+  private async mergeStore(): Promise<MetricsSnapshot> {
     let { baseline, instances } = await this.store.readFleet();
     const mine = instances.find((instance) => instance.instanceId === this.instanceId);
     if (this.confirmed.revision > 0 && (!mine || mine.retired)) {

@@ -43,6 +43,8 @@ export const ENV = {
   metricsFlushSeconds: 'SCAIVAULT_METRICS_FLUSH_SECONDS',
   metricsRetireSeconds: 'SCAIVAULT_METRICS_RETIRE_SECONDS',
   metricsLabelCap: 'SCAIVAULT_METRICS_LABEL_CAP',
+  /** A scrape serves the stored fleet view while it is younger than this; 0 merges every instance's item per scrape. */
+  metricsViewMaxAgeSeconds: 'SCAIVAULT_METRICS_VIEW_MAX_AGE_SECONDS',
   metricsStateCacheSeconds: 'SCAIVAULT_METRICS_STATE_CACHE_SECONDS',
   jobResendUnsentSeconds: 'SCAIVAULT_JOB_RESEND_UNSENT_SECONDS',
   jobResendLostSeconds: 'SCAIVAULT_JOB_RESEND_LOST_SECONDS',

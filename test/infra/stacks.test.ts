@@ -342,6 +342,8 @@ describe('stateless stack', () => {
     expect(vars).toMatchObject({
       [STATE_TABLE.envVar]: refOf(ids.table),
       [METRICS_TABLE.envVar]: refOf(ids.metrics),
+      // Scrapes serve the scheduler's fleet view while it is under two ticks old.
+      SCAIVAULT_METRICS_VIEW_MAX_AGE_SECONDS: '120',
       SCAIVAULT_KEY_PROVIDER: 'aws-kms',
       SCAIVAULT_KMS_KEY_ID: arnOf(ids.key),
       [AUDIT_TABLE.envVar]: refOf(ids.audit),

@@ -2,24 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RateLimitCategory, RateLimitRule } from '../../functions/config.js';
 import { RateLimitedError } from '../../functions/domain/errors.js';
 import { RateLimiter } from '../../functions/domain/rate-limit/rate-limiter.js';
-import type { RateLimitGrant, RateLimitStore } from '../../functions/domain/ports/rate-limit.js';
-
-/** A real token bucket per key, like the DynamoDB store: refill by elapsed time, never above capacity. */
-class InMemoryRateLimitStore implements RateLimitStore {
-  calls = 0;
-  private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
-
-  async take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number): Promise<RateLimitGrant> {
-    this.calls += 1;
-    const stored = this.buckets.get(bucketKey);
-    const elapsed = stored ? Math.max(0, nowMs - stored.updatedAt) / 1000 : 0;
-    const level = stored ? Math.min(rule.capacity, stored.tokens + elapsed * rule.refillPerSecond) : rule.capacity;
-    const granted = Math.min(wanted, Math.floor(level));
-    if (granted < 1) return { granted: 0, remaining: level, retryAfterSeconds: (1 - level) / rule.refillPerSecond };
-    this.buckets.set(bucketKey, { tokens: level - granted, updatedAt: Math.max(nowMs, stored?.updatedAt ?? 0) });
-    return { granted, remaining: level - granted, retryAfterSeconds: 0 };
-  }
-}
+import { InMemoryRateLimitStore } from './support/in-memory-rate-limit-store.js';
 
 const rules = (read: RateLimitRule): Record<RateLimitCategory, RateLimitRule> => ({
   read,
@@ -96,12 +79,21 @@ describe('RateLimiter', () => {
     await expect(limiter.consume('write', 'sa:a')).resolves.toMatchObject({ category: 'write', limit: 10 });
   });
 
-  it('takes tokens from the store in batches, so consecutive requests rarely reach it', async () => {
+  it('takes tokens in batches sized to its demand: a steady 100 requests/s reaches the store about once a second', async () => {
     const clock = fixedClock();
     const store = new InMemoryRateLimitStore();
-    const limiter = new RateLimiter(store, rules({ capacity: 100, refillPerSecond: 100 }), clock.now);
-    for (let i = 0; i < 10; i += 1) await limiter.consume('read', 'sa:app');
-    expect(store.calls).toBeLessThanOrEqual(3);
+    const limiter = new RateLimiter(store, rules({ capacity: 10_000, refillPerSecond: 1000 }), clock.now);
+    for (let i = 0; i < 1000; i += 1) {
+      await limiter.consume('read', 'sa:app');
+      clock.advance(10);
+    }
+    const warm = store.writes;
+    for (let i = 0; i < 1000; i += 1) {
+      await limiter.consume('read', 'sa:app');
+      clock.advance(10);
+    }
+    // 10 s at 100/s after a 10 s ramp: about one lease a second.
+    expect(store.writes - warm).toBeLessThanOrEqual(15);
   });
 
   it('makes concurrent requests on one instance share one store round trip', async () => {

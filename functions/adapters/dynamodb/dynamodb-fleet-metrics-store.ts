@@ -1,27 +1,29 @@
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConflictError } from '../../domain/errors.js';
 import { EMPTY_BASELINE, type Baseline, type InstanceRecord } from '../../observability/fleet-merge.js';
 import { InstanceRetiredError } from '../../observability/fleet-metrics.js';
 import type { MetricsSnapshot } from '../../observability/metric-registry.js';
 import { conditionalPut, dynamoCall, queryAll } from './dynamodb-call.js';
-import type { FleetMetricsStore } from '../../domain/ports/metrics.js';
+import type { FleetMetricsStore, FleetView, FleetViewStore } from '../../domain/ports/metrics.js';
 
 // All of the fleet's metrics under one partition: `INSTANCE#<id>` items and the
-// `BASELINE`. Snapshots are gzipped JSON, well inside the 400 KB item limit
+// `BASELINE`; the fleet view (the merged snapshot) in a partition of its own so
+// a scrape reads it alone. Snapshots are gzipped JSON, well inside the 400 KB item limit
 // because label values are capped.
 
 const PK = 'FLEET';
 const instanceSk = (id: string) => `INSTANCE#${id}`;
 const BASELINE_SK = 'BASELINE';
+const VIEW_KEY = { pk: 'FLEET_VIEW', sk: 'VIEW' };
 /** Instance items outlive any retirement window; TTL only tidies what a scrape never folded. */
 const INSTANCE_TIDY_SECONDS = 7 * 24 * 3600;
 
 const pack = (value: unknown): Uint8Array => gzipSync(Buffer.from(JSON.stringify(value), 'utf8'));
 const unpack = <T>(value: Uint8Array): T => JSON.parse(gunzipSync(Buffer.from(value)).toString('utf8')) as T;
 
-export class DynamoDbFleetMetricsStore implements FleetMetricsStore {
+export class DynamoDbFleetMetricsStore implements FleetMetricsStore, FleetViewStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -110,6 +112,24 @@ export class DynamoDbFleetMetricsStore implements FleetMetricsStore {
     ).catch((error: unknown) => {
       if (!(error instanceof ConflictError)) throw error;
     });
+  }
+
+  async readView(): Promise<FleetView | undefined> {
+    const { Item } = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(VIEW_KEY), ConsistentRead: true })));
+    if (!Item) return undefined;
+    const item = unmarshall(Item);
+    return { builtAt: item.builtAt as number, metrics: unpack<MetricsSnapshot>(item.metrics as Uint8Array) };
+  }
+
+  async saveView(view: FleetView): Promise<boolean> {
+    return this.conditional(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall({ ...VIEW_KEY, builtAt: view.builtAt, metrics: pack(view.metrics) }),
+        ConditionExpression: 'attribute_not_exists(pk) OR builtAt < :builtAt',
+        ExpressionAttributeValues: marshall({ ':builtAt': view.builtAt }),
+      }),
+    );
   }
 
   private async conditional(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {

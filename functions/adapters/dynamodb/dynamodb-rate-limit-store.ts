@@ -18,7 +18,7 @@ export class DynamoDbRateLimitStore implements RateLimitStore {
     private readonly tableName: string,
   ) {}
 
-  async take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number): Promise<RateLimitGrant> {
+  async take(bucketKey: string, rule: RateLimitRule, wanted: number, nowMs: number, minimum = 1): Promise<RateLimitGrant> {
     const key = { pk: `RL#${bucketKey}`, sk: 'RL' };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(key), ConsistentRead: true })));
@@ -26,8 +26,9 @@ export class DynamoDbRateLimitStore implements RateLimitStore {
       const elapsed = stored ? Math.max(0, nowMs - stored.updatedAt) / 1000 : 0;
       const level = stored ? Math.min(rule.capacity, stored.tokens + elapsed * rule.refillPerSecond) : rule.capacity;
       const granted = Math.min(wanted, Math.floor(level));
-      if (granted < 1) {
-        return { granted: 0, remaining: level, retryAfterSeconds: (1 - level) / rule.refillPerSecond };
+      if (granted < Math.max(1, minimum)) {
+        // Nothing is written for a refusal: the item sees writes only for grants of at least `minimum`.
+        return { granted: 0, remaining: level, retryAfterSeconds: (Math.max(1, minimum) - level) / rule.refillPerSecond };
       }
       const remaining = level - granted;
       const item = {

@@ -2,6 +2,7 @@
 
 import type { Baseline, InstanceRecord } from '../../observability/fleet-merge.js';
 import type { JobQueueName } from '../jobs/jobs.js';
+import type { MetricsSnapshot } from '../../observability/metric-registry.js';
 
 /** Business events the domain reports; functions/observability turns them into metrics. */
 export interface MetricsRecorder {
@@ -45,6 +46,19 @@ export interface FleetMetricsStore {
   /** Replaces the baseline if it is still at `expectedRevision`; false on a lost race. */
   saveBaseline(baseline: Baseline, expectedRevision: number): Promise<boolean>;
   deleteInstance(instanceId: string): Promise<void>;
+}
+
+/** The fleet's merged series as one stored item, and when the merge began. */
+export interface FleetView {
+  readonly builtAt: number;
+  readonly metrics: MetricsSnapshot;
+}
+
+/** Where the fleet view is kept: a scrape reads one item, whatever the fleet's size. */
+export interface FleetViewStore {
+  readView(): Promise<FleetView | undefined>;
+  /** Stores the view unless one begun later is stored; false when refused. */
+  saveView(view: FleetView): Promise<boolean>;
 }
 
 /** A remote-write receiver's answer; a thrown error means none came (network, timeout). */
