@@ -146,6 +146,18 @@ export interface VaultConfig {
   /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
   readonly webhookMaxAttempts: number | undefined;
   readonly audit: AuditConfig;
+  readonly keyRotation: KeyRotationConfig;
+}
+
+export interface KeyRotationConfig {
+  /** A tenant's data key is rotated once it is this many days old; 0 turns the schedule off. */
+  readonly rotationDays: number;
+  /** Sealed items listed (and the cursor saved) per batch. */
+  readonly batchSize: number;
+  /** Items re-sealed at once within a batch. */
+  readonly concurrency: number;
+  /** How long one scheduler run spends re-sealing, inside the scheduler's 60 s timeout. */
+  readonly secondsPerRun: number;
 }
 
 export interface AuditConfig {
@@ -243,6 +255,12 @@ export const loadConfig = (env: Env): VaultConfig => {
     webhookBackoffCapMs: getNumber(env, ENV.webhookBackoffCapMs, 900_000, 1),
     webhookMaxAttempts: env[ENV.webhookMaxAttempts] ? getNumber(env, ENV.webhookMaxAttempts, 0, 1) : undefined,
     audit: loadAuditConfig(env),
+    keyRotation: {
+      rotationDays: getNumber(env, ENV.dataKeyRotationDays, 90, 0),
+      batchSize: getNumber(env, ENV.keyRotationBatchSize, 100, 1),
+      concurrency: getNumber(env, ENV.keyRotationConcurrency, 16, 1),
+      secondsPerRun: getNumber(env, ENV.keyRotationSecondsPerRun, 30, 0.1),
+    },
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {
     throw new ConfigError(`${ENV.webhookBackoffCapMs} must be at least ${ENV.webhookBackoffBaseMs}`);

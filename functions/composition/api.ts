@@ -6,6 +6,7 @@ import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-
 import { composeWebhooks } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
+import { composeKeyRotation } from '../composition/key-rotation.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -139,6 +140,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobs: core.jobs,
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
+    keyRotation: composeKeyRotation(core, audit.log, logger),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

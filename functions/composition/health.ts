@@ -1,6 +1,7 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
+import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
@@ -34,6 +35,7 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
 
 const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
+  const rotations = new DynamoDbKeyRotationStore(dynamodb, config.stateTable);
   return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
@@ -41,6 +43,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
+      keyRotations: () => rotations.list(),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

@@ -3,6 +3,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
+import { composeKeyRotation } from './key-rotation.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
@@ -24,6 +25,8 @@ export interface SchedulerRun extends SchedulerTick {
   readonly chainOk: boolean;
   /** Every readiness dependency answered this run's check. */
   readonly ready: boolean;
+  /** Sealed items re-sealed under a new data key by this run's rotation batches. */
+  readonly keysResealed: number;
   /** This run's remote-write push; absent when none is configured. */
   readonly published?: PublishResult;
 }
@@ -69,6 +72,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
+  const keyRotation = composeKeyRotation(core, audit.log, logger);
   const steps = new SpanStepTracer();
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
@@ -83,7 +87,12 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    const rotating = steps.step(
+      'key rotation',
+      () => keyRotation.tick(config.keyRotation.secondsPerRun * 1000),
+      (k) => ({ 'scaivault.keys.batches': k.batches, 'scaivault.keys.resealed': k.resealed, 'scaivault.keys.finished': k.finished }),
+    );
+    const [jobs, sealed, rotated] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), rotating]);
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
@@ -92,6 +101,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     await emitSchedulerSignals(core.signals, audit, published, logger);
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
+    if (rotated.status === 'rejected') throw rotated.reason;
     const result: SchedulerRun = {
       ...jobs.value,
       blocksSealed: sealed.value.blocks,
@@ -99,6 +109,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       detections: sealed.value.detections,
       chainOk: sealed.value.verify.ok,
       ready: readiness.ready,
+      keysResealed: rotated.value.resealed,
       ...(published ? { published } : {}),
     };
     if (result.rotationsSubmitted || result.jobsResent || result.eventsSealed || result.detections) {

@@ -5,6 +5,7 @@ import { featuresOf, type Features } from './admin/admin-json.js';
 import { adminRoutes, type AdminRouteServices } from './admin/admin-routes.js';
 import { auditRoutes, type AuditRouteServices } from './audit/audit-routes.js';
 import { healthRoutes, type HealthRouteServices } from './health/health-routes.js';
+import { keyRoutes, type KeyRouteServices } from './keys/key-routes.js';
 import { metricsRoutes, type MetricsRouteServices } from './metrics/metrics-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { openApiRoutes, type OpenApiRouteServices } from './openapi/openapi-routes.js';
@@ -24,7 +25,8 @@ export type ApiRouteServices = HealthRouteServices &
   RotationRouteServices &
   WebhookRouteServices &
   AuditRouteServices &
-  OpenApiRouteServices;
+  OpenApiRouteServices &
+  KeyRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -37,6 +39,7 @@ export const API_ROUTE_GROUPS = [
   adminRoutes,
   webhookRoutes,
   auditRoutes,
+  keyRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

@@ -12,6 +12,9 @@ export const EVENT_TYPES = [
   'audit.policy_violation_spike',
   'audit.dormant_secret_read',
   'audit.new_identity_sensitive_read',
+  // Data-key rotation (functions/domain/crypto/key-rotation.ts).
+  'key.rotation_started',
+  'key.rotation_finished',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
