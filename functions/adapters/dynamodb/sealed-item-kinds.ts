@@ -27,7 +27,15 @@ type Key = { pk: string; sk: string };
 const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
 
 /** One page of a partition's items (`pk` and `sk` plus `projection`), from after the cursor's sort key. */
-export const keyIdPage = async (client: DynamoDBClient, table: string, pk: string, cursor: string | undefined, limit: number, projection: string) => {
+export const keyIdPage = async (
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  page: { cursor: string | undefined; limit: number },
+  projection: string,
+  names?: Record<string, string>,
+) => {
+  const { cursor, limit } = page;
   const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
   const result = await dynamoCall(() =>
     client.send(
@@ -36,6 +44,7 @@ export const keyIdPage = async (client: DynamoDBClient, table: string, pk: strin
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: marshall({ ':pk': pk }),
         ProjectionExpression: `pk, sk, ${projection}`,
+        ExpressionAttributeNames: names,
         ConsistentRead: true,
         Limit: limit,
         ExclusiveStartKey: after === undefined ? undefined : marshall({ pk, sk: after }),
@@ -98,10 +107,13 @@ const secretVersionKind = (client: DynamoDBClient, table: string): SealedItemKin
   return {
     name: 'secret_version',
     async list(tenantId, cursor, limit): Promise<SealedItemPage> {
-      const heads = await keyIdPage(client, table, SECRETS_PK(tenantId), cursor, limit, 'keyId');
+      const heads = await keyIdPage(client, table, SECRETS_PK(tenantId), { cursor, limit }, 'keyId, #version', { '#version': 'version' });
       const histories = await Promise.all(
         heads.items.map(async (head) => {
           const path = head.sk as string;
+          const current = { id: `h:${path}`, keyId: head.keyId as string };
+          // Earlier versions exist only once there is a second: most secrets cost no history query.
+          if ((head.version as number) <= 1) return [current];
           const { items } = await queryAll(client, {
             TableName: table,
             KeyConditionExpression: 'pk = :pk',
@@ -133,7 +145,7 @@ const WEBHOOKS_PK = (tenantId: string) => `T#${tenantId}#WEBHOOKS`;
 const webhookSigningSecretKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
   name: 'webhook_signing_secret',
   async list(tenantId, cursor, limit): Promise<SealedItemPage> {
-    const page = await keyIdPage(client, table, WEBHOOKS_PK(tenantId), cursor, limit, 'secrets');
+    const page = await keyIdPage(client, table, WEBHOOKS_PK(tenantId), { cursor, limit }, 'secrets');
     const items: SealedItemRef[] = page.items.flatMap((item) =>
       ((item.secrets as Item[] | undefined) ?? []).map((secret) => ({ id: `${item.sk as string}:${secret.version as number}`, keyId: secret.keyId as string })),
     );
