@@ -163,7 +163,7 @@ export class StatelessStack extends Stack {
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
-      .bindKey(props.key)
+      .bindKey(props.key, 'administer')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
@@ -202,14 +202,16 @@ export class StatelessStack extends Stack {
 
     // Reads the schedule index, writes job items, re-sends to every job queue, seals audit blocks
     // and anchors them in S3, keeps detection state in the state table, checks every readiness
-    // dependency (the key's state included) and remote-writes the fleet's metrics; never opens a secret.
+    // dependency (the key's state included), remote-writes the fleet's metrics, and runs data-key
+    // rotations (new keys on schedule, values re-sealed under them).
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
       ...functionProps(SCHEDULER_FUNCTION),
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
-      .bindKey(props.key, 'describe')
+      // Data-key rotation: new keys on schedule (GenerateDataKey), re-sealing under them (Decrypt).
+      .bindKey(props.key, 'envelope')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')

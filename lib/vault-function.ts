@@ -64,11 +64,14 @@ export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', '
  * data keys that already exist, so it needs Decrypt alone. `describe` is the
  * scheduler's: it never opens a secret but checks the key's state with every
  * readiness run. `none` only names the key, which the shared core's config
- * requires, for a function that never opens a secret.
+ * requires, for a function that never opens a secret. `administer` is the api's
+ * since data-key rotation: the envelope actions plus RotateKeyOnDemand
+ * (`POST /v1/admin/keys/master/rotate`).
  */
-export type KeyAccess = 'envelope' | 'unwrap' | 'describe' | 'none';
+export type KeyAccess = 'administer' | 'envelope' | 'unwrap' | 'describe' | 'none';
 
 const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
+  administer: [...ENVELOPE_KEY_ACTIONS, 'kms:RotateKeyOnDemand'],
   envelope: ENVELOPE_KEY_ACTIONS,
   unwrap: ['kms:Decrypt'],
   describe: ['kms:DescribeKey'],

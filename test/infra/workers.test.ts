@@ -107,8 +107,8 @@ const WORKERS: readonly WorkerExpectation[] = [
     dynamodb: { state: ITEM_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
     // The outbox re-sends pending jobs of every queue.
     sqs: { rotation: SEND, webhook: SEND, auditExport: SEND },
-    // Its readiness checks read the key's state; it never wraps or unwraps a data key.
-    directKms: ['kms:DescribeKey'],
+    // Readiness reads the key's state; data-key rotation makes keys on schedule and re-seals under them.
+    directKms: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
     s3: { '': ['s3:ListBucket'], 'audit/blocks/*': ['s3:GetObject', 's3:PutObject'] },
   },
   {
