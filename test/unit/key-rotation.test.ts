@@ -6,6 +6,7 @@ import { KeyManager } from '../../functions/domain/crypto/key-manager.js';
 import { KeyRotationService, progressRatio, sealedItemCounts, type KeyRotationOptions } from '../../functions/domain/crypto/key-rotation.js';
 import { ConflictError } from '../../functions/domain/errors.js';
 import type { VaultEvent } from '../../functions/domain/events/events.js';
+import { keyRotationGauges } from '../../functions/observability/state-gauges.js';
 import { InMemoryAuthRepository } from './support/in-memory-auth-repository.js';
 import { InMemoryKeyRotationStore, InMemorySealedKind } from './support/in-memory-key-rotation.js';
 import { RecordingAuditLog, RecordingLogger } from './support/recorders.js';
@@ -185,5 +186,20 @@ describe('KeyRotationService', () => {
     const rotation = (await f.store.get(TENANT))!;
     expect(rotation).toMatchObject({ state: 'finished', total: 0 });
     expect(progressRatio(rotation)).toBe(1);
+  });
+});
+
+describe('keyRotationGauges', () => {
+  const base = { rotationId: 'krot_x', targetKeyId: 'dk_new', kind: 'secret_version', cursor: undefined, passActive: 0, passOlder: 0, reason: 'manual' };
+  const at = { startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', revision: 3 };
+
+  it('reports each tenant as active with its progress, and sums sealed items by key state', () => {
+    const running = { ...base, ...at, tenantId: 'acme', state: 'running', phase: 'reseal', pass: 1, total: 200, done: 50, activeItems: 10, olderItems: 200 } as const;
+    const finished = { ...base, ...at, tenantId: 'globex', state: 'finished', phase: 'reseal', pass: 2, total: 5, done: 5, activeItems: 30, olderItems: 0 } as const;
+    const gauges = keyRotationGauges([running, finished]);
+    expect(gauges.scaivault_key_rotation_active).toEqual({ acme: 1, globex: 0 });
+    expect(gauges.scaivault_key_rotation_progress_ratio).toEqual({ acme: 0.25, globex: 1 });
+    // acme: 10 counted under the new key plus 50 moved; 150 still lag. globex: 30, none lag.
+    expect(gauges.scaivault_sealed_items).toEqual({ active: 90, older: 150 });
   });
 });
