@@ -45,7 +45,19 @@ const seedTenant = async ({ client, keys, auth }: Bench, tenantId: string): Prom
         const path = `bench/s${String(start + i).padStart(5, '0')}`;
         const at = new Date().toISOString();
         const sealed = await keys.seal(keyId, `value-${start + i}`, { tenantId, path, version: 1 });
-        const head = { tenantId, path, version: 1, type: 'generic', metadata: {}, sealed, createdAt: at, createdBy: 'bench', firstCreatedAt: at, deletedAt: null, rotation: null };
+        const head = {
+          tenantId,
+          path,
+          version: 1,
+          type: 'generic',
+          metadata: {},
+          sealed,
+          createdAt: at,
+          createdBy: 'bench',
+          firstCreatedAt: at,
+          deletedAt: null,
+          rotation: null,
+        };
         await secrets.commit(head, undefined);
       }),
     );

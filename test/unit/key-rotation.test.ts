@@ -172,7 +172,7 @@ describe('KeyRotationService', () => {
     f.advance(31 * DAY);
     const tick = await f.service().tick(60_000);
     expect(tick.started).toBe(1);
-    expect((await f.store.get(TENANT))).toMatchObject({ reason: 'schedule', state: 'finished' });
+    expect(await f.store.get(TENANT)).toMatchObject({ reason: 'schedule', state: 'finished' });
     expect(f.audit.ofType('key_rotation.started')[0]?.identityId).toBe('system:key-rotation');
     // Not again until another 30 days have passed since that rotation.
     f.advance(DAY);
@@ -194,8 +194,30 @@ describe('keyRotationGauges', () => {
   const at = { startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', revision: 3 };
 
   it('reports each tenant as active with its progress, and sums sealed items by key state', () => {
-    const running = { ...base, ...at, tenantId: 'acme', state: 'running', phase: 'reseal', pass: 1, total: 200, done: 50, activeItems: 10, olderItems: 200 } as const;
-    const finished = { ...base, ...at, tenantId: 'globex', state: 'finished', phase: 'reseal', pass: 2, total: 5, done: 5, activeItems: 30, olderItems: 0 } as const;
+    const running = {
+      ...base,
+      ...at,
+      tenantId: 'acme',
+      state: 'running',
+      phase: 'reseal',
+      pass: 1,
+      total: 200,
+      done: 50,
+      activeItems: 10,
+      olderItems: 200,
+    } as const;
+    const finished = {
+      ...base,
+      ...at,
+      tenantId: 'globex',
+      state: 'finished',
+      phase: 'reseal',
+      pass: 2,
+      total: 5,
+      done: 5,
+      activeItems: 30,
+      olderItems: 0,
+    } as const;
     const gauges = keyRotationGauges([running, finished]);
     expect(gauges.scaivault_key_rotation_active).toEqual({ acme: 1, globex: 0 });
     expect(gauges.scaivault_key_rotation_progress_ratio).toEqual({ acme: 0.25, globex: 1 });

@@ -1,5 +1,13 @@
 import type { SealContext } from '../../../functions/domain/crypto/envelope.js';
-import type { DataKeyRecord, DataKeyState, KeyRotation, KeyRotationStore, SealedItem, SealedItemKind, SealedItemPage } from '../../../functions/domain/ports/keys.js';
+import type {
+  DataKeyRecord,
+  DataKeyState,
+  KeyRotation,
+  KeyRotationStore,
+  SealedItem,
+  SealedItemKind,
+  SealedItemPage,
+} from '../../../functions/domain/ports/keys.js';
 import type { SealedValue } from '../../../functions/domain/ports/secrets.js';
 import type { InMemoryAuthRepository } from './in-memory-auth-repository.js';
 
