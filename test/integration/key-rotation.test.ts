@@ -29,15 +29,29 @@ describe('data-key rotation', () => {
   let vault: VaultProcess;
   let receiver: WebhookReceiver;
 
-  const write = async (token: string, path: string, value: string) => {
-    const response = await vault.request('PUT', `/v1/secrets/${path}`, { token, body: { value } });
-    if (response.status !== 200 && response.status !== 201) throw new Error(`write ${path}: ${response.status} ${response.text}`);
+  /**
+   * Writes `value` as version `version` of `path`, with If-Match on the version before it, so a
+   * retry after an unknown outcome (a 504 on a loaded machine) never makes an extra version: a
+   * 412 on the retry means the first attempt landed, which a read confirms.
+   */
+  const write = async (token: string, path: string, value: string, version: number) => {
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const response = await vault.request('PUT', `/v1/secrets/${path}`, { token, body: { value }, headers: { 'if-match': `"${version - 1}"` } });
+      if (response.status === 200 || response.status === 201) return;
+      if (response.status === 412 && attempt > 0) {
+        const current = await vault.request('GET', `/v1/secrets/${path}`, { token });
+        if (current.body.version === version && current.body.value === value) return;
+      }
+      if (response.status < 500 && response.status !== 409) throw new Error(`write ${path}: ${response.status} ${response.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error(`write ${path}: no answer after 10 attempts`);
   };
 
   /** `paths` × `versions` sealed secret versions (2,000 by default). */
   const seed = async (tenant: string, token: string, paths = PATHS, versions = VERSIONS) => {
     for (let version = 1; version <= versions; version += 1) {
-      await inBatches(paths, (i) => write(token, `seed/s${i}`, valueOf(tenant, i, version)));
+      await inBatches(paths, (i) => write(token, `seed/s${i}`, valueOf(tenant, i, version), version));
     }
   };
 
@@ -46,7 +60,11 @@ describe('data-key rotation', () => {
     const wrong = await inBatches(paths * versions, async (n) => {
       const index = n % paths;
       const version = Math.floor(n / paths) + 1;
-      const read = await vault.request('GET', `/v1/secrets/seed/s${index}?version=${version}`, { token });
+      let read = await vault.request('GET', `/v1/secrets/seed/s${index}?version=${version}`, { token });
+      // A read that timed out on a loaded machine is asked again; a wrong value never is.
+      for (let attempt = 0; read.status >= 500 && attempt < 5; attempt += 1) {
+        read = await vault.request('GET', `/v1/secrets/seed/s${index}?version=${version}`, { token });
+      }
       return read.status === 200 && read.body.value === valueOf(tenant, index, version) ? 0 : 1;
     });
     expect(wrong.filter((miss) => miss === 1)).toHaveLength(0);
@@ -100,7 +118,7 @@ describe('data-key rotation', () => {
       while ((await rotation(token, 'rotating')).state === 'running') {
         await inBatches(20, async (i) => {
           const value = `during-${writes}-${i}`;
-          await write(token, `live/w${i}`, value);
+          await write(token, `live/w${i}`, value, writes + 1);
           written.set(`live/w${i}`, value);
         });
         writes += 1;
