@@ -105,13 +105,9 @@ export class KeyRotationService {
       throw new ConflictError(`a data-key rotation of tenant ${tenantId} is already running`);
     }
     await this.ensureActive(rotation, fromKeyId);
-    await this.parts.audit.record({
-      type: 'key_rotation.started',
-      outcome: 'success',
-      tenantId,
-      identityId,
-      details: { rotation_id: rotation.rotationId, key_id: targetKeyId, previous_key_id: fromKeyId, reason },
-    });
+    // After the fact, like the finish: the request that asked for it was audited before it ran.
+    const details = { rotation_id: rotation.rotationId, key_id: targetKeyId, previous_key_id: fromKeyId, reason };
+    await recordAfter(this.parts.audit, { type: 'key_rotation.started', outcome: 'success', tenantId, identityId, details }, this.parts.logger);
     await this.publish('key.rotation_started', rotation);
     return rotation;
   }
