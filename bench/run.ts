@@ -6,6 +6,7 @@ import { runDynamicBenchmarks } from './dynamic.bench.js';
 import { runFleetBenchmarks } from './fleet.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
+import { runKeyBenchmarks } from './keys.bench.js';
 import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
 
 const suites: Record<string, () => Promise<Record<string, number>>> = {
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   'remote-write': runRemoteWriteBenchmarks,
   dynamic: runDynamicBenchmarks,
   fleet: runFleetBenchmarks,
+  keys: runKeyBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

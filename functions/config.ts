@@ -150,6 +150,7 @@ export interface VaultConfig {
   readonly leaseRevokeMaxAttempts: number;
   readonly audit: AuditConfig;
   readonly acme: AcmeConfig;
+  readonly keyRotation: KeyRotationConfig;
 }
 
 export interface AcmeConfig {
@@ -157,6 +158,17 @@ export interface AcmeConfig {
   readonly caFile: string | undefined;
   readonly callTimeoutMs: number;
   readonly orderBudgetMs: number;
+}
+
+export interface KeyRotationConfig {
+  /** A tenant's data key is rotated once it is this many days old; 0 turns the schedule off. */
+  readonly rotationDays: number;
+  /** Sealed items listed (and the cursor saved) per batch. */
+  readonly batchSize: number;
+  /** Items re-sealed at once within a batch. */
+  readonly concurrency: number;
+  /** How long one scheduler run spends re-sealing, inside the scheduler's 60 s timeout. */
+  readonly secondsPerRun: number;
 }
 
 export interface AuditConfig {
@@ -261,6 +273,12 @@ export const loadConfig = (env: Env): VaultConfig => {
       caFile: getOptionalString(env, ENV.acmeCaFile),
       callTimeoutMs: getNumber(env, ENV.acmeCallTimeoutMs, 10_000, 100),
       orderBudgetMs: getNumber(env, ENV.acmeOrderBudgetMs, 30_000, 1000),
+    },
+    keyRotation: {
+      rotationDays: getNumber(env, ENV.dataKeyRotationDays, 90, 0),
+      batchSize: getNumber(env, ENV.keyRotationBatchSize, 100, 1),
+      concurrency: getNumber(env, ENV.keyRotationConcurrency, 16, 1),
+      secondsPerRun: getNumber(env, ENV.keyRotationSecondsPerRun, 30, 0.1),
     },
   };
   if (config.webhookBackoffCapMs < config.webhookBackoffBaseMs) {

@@ -168,7 +168,7 @@ export class StatelessStack extends Stack {
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
-      .bindKey(props.key)
+      .bindKey(props.key, 'administer')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
@@ -207,7 +207,8 @@ export class StatelessStack extends Stack {
 
     // Reads the schedule index, writes job items, re-sends to every job queue, seals audit blocks
     // and anchors them in S3, keeps detection state in the state table, checks every readiness
-    // dependency (the key's state included) and remote-writes the fleet's metrics; never opens a secret.
+    // dependency (the key's state included), remote-writes the fleet's metrics, and runs data-key
+    // rotations (new keys on schedule, values re-sealed under them).
     this.scheduler = new VaultFunction(this, 'Scheduler', {
       ...workerProps,
       ...functionProps(SCHEDULER_FUNCTION),
@@ -215,8 +216,9 @@ export class StatelessStack extends Stack {
     })
       .bindStateTable(props.stateTable)
       .bindStateTable(props.metricsTable, METRICS_TABLE.envVar)
-      .bindKey(props.key, 'describe-unwrap')
       .bindAcmeDns()
+      // Data-key rotation makes keys on schedule (GenerateDataKey) and re-seals under them (Decrypt); ACME seals certificate keys.
+      .bindKey(props.key, 'envelope')
       .bindQueue(props.rotationQueue, ROTATION_QUEUE.envVar, 'send')
       .bindQueue(props.webhookQueue, WEBHOOK_QUEUE.envVar, 'send')
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')

@@ -59,22 +59,22 @@ export const TABLE_KEY_DATA_KEY_ACTION = 'kms:GenerateDataKey*';
 export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:DescribeKey'];
 
 /**
- * `envelope` is the api's: it creates tenants (GenerateDataKey) and reports key
- * state (DescribeKey). `unwrap` is a worker's: it only opens and seals under
- * data keys that already exist, so it needs Decrypt alone. `describe` is the
- * scheduler's before ACME: it checks the key's state with every readiness run.
- * `describe-unwrap` is the scheduler's: the key's state, and ACME orders, which
- * open an account key and seal a certificate key under existing data keys.
+ * `administer` is the api's: the envelope actions plus RotateKeyOnDemand
+ * (`POST /v1/admin/keys/master/rotate`). `envelope` is the scheduler's: it
+ * checks the key's state with every readiness run, makes data keys on the
+ * rotation schedule, re-seals under them and seals ACME certificate keys.
+ * `unwrap` is a worker's: it only opens and seals under data keys that already
+ * exist, so it needs Decrypt alone. `describe` checks the key's state only.
  * `none` only names the key, which the shared core's config requires, for a
  * function that never opens a secret.
  */
-export type KeyAccess = 'envelope' | 'unwrap' | 'describe' | 'describe-unwrap' | 'none';
+export type KeyAccess = 'administer' | 'envelope' | 'unwrap' | 'describe' | 'none';
 
 const KEY_ACTIONS: Record<KeyAccess, readonly string[]> = {
+  administer: [...ENVELOPE_KEY_ACTIONS, 'kms:RotateKeyOnDemand'],
   envelope: ENVELOPE_KEY_ACTIONS,
   unwrap: ['kms:Decrypt'],
   describe: ['kms:DescribeKey'],
-  'describe-unwrap': ['kms:Decrypt', 'kms:DescribeKey'],
   none: [],
 };
 

@@ -8,6 +8,7 @@ import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
 import { composeDynamic } from '../composition/dynamic.js';
 import { composeAcme } from '../composition/acme.js';
+import { composeKeyRotation } from '../composition/key-rotation.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -144,6 +145,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     // Dynamic secrets: engines, roles and leases (pg is loaded at the first database call, not here).
     ...composeDynamic(core, logger),
     acme: composeAcme(core),
+    keyRotation: composeKeyRotation(core, audit.log, logger),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

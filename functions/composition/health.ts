@@ -2,6 +2,7 @@
 import { s3Client } from '../adapters/aws-clients.js';
 import { DynamoDbDynamicRepository } from '../adapters/dynamodb/dynamodb-dynamic-repository.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
+import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
@@ -36,6 +37,7 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
 
 const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
+  const rotations = new DynamoDbKeyRotationStore(dynamodb, config.stateTable);
   return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
@@ -44,6 +46,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
       leaseGauges: () => readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable)),
+      keyRotations: () => rotations.list(),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

@@ -4,6 +4,7 @@ import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation
 import { composeAcmeRenewals } from './acme-renewals.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
+import { composeKeyRotation } from './key-rotation.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
@@ -27,6 +28,8 @@ export interface SchedulerRun extends SchedulerTick {
   readonly chainOk: boolean;
   /** Every readiness dependency answered this run's check. */
   readonly ready: boolean;
+  /** Sealed items re-sealed under a new data key by this run's rotation batches. */
+  readonly keysResealed: number;
   /** This run's remote-write push; absent when none is configured. */
   readonly published?: PublishResult;
 }
@@ -83,6 +86,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const acme = composeAcmeRenewals(core, audit.log, logger);
+  const keyRotation = composeKeyRotation(core, audit.log, logger);
   const steps = new SpanStepTracer();
   const { leaseScheduler, leaseMetrics } = composeDynamic(core, logger);
   // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
@@ -125,7 +129,12 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       core,
       logger,
     );
-    const [jobs, sealed, leases] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), leasesDue()]);
+    const rotating = steps.step(
+      'key rotation',
+      () => keyRotation.tick(config.keyRotation.secondsPerRun * 1000),
+      (k) => ({ 'scaivault.keys.batches': k.batches, 'scaivault.keys.resealed': k.resealed, 'scaivault.keys.finished': k.finished }),
+    );
+    const [jobs, sealed, rotated, leases] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), rotating, leasesDue()]);
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
@@ -135,6 +144,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     await acmeDue;
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
+    if (rotated.status === 'rejected') throw rotated.reason;
     const result: SchedulerRun = {
       ...jobs.value,
       blocksSealed: sealed.value.blocks,
@@ -142,6 +152,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       detections: sealed.value.detections,
       chainOk: sealed.value.verify.ok,
       ready: readiness.ready,
+      keysResealed: rotated.value.resealed,
       ...(published ? { published } : {}),
     };
     const leaseRun = leases.status === 'fulfilled' ? leases.value : undefined;

@@ -6,7 +6,7 @@ import { DynamoDbFleetMetricsStore } from '../adapters/dynamodb/dynamodb-fleet-m
 import { DynamoDbJobRepository } from '../adapters/dynamodb/dynamodb-job-repository.js';
 import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-repository.js';
 import { AwsKmsKeyWrapper } from '../adapters/kms/aws-kms-key-wrapper.js';
-import { LocalKeyWrapper, loadOrCreateMasterKey } from '../adapters/local-key/local-key-wrapper.js';
+import { LocalKeyWrapper } from '../adapters/local-key/local-key-wrapper.js';
 import { SqsJobQueue } from '../adapters/sqs/sqs-job-queue.js';
 import type { VaultConfig } from '../config.js';
 import { AuthService } from '../domain/auth/auth-service.js';
@@ -52,9 +52,7 @@ export interface VaultCore {
 }
 
 const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapper =>
-  config.keyProvider === 'local'
-    ? new LocalKeyWrapper(loadOrCreateMasterKey(config.localKeyFile ?? ''))
-    : new AwsKmsKeyWrapper(kmsClient(clients), config.kmsKeyId ?? '');
+  config.keyProvider === 'local' ? LocalKeyWrapper.fromFile(config.localKeyFile ?? '') : new AwsKmsKeyWrapper(kmsClient(clients), config.kmsKeyId ?? '');
 
 let shared: VaultCore | undefined;
 
@@ -75,6 +73,8 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
   const metrics = new VaultMetrics(registry, signals);
   observeLatency(dynamodb, 'scaivaultDbLatency', (seconds) => metrics.dynamoDbCall(seconds));
   const keyCache = new DataKeyCache(config.keyCacheTtlSeconds, config.keyCacheMaxEntries, Date.now, (hit) => metrics.keyCacheLookup(hit));
+  // Expired plaintext keys are zeroed on a timer, not left in memory until their next lookup.
+  keyCache.startPurging();
   const keys = new KeyManager(new InstrumentedKeyWrapper(keyWrapper, metrics), authRepository, keyCache);
   const auth = new AuthService(authRepository, keys, config);
   const events = new EventBus((error, event) => logger.warn('event subscriber failed', { event_type: event.type, error: (error as Error).name }));

@@ -2,7 +2,7 @@ import { VaultError } from '../domain/errors.js';
 import type { VaultMetrics } from './vault-metrics.js';
 import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../domain/ports/keys.js';
 
-/** Times every wrap (`encrypt`) and unwrap (`decrypt`) and counts provider failures. */
+/** Times every wrap (`encrypt`) and unwrap (`decrypt`), counts them by outcome, and counts provider failures. */
 export class InstrumentedKeyWrapper implements KeyWrapper {
   constructor(
     private readonly inner: KeyWrapper,
@@ -25,15 +25,21 @@ export class InstrumentedKeyWrapper implements KeyWrapper {
     return this.inner.describe();
   }
 
+  get rotateMasterKey(): (() => Promise<string>) | undefined {
+    return this.inner.rotateMasterKey?.bind(this.inner);
+  }
+
   private async timed<T>(operation: 'encrypt' | 'decrypt', call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       const result = await call();
       this.metrics.keyProviderCall(operation, (performance.now() - started) / 1000, false);
+      this.metrics.keyWrapCall(operation === 'encrypt' ? 'wrap' : 'unwrap', this.inner.provider, false);
       return result;
     } catch (error) {
       // A tampered wrapped key is our data's fault, not the provider's.
       this.metrics.keyProviderCall(operation, (performance.now() - started) / 1000, !(error instanceof VaultError));
+      this.metrics.keyWrapCall(operation === 'encrypt' ? 'wrap' : 'unwrap', this.inner.provider, true);
       throw error;
     }
   }

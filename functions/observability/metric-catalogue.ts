@@ -220,6 +220,23 @@ export const METRICS = {
     "When the fleet's metrics were last remote-written successfully (Unix seconds).",
   ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
+  keyRotationActive: metric('scaivault_key_rotation_active', 'gauge', 'state', ['tenant'], "1 while the tenant's data-key rotation is re-sealing, else 0."),
+  keyRotationProgress: metric(
+    'scaivault_key_rotation_progress_ratio',
+    'gauge',
+    'state',
+    ['tenant'],
+    "Fraction of the values under older data keys re-sealed by the tenant's latest rotation (1 when finished).",
+  ),
+  sealedItems: metric(
+    'scaivault_sealed_items',
+    'gauge',
+    'state',
+    ['key_state'],
+    "Sealed values under their tenant's active data key and under older keys (the laggards), as the rotations last counted them.",
+  ),
+  keyWraps: metric('scaivault_key_wraps_total', 'counter', 'fleet', ['provider', 'result'], 'Data keys generated and wrapped by the key provider, by outcome.'),
+  keyUnwraps: metric('scaivault_key_unwraps_total', 'counter', 'fleet', ['provider', 'result'], 'Wrapped data keys unwrapped by the key provider, by outcome.'),
 } as const;
 
 /** Label values known in advance: their series start at 0, so rate() and alerts work from the first scrape. */

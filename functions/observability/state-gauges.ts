@@ -1,3 +1,5 @@
+import { progressRatio, sealedItemCounts } from '../domain/crypto/key-rotation.js';
+import type { KeyRotation } from '../domain/ports/keys.js';
 import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
 
@@ -11,7 +13,24 @@ export interface StateSource {
   auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
   /** Dynamic secrets' gauges (leases active, irrevocable, oldest age; engine health), by engine. */
   leaseGauges?(): Promise<MetricsSnapshot>;
+  /** Every tenant's latest data-key rotation (absent: no rotation gauges). */
+  keyRotations?(): Promise<KeyRotation[]>;
 }
+
+/** The rotation gauges: active and progress per tenant that ever rotated, sealed items by key state summed over them. */
+export const keyRotationGauges = (rotations: readonly KeyRotation[]): MetricsSnapshot => {
+  const sealed = { active: 0, older: 0 };
+  for (const rotation of rotations) {
+    const counts = sealedItemCounts(rotation);
+    sealed.active += counts.active;
+    sealed.older += counts.older;
+  }
+  return {
+    [METRICS.keyRotationActive.name]: Object.fromEntries(rotations.map((r) => [seriesKey([r.tenantId]), r.state === 'running' ? 1 : 0])),
+    [METRICS.keyRotationProgress.name]: Object.fromEntries(rotations.map((r) => [seriesKey([r.tenantId]), progressRatio(r)])),
+    [METRICS.sealedItems.name]: { [seriesKey(['active'])]: sealed.active, [seriesKey(['older'])]: sealed.older },
+  };
+};
 
 /**
  * Gauges read from DynamoDB and SQS at scrape time, cached briefly so a burst
@@ -53,13 +72,14 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, leases] = await Promise.all([
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, leases, rotations] = await Promise.all([
       this.source.queueDepth('rotation'),
       this.source.queueDepth('webhook'),
       this.source.oldestPendingAgeSeconds('rotation'),
       this.source.oldestPendingAgeSeconds('webhook'),
       this.source.auditChain(),
       this.source.leaseGauges?.() ?? {},
+      this.source.keyRotations?.(),
     ]);
     const value: MetricsSnapshot = {
       ...leases,
@@ -71,6 +91,7 @@ export class StateGauges {
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },
+      ...(rotations ? keyRotationGauges(rotations) : {}),
     };
     if (rotationDepth !== undefined) value[METRICS.rotationQueueDepth.name] = { '': rotationDepth };
     if (webhookDepth !== undefined) value[METRICS.webhookQueueDepth.name] = { '': webhookDepth };

@@ -57,6 +57,11 @@ export class VaultMetrics implements MetricsRecorder {
     this.registry.observe(METRICS.acmeOrderDuration, [provider], seconds);
   }
 
+  /** A wrap (a new data key) or an unwrap by the key provider, by outcome (`success`, `failed`). */
+  keyWrapCall(operation: 'wrap' | 'unwrap', provider: string, failed: boolean): void {
+    this.registry.inc(operation === 'wrap' ? METRICS.keyWraps : METRICS.keyUnwraps, [provider, failed ? 'failed' : 'success']);
+  }
+
   rotationFinished(status: 'success' | 'failed'): void {
     this.registry.inc(METRICS.secretRotations, [status]);
     if (status === 'failed') this.signals?.emit('rotationsFailed');

@@ -7,6 +7,7 @@ import { adminRoutes, type AdminRouteServices } from './admin/admin-routes.js';
 import { auditRoutes, type AuditRouteServices } from './audit/audit-routes.js';
 import { dynamicRoutes, type DynamicRouteServices } from './dynamic/dynamic-routes.js';
 import { healthRoutes, type HealthRouteServices } from './health/health-routes.js';
+import { keyRoutes, type KeyRouteServices } from './keys/key-routes.js';
 import { metricsRoutes, type MetricsRouteServices } from './metrics/metrics-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { openApiRoutes, type OpenApiRouteServices } from './openapi/openapi-routes.js';
@@ -28,7 +29,8 @@ export type ApiRouteServices = HealthRouteServices &
   AuditRouteServices &
   OpenApiRouteServices &
   DynamicRouteServices &
-  AcmeRouteServices;
+  AcmeRouteServices &
+  KeyRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -43,6 +45,7 @@ export const API_ROUTE_GROUPS = [
   auditRoutes,
   dynamicRoutes,
   acmeRoutes,
+  keyRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

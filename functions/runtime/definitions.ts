@@ -66,6 +66,11 @@ export const ENV = {
   auditDormantDays: 'SCAIVAULT_AUDIT_DORMANT_DAYS',
   auditSensitivePaths: 'SCAIVAULT_AUDIT_SENSITIVE_PATHS',
   tracesFlush: 'SCAIVAULT_TRACES_FLUSH',
+  /** Days after which a tenant's data key is rotated by the scheduler (0: never). */
+  dataKeyRotationDays: 'SCAIVAULT_DATA_KEY_ROTATION_DAYS',
+  keyRotationBatchSize: 'SCAIVAULT_KEY_ROTATION_BATCH_SIZE',
+  keyRotationConcurrency: 'SCAIVAULT_KEY_ROTATION_CONCURRENCY',
+  keyRotationSecondsPerRun: 'SCAIVAULT_KEY_ROTATION_SECONDS_PER_RUN',
   logLevel: 'LOG_LEVEL',
   logFormat: 'LOG_FORMAT',
   /** Powertools Metrics' (EMF) namespace; unset turns EMF off. */

@@ -44,7 +44,7 @@ const API_DYNAMODB_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
-const ENVELOPE_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'];
+const ENVELOPE_KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey', 'kms:RotateKeyOnDemand'];
 const AUDIT_DYNAMODB_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 
 let synth: Synthesized;

@@ -107,8 +107,8 @@ const WORKERS: readonly WorkerExpectation[] = [
     dynamodb: { state: ITEM_ACTIONS, metrics: ITEM_ACTIONS, audit: AUDIT_ITEM_ACTIONS },
     // The outbox re-sends pending jobs of every queue.
     sqs: { rotation: SEND, webhook: SEND, auditExport: SEND },
-    // Its readiness checks read the key's state; ACME orders open and seal under existing data keys.
-    directKms: ['kms:Decrypt', 'kms:DescribeKey'],
+    // Readiness reads the key's state; data-key rotation makes keys on schedule and re-seals under them; ACME seals certificate keys.
+    directKms: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
     s3: { '': ['s3:ListBucket'], 'audit/blocks/*': ['s3:GetObject', 's3:PutObject'] },
   },
   {
@@ -347,8 +347,8 @@ describe('least privilege across the workers', () => {
     expect(queuesWith('rotation-worker', 'sqs:SendMessage')).toEqual(['webhook']);
   });
 
-  it('gives no worker kms:GenerateDataKey on its own account (only the api creates tenants)', () => {
-    for (const w of WORKERS) {
+  it('gives no worker kms:GenerateDataKey on its own account (the api creates tenants; the scheduler, rotated data keys)', () => {
+    for (const w of WORKERS.filter((worker) => worker.name !== 'scheduler')) {
       const direct = forService(statementsOf(w), 'kms').filter((s) => !s.condition);
       expect(
         direct.flatMap((s) => s.actions).filter((a) => a.startsWith('kms:GenerateDataKey')),

@@ -93,6 +93,18 @@ describe('the API keeps its declared contract', () => {
     expect((await call('POST', '/v1/dynamic/contract/creds/reader', '/v1/dynamic/{engine}/creds/{role}')).status).toBe(404);
   });
 
+  it('keys: data-key rotation and the master key', async () => {
+    expect((await call('GET', '/v1/admin/keys/rotation', '/v1/admin/keys/rotation')).status).toBe(404);
+    const started = await call('POST', '/v1/admin/keys/rotate', '/v1/admin/keys/rotate', { body: {} });
+    expect(started.status).toBe(202);
+    expect((await call('GET', '/v1/admin/keys/rotation', '/v1/admin/keys/rotation')).body.rotation_id).toBe(started.body.rotation_id);
+    expect((await call('POST', '/v1/admin/keys/rotate', '/v1/admin/keys/rotate', { body: { tenant: 'default' } })).status).toBe(409);
+    const master = await call('POST', '/v1/admin/keys/master/rotate', '/v1/admin/keys/master/rotate');
+    expect(master.body).toEqual({ provider: 'local', key_version: 'v2' });
+    // Values written before both rotations still read.
+    expect((await vault.request('GET', '/v1/secrets/app/db')).status).toBe(200);
+  });
+
   it('admin: the status reports the features that are wired', async () => {
     const status = await call('GET', '/v1/admin/status', '/v1/admin/status');
     expect(status.status).toBe(200);

@@ -70,4 +70,19 @@ describe('AwsKmsKeyWrapper', () => {
     const { client } = fakeClient(() => ({}));
     expect(await new AwsKmsKeyWrapper(client, KEY_ID).describe()).toEqual({ provider: 'aws-kms', keyId: KEY_ID, state: 'Unknown' });
   });
+
+  it('rotates the key material on demand with RotateKeyOnDemand on the configured key', async () => {
+    const { sent, client } = fakeClient(() => ({ KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' }));
+    const version = await new AwsKmsKeyWrapper(client, KEY_ID).rotateMasterKey();
+
+    expect(sent).toEqual([{ name: 'RotateKeyOnDemandCommand', input: { KeyId: KEY_ID } }]);
+    expect(version).toBe('1234abcd-12ab-34cd-56ef-1234567890ab');
+  });
+
+  it("passes a refused on-demand rotation on (e.g. the yearly quota), naming KMS's error", async () => {
+    const { client } = fakeClient(() => {
+      throw Object.assign(new Error('on-demand rotation limit reached'), { name: 'LimitExceededException' });
+    });
+    await expect(new AwsKmsKeyWrapper(client, KEY_ID).rotateMasterKey()).rejects.toMatchObject({ name: 'LimitExceededException' });
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DataKeyCache } from '../../functions/domain/crypto/data-key-cache.js';
 
 const keyOf = (fill: number): Buffer => Buffer.alloc(32, fill);
@@ -103,5 +103,42 @@ describe('DataKeyCache', () => {
     cache.set('a', keyOf(1));
     expect(cache.get('a')).toBeUndefined();
     expect(cache.stats()).toMatchObject({ entries: 0, hits: 0, misses: 1 });
+  });
+});
+
+describe('DataKeyCache purge timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** The cache's own copy of a key, to see it zeroed: what a heap dump would find. */
+  const heldCopy = (cache: DataKeyCache, id: string): Buffer => (cache as unknown as { entries: Map<string, { key: Buffer }> }).entries.get(id)?.key as Buffer;
+
+  it('purges and zeroes expired entries on its timer without a lookup, leaving live ones', () => {
+    vi.useFakeTimers();
+    const cache = new DataKeyCache(10, 100);
+    cache.set('old', Buffer.alloc(32, 7));
+    const oldCopy = heldCopy(cache, 'old');
+    const stop = cache.startPurging(1000);
+    vi.advanceTimersByTime(6000);
+    cache.set('young', Buffer.alloc(32, 9));
+    vi.advanceTimersByTime(5000);
+
+    expect(cache.stats().entries).toBe(1);
+    expect(oldCopy.equals(Buffer.alloc(32, 0))).toBe(true);
+    expect(heldCopy(cache, 'young').equals(Buffer.alloc(32, 9))).toBe(true);
+    // Nothing was looked up: the purge, not a miss, dropped it.
+    expect(cache.stats().misses).toBe(0);
+    stop();
+  });
+
+  it("runs on an unref'd timer, so it never keeps a process alive", () => {
+    const unref = vi.fn();
+    const spy = vi.spyOn(globalThis, 'setInterval').mockReturnValue({ unref } as unknown as ReturnType<typeof setInterval>);
+    const stop = new DataKeyCache(300, 10).startPurging();
+    expect(unref).toHaveBeenCalledOnce();
+    expect(spy.mock.calls[0]?.[1]).toBe(60_000);
+    spy.mockRestore();
+    stop();
   });
 });

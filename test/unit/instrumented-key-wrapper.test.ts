@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError, IntegrityError } from '../../functions/domain/errors.js';
 import { InstrumentedKeyWrapper } from '../../functions/observability/instrumented-key-wrapper.js';
 import { DURATION_BUCKETS, METRICS } from '../../functions/observability/metric-catalogue.js';
-import { MetricRegistry, type HistogramValue } from '../../functions/observability/metric-registry.js';
+import { MetricRegistry, seriesKey, type HistogramValue } from '../../functions/observability/metric-registry.js';
 import { VaultMetrics } from '../../functions/observability/vault-metrics.js';
 import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../functions/domain/ports/keys.js';
 
@@ -94,5 +94,26 @@ describe('InstrumentedKeyWrapper', () => {
     inner.failure = new DependencyUnavailableError('key provider');
     await expect(wrapper.generateDataKey({})).rejects.toBeInstanceOf(DependencyUnavailableError);
     expect(errors('encrypt')).toBe(0);
+  });
+
+  it('counts wraps and unwraps by provider and result, a refused wrapped key as a failed unwrap', async () => {
+    const { registry, inner, wrapper } = setUp();
+    await wrapper.generateDataKey({ tenant: 'acme' });
+    await wrapper.unwrap(new Uint8Array([1]), { tenant: 'acme' });
+    await wrapper.unwrap(new Uint8Array([1]), { tenant: 'acme' });
+    inner.failure = new IntegrityError('tampered');
+    await expect(wrapper.unwrap(new Uint8Array([1]), { tenant: 'acme' })).rejects.toBeInstanceOf(IntegrityError);
+    inner.failure = providerError('ThrottlingException');
+    await expect(wrapper.generateDataKey({ tenant: 'acme' })).rejects.toThrow();
+    const count = (metric: { name: string }, result: string) => registry.snapshot()[metric.name]?.[seriesKey(['scripted', result])] ?? 0;
+    expect([count(METRICS.keyWraps, 'success'), count(METRICS.keyWraps, 'failed')]).toEqual([1, 1]);
+    expect([count(METRICS.keyUnwraps, 'success'), count(METRICS.keyUnwraps, 'failed')]).toEqual([2, 1]);
+  });
+
+  it('offers the master key rotation only when the provider can', async () => {
+    const { wrapper } = setUp();
+    expect(wrapper.rotateMasterKey).toBeUndefined();
+    const rotating = Object.assign(new ScriptedKeyWrapper(), { rotateMasterKey: async () => 'v2' });
+    expect(await new InstrumentedKeyWrapper(rotating, new VaultMetrics(new MetricRegistry())).rotateMasterKey?.()).toBe('v2');
   });
 });

@@ -1,4 +1,4 @@
-import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, RotateKeyOnDemandCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { IntegrityError } from '../../domain/errors.js';
 import type { KeyProviderStatus, KeyWrapper, WrappedDataKey } from '../../domain/ports/keys.js';
 
@@ -33,5 +33,16 @@ export class AwsKmsKeyWrapper implements KeyWrapper {
   async describe(): Promise<KeyProviderStatus> {
     const result = await this.client.send(new DescribeKeyCommand({ KeyId: this.keyId }));
     return { provider: this.provider, keyId: result.KeyMetadata?.Arn ?? this.keyId, state: result.KeyMetadata?.KeyState ?? 'Unknown' };
+  }
+
+  /**
+   * Starts an on-demand rotation of the KMS key's material. KMS keeps every older
+   * material version and picks the right one for each ciphertext, so data keys
+   * wrapped before keep unwrapping; new GenerateDataKey calls use the new material.
+   * Returns the key's id (KMS names no material version in its answer).
+   */
+  async rotateMasterKey(): Promise<string> {
+    const result = await this.client.send(new RotateKeyOnDemandCommand({ KeyId: this.keyId }));
+    return result.KeyId ?? this.keyId;
   }
 }

@@ -57,6 +57,28 @@ export class DataKeyCache {
     this.entries.set(id, { key: Buffer.from(key), expiresAt: this.now() + this.ttlSeconds * 1000 });
   }
 
+  /** Drops (and zeroes) every expired entry now, rather than at its next lookup; returns how many. */
+  purgeExpired(): number {
+    const now = this.now();
+    let purged = 0;
+    for (const [id, entry] of this.entries) {
+      if (entry.expiresAt > now) continue;
+      this.drop(id, entry);
+      purged += 1;
+    }
+    return purged;
+  }
+
+  /**
+   * Purges expired entries every `intervalMs` on an unref'd timer, so an idle
+   * process does not keep plaintext keys past their TTL; returns the stop call.
+   */
+  startPurging(intervalMs = Math.min(60_000, Math.max(1000, (this.ttlSeconds * 1000) / 2))): () => void {
+    const timer = setInterval(() => this.purgeExpired(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** Forgets every key, wiping the plaintext copies; returns how many were held. */
   clear(): number {
     const count = this.entries.size;

@@ -28,6 +28,7 @@ export class KeyManager {
       wrapped,
       provider: this.wrapper.provider,
       createdAt: new Date().toISOString(),
+      state: 'active',
     });
     this.cache.set(cacheId(tenantId, keyId), plaintext);
     plaintext.fill(0);

@@ -20,6 +20,9 @@ export const EVENT_TYPES = [
   'certificate.issued',
   'certificate.renewed',
   'certificate.renewal_failed',
+  // Data-key rotation (functions/domain/crypto/key-rotation.ts).
+  'key.rotation_started',
+  'key.rotation_finished',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

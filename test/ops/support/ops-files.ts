@@ -61,6 +61,11 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_metrics_publish_failures_total',
   'scaivault_metrics_last_publish_timestamp_seconds',
   'scaivault_build_info',
+  'scaivault_key_rotation_active',
+  'scaivault_key_rotation_progress_ratio',
+  'scaivault_sealed_items',
+  'scaivault_key_wraps_total',
+  'scaivault_key_unwraps_total',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */

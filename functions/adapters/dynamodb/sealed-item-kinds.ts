@@ -1,0 +1,175 @@
+// The registry of sealed-item kinds the data-key rotation re-seals
+// (functions/domain/crypto/key-rotation.ts; the interface is `SealedItemKind`
+// in functions/domain/ports/keys.ts).
+//
+// Adding a kind (CA private keys, ACME account keys) is one entry in
+// `sealedItemKinds` below: an object with
+// - `name`: stable and lower-case (`ca_key`); a persisted rotation cursor names it, so never rename one;
+// - `list(tenant, cursor, limit)`: a page of `{ id, keyId }` in a stable order, read with a projection
+//   that leaves the ciphertext in the table (`keyIdPage` below does a one-partition Query);
+// - `read(tenant, id)`: a consistent GetItem giving the sealed value and its seal context (the AAD
+//   it was sealed with: tenant, path, version, exactly as the owning code seals it);
+// - `replace(tenant, current, next)`: one conditional write of `next` that holds only while the
+//   stored value is still `current.sealed` (`resealUpdate` below: key id and IV), false otherwise.
+// A kind whose items live in another store (PostgreSQL, S3) implements the same three calls there.
+import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SealContext } from '../../domain/crypto/envelope.js';
+import { ConflictError, ValidationError } from '../../domain/errors.js';
+import type { SealedItem, SealedItemKind, SealedItemPage, SealedItemRef } from '../../domain/ports/keys.js';
+import type { SealedValue } from '../../domain/ports/secrets.js';
+import { signingSecretContext } from '../../domain/webhooks/webhooks.js';
+import { dynamoCall, itemToSealed, queryAll } from './dynamodb-call.js';
+
+type Item = Record<string, unknown>;
+type Key = { pk: string; sk: string };
+
+const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
+
+/** One page of a partition's items (`pk` and `sk` plus `projection`), from after the cursor's sort key. */
+export const keyIdPage = async (
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  page: { cursor: string | undefined; limit: number },
+  projection: string,
+  names?: Record<string, string>,
+) => {
+  const { cursor, limit } = page;
+  const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+  const result = await dynamoCall(() =>
+    client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: marshall({ ':pk': pk }),
+        ProjectionExpression: `pk, sk, ${projection}`,
+        ExpressionAttributeNames: names,
+        ConsistentRead: true,
+        Limit: limit,
+        ExclusiveStartKey: after === undefined ? undefined : marshall({ pk, sk: after }),
+      }),
+    ),
+  );
+  const items = (result.Items ?? []).map((item) => unmarshall(item));
+  const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).sk as string) : undefined;
+  return { items, nextCursor: last === undefined ? undefined : encodeCursor(last) };
+};
+
+const getItem = async (client: DynamoDBClient, table: string, key: Key): Promise<Item | undefined> => {
+  const result = await dynamoCall(() => client.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true })));
+  return result.Item ? unmarshall(result.Item) : undefined;
+};
+
+/**
+ * Writes `next` over the sealed value at `at` (`''` for top-level `keyId`/`iv`/`ct`, `secrets[2].` for a
+ * list element) only while it still holds `current`: true when written, false when a writer got there first.
+ */
+export const resealUpdate = async (client: DynamoDBClient, table: string, key: Key, at: string, current: SealedValue, next: SealedValue) => {
+  try {
+    await dynamoCall(() =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: marshall(key),
+          UpdateExpression: `SET ${at}keyId = :keyId, ${at}iv = :iv, ${at}ct = :ct`,
+          // The IV is fresh for every seal: equal key id and IV mean the very value that was read.
+          ConditionExpression: `${at}keyId = :oldKeyId AND ${at}iv = :oldIv`,
+          ExpressionAttributeValues: marshall({
+            ':keyId': next.keyId,
+            ':iv': next.iv,
+            ':ct': next.ciphertext,
+            ':oldKeyId': current.keyId,
+            ':oldIv': current.iv,
+          }),
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
+};
+
+// Secret versions: the head item (pk T#<t>#SECRETS, sk <path>) and every history item
+// (pk T#<t>#V#<path>, sk <version>); ids are `h:<path>` and `v:<version sk>:<path>`.
+const SECRETS_PK = (tenantId: string) => `T#${tenantId}#SECRETS`;
+const HISTORY_PK = (tenantId: string, path: string) => `T#${tenantId}#V#${path}`;
+
+const secretVersionKind = (client: DynamoDBClient, table: string): SealedItemKind => {
+  const keyOf = (tenantId: string, id: string): Key => {
+    if (id.startsWith('h:')) return { pk: SECRETS_PK(tenantId), sk: id.slice(2) };
+    const [, sk, ...path] = id.split(':');
+    if (!sk || path.length === 0) throw new ValidationError(`sealed item id ${id} is malformed`);
+    return { pk: HISTORY_PK(tenantId, path.join(':')), sk };
+  };
+  return {
+    name: 'secret_version',
+    async list(tenantId, cursor, limit): Promise<SealedItemPage> {
+      const heads = await keyIdPage(client, table, SECRETS_PK(tenantId), { cursor, limit }, 'keyId, #version', { '#version': 'version' });
+      const histories = await Promise.all(
+        heads.items.map(async (head) => {
+          const path = head.sk as string;
+          const current = { id: `h:${path}`, keyId: head.keyId as string };
+          // Earlier versions exist only once there is a second: most secrets cost no history query.
+          if ((head.version as number) <= 1) return [current];
+          const { items } = await queryAll(client, {
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': HISTORY_PK(tenantId, path) }),
+            ProjectionExpression: 'sk, keyId',
+            ConsistentRead: true,
+          });
+          return [
+            { id: `h:${path}`, keyId: head.keyId as string },
+            ...items.map((item) => ({ id: `v:${item.sk as string}:${path}`, keyId: item.keyId as string })),
+          ];
+        }),
+      );
+      return { items: histories.flat(), nextCursor: heads.nextCursor };
+    },
+    async read(tenantId, id): Promise<SealedItem | undefined> {
+      const item = await getItem(client, table, keyOf(tenantId, id));
+      if (!item) return undefined;
+      return { id, sealed: itemToSealed(item), context: { tenantId, path: item.path as string, version: item.version as number } };
+    },
+    replace: (tenantId, current, next) => resealUpdate(client, table, keyOf(tenantId, current.id), '', current.sealed, next),
+  };
+};
+
+// Webhook signing secrets: a list `secrets` in the subscription item (pk T#<t>#WEBHOOKS, sk <webhook id>);
+// ids are `<webhook id>:<secret version>`, and a read notes the list index the condition pins.
+const WEBHOOKS_PK = (tenantId: string) => `T#${tenantId}#WEBHOOKS`;
+
+const webhookSigningSecretKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
+  name: 'webhook_signing_secret',
+  async list(tenantId, cursor, limit): Promise<SealedItemPage> {
+    const page = await keyIdPage(client, table, WEBHOOKS_PK(tenantId), { cursor, limit }, 'secrets');
+    const items: SealedItemRef[] = page.items.flatMap((item) =>
+      ((item.secrets as Item[] | undefined) ?? []).map((secret) => ({ id: `${item.sk as string}:${secret.version as number}`, keyId: secret.keyId as string })),
+    );
+    return { items, nextCursor: page.nextCursor };
+  },
+  async read(tenantId, id): Promise<SealedItem | undefined> {
+    const [webhookId = '', version] = id.split(':');
+    const item = await getItem(client, table, { pk: WEBHOOKS_PK(tenantId), sk: webhookId });
+    const secrets = (item?.secrets as Item[] | undefined) ?? [];
+    const position = secrets.findIndex((secret) => String(secret.version) === version);
+    const secret = secrets[position];
+    if (!secret) return undefined;
+    const context: SealContext = signingSecretContext(tenantId, webhookId, secret.version as number);
+    return { id, sealed: itemToSealed(secret), context, position };
+  },
+  replace: (tenantId, current, next) => {
+    const webhookId = current.id.split(':')[0] ?? '';
+    const at = `secrets[${current.position ?? 0}].`;
+    return resealUpdate(client, table, { pk: WEBHOOKS_PK(tenantId), sk: webhookId }, at, current.sealed, next);
+  },
+});
+
+/** Every kind, in the order a rotation pass visits them. Append new kinds; never reorder or rename. */
+export const sealedItemKinds = (client: DynamoDBClient, table: string): readonly SealedItemKind[] => [
+  secretVersionKind(client, table),
+  webhookSigningSecretKind(client, table),
+];
