@@ -11,6 +11,7 @@ const SCHEDULER_STEPS = [
   'jobs due',
   'leases due',
   'acme orders',
+  'key rotation',
   'audit seal',
   'audit detect',
   'audit verify',
