@@ -6,6 +6,7 @@ import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-
 import { composeWebhooks } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
+import { composePki } from '../composition/pki.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -138,6 +139,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
+    pki: composePki(core),
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
     ...routeTableServices(),
   };

@@ -1,5 +1,6 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
+import { composePki } from './pki.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
@@ -32,7 +33,8 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
   return probes;
 };
 
-const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
+const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
+  const { config, authRepository, secretRepository, sqs, dynamodb } = core;
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   return new StateGauges(
     {
@@ -41,6 +43,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
+      certificateGauges: () => composePki(core).gauges(),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

@@ -4,6 +4,7 @@ import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
+import { composePki } from './pki.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import type { VaultConfig } from '../config.js';
@@ -69,6 +70,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
+  const pki = composePki(core);
   const steps = new SpanStepTracer();
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
@@ -83,7 +85,13 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    const pkiDuties = steps.step(
+      'pki maintenance',
+      () => pki.maintenance.run(),
+      (r) => ({ 'scaivault.pki.crls_rebuilt': r.crlsRebuilt, 'scaivault.pki.expiring_notified': r.expiringNotified, 'scaivault.pki.tidied': r.tidied }),
+    );
+    const [jobs, sealed, pkiRun] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), pkiDuties]);
+    if (pkiRun.status === 'rejected') logger.warn('pki maintenance failed', { error: describeError(pkiRun.reason) });
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

@@ -1,4 +1,4 @@
-import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
+import { METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
 
 /** Reads of the source of truth behind the `state` gauges. */
@@ -9,6 +9,8 @@ export interface StateSource {
   oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number>;
   /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
   auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
+  /** The PKI's gauges (certificates active and expiring, CA expiry, CRL age), read from the inventory's expiry index. */
+  certificateGauges(): Promise<MetricsSnapshot>;
 }
 
 /**
@@ -51,19 +53,19 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit] = await Promise.all([
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, certificates] = await Promise.all([
       this.source.queueDepth('rotation'),
       this.source.queueDepth('webhook'),
       this.source.oldestPendingAgeSeconds('rotation'),
       this.source.oldestPendingAgeSeconds('webhook'),
       this.source.auditChain(),
+      this.source.certificateGauges(),
     ]);
     const value: MetricsSnapshot = {
       [METRICS.secrets.name]: Object.fromEntries(counts),
       [METRICS.rotationQueueOldestAge.name]: { '': rotationAge },
       [METRICS.webhookQueueOldestAge.name]: { '': webhookAge },
-      // No certificate is issued before the PKI engine exists: an honest zero for every window.
-      [METRICS.certificatesExpiringSoon.name]: Object.fromEntries(EXPIRY_WINDOWS_DAYS.map((days) => [seriesKey([String(days)]), 0])),
+      ...certificates,
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },

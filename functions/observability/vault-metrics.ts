@@ -44,11 +44,19 @@ export class VaultMetrics implements MetricsRecorder {
     this.registry.observe(METRICS.requestDuration, [method, pathCategory], seconds);
   }
 
-  keyProviderCall(operation: 'encrypt' | 'decrypt', seconds: number, failed: boolean): void {
+  keyProviderCall(operation: 'encrypt' | 'decrypt' | 'sign', seconds: number, failed: boolean): void {
     this.registry.observe(METRICS.kmsLatency, [operation], seconds);
     if (!failed) return;
     this.registry.inc(METRICS.kmsErrors, [operation]);
     this.signals?.emit('kmsErrors');
+  }
+
+  certificateIssued(caId: string, issuerType: string): void {
+    this.registry.inc(METRICS.certificatesIssued, [caId, issuerType]);
+  }
+
+  certificateRevoked(caId: string): void {
+    this.registry.inc(METRICS.certificatesRevoked, [caId]);
   }
 
   rotationFinished(status: 'success' | 'failed'): void {

@@ -8,6 +8,7 @@ import { healthRoutes, type HealthRouteServices } from './health/health-routes.j
 import { metricsRoutes, type MetricsRouteServices } from './metrics/metrics-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { openApiRoutes, type OpenApiRouteServices } from './openapi/openapi-routes.js';
+import { pkiRoutes, type PkiRouteServices } from './pki/pki-routes.js';
 import { policyRoutes, type PolicyRouteServices } from './policies/policy-routes.js';
 import { rotationRoutes, type RotationRouteServices } from './rotation/rotation-routes.js';
 import { secretRoutes, type SecretRouteServices } from './secrets/secret-routes.js';
@@ -24,7 +25,8 @@ export type ApiRouteServices = HealthRouteServices &
   RotationRouteServices &
   WebhookRouteServices &
   AuditRouteServices &
-  OpenApiRouteServices;
+  OpenApiRouteServices &
+  PkiRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -37,6 +39,7 @@ export const API_ROUTE_GROUPS = [
   adminRoutes,
   webhookRoutes,
   auditRoutes,
+  pkiRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

@@ -12,6 +12,10 @@ export const EVENT_TYPES = [
   'audit.policy_violation_spike',
   'audit.dormant_secret_read',
   'audit.new_identity_sensitive_read',
+  // PKI (functions/domain/pki/).
+  'certificate.issued',
+  'certificate.revoked',
+  'certificate.expiring',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
