@@ -3,7 +3,6 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
   type QueryCommandInput,
@@ -113,23 +112,26 @@ export class DynamoDbCertificateInventory implements CertificateInventorySink, C
   async revoke(tenantId: string, caId: string, serial: string, reason: number, at: string): Promise<boolean> {
     const current = await this.getCertificate(tenantId, caId, serial);
     if (!current || current.state !== 'active') return false;
+    // The revocation entry first: a crash between the writes leaves the CRL listing a certificate
+    // the inventory still shows active (the safe side), never a revoked one missing from the CRL.
+    const entry = { pk: crlPk(tenantId, caId), sk: serial, revokedAt: at, reason, notAfter: current.notAfter };
+    await dynamoCall(() =>
+      this.client.send(
+        new PutItemCommand({ TableName: this.tableName, Item: marshall(entry), ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    ).catch((error: unknown) => {
+      if (!(error instanceof ConflictError)) throw error;
+    });
     try {
       await dynamoCall(() =>
         this.client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: marshall({ pk: certPk(tenantId, caId), sk: serial }),
-                  UpdateExpression: 'SET #state = :revoked, revokedAt = :at, revocationReason = :reason, gsi1pk = :index',
-                  ConditionExpression: '#state = :active',
-                  ExpressionAttributeNames: { '#state': 'state' },
-                  ExpressionAttributeValues: marshall({ ':revoked': 'revoked', ':active': 'active', ':at': at, ':reason': reason, ':index': REVOKED }),
-                },
-              },
-              { Put: { TableName: this.tableName, Item: marshall({ pk: crlPk(tenantId, caId), sk: serial, revokedAt: at, reason, notAfter: current.notAfter }) } },
-            ],
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: marshall({ pk: certPk(tenantId, caId), sk: serial }),
+            UpdateExpression: 'SET #state = :revoked, revokedAt = :at, revocationReason = :reason, gsi1pk = :index',
+            ConditionExpression: '#state = :active',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: marshall({ ':revoked': 'revoked', ':active': 'active', ':at': at, ':reason': reason, ':index': REVOKED }),
           }),
         ),
       );
