@@ -85,7 +85,13 @@ export const METRICS = {
     'Certificates issued, per CA and issuer type (internal or acme).',
   ),
   certificatesRevoked: metric('scaivault_certificates_revoked_total', 'counter', 'fleet', ['ca_id'], 'Certificates revoked, per CA.'),
-  crlLastUpdate: metric('scaivault_crl_last_update_timestamp_seconds', 'gauge', 'state', ['ca_id'], "When a CA's current CRL was signed (thisUpdate), as Unix seconds."),
+  crlLastUpdate: metric(
+    'scaivault_crl_last_update_timestamp_seconds',
+    'gauge',
+    'state',
+    ['ca_id'],
+    "When a CA's current CRL was signed (thisUpdate), as Unix seconds.",
+  ),
   certificateExpiry: metric(
     'scaivault_certificate_expiry_timestamp_seconds',
     'gauge',

@@ -22,12 +22,14 @@ describe('pki', () => {
   let rootPem: string;
   let caId: string;
 
-  const issue = (ca: string, role: string, body: Record<string, unknown>, as = token) => vault.request('POST', `/v1/pki/cas/${ca}/issue/${role}`, { token: as, body });
+  const issue = (ca: string, role: string, body: Record<string, unknown>, as = token) =>
+    vault.request('POST', `/v1/pki/cas/${ca}/issue/${role}`, { token: as, body });
   const putRole = async (ca: string, role: string, body: Record<string, unknown>) => {
     const response = await vault.request('PUT', `/v1/pki/cas/${ca}/roles/${role}`, { token, body });
     expect(response.status, response.text).toBe(200);
   };
-  const inventory = async (ca: string) => (await vault.request('GET', `/v1/pki/cas/${ca}/certificates`, { token })).body.certificates as { serial: string; state: string }[];
+  const inventory = async (ca: string) =>
+    (await vault.request('GET', `/v1/pki/cas/${ca}/certificates`, { token })).body.certificates as { serial: string; state: string }[];
 
   beforeAll(async () => {
     vault = await VaultProcess.start();
@@ -83,8 +85,7 @@ describe('pki', () => {
     const serial = issued.body.serial as string;
     const leaf = file('gone.pem', issued.body.certificate);
     const root = file('root.pem', rootPem);
-    const ocsp = () =>
-      openssl('ocsp', '-issuer', root, '-cert', leaf, '-CAfile', root, '-url', `${vault.url}/v1/pki/${caId}/ocsp`, '-no_nonce').stdout;
+    const ocsp = () => openssl('ocsp', '-issuer', root, '-cert', leaf, '-CAfile', root, '-url', `${vault.url}/v1/pki/${caId}/ocsp`, '-no_nonce').stdout;
     expect(ocsp()).toContain(`${leaf}: good`);
     const revoked = await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token, body: { serial, reason: 'keyCompromise' } });
     expect(revoked.status, revoked.text).toBe(200);
@@ -104,32 +105,77 @@ describe('pki', () => {
   });
 
   it('imports a CA with its key, completes a KMS-backed intermediate from its CSR, and chains verify', async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ext.key'), '-out', join(dir, 'ext.pem'), '-subj', '/CN=External Root', '-days', '3650', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    execFileSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'ext.key'),
+      '-out',
+      join(dir, 'ext.pem'),
+      '-subj',
+      '/CN=External Root',
+      '-days',
+      '3650',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     const extPem = execFileSync('cat', [join(dir, 'ext.pem')], { encoding: 'utf8' });
     const extKey = execFileSync('cat', [join(dir, 'ext.key')], { encoding: 'utf8' });
     const imported = await vault.request('POST', '/v1/pki/cas', { token, body: { type: 'import', name: 'ext', certificate: extPem, private_key: extKey } });
     expect(imported.status, imported.text).toBe(201);
     expect(imported.text).not.toContain('PRIVATE KEY');
-    const inter = await vault.request('POST', '/v1/pki/cas', { token, body: { type: 'intermediate', name: 'inter', common_name: 'Acme Issuing CA', key_type: 'ec-p384', key_backend: 'kms' } });
+    const inter = await vault.request('POST', '/v1/pki/cas', {
+      token,
+      body: { type: 'intermediate', name: 'inter', common_name: 'Acme Issuing CA', key_type: 'ec-p384', key_backend: 'kms' },
+    });
     expect(inter.status, inter.text).toBe(201);
     expect(inter.body.status).toBe('pending');
     file('ext.cnf', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
     const signedInter = execFileSync(
       'openssl',
-      ['x509', '-req', '-in', file('inter.csr', inter.body.csr), '-CA', join(dir, 'ext.pem'), '-CAkey', join(dir, 'ext.key'), '-CAcreateserial', '-days', '365', '-extfile', join(dir, 'ext.cnf')],
+      [
+        'x509',
+        '-req',
+        '-in',
+        file('inter.csr', inter.body.csr),
+        '-CA',
+        join(dir, 'ext.pem'),
+        '-CAkey',
+        join(dir, 'ext.key'),
+        '-CAcreateserial',
+        '-days',
+        '365',
+        '-extfile',
+        join(dir, 'ext.cnf'),
+      ],
       { encoding: 'utf8' },
     );
-    const completed = await vault.request('POST', `/v1/pki/cas/${inter.body.ca_id}/signed-certificate`, { token, body: { certificate: signedInter, chain: [extPem] } });
+    const completed = await vault.request('POST', `/v1/pki/cas/${inter.body.ca_id}/signed-certificate`, {
+      token,
+      body: { certificate: signedInter, chain: [extPem] },
+    });
     expect(completed.status, completed.text).toBe(200);
     await putRole(inter.body.ca_id, 'internal', { allowed_domains: ['*.svc.internal'], allow_glob_domains: true, key_types: ['rsa-2048', 'ec-p256'] });
     const leaf = await issue(inter.body.ca_id, 'internal', { common_name: 'db.svc.internal', key_type: 'rsa-2048' });
     expect(leaf.status, leaf.text).toBe(200);
     expect(leaf.body.ca_chain).toHaveLength(2);
-    const result = openssl('verify', '-CAfile', join(dir, 'ext.pem'), '-untrusted', file('inter.pem', leaf.body.issuing_ca), file('leaf2.pem', leaf.body.certificate));
+    const result = openssl(
+      'verify',
+      '-CAfile',
+      join(dir, 'ext.pem'),
+      '-untrusted',
+      file('inter.pem', leaf.body.issuing_ca),
+      file('leaf2.pem', leaf.body.certificate),
+    );
     expect(result.stdout + result.stderr).toContain(': OK');
   });
 
-  it('answers an unknown CA and another tenant\'s CA with 404, and changes nothing', async () => {
+  it("answers an unknown CA and another tenant's CA with 404, and changes nothing", async () => {
     const other = await createIdentity(vault, { tenant: 'globex', identity: 'sa:pki', policies: ['admin'] });
     expect((await issue('ca_000000000000000000000000', 'web', { common_name: 'a.example.com' })).status).toBe(404);
     expect((await issue(caId, 'web', { common_name: 'a.example.com' }, other)).status).toBe(404);

@@ -111,14 +111,12 @@ export class DynamoDbCertificateInventory implements CertificateInventorySink, C
 
   async revoke(tenantId: string, caId: string, serial: string, reason: number, at: string): Promise<boolean> {
     const current = await this.getCertificate(tenantId, caId, serial);
-    if (!current || current.state !== 'active') return false;
+    if (current?.state !== 'active') return false;
     // The revocation entry first: a crash between the writes leaves the CRL listing a certificate
     // the inventory still shows active (the safe side), never a revoked one missing from the CRL.
     const entry = { pk: crlPk(tenantId, caId), sk: serial, revokedAt: at, reason, notAfter: current.notAfter };
     await dynamoCall(() =>
-      this.client.send(
-        new PutItemCommand({ TableName: this.tableName, Item: marshall(entry), ConditionExpression: 'attribute_not_exists(pk)' }),
-      ),
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(entry), ConditionExpression: 'attribute_not_exists(pk)' })),
     ).catch((error: unknown) => {
       if (!(error instanceof ConflictError)) throw error;
     });
@@ -148,7 +146,12 @@ export class DynamoDbCertificateInventory implements CertificateInventorySink, C
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': crlPk(tenantId, caId) }),
     });
-    return items.map((item) => ({ serial: item.sk as string, revokedAt: item.revokedAt as string, reason: item.reason as number, notAfter: item.notAfter as string }));
+    return items.map((item) => ({
+      serial: item.sk as string,
+      revokedAt: item.revokedAt as string,
+      reason: item.reason as number,
+      notAfter: item.notAfter as string,
+    }));
   }
 
   async expiringBetween(fromIso: string, beforeIso: string, options: { limit?: number; unnotifiedOnly?: boolean }): Promise<ExpiringCertificate[]> {

@@ -57,13 +57,18 @@ export class DynamoDbPkiRepository implements PkiRepository {
   async putCa(ca: CaRecord, expectNew: boolean): Promise<void> {
     const condition = expectNew ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)';
     await dynamoCall(
-      () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(caToItem(ca), { removeUndefinedValues: true }), ConditionExpression: condition })),
+      () =>
+        this.client.send(
+          new PutItemCommand({ TableName: this.tableName, Item: marshall(caToItem(ca), { removeUndefinedValues: true }), ConditionExpression: condition }),
+        ),
       `CA ${ca.caId} changed concurrently`,
     );
   }
 
   async getCa(caId: string): Promise<CaRecord | undefined> {
-    const result = await dynamoCall(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(caKey(caId)), ConsistentRead: true })));
+    const result = await dynamoCall(() =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: marshall(caKey(caId)), ConsistentRead: true })),
+    );
     return result.Item ? itemToCa(unmarshall(result.Item)) : undefined;
   }
 
@@ -155,4 +160,3 @@ export class DynamoDbPkiRepository implements PkiRepository {
     return result.Attributes !== undefined;
   }
 }
-

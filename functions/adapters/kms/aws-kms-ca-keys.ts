@@ -61,8 +61,16 @@ export class AwsKmsCaKeys implements AsymmetricKeyProvider {
       sign: async (data) => {
         // Sign takes a raw message up to 4096 bytes; a longer one (a large CRL) is sent as its digest.
         const digest = data.length > 4096;
-        const message = digest ? await import('node:crypto').then(({ createHash }) => createHash(keyType === 'ec-p384' ? 'sha384' : 'sha256').update(data).digest()) : data;
-        const result = await this.client.send(new SignCommand({ KeyId: keyRef, Message: message, MessageType: digest ? 'DIGEST' : 'RAW', SigningAlgorithm: algorithm }));
+        const message = digest
+          ? await import('node:crypto').then(({ createHash }) =>
+              createHash(keyType === 'ec-p384' ? 'sha384' : 'sha256')
+                .update(data)
+                .digest(),
+            )
+          : data;
+        const result = await this.client.send(
+          new SignCommand({ KeyId: keyRef, Message: message, MessageType: digest ? 'DIGEST' : 'RAW', SigningAlgorithm: algorithm }),
+        );
         if (!result.Signature) throw new Error('KMS Sign returned no signature');
         return coordinate ? derToP1363(result.Signature, coordinate) : result.Signature;
       },

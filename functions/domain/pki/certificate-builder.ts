@@ -90,7 +90,10 @@ export const caCsr = async (subject: string, publicKeySpki: Uint8Array, signer: 
       name: subject,
       keys: { privateKey: signingKey, publicKey },
       signingAlgorithm,
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
     },
     crypto,
   );

@@ -89,7 +89,13 @@ export class IssuerService {
   async issue(principal: Principal, caId: string, roleName: string, input: IssueInput): Promise<IssuedCertificate> {
     const { ca, role } = await this.issuing(principal, caId, roleName);
     const keyType = input.keyType ?? role.keyTypes[0] ?? 'ec-p256';
-    const ttl = checkRequest(role, { commonName: input.commonName, dnsNames: input.altNames, ipAddresses: input.ipSans, keyType, ttlSeconds: input.ttlSeconds });
+    const ttl = checkRequest(role, {
+      commonName: input.commonName,
+      dnsNames: input.altNames,
+      ipAddresses: input.ipSans,
+      keyType,
+      ttlSeconds: input.ttlSeconds,
+    });
     const { publicKey, privateKey } = await generateKey(keyType);
     const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
     const issued = await this.certify(principal, ca, role, { ...input, ttlSeconds: ttl }, spki);
@@ -101,7 +107,13 @@ export class IssuerService {
     const { ca, role } = await this.issuing(principal, caId, roleName);
     const csr = await parseCsr(csrPem);
     const ttl = checkRequest(role, { ...csr, ttlSeconds });
-    return this.certify(principal, ca, role, { commonName: csr.commonName, altNames: csr.dnsNames, ipSans: csr.ipAddresses, ttlSeconds: ttl, keyType: csr.keyType }, csr.spki);
+    return this.certify(
+      principal,
+      ca,
+      role,
+      { commonName: csr.commonName, altNames: csr.dnsNames, ipSans: csr.ipAddresses, ttlSeconds: ttl, keyType: csr.keyType },
+      csr.spki,
+    );
   }
 
   /** The CA and role an issuance needs, after the caller's right to issue under the role. */

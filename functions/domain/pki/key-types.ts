@@ -13,7 +13,10 @@ interface KeyTypeSpec {
 }
 
 const EC = (namedCurve: string, hash: 'SHA-256' | 'SHA-384'): KeyTypeSpec => ({ keyAlgorithm: { name: 'ECDSA', namedCurve }, hash });
-const RSA = (modulusLength: number): KeyTypeSpec => ({ keyAlgorithm: { name: 'RSASSA-PKCS1-v1_5', modulusLength, hash: { name: 'SHA-256' } }, hash: 'SHA-256' });
+const RSA = (modulusLength: number): KeyTypeSpec => ({
+  keyAlgorithm: { name: 'RSASSA-PKCS1-v1_5', modulusLength, hash: { name: 'SHA-256' } },
+  hash: 'SHA-256',
+});
 
 export const KEY_TYPE_SPECS: Readonly<Record<KeyType, KeyTypeSpec>> = {
   'ec-p256': EC('P-256', 'SHA-256'),

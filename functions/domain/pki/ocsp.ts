@@ -39,13 +39,18 @@ export const ocspRespond = async (requestDer: Uint8Array, caCertificatePem: stri
   for (const { reqCert } of request.tbsRequest.requestList) {
     const hash = HASHES[reqCert.hashAlgorithm.algorithm];
     const ours = hash !== undefined && createHash(hash).update(keyBits).digest().equals(Buffer.from(reqCert.issuerKeyHash.buffer));
-    const serial = Buffer.from(reqCert.serialNumber).toString('hex').replace(/^(00)+(?=[89a-f])/, '');
+    const serial = Buffer.from(reqCert.serialNumber)
+      .toString('hex')
+      .replace(/^(00)+(?=[89a-f])/, '');
     const stored = ours ? await lookup(serial) : undefined;
     const certStatus = !stored
       ? new ocsp.CertStatus({ unknown: null })
       : stored.state === 'revoked'
         ? new ocsp.CertStatus({
-            revoked: new ocsp.RevokedInfo({ revocationTime: new Date(stored.revokedAt ?? now), revocationReason: new x509asn.CRLReason(stored.revocationReason ?? 0) }),
+            revoked: new ocsp.RevokedInfo({
+              revocationTime: new Date(stored.revokedAt ?? now),
+              revocationReason: new x509asn.CRLReason(stored.revocationReason ?? 0),
+            }),
           })
         : new ocsp.CertStatus({ good: null });
     responses.push(new ocsp.SingleResponse({ certID: reqCert, certStatus, thisUpdate: now, nextUpdate: new Date(now.getTime() + VALIDITY_MS) }));
@@ -78,7 +83,10 @@ const signBasicResponse = async (
   const algorithm = { ...signingAlgorithm, ...signingKey.algorithm };
   const signature = await signer.sign(new Uint8Array(schema.AsnConvert.serialize(tbs)));
   const formatter = signer.keyType.startsWith('ec-') ? new x509.AsnEcSignatureFormatter() : new x509.AsnDefaultSignatureFormatter();
-  const asnSignature = formatter.toAsnSignature(algorithm as never, signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer);
+  const asnSignature = formatter.toAsnSignature(
+    algorithm as never,
+    signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer,
+  );
   if (!asnSignature) throw new Error('cannot encode the OCSP signature');
   return new ocsp.BasicOCSPResponse({
     tbsResponseData: tbs,

@@ -18,7 +18,8 @@ export const installReflectMetadata = (): void => {
   if (typeof reflect.getMetadata === 'function') return;
   const getOwnMetadata = (key: unknown, target: MetadataTarget, property?: string | symbol) => own(target, property, false)?.get(key);
   reflect.getOwnMetadata = getOwnMetadata;
-  reflect.defineMetadata = (key: unknown, value: unknown, target: MetadataTarget, property?: string | symbol) => void own(target, property, true)?.set(key, value);
+  reflect.defineMetadata = (key: unknown, value: unknown, target: MetadataTarget, property?: string | symbol) =>
+    void own(target, property, true)?.set(key, value);
   reflect.getMetadata = (key: unknown, target: MetadataTarget, property?: string | symbol): unknown => {
     for (let current: MetadataTarget | null = target; current; current = Object.getPrototypeOf(current) as MetadataTarget | null) {
       const value = getOwnMetadata(key, current, property);

@@ -102,7 +102,7 @@ export class RevocationService {
     const existing = await this.repository.getCrl(caId);
     if (existing && new Date(existing.nextUpdate).getTime() > this.now()) return existing;
     const ca = await this.repository.getCa(caId);
-    if (!ca || ca.status !== 'active') throw new NotFoundError(`CA ${caId} not found`);
+    if (ca?.status !== 'active') throw new NotFoundError(`CA ${caId} not found`);
     return this.rebuildCrl(ca);
   }
 
@@ -141,7 +141,7 @@ export class RevocationService {
   /** The DER OCSP response to a DER request (unauthenticated). */
   async ocsp(caId: string, requestDer: Uint8Array): Promise<Uint8Array> {
     const ca = await this.repository.getCa(caId);
-    if (!ca || ca.status !== 'active' || !ca.certificatePem) throw new NotFoundError(`CA ${caId} not found`);
+    if (ca?.status !== 'active' || !ca.certificatePem) throw new NotFoundError(`CA ${caId} not found`);
     const lookup = (serial: string) => this.store.getCertificate(ca.tenantId, caId, serial);
     return ocspRespond(requestDer, ca.certificatePem, await this.cas.signerOf(ca), lookup, new Date(this.now()));
   }

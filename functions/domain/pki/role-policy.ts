@@ -22,7 +22,13 @@ export interface CertificateRequest {
 const DNS_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** A role glob (`*` spans one label or part of one, never a dot) as a regex. */
-const globRegex = (glob: string): RegExp => new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9-]*')}$`);
+const globRegex = (glob: string): RegExp =>
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[a-z0-9-]*')}$`,
+  );
 
 /** Whether `name` (lowercase) is allowed by one of the role's domains. */
 export const domainAllowed = (role: Pick<RoleRecord, 'allowedDomains' | 'allowSubdomains' | 'allowGlobs' | 'allowBareDomains'>, name: string): boolean =>
@@ -55,7 +61,8 @@ export const checkRequest = (role: RoleRecord, request: CertificateRequest): num
   if (request.keyType && !role.keyTypes.includes(request.keyType)) {
     throw new RoleViolationError(`role ${role.name} does not allow key type ${request.keyType} (allowed: ${role.keyTypes.join(', ')})`, 'key_type');
   }
-  if (request.keyType === undefined) throw new RoleViolationError('the key type is not one any role may allow (EC P-256/P-384, RSA 2048/3072/4096)', 'key_type');
+  if (request.keyType === undefined)
+    throw new RoleViolationError('the key type is not one any role may allow (EC P-256/P-384, RSA 2048/3072/4096)', 'key_type');
   const ttl = request.ttlSeconds ?? role.defaultTtlSeconds;
   if (ttl > role.maxTtlSeconds) throw new RoleViolationError(`ttl ${ttl}s exceeds role ${role.name}'s max_ttl of ${role.maxTtlSeconds}s`, 'ttl');
   return ttl;

@@ -15,13 +15,15 @@ let loading: Promise<X509> | undefined;
 
 export const loadX509 = (): Promise<X509> =>
   // tsyringe (inside @peculiar/x509) needs the Reflect metadata functions before it loads.
-  (loading ??= import('./reflect-metadata.js').then(({ installReflectMetadata }) => {
-    installReflectMetadata();
-    return import('@peculiar/x509');
-  }).then((x509) => {
-    x509.cryptoProvider.set(webcrypto as never);
-    return x509;
-  }));
+  (loading ??= import('./reflect-metadata.js')
+    .then(({ installReflectMetadata }) => {
+      installReflectMetadata();
+      return import('@peculiar/x509');
+    })
+    .then((x509) => {
+      x509.cryptoProvider.set(webcrypto as never);
+      return x509;
+    }));
 
 /** What a generator needs to sign through `signer`: the crypto to pass, the key stand-in and the algorithm. */
 export interface SigningParams {

@@ -129,7 +129,12 @@ export interface PkiRepository {
 
 export interface CertificateStore {
   getCertificate(tenantId: string, caId: string, serial: string): Promise<StoredCertificate | undefined>;
-  listCertificates(tenantId: string, caId: string, limit: number, cursor: string | undefined): Promise<{ items: StoredCertificate[]; nextCursor: string | undefined }>;
+  listCertificates(
+    tenantId: string,
+    caId: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ items: StoredCertificate[]; nextCursor: string | undefined }>;
   /** Marks it revoked (false when it already was) and adds it to its CA's revocation list. */
   revoke(tenantId: string, caId: string, serial: string, reason: number, at: string): Promise<boolean>;
   revokedEntries(tenantId: string, caId: string): Promise<RevokedEntry[]>;

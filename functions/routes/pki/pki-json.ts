@@ -15,7 +15,7 @@ export const caSchema = z
     key_backend: z.enum(['sealed', 'kms']),
     certificate: z.string().nullable().describe('PEM; null while an intermediate waits for its signed certificate'),
     chain: z.array(z.string()).describe('the issuers above this CA, nearest first, PEM'),
-    csr: z.string().nullable().describe("PEM PKCS #10 request of a pending intermediate: have its parent sign it, then POST the result to /signed-certificate"),
+    csr: z.string().nullable().describe('PEM PKCS #10 request of a pending intermediate: have its parent sign it, then POST the result to /signed-certificate'),
     not_after: nullableTimestamp,
     created_at: timestamp,
     crl_url: z.string(),

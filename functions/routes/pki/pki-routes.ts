@@ -9,7 +9,19 @@ import { CA_KEY_TYPES } from '../../domain/ports/pki.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type PublicRequest, type Reply, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { optional, positiveIntegerQuery } from '../schemas.js';
-import { caJson, caListSchema, caSchema, certificateJson, certificateListSchema, certificateSchema, issuedJson, issuedSchema, roleJson, roleListSchema, roleSchema } from './pki-json.js';
+import {
+  caJson,
+  caListSchema,
+  caSchema,
+  certificateJson,
+  certificateListSchema,
+  certificateSchema,
+  issuedJson,
+  issuedSchema,
+  roleJson,
+  roleListSchema,
+  roleSchema,
+} from './pki-json.js';
 
 export interface PkiRouteServices {
   readonly pki: { readonly cas: CaService; readonly issuer: IssuerService; readonly revocation: RevocationService };
@@ -18,7 +30,10 @@ export interface PkiRouteServices {
 const MAX_TTL = 30 * 365 * 86_400;
 const keyType = z.enum(CA_KEY_TYPES);
 const ttl = z.int().min(60).max(MAX_TTL);
-const pem = z.string().min(1).max(64 * 1024);
+const pem = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
 
 const caParams = z.strictObject({ ca: z.string().min(1).max(64) });
 const roleParams = z.strictObject({ ca: z.string().min(1).max(64), role: z.string().min(1).max(64) });
@@ -120,7 +135,10 @@ const crl = async ({ pki }: PkiRouteServices, { params, query }: PublicRequest<u
   const current = await pki.revocation.crl(params.ca);
   const maxAge = Math.max(0, Math.floor((Date.parse(current.nextUpdate) - Date.now()) / 1000));
   if (query.format !== 'pem') return binary('application/pkix-crl', current.der, Math.min(maxAge, 300));
-  const text = `-----BEGIN X509 CRL-----\n${Buffer.from(current.der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END X509 CRL-----\n`;
+  const text = `-----BEGIN X509 CRL-----\n${Buffer.from(current.der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n')}-----END X509 CRL-----\n`;
   return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': `public, max-age=${Math.min(maxAge, 300)}` }, body: text };
 };
 const crlQuery = z.strictObject({ format: z.enum(['der', 'pem']).optional() });
@@ -178,7 +196,7 @@ export const pkiRoutes: RouteGroup<PkiRouteServices> = {
       audit: 'pki.ca_import_signed',
       method: 'POST',
       pattern: '/v1/pki/cas/{ca}/signed-certificate',
-      summary: "Complete a pending intermediate with the certificate its parent signed for its CSR",
+      summary: 'Complete a pending intermediate with the certificate its parent signed for its CSR',
       request: { params: caParams, body: signedCertificateBody },
       responses: { 200: { description: 'The CA, now active', schema: caSchema } },
       handle: async ({ pki }, { principal, params, body }: CaRequest<z.infer<typeof signedCertificateBody>>) =>
