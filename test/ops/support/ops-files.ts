@@ -57,6 +57,11 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_metrics_publish_failures_total',
   'scaivault_metrics_last_publish_timestamp_seconds',
   'scaivault_build_info',
+  'scaivault_ca_expiry_timestamp_seconds',
+  'scaivault_certificates_issued_total',
+  'scaivault_certificates_revoked_total',
+  'scaivault_crl_last_update_timestamp_seconds',
+  'scaivault_certificate_expiry_timestamp_seconds',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
