@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, sumOf } from './support/exposition.js';
 import { createIdentity, VaultProcess } from './support/vault.js';
 
 // The PKI end to end on the embedded stack, judged by OpenSSL: chains verify,
@@ -32,7 +33,8 @@ describe('pki', () => {
     (await vault.request('GET', `/v1/pki/cas/${ca}/certificates`, { token })).body.certificates as { serial: string; state: string }[];
 
   beforeAll(async () => {
-    vault = await VaultProcess.start();
+    // Every scrape here reads the inventory and this instance's latest counters, not an earlier read.
+    vault = await VaultProcess.start({ env: { SCAIVAULT_METRICS_STATE_CACHE_SECONDS: '0', SCAIVAULT_METRICS_FLUSH_SECONDS: '0.1' } });
     token = await createIdentity(vault, { tenant: 'acme', identity: 'sa:pki', policies: ['admin'] });
     const root = await vault.request('POST', '/v1/pki/cas', { token, body: { type: 'root', name: 'root', common_name: 'Acme Root CA', key_type: 'ec-p256' } });
     expect(root.status, root.text).toBe(201);
@@ -183,5 +185,20 @@ describe('pki', () => {
     expect((await vault.request('PUT', `/v1/pki/cas/${caId}/roles/web`, { token: other, body: { allowed_domains: ['evil.org'] } })).status).toBe(404);
     expect((await vault.request('GET', `/v1/pki/cas/${caId}/roles/web`, { token })).body.allowed_domains).toEqual(['example.com']);
     expect((await fetch(`${vault.url}/v1/pki/ca_000000000000000000000000/crl`)).status).toBe(404);
+  });
+
+  it('exports the inventory as bounded gauges and counts issuance, revocation and KMS signatures', async () => {
+    const listed = await inventory(caId);
+    const active = listed.filter((cert) => cert.state === 'active').length;
+    const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
+    expect(sumOf(samples, 'scaivault_certificates_active', { ca_id: caId })).toBe(active);
+    // Every leaf of this CA lives a day: all are within 7 days.
+    expect(sumOf(samples, 'scaivault_certificates_expiring_soon', { within_days: '7' })).toBeGreaterThanOrEqual(active);
+    expect(sumOf(samples, 'scaivault_certificate_expiry_timestamp_seconds', { ca_id: caId })).toBeGreaterThan(0);
+    expect(sumOf(samples, 'scaivault_ca_expiry_timestamp_seconds', { ca_id: caId })).toBeGreaterThan(Date.now() / 1000 + 86_400 * 365);
+    expect(sumOf(samples, 'scaivault_crl_last_update_timestamp_seconds', { ca_id: caId })).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(sumOf(samples, 'scaivault_certificates_issued_total', { ca_id: caId, issuer_type: 'internal' })).toBe(listed.length);
+    expect(sumOf(samples, 'scaivault_certificates_revoked_total', { ca_id: caId })).toBe(1);
+    expect(sumOf(samples, 'scaivault_kms_latency_seconds_count', { operation: 'sign' })).toBeGreaterThan(0);
   });
 });
