@@ -4,6 +4,7 @@ import { runAuditBenchmarks } from './audit.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
+import { runPkiBenchmarks } from './pki.bench.js';
 import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
 
 const suites: Record<string, () => Promise<Record<string, number>>> = {
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   jobs: runJobBenchmarks,
   audit: runAuditBenchmarks,
   'remote-write': runRemoteWriteBenchmarks,
+  pki: runPkiBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

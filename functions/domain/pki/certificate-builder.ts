@@ -1,4 +1,5 @@
 // Certificates, CSRs and names built with @peculiar/x509 (never hand-written ASN.1).
+import { createHash } from 'node:crypto';
 import type { CaSigner } from '../ports/pki.js';
 import { KEY_TYPE_SPECS } from './key-types.js';
 import { loadX509, signingParams, type X509 } from './x509.js';
@@ -30,21 +31,42 @@ export interface Issuer {
 /** An RFC 4514 common name with its special characters escaped. */
 export const cnName = (commonName: string): string => `CN=${commonName.replace(/([,+"\\<>;=#])/g, '\\$1')}`;
 
-/** The issuer's own subject key id when it has one (an imported CA may compute it another way), so chains link. */
-const authorityKeyId = async (x509: X509, issuer: InstanceType<X509['X509Certificate']> | undefined, selfSpki: Uint8Array) => {
-  const ski = issuer?.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (ski) return new x509.AuthorityKeyIdentifierExtension(ski.keyId);
-  return x509.AuthorityKeyIdentifierExtension.create(issuer ? issuer.publicKey : selfSpki);
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits, hex. */
+const keyIdentifier = async (spki: Uint8Array): Promise<string> => {
+  const [schema, asn] = await Promise.all([import('@peculiar/asn1-schema'), import('@peculiar/asn1-x509')]);
+  const info = schema.AsnConvert.parse(spki, asn.SubjectPublicKeyInfo);
+  return createHash('sha1').update(Buffer.from(info.subjectPublicKey)).digest('hex');
+};
+
+interface ParsedIssuer {
+  readonly name: InstanceType<X509['Name']>;
+  /** The issuer's own subject key id when it has one (an imported CA may compute it another way), so chains link. */
+  readonly keyId: string;
+}
+
+/** Issuer certificates parsed once: every issuance under a CA reads the same PEM. */
+const issuers = new Map<string, ParsedIssuer>();
+
+const parsedIssuer = async (x509: X509, pem: string): Promise<ParsedIssuer> => {
+  const cached = issuers.get(pem);
+  if (cached) return cached;
+  const certificate = new x509.X509Certificate(pem);
+  const ski = certificate.getExtension(x509.SubjectKeyIdentifierExtension);
+  const parsed = { name: certificate.subjectName, keyId: ski ? ski.keyId : await keyIdentifier(new Uint8Array(certificate.publicKey.rawData)) };
+  if (issuers.size >= 1000) issuers.delete(issuers.keys().next().value ?? '');
+  issuers.set(pem, parsed);
+  return parsed;
 };
 
 const extensionsOf = async (x509: X509, template: CertificateTemplate, issuer: Issuer) => {
   const usages = template.keyUsages.reduce((flags, name) => flags | (x509.KeyUsageFlags[name as KeyUsageName] ?? 0), 0);
-  const issuerCertificate = issuer.certificatePem ? new x509.X509Certificate(issuer.certificatePem) : undefined;
+  const subjectKeyId = await keyIdentifier(template.publicKeySpki);
+  const authorityKeyId = issuer.certificatePem ? (await parsedIssuer(x509, issuer.certificatePem)).keyId : subjectKeyId;
   const extensions: InstanceType<X509['Extension']>[] = [
     new x509.BasicConstraintsExtension(template.isCa === true, undefined, true),
     new x509.KeyUsagesExtension(usages, true),
-    await x509.SubjectKeyIdentifierExtension.create(template.publicKeySpki),
-    await authorityKeyId(x509, issuerCertificate, template.publicKeySpki),
+    new x509.SubjectKeyIdentifierExtension(subjectKeyId),
+    new x509.AuthorityKeyIdentifierExtension(authorityKeyId),
   ];
   if (template.extKeyUsages?.length) {
     extensions.push(new x509.ExtendedKeyUsageExtension(template.extKeyUsages.map((name) => x509.ExtendedKeyUsage[name as ExtKeyUsageName])));
@@ -61,7 +83,7 @@ const extensionsOf = async (x509: X509, template: CertificateTemplate, issuer: I
 export const signCertificate = async (template: CertificateTemplate, issuer: Issuer): Promise<string> => {
   const x509 = await loadX509();
   const { crypto, signingKey, signingAlgorithm } = signingParams(issuer.signer);
-  const issuerName = issuer.certificatePem ? new x509.X509Certificate(issuer.certificatePem).subjectName : new x509.Name(template.subject);
+  const issuerName = issuer.certificatePem ? (await parsedIssuer(x509, issuer.certificatePem)).name : new x509.Name(template.subject);
   const certificate = await x509.X509CertificateGenerator.create(
     {
       serialNumber: template.serial,

@@ -14,6 +14,7 @@ import { cnName, signCertificate } from './certificate-builder.js';
 import { generateKey, keyTypeOf } from './key-types.js';
 import { checkRequest, leafNotAfter, RoleViolationError } from './role-policy.js';
 import { loadX509, randomSerial } from './x509.js';
+import { TtlCache } from '../ttl-cache.js';
 
 /** What the domain reports about issuance (functions/observability turns it into metrics). */
 export interface PkiMetrics {
@@ -47,7 +48,13 @@ const ROLE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Leaves may not be backdated beyond clock skew, nor start later than now. */
 const BACKDATE_MS = 30_000;
 
+/** How long an instance reuses an active CA and its role for issuance; a role written here is forgotten at once. */
+export const ISSUING_CACHE_MS = 5000;
+const issuingKey = (tenantId: string, caId: string, role: string) => `${tenantId}\u0000${caId}\u0000${role}`;
+
 export class IssuerService {
+  private readonly issuingCache: TtlCache<{ ca: CaRecord; role: RoleRecord }>;
+
   constructor(
     private readonly repository: PkiRepository,
     private readonly cas: CaService,
@@ -56,7 +63,9 @@ export class IssuerService {
     private readonly metrics: PkiMetrics = NO_PKI_METRICS,
     private readonly events: EventPublisher = NO_EVENTS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.issuingCache = new TtlCache(ISSUING_CACHE_MS, 1000, now);
+  }
 
   async putRole(principal: Principal, role: Omit<RoleRecord, 'tenantId' | 'updatedAt'>): Promise<RoleRecord> {
     if (!ROLE_NAME.test(role.name)) throw new ValidationError('role name must match ^[a-z0-9][a-z0-9_-]{0,63}$', 'name');
@@ -65,6 +74,7 @@ export class IssuerService {
     if (role.keyTypes.length === 0) throw new ValidationError('key_types must name at least one key type', 'key_types');
     const record: RoleRecord = { ...role, tenantId: principal.tenantId, updatedAt: new Date(this.now()).toISOString() };
     await this.repository.putRole(record);
+    this.issuingCache.delete(issuingKey(principal.tenantId, role.caId, role.name));
     return record;
   }
 
@@ -82,6 +92,7 @@ export class IssuerService {
 
   async deleteRole(principal: Principal, caId: string, name: string): Promise<void> {
     await this.cas.get(principal, caId, 'admin');
+    this.issuingCache.delete(issuingKey(principal.tenantId, caId, name));
     if (!(await this.repository.deleteRole(principal.tenantId, caId, name))) throw new NotFoundError(`role ${name} of CA ${caId} not found`);
   }
 
@@ -119,14 +130,14 @@ export class IssuerService {
   /** The CA and role an issuance needs, after the caller's right to issue under the role. */
   private async issuing(principal: Principal, caId: string, roleName: string): Promise<{ ca: CaRecord; role: RoleRecord }> {
     await this.auth.require(principal, 'write', rolePath(caId, roleName));
-    const ca = await this.cas.get(principal, caId, 'read').catch(async (error: unknown) => {
-      // Issuing needs no read grant on the CA itself: the role's grant is enough, the tenant check is not skipped.
-      if (!(error instanceof Error) || error.name !== 'ForbiddenError') throw error;
-      return this.sameTenantCa(principal, caId);
-    });
+    const key = issuingKey(principal.tenantId, caId, roleName);
+    const cached = this.issuingCache.get(key);
+    if (cached) return cached;
+    // Issuing needs no read grant on the CA itself: the role's grant is enough; the tenant check is not skipped.
+    const [ca, role] = await Promise.all([this.sameTenantCa(principal, caId), this.repository.getRole(principal.tenantId, caId, roleName)]);
     if (ca.status !== 'active' || !ca.certificatePem) throw new ConflictError(`CA ${caId} has no signed certificate yet; import it first`);
-    const role = await this.repository.getRole(principal.tenantId, caId, roleName);
     if (!role) throw new NotFoundError(`role ${roleName} of CA ${caId} not found`);
+    this.issuingCache.set(key, { ca, role });
     return { ca, role };
   }
 
