@@ -11,7 +11,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError } from '../../domain/errors.js';
 import type { CertificateInventorySink, IssuedCertificateRecord } from '../../domain/ports/certificate-inventory.js';
 import type { CertificateStore, ExpiringCertificate, RevokedEntry, StoredCertificate } from '../../domain/ports/pki.js';
-import { dynamoCall, queryAll } from './dynamodb-call.js';
+import { dynamoCall, putIfAbsent, queryAll } from './dynamodb-call.js';
 
 // Layout in the state table:
 // - certificate: pk T#<tenant>#PKICERT#<ca id>, sk <serial>; the expiry index is gsi1:
@@ -77,13 +77,7 @@ export class DynamoDbCertificateInventory implements CertificateInventorySink, C
       certificatePem: record.certificatePem,
     };
     // Idempotent on (tenant, CA, serial): a retried record never undoes a revocation.
-    try {
-      await dynamoCall(() =>
-        this.client.send(new PutItemCommand({ TableName: this.tableName, Item: marshall(item), ConditionExpression: 'attribute_not_exists(pk)' })),
-      );
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-    }
+    await putIfAbsent(this.client, this.tableName, item);
   }
 
   async getCertificate(tenantId: string, caId: string, serial: string): Promise<StoredCertificate | undefined> {

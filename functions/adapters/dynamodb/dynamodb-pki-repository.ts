@@ -1,8 +1,7 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConflictError } from '../../domain/errors.js';
 import type { CaRecord, PkiRepository, PublishedCrl, RoleRecord } from '../../domain/ports/pki.js';
-import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
+import { conditionalPut, dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
 
 // Layout in the state table:
 // - CA: pk PKICA#<ca id>, sk CA; gsi1pk PKICAS, gsi1sk <tenant>#<ca id>. CA ids are globally
@@ -107,23 +106,16 @@ export class DynamoDbPkiRepository implements PkiRepository {
   }
 
   async putCrl(caId: string, crl: PublishedCrl): Promise<void> {
-    // A slower rebuild never replaces a newer CRL.
+    // A slower rebuild never replaces a newer CRL (a lost race is no error).
     const item = { ...crlKey(caId), der: crl.der, number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
-    try {
-      await dynamoCall(() =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: marshall(item),
-            ConditionExpression: 'attribute_not_exists(pk) OR #number < :number',
-            ExpressionAttributeNames: { '#number': 'number' },
-            ExpressionAttributeValues: marshall({ ':number': crl.number }),
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
-    }
+    await conditionalPut(
+      this.client,
+      this.tableName,
+      item,
+      'attribute_not_exists(pk) OR #number < :number',
+      { ':number': crl.number },
+      { '#number': 'number' },
+    );
   }
 
   async getCrl(caId: string): Promise<PublishedCrl | undefined> {
