@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sumOf } from './support/exposition.js';
+import { waitFor } from './support/processes.js';
 import { createIdentity, VaultProcess } from './support/vault.js';
 
 // The PKI end to end on the embedded stack, judged by OpenSSL: chains verify,
@@ -187,10 +188,28 @@ describe('pki', () => {
     expect((await fetch(`${vault.url}/v1/pki/ca_000000000000000000000000/crl`)).status).toBe(404);
   });
 
+  it('applies policies on pki/ paths: a grant to issue under one role is not a grant to revoke or manage', async () => {
+    const issuer = await createIdentity(vault, {
+      tenant: 'acme',
+      identity: 'sa:web-issuer',
+      rules: [{ path: `pki/cas/${caId}/roles/web`, capabilities: ['write'] }],
+    });
+    const issued = await issue(caId, 'web', { common_name: 'policy.example.com' }, issuer);
+    expect(issued.status, issued.text).toBe(200);
+    const revoke = await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token: issuer, body: { serial: issued.body.serial } });
+    expect(revoke.status).toBe(403);
+    expect((await vault.request('POST', '/v1/pki/cas', { token: issuer, body: { type: 'root', name: 'x', common_name: 'X' } })).status).toBe(403);
+    expect((await vault.request('PUT', `/v1/pki/cas/${caId}/roles/web`, { token: issuer, body: { allowed_domains: ['evil.org'] } })).status).toBe(403);
+    expect((await vault.request('GET', `/v1/pki/cas/${caId}/certificates/${issued.body.serial}`, { token })).body.state).toBe('active');
+  });
+
   it('exports the inventory as bounded gauges and counts issuance, revocation and KMS signatures', async () => {
     const listed = await inventory(caId);
     const active = listed.filter((cert) => cert.state === 'active').length;
-    const samples = parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
+    const scrape = async () => parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
+    // Counters reach the scrape through the fleet store's next flush (every 0.1 s here).
+    await waitFor(async () => sumOf(await scrape(), 'scaivault_certificates_issued_total', { ca_id: caId }) === listed.length, 10_000, 'issued counter');
+    const samples = await scrape();
     expect(sumOf(samples, 'scaivault_certificates_active', { ca_id: caId })).toBe(active);
     // Every leaf of this CA lives a day: all are within 7 days.
     expect(sumOf(samples, 'scaivault_certificates_expiring_soon', { within_days: '7' })).toBeGreaterThanOrEqual(active);
