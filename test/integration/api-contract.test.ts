@@ -89,7 +89,7 @@ describe('the API keeps its declared contract', () => {
     const ca = await call('POST', '/v1/pki/cas', '/v1/pki/cas', { body: { type: 'root', name: 'contract', common_name: 'Contract Root' } });
     expect(ca.status).toBe(201);
     expect((await call('GET', `/v1/pki/cas/${ca.body.ca_id}/roles`, '/v1/pki/cas/{ca}/roles')).status).toBe(200);
-    expect((await call('GET', `/v1/pki/${ca.body.ca_id}/crl?format=pem`, '/v1/pki/{ca}/crl', { token: null })).status).toBe(200);
+    expect((await call('GET', `/v1/pki/${ca.body.ca_id}/crl/pem`, '/v1/pki/{ca}/crl/pem', { token: null })).status).toBe(200);
   });
 
   it('admin: the status reports the features that are wired', async () => {

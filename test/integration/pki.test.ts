@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,15 @@ describe('pki', () => {
     const revoked = await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token, body: { serial, reason: 'keyCompromise' } });
     expect(revoked.status, revoked.text).toBe(200);
     expect(ocsp()).toContain(`${leaf}: revoked`);
+    // The GET form (RFC 6960 A.1): the base64 DER request in the path.
+    openssl('ocsp', '-issuer', root, '-cert', leaf, '-no_nonce', '-reqout', join(dir, 'req.der'));
+    const request = encodeURIComponent(readFileSync(join(dir, 'req.der')).toString('base64'));
+    const answer = await fetch(`${vault.url}/v1/pki/${caId}/ocsp/${request}`);
+    expect(answer.headers.get('content-type')).toBe('application/ocsp-response');
+    const respin = file('resp.der', new Uint8Array(await answer.arrayBuffer()));
+    const shown = openssl('ocsp', '-respin', respin, '-issuer', root, '-CAfile', root, '-resp_text');
+    expect(shown.stdout).toContain('Cert Status: revoked');
+    expect(shown.stderr + shown.stdout).toContain('Response verify OK');
     const crl = await fetch(`${vault.url}/v1/pki/${caId}/crl`);
     expect(crl.headers.get('content-type')).toBe('application/pkix-crl');
     const der = file('crl.der', new Uint8Array(await crl.arrayBuffer()));
@@ -100,7 +109,7 @@ describe('pki', () => {
     expect(verified.stderr + verified.stdout).toContain('verify OK');
     expect(verified.stdout.toLowerCase()).toContain(serial.toUpperCase().toLowerCase());
     expect(verified.stdout).toContain('Key Compromise');
-    const pem = await (await fetch(`${vault.url}/v1/pki/${caId}/crl?format=pem`)).text();
+    const pem = await (await fetch(`${vault.url}/v1/pki/${caId}/crl/pem`)).text();
     expect(pem).toContain('BEGIN X509 CRL');
     // Revoking again, or a serial never issued: clear 4xx, nothing changes.
     expect((await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token, body: { serial, reason: 'superseded' } })).status).toBe(409);

@@ -131,17 +131,21 @@ const binary = (contentType: string, bytes: Uint8Array, maxAge: number): Reply =
   isBase64Encoded: true,
 });
 
-const crl = async ({ pki }: PkiRouteServices, { params, query }: PublicRequest<undefined, z.infer<typeof crlQuery>, z.infer<typeof caParams>>) => {
+const crlMaxAge = (nextUpdate: string): number => Math.min(300, Math.max(0, Math.floor((Date.parse(nextUpdate) - Date.now()) / 1000)));
+
+const crlDer = async ({ pki }: PkiRouteServices, { params }: PublicRequest<undefined, unknown, z.infer<typeof caParams>>) => {
   const current = await pki.revocation.crl(params.ca);
-  const maxAge = Math.max(0, Math.floor((Date.parse(current.nextUpdate) - Date.now()) / 1000));
-  if (query.format !== 'pem') return binary('application/pkix-crl', current.der, Math.min(maxAge, 300));
-  const text = `-----BEGIN X509 CRL-----\n${Buffer.from(current.der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n?$/, '\n')}-----END X509 CRL-----\n`;
-  return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': `public, max-age=${Math.min(maxAge, 300)}` }, body: text };
+  return binary('application/pkix-crl', current.der, crlMaxAge(current.nextUpdate));
 };
-const crlQuery = z.strictObject({ format: z.enum(['der', 'pem']).optional() });
+
+const crlPem = async ({ pki }: PkiRouteServices, { params }: PublicRequest<undefined, unknown, z.infer<typeof caParams>>) => {
+  const current = await pki.revocation.crl(params.ca);
+  const base64 = Buffer.from(current.der)
+    .toString('base64')
+    .replace(/(.{64})(?!$)/g, '$1\n');
+  const body = `-----BEGIN X509 CRL-----\n${base64}\n-----END X509 CRL-----\n`;
+  return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': `public, max-age=${crlMaxAge(current.nextUpdate)}` }, body };
+};
 
 const ocspPost = async ({ pki }: PkiRouteServices, { params, event }: PublicRequest<undefined, unknown, z.infer<typeof caParams>>) => {
   const raw = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'binary') : Buffer.alloc(0);
@@ -335,10 +339,20 @@ export const pkiRoutes: RouteGroup<PkiRouteServices> = {
       rateLimit: null,
       method: 'GET',
       pattern: '/v1/pki/{ca}/crl',
-      summary: "The CA's signed CRL (DER; ?format=pem for PEM), unauthenticated",
-      request: { params: caParams, query: crlQuery },
-      responses: { 200: { description: 'The CRL', contentType: 'application/pkix-crl' } },
-      handle: crl,
+      summary: "The CA's signed CRL (DER), unauthenticated",
+      request: { params: caParams },
+      responses: { 200: { description: 'The CRL, DER', contentType: 'application/pkix-crl' } },
+      handle: crlDer,
+    }),
+    route.public({
+      category: 'pki',
+      rateLimit: null,
+      method: 'GET',
+      pattern: '/v1/pki/{ca}/crl/pem',
+      summary: "The CA's signed CRL (PEM), unauthenticated",
+      request: { params: caParams },
+      responses: { 200: { description: 'The CRL, PEM', contentType: 'application/x-pem-file' } },
+      handle: crlPem,
     }),
     route.public({
       category: 'pki',
