@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_BUCKET } from '../../functions/runtime/definitions.js';
 import { parseExposition, sumOf } from './support/exposition.js';
 import { waitFor } from './support/processes.js';
 import { createIdentity, VaultProcess } from './support/vault.js';
@@ -111,6 +113,13 @@ describe('pki', () => {
     expect(verified.stdout).toContain('Key Compromise');
     const pem = await (await fetch(`${vault.url}/v1/pki/${caId}/crl/pem`)).text();
     expect(pem).toContain('BEGIN X509 CRL');
+    // Published to the audit bucket's pki/ prefix too: the same signed bytes.
+    const endpoint = vault.logLines().find((line) => line.message === 'embedded stack ready')?.sqs_and_s3 as string;
+    const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' }, endpoint, forcePathStyle: true });
+    const published = await s3.send(new GetObjectCommand({ Bucket: AUDIT_BUCKET.id, Key: `pki/acme/${caId}/crl.der` }));
+    const publishedDer = Buffer.from(await published.Body!.transformToByteArray());
+    s3.destroy();
+    expect(publishedDer.equals(readFileSync(der))).toBe(true);
     // Revoking again, or a serial never issued: clear 4xx, nothing changes.
     expect((await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token, body: { serial, reason: 'superseded' } })).status).toBe(409);
     expect((await vault.request('POST', `/v1/pki/cas/${caId}/revoke`, { token, body: { serial: 'abcdef01', reason: 'superseded' } })).status).toBe(404);
