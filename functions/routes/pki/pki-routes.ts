@@ -7,7 +7,7 @@ import { EXT_KEY_USAGES, KEY_USAGES } from '../../domain/pki/role-policy.js';
 import { REVOCATION_REASONS, type RevocationReason, type RevocationService } from '../../domain/pki/revocation-service.js';
 import { CA_KEY_TYPES } from '../../domain/ports/pki.js';
 import { json, noContent } from '../../http/responses.js';
-import { routesOver, type PublicRequest, type Reply, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import { routesOver, type PublicRequest, type Reply, type Responses, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { optional, positiveIntegerQuery } from '../schemas.js';
 import {
   caJson,
@@ -159,6 +159,15 @@ const route = routesOver<PkiRouteServices>();
 const pkiAdmin = { category: 'pki', rateLimit: 'admin' } as const;
 const pkiIssue = { category: 'pki', rateLimit: 'write' } as const;
 const pkiRead = { category: 'pki', rateLimit: 'read' } as const;
+/** The CRL and OCSP routes relying parties call without a token (no rate limit either, as for health probes). */
+const unauthenticated = <P>(
+  method: string,
+  pattern: string,
+  summary: string,
+  responses: Responses,
+  handle: (services: PkiRouteServices, request: PublicRequest<undefined, unknown, P>) => Promise<Reply>,
+  params: z.ZodType<P, Record<string, string>> = caParams as unknown as z.ZodType<P, Record<string, string>>,
+) => route.public({ category: 'pki', rateLimit: null, method, pattern, summary: `${summary}, unauthenticated`, request: { params }, responses, handle });
 const ocspSpec = { 200: { description: 'A DER OCSP response (RFC 6960), signed by the CA', contentType: 'application/ocsp-response' } };
 
 export const pkiRoutes: RouteGroup<PkiRouteServices> = {
@@ -334,45 +343,21 @@ export const pkiRoutes: RouteGroup<PkiRouteServices> = {
       responses: { 200: { description: 'How many were removed', schema: z.object({ removed: z.int() }) } },
       handle: async ({ pki }, { principal, params }: CaRequest) => json(200, { removed: await pki.revocation.tidy(principal, params.ca) }),
     }),
-    route.public({
-      category: 'pki',
-      rateLimit: null,
-      method: 'GET',
-      pattern: '/v1/pki/{ca}/crl',
-      summary: "The CA's signed CRL (DER), unauthenticated",
-      request: { params: caParams },
-      responses: { 200: { description: 'The CRL, DER', contentType: 'application/pkix-crl' } },
-      handle: crlDer,
-    }),
-    route.public({
-      category: 'pki',
-      rateLimit: null,
-      method: 'GET',
-      pattern: '/v1/pki/{ca}/crl/pem',
-      summary: "The CA's signed CRL (PEM), unauthenticated",
-      request: { params: caParams },
-      responses: { 200: { description: 'The CRL, PEM', contentType: 'application/x-pem-file' } },
-      handle: crlPem,
-    }),
-    route.public({
-      category: 'pki',
-      rateLimit: null,
-      method: 'POST',
-      pattern: '/v1/pki/{ca}/ocsp',
-      summary: 'OCSP (RFC 6960) over POST, unauthenticated',
-      request: { params: caParams },
-      responses: ocspSpec,
-      handle: ocspPost,
-    }),
-    route.public({
-      category: 'pki',
-      rateLimit: null,
-      method: 'GET',
-      pattern: '/v1/pki/{ca}/ocsp/{request}',
-      summary: 'OCSP (RFC 6960) over GET: the base64 DER request in the path, unauthenticated',
-      request: { params: ocspGetParams },
-      responses: ocspSpec,
-      handle: ocspGet,
-    }),
+    unauthenticated(
+      'GET',
+      '/v1/pki/{ca}/crl',
+      "The CA's signed CRL (DER)",
+      { 200: { description: 'The CRL, DER', contentType: 'application/pkix-crl' } },
+      crlDer,
+    ),
+    unauthenticated(
+      'GET',
+      '/v1/pki/{ca}/crl/pem',
+      "The CA's signed CRL (PEM)",
+      { 200: { description: 'The CRL, PEM', contentType: 'application/x-pem-file' } },
+      crlPem,
+    ),
+    unauthenticated('POST', '/v1/pki/{ca}/ocsp', 'OCSP (RFC 6960) over POST', ocspSpec, ocspPost),
+    unauthenticated('GET', '/v1/pki/{ca}/ocsp/{request}', 'OCSP (RFC 6960) over GET: the base64 DER request in the path', ocspSpec, ocspGet, ocspGetParams),
   ],
 };
