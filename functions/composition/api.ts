@@ -139,7 +139,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
-    pki: composePki(core),
+    pki: composePki(core, logger),
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators()),
     ...routeTableServices(),
   };

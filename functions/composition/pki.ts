@@ -17,6 +17,7 @@ import type { CrlPublisher } from '../domain/ports/pki.js';
 import { InstrumentedCaKeys } from '../observability/instrumented-ca-keys.js';
 import { readPkiGauges } from '../observability/pki-gauges.js';
 import type { MetricsSnapshot } from '../observability/metric-registry.js';
+import { describeError, type Logger } from '../observability/logger.js';
 import type { VaultCore } from './vault-core.js';
 
 export interface Pki {
@@ -48,7 +49,7 @@ const publisherOf = ({ config, clients }: VaultCore): CrlPublisher =>
 
 const composed = new WeakMap<VaultCore, Pki>();
 
-export const composePki = (core: VaultCore): Pki => {
+export const composePki = (core: VaultCore, logger?: Pick<Logger, 'warn'>): Pki => {
   const existing = composed.get(core);
   if (existing) return existing;
   const { dynamodb, config, keys, auth, metrics, events } = core;
@@ -57,7 +58,9 @@ export const composePki = (core: VaultCore): Pki => {
   const caKeys = new InstrumentedCaKeys(caKeysOf(core), (operation, seconds, failed) => metrics.keyProviderCall(operation, seconds, failed));
   const cas = new CaService(repository, keys, auth, caKeys, PKI_SETTINGS.signerCacheMs);
   const issuer = new IssuerService(repository, cas, auth, inventory, metrics, events);
-  const revocation = new RevocationService(repository, inventory, cas, auth, publisherOf(core), PKI_SETTINGS, metrics, events);
+  const onPublishError = (error: unknown, caId: string) =>
+    logger?.warn('crl publication to the audit bucket failed', { ca_id: caId, error: describeError(error) });
+  const revocation = new RevocationService(repository, inventory, cas, auth, publisherOf(core), PKI_SETTINGS, metrics, events, Date.now, onPublishError);
   const maintenance = new PkiMaintenance(repository, inventory, revocation, PKI_SETTINGS, events);
   const pki: Pki = { cas, issuer, revocation, inventory, repository, maintenance, gauges: () => readPkiGauges(inventory, repository, Date.now()) };
   composed.set(core, pki);

@@ -70,7 +70,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     unsentAfterMs: config.jobResendUnsentSeconds * 1000,
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
-  const pki = composePki(core);
+  const pki = composePki(core, logger);
   const steps = new SpanStepTracer();
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.

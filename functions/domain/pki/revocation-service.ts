@@ -51,6 +51,7 @@ export class RevocationService {
     private readonly metrics: PkiMetrics = NO_PKI_METRICS,
     private readonly events: EventPublisher = NO_EVENTS,
     private readonly now: () => number = Date.now,
+    private readonly onPublishError: (error: unknown, caId: string) => void = () => undefined,
   ) {}
 
   async revoke(principal: Principal, caId: string, rawSerial: string, reason: RevocationReason): Promise<StoredCertificate> {
@@ -134,7 +135,8 @@ export class RevocationService {
     );
     const published: PublishedCrl = { der: new Uint8Array(crl.rawData), number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() };
     await this.repository.putCrl(ca.caId, published);
-    await this.publisher.publish(ca.tenantId, ca.caId, published.der, crl.toString('pem'));
+    // The CRL is served from the table already; the bucket's copy is a publication the next rebuild retries.
+    await this.publisher.publish(ca.tenantId, ca.caId, published.der, crl.toString('pem')).catch((error: unknown) => this.onPublishError(error, ca.caId));
     return published;
   }
 
