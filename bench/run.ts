@@ -7,6 +7,7 @@ import { runFleetBenchmarks } from './fleet.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
 import { runKeyBenchmarks } from './keys.bench.js';
+import { runPkiBenchmarks } from './pki.bench.js';
 import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
 
 const suites: Record<string, () => Promise<Record<string, number>>> = {
@@ -18,6 +19,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   dynamic: runDynamicBenchmarks,
   fleet: runFleetBenchmarks,
   keys: runKeyBenchmarks,
+  pki: runPkiBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

@@ -37,7 +37,13 @@ export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltF
       const outfile = join(outDir, name, 'index.mjs');
       await build({
         entryPoints: [join(ROOT, handler)],
-        outfile,
+        outdir: join(outDir, name),
+        entryNames: 'index',
+        outExtension: { '.js': '.mjs' },
+        // What is loaded by dynamic import() (X.509 and ASN.1 for the PKI routes) goes to chunks/
+        // beside the entry, so cold starts do not parse it: `bytes` is the entry alone.
+        splitting: true,
+        chunkNames: 'chunks/[name]-[hash]',
         bundle: true,
         format: 'esm',
         platform: 'node',

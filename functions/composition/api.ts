@@ -9,6 +9,7 @@ import { composeHealth } from '../composition/health.js';
 import { composeDynamic } from '../composition/dynamic.js';
 import { composeAcme } from '../composition/acme.js';
 import { composeKeyRotation } from '../composition/key-rotation.js';
+import { composePki } from '../composition/pki.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -146,6 +147,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     ...composeDynamic(core, logger),
     acme: composeAcme(core),
     keyRotation: composeKeyRotation(core, audit.log, logger),
+    pki: composePki(core, logger),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

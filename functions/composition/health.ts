@@ -1,6 +1,7 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
 import { DynamoDbDynamicRepository } from '../adapters/dynamodb/dynamodb-dynamic-repository.js';
+import { composePki } from './pki.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
@@ -35,7 +36,8 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
   return probes;
 };
 
-const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
+const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
+  const { config, authRepository, secretRepository, sqs, dynamodb } = core;
   const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const rotations = new DynamoDbKeyRotationStore(dynamodb, config.stateTable);
   return new StateGauges(
@@ -47,6 +49,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       auditChain: () => readAuditChain(audit),
       leaseGauges: () => readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable)),
       keyRotations: () => rotations.list(),
+      certificateGauges: () => composePki(core).gauges(),
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

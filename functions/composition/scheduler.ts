@@ -6,6 +6,7 @@ import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeKeyRotation } from './key-rotation.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
+import { composePki } from './pki.js';
 import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
 import { composeDynamic } from './dynamic.js';
@@ -87,6 +88,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   });
   const acme = composeAcmeRenewals(core, audit.log, logger);
   const keyRotation = composeKeyRotation(core, audit.log, logger);
+  const pki = composePki(core, logger);
   const steps = new SpanStepTracer();
   const { leaseScheduler, leaseMetrics } = composeDynamic(core, logger);
   // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
@@ -134,7 +136,13 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => keyRotation.tick(config.keyRotation.secondsPerRun * 1000),
       (k) => ({ 'scaivault.keys.batches': k.batches, 'scaivault.keys.resealed': k.resealed, 'scaivault.keys.finished': k.finished }),
     );
-    const [jobs, sealed, rotated, leases] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), rotating, leasesDue()]);
+    const pkiDuties = steps.step(
+      'pki maintenance',
+      () => pki.maintenance.run(),
+      (r) => ({ 'scaivault.pki.crls_rebuilt': r.crlsRebuilt, 'scaivault.pki.expiring_notified': r.expiringNotified, 'scaivault.pki.tidied': r.tidied }),
+    );
+    const [jobs, sealed, rotated, leases, pkiRun] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), rotating, leasesDue(), pkiDuties]);
+    if (pkiRun.status === 'rejected') logger.warn('pki maintenance failed', { error: describeError(pkiRun.reason) });
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

@@ -1,6 +1,6 @@
 import { progressRatio, sealedItemCounts } from '../domain/crypto/key-rotation.js';
 import type { KeyRotation } from '../domain/ports/keys.js';
-import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
+import { METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
 
 /** Reads of the source of truth behind the `state` gauges. */
@@ -15,6 +15,8 @@ export interface StateSource {
   leaseGauges?(): Promise<MetricsSnapshot>;
   /** Every tenant's latest data-key rotation (absent: no rotation gauges). */
   keyRotations?(): Promise<KeyRotation[]>;
+  /** The PKI's gauges (certificates active and expiring, CA expiry, CRL age), read from the inventory's expiry index. */
+  certificateGauges(): Promise<MetricsSnapshot>;
 }
 
 /** The rotation gauges: active and progress per tenant that ever rotated, sealed items by key state summed over them. */
@@ -72,7 +74,7 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, leases, rotations] = await Promise.all([
+    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit, leases, rotations, certificates] = await Promise.all([
       this.source.queueDepth('rotation'),
       this.source.queueDepth('webhook'),
       this.source.oldestPendingAgeSeconds('rotation'),
@@ -80,14 +82,14 @@ export class StateGauges {
       this.source.auditChain(),
       this.source.leaseGauges?.() ?? {},
       this.source.keyRotations?.(),
+      this.source.certificateGauges(),
     ]);
     const value: MetricsSnapshot = {
       ...leases,
       [METRICS.secrets.name]: Object.fromEntries(counts),
       [METRICS.rotationQueueOldestAge.name]: { '': rotationAge },
       [METRICS.webhookQueueOldestAge.name]: { '': webhookAge },
-      // No certificate is issued before the PKI engine exists: an honest zero for every window.
-      [METRICS.certificatesExpiringSoon.name]: Object.fromEntries(EXPIRY_WINDOWS_DAYS.map((days) => [seriesKey([String(days)]), 0])),
+      ...certificates,
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },

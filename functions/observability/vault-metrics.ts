@@ -44,7 +44,7 @@ export class VaultMetrics implements MetricsRecorder {
     this.registry.observe(METRICS.requestDuration, [method, pathCategory], seconds);
   }
 
-  keyProviderCall(operation: 'encrypt' | 'decrypt', seconds: number, failed: boolean): void {
+  keyProviderCall(operation: 'encrypt' | 'decrypt' | 'sign', seconds: number, failed: boolean): void {
     this.registry.observe(METRICS.kmsLatency, [operation], seconds);
     if (!failed) return;
     this.registry.inc(METRICS.kmsErrors, [operation]);
@@ -60,6 +60,14 @@ export class VaultMetrics implements MetricsRecorder {
   /** A wrap (a new data key) or an unwrap by the key provider, by outcome (`success`, `failed`). */
   keyWrapCall(operation: 'wrap' | 'unwrap', provider: string, failed: boolean): void {
     this.registry.inc(operation === 'wrap' ? METRICS.keyWraps : METRICS.keyUnwraps, [provider, failed ? 'failed' : 'success']);
+  }
+
+  certificateIssued(caId: string, issuerType: string): void {
+    this.registry.inc(METRICS.certificatesIssued, [caId, issuerType]);
+  }
+
+  certificateRevoked(caId: string): void {
+    this.registry.inc(METRICS.certificatesRevoked, [caId]);
   }
 
   rotationFinished(status: 'success' | 'failed'): void {

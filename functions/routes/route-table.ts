@@ -11,6 +11,7 @@ import { keyRoutes, type KeyRouteServices } from './keys/key-routes.js';
 import { metricsRoutes, type MetricsRouteServices } from './metrics/metrics-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { openApiRoutes, type OpenApiRouteServices } from './openapi/openapi-routes.js';
+import { pkiRoutes, type PkiRouteServices } from './pki/pki-routes.js';
 import { policyRoutes, type PolicyRouteServices } from './policies/policy-routes.js';
 import { rotationRoutes, type RotationRouteServices } from './rotation/rotation-routes.js';
 import { secretRoutes, type SecretRouteServices } from './secrets/secret-routes.js';
@@ -30,7 +31,8 @@ export type ApiRouteServices = HealthRouteServices &
   OpenApiRouteServices &
   DynamicRouteServices &
   AcmeRouteServices &
-  KeyRouteServices;
+  KeyRouteServices &
+  PkiRouteServices;
 
 export const API_ROUTE_GROUPS = [
   healthRoutes,
@@ -46,6 +48,7 @@ export const API_ROUTE_GROUPS = [
   dynamicRoutes,
   acmeRoutes,
   keyRoutes,
+  pkiRoutes,
 ] as const;
 
 export const API_ROUTES: readonly RouteDefinition<ApiRouteServices>[] = API_ROUTE_GROUPS.flatMap(

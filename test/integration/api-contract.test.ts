@@ -105,6 +105,13 @@ describe('the API keeps its declared contract', () => {
     expect((await vault.request('GET', '/v1/secrets/app/db')).status).toBe(200);
   });
 
+  it('pki', async () => {
+    const ca = await call('POST', '/v1/pki/cas', '/v1/pki/cas', { body: { type: 'root', name: 'contract', common_name: 'Contract Root' } });
+    expect(ca.status).toBe(201);
+    expect((await call('GET', `/v1/pki/cas/${ca.body.ca_id}/roles`, '/v1/pki/cas/{ca}/roles')).status).toBe(200);
+    expect((await call('GET', `/v1/pki/${ca.body.ca_id}/crl/pem`, '/v1/pki/{ca}/crl/pem', { token: null })).status).toBe(200);
+  });
+
   it('admin: the status reports the features that are wired', async () => {
     const status = await call('GET', '/v1/admin/status', '/v1/admin/status');
     expect(status.status).toBe(200);
@@ -115,7 +122,7 @@ describe('the API keeps its declared contract', () => {
       rotation: true,
       webhooks: true,
       audit: true,
-      pki: false,
+      pki: true,
       leases: true,
     });
     expect((await call('POST', '/v1/admin/cache/clear', '/v1/admin/cache/clear')).status).toBe(200);

@@ -12,6 +12,7 @@ const SCHEDULER_STEPS = [
   'leases due',
   'acme orders',
   'key rotation',
+  'pki maintenance',
   'audit seal',
   'audit detect',
   'audit verify',

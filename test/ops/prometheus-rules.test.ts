@@ -64,7 +64,7 @@ describe('alert rules', () => {
     const groups = readYaml<RuleFile>(ALERTS).groups;
     const reference = groups.find((g) => g.name === 'scaivault-reference');
     expect(reference?.rules.map((r) => r.alert)).toEqual(REFERENCE_ALERTS);
-    expect(groups.map((g) => g.name)).toEqual(['scaivault-reference', 'scaivault-jobs-and-audit', 'scaivault-acme']);
+    expect(groups.map((g) => g.name)).toEqual(['scaivault-reference', 'scaivault-jobs-and-audit', 'scaivault-acme', 'scaivault-pki']);
   });
 
   it('have unique names, a severity and the annotations an on-call needs', () => {

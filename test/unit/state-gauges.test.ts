@@ -46,6 +46,10 @@ class FakeStateSource implements StateSource {
   async auditChain(): Promise<{ lastSealSeconds: number; divergence: number }> {
     return { lastSealSeconds: 1_790_000_000, divergence: 0 };
   }
+
+  async certificateGauges() {
+    return { [METRICS.certificatesExpiringSoon.name]: { '7': 1, '14': 2, '30': 2, '90': 5 } };
+  }
 }
 
 describe('StateGauges', () => {
@@ -56,7 +60,7 @@ describe('StateGauges', () => {
       [METRICS.rotationQueueDepth.name]: { '': 4 },
       [METRICS.rotationQueueOldestAge.name]: { '': 12 },
       [METRICS.webhookQueueOldestAge.name]: { '': 0 },
-      [METRICS.certificatesExpiringSoon.name]: { '7': 0, '14': 0, '30': 0, '90': 0 },
+      [METRICS.certificatesExpiringSoon.name]: { '7': 1, '14': 2, '30': 2, '90': 5 },
       [METRICS.buildInfo.name]: { '1.4.0': 1 },
       [METRICS.auditLastSeal.name]: { '': 1_790_000_000 },
       [METRICS.auditChainDivergence.name]: { '': 0 },

@@ -29,6 +29,7 @@ export const conditionalPut = async (
   item: Record<string, unknown>,
   condition: string,
   values?: Record<string, unknown>,
+  names?: Record<string, string>,
 ): Promise<boolean> => {
   try {
     await dynamoCall(() =>
@@ -38,6 +39,7 @@ export const conditionalPut = async (
           Item: marshall(item, { removeUndefinedValues: true }),
           ConditionExpression: condition,
           ExpressionAttributeValues: values ? marshall(values) : undefined,
+          ExpressionAttributeNames: names,
         }),
       ),
     );

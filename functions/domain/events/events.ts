@@ -23,6 +23,9 @@ export const EVENT_TYPES = [
   // Data-key rotation (functions/domain/crypto/key-rotation.ts).
   'key.rotation_started',
   'key.rotation_finished',
+  // PKI (functions/domain/pki/); certificate.issued above covers both.
+  'certificate.revoked',
+  'certificate.expiring',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -66,6 +66,11 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_sealed_items',
   'scaivault_key_wraps_total',
   'scaivault_key_unwraps_total',
+  'scaivault_ca_expiry_timestamp_seconds',
+  'scaivault_certificates_issued_total',
+  'scaivault_certificates_revoked_total',
+  'scaivault_crl_last_update_timestamp_seconds',
+  'scaivault_certificate_expiry_timestamp_seconds',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
