@@ -53,3 +53,8 @@ export const report = (name: string, value: string, target: string, pass: boolea
 export const figure = (name: string, value: string): void => {
   console.log(`      ${name.padEnd(46)} ${value}`);
 };
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};

@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
 // `npm run bench -- audit` runs the named suites only.
 import { runAuditBenchmarks } from './audit.bench.js';
+import { runColdStartBenchmarks } from './cold-start.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   jobs: runJobBenchmarks,
   audit: runAuditBenchmarks,
   'remote-write': runRemoteWriteBenchmarks,
+  'cold-start': runColdStartBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

@@ -1,13 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Agent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent } from 'node:https';
 import { traceAwsClient } from '../observability/tracing.js';
 import { guardWriteOutcomes } from './dynamodb/write-outcome.js';
+import { s3Sdk, type S3Sender } from './s3/s3-sdk.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -17,6 +18,11 @@ export interface ClientOptions {
   readonly timeoutMs: number;
   readonly s3ForcePathStyle: boolean;
 }
+
+// Not `import … from 'node:http'`: on Node 24 an ES module import of node:http fills its
+// namespace through every getter, and the WebSocket ones load undici: ~60 ms of cold start.
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 const sockets = { keepAlive: true, maxSockets: 64 };
 /** Every agent made here, for the pool statistics. */
@@ -31,8 +37,8 @@ const agents: Array<HttpAgent | Agent> = [];
  * only its own sockets and never starves the others' pool.
  */
 export const boundedRequestHandler = (timeoutMs: number): NodeHttpHandler => {
-  const httpAgent = new HttpAgent(sockets);
-  const httpsAgent = new Agent(sockets);
+  const httpAgent = new http.Agent(sockets);
+  const httpsAgent = new https.Agent(sockets);
   agents.push(httpAgent, httpsAgent);
   return new NodeHttpHandler({
     connectionTimeout: Math.min(timeoutMs, 1000),
@@ -49,7 +55,7 @@ const handler = (options: ClientOptions): NodeHttpHandler => boundedRequestHandl
 let dynamodb: DynamoDBClient | undefined;
 let kms: KMSClient | undefined;
 let sqs: SQSClient | undefined;
-let s3: S3Client | undefined;
+let s3: Promise<S3Client> | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
@@ -60,8 +66,18 @@ export const kmsClient = (options: ClientOptions): KMSClient => (kms ??= traceAw
 export const sqsClient = (options: ClientOptions): SQSClient =>
   (sqs ??= traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false })));
 
-export const s3Client = (options: ClientOptions): S3Client =>
-  (s3 ??= traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })));
+/** Made, with the S3 SDK loaded, on the first call sent through it. */
+export const s3Client = (options: ClientOptions): S3Sender => {
+  const client = () =>
+    (s3 ??= s3Sdk()
+      .then(({ S3Client }) => traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })))
+      .catch((error: unknown) => {
+        s3 = undefined;
+        throw error;
+      }));
+  const send = async (...args: Parameters<S3Client['send']>) => (await client()).send(...args);
+  return { send: send as S3Client['send'] };
+};
 
 export const secretsManagerClient = (options: ClientOptions): SecretsManagerClient =>
   (secretsManager ??= traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) })));

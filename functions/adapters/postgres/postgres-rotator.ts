@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { Client, DatabaseError, escapeIdentifier, escapeLiteral, type ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { ValidationError } from '../../domain/errors.js';
 import { BASE62, PasswordRotator } from '../../domain/rotation/password-rotator.js';
 import { RotationStepError } from '../../domain/rotation/rotator.js';
@@ -28,7 +28,15 @@ export const DEFAULT_TIMEOUTS: PostgresRotatorTimeouts = { connectMs: 5_000, sta
 
 /** The part of pg's Client a rotation uses; tests and callers may inject their own. */
 export type SqlClient = Pick<Client, 'connect' | 'query' | 'end' | 'on'>;
-export type SqlClientFactory = (config: ClientConfig) => SqlClient;
+export type SqlClientFactory = (config: ClientConfig) => SqlClient | Promise<SqlClient>;
+
+type Pg = typeof import('pg');
+let pg: Pg | undefined;
+/** pg (about 80 KiB) loads on the first rotation that needs it, not with every api cold start. */
+const loadPg = async (): Promise<Pg> => {
+  pg ??= await import('pg');
+  return pg;
+};
 
 interface Settings {
   readonly connectionSecret: string;
@@ -88,7 +96,7 @@ const redact = (text: string, secrets: readonly string[]): string =>
 
 // pg's own messages name users, databases and addresses, never passwords; redaction is a second line.
 const reasonOf = (error: unknown): string => {
-  if (error instanceof DatabaseError) return `${error.message} (SQLSTATE ${error.code ?? 'unknown'})`;
+  if (pg && error instanceof pg.DatabaseError) return `${error.message} (SQLSTATE ${error.code ?? 'unknown'})`;
   if (error instanceof Error) return error.message;
   return 'unknown error';
 };
@@ -107,7 +115,7 @@ export class PostgresRotator implements Rotator {
   });
 
   constructor(
-    private readonly createClient: SqlClientFactory = (config) => new Client(config),
+    private readonly createClient: SqlClientFactory = async (config) => new (await loadPg()).Client(config),
     private readonly timeouts: PostgresRotatorTimeouts = DEFAULT_TIMEOUTS,
   ) {}
 
@@ -125,6 +133,7 @@ export class PostgresRotator implements Rotator {
     if (context.pendingValue === '') throw new RotationStepError('set', `the pending password of role "${role}" is empty`);
     const admin = await this.adminConnection(context, connectionSecret, 'set');
     // ALTER ROLE takes no bind parameters; both parts are quoted by pg's escapers, and the role is validated besides.
+    const { escapeIdentifier, escapeLiteral } = await loadPg();
     const statement = `ALTER ROLE ${escapeIdentifier(role)} WITH PASSWORD ${escapeLiteral(serverPasswordOf(context.pendingValue))}`;
     await this.withClient(
       'set',
@@ -170,7 +179,7 @@ export class PostgresRotator implements Rotator {
     secrets: readonly string[],
     work: (client: SqlClient) => Promise<unknown>,
   ): Promise<void> {
-    const client = this.createClient({
+    const client = await this.createClient({
       host: connection.host,
       port: connection.port,
       database: connection.database,
