@@ -4,6 +4,7 @@ import { runAuditBenchmarks } from './audit.bench.js';
 import { runColdStartBenchmarks } from './cold-start.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
+import { runPriceBenchmarks } from './price.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
 import { runRemoteWriteBenchmarks } from './remote-write.bench.js';
 
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   audit: runAuditBenchmarks,
   'remote-write': runRemoteWriteBenchmarks,
   'cold-start': runColdStartBenchmarks,
+  price: runPriceBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

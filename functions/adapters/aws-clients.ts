@@ -52,6 +52,75 @@ export const boundedRequestHandler = (timeoutMs: number): NodeHttpHandler => {
 
 const handler = (options: ClientOptions): NodeHttpHandler => boundedRequestHandler(options.timeoutMs);
 
+/** One AWS call, as a price estimate counts it. */
+export interface AwsCallUsage {
+  /** The SDK client, e.g. `DynamoDBClient`. */
+  readonly client: string;
+  /** The SDK command, e.g. `GetItemCommand`. */
+  readonly command: string;
+  /** DynamoDB only: the tables the call touched, and the request units it consumed. */
+  readonly tables: readonly string[];
+  readonly readUnits: number;
+  readonly writeUnits: number;
+}
+
+export type AwsUsageRecorder = (usage: AwsCallUsage) => void;
+
+let usageRecorder: AwsUsageRecorder | undefined;
+
+/**
+ * Hears of every call the clients made here send; while one listens, DynamoDB
+ * calls ask for their consumed capacity (ReturnConsumedCapacity TOTAL, which
+ * costs nothing). For price estimates (bench/price.bench.ts); off by default.
+ */
+export const recordAwsUsage = (recorder: AwsUsageRecorder | undefined): void => {
+  usageRecorder = recorder;
+};
+
+const CAPACITY_COMMANDS = new Set(
+  ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'TransactGetItems', 'TransactWriteItems'].map(
+    (name) => `${name}Command`,
+  ),
+);
+const READ_COMMANDS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand']);
+
+interface ConsumedCapacity {
+  readonly TableName?: string;
+  readonly CapacityUnits?: number;
+}
+
+const usageOf = (client: string, command: string, output: unknown): AwsCallUsage => {
+  const consumed = (output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } | undefined)?.ConsumedCapacity;
+  const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+  const units = list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+  const read = READ_COMMANDS.has(command);
+  return { client, command, tables: list.map((entry) => entry.TableName ?? ''), readUnits: read ? units : 0, writeUnits: read ? 0 : units };
+};
+
+interface UsageContext {
+  readonly clientName?: string;
+  readonly commandName?: string;
+}
+
+/** The usage recorder's middleware: a no-op unless recordAwsUsage set one. */
+const withUsage = <C extends MiddlewareClient>(client: C): C => {
+  client.middlewareStack.add(
+    (next: (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>, context: UsageContext) =>
+      async (args: { input: Record<string, unknown> }) => {
+        const recorder = usageRecorder;
+        if (!recorder) return next(args);
+        const command = context.commandName ?? 'unknown';
+        const input =
+          CAPACITY_COMMANDS.has(command) && context.clientName === 'DynamoDBClient' ? { ...args.input, ReturnConsumedCapacity: 'TOTAL' } : args.input;
+        const result = await next({ ...args, input });
+        recorder(usageOf(context.clientName ?? 'unknown', command, result.output));
+        return result;
+      },
+    { step: 'initialize', name: 'scaivaultUsage' },
+  );
+  return client;
+};
+
 let dynamodb: DynamoDBClient | undefined;
 let kms: KMSClient | undefined;
 let sqs: SQSClient | undefined;
@@ -59,18 +128,21 @@ let s3: Promise<S3Client> | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
-  (dynamodb ??= traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }))));
+  (dynamodb ??= withUsage(traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })))));
 
-export const kmsClient = (options: ClientOptions): KMSClient => (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));
+export const kmsClient = (options: ClientOptions): KMSClient =>
+  (kms ??= withUsage(traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) }))));
 
 export const sqsClient = (options: ClientOptions): SQSClient =>
-  (sqs ??= traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false })));
+  (sqs ??= withUsage(traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }))));
 
 /** Made, with the S3 SDK loaded, on the first call sent through it. */
 export const s3Client = (options: ClientOptions): S3Sender => {
   const client = () =>
     (s3 ??= s3Sdk()
-      .then(({ S3Client }) => traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })))
+      .then(({ S3Client }) =>
+        withUsage(traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }))),
+      )
       .catch((error: unknown) => {
         s3 = undefined;
         throw error;
@@ -80,7 +152,7 @@ export const s3Client = (options: ClientOptions): S3Sender => {
 };
 
 export const secretsManagerClient = (options: ClientOptions): SecretsManagerClient =>
-  (secretsManager ??= traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) })));
+  (secretsManager ??= withUsage(traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) }))));
 
 /** The string value of a Secrets Manager secret (bootstrap tokens the stack generates). */
 export const readSecretString = async (client: SecretsManagerClient, secretId: string): Promise<string> => {
