@@ -1,14 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent } from 'node:https';
 import { traceAwsClient } from '../observability/tracing.js';
 import { guardWriteOutcomes } from './dynamodb/write-outcome.js';
+import { kmsSdk, type KmsSender } from './kms/kms-sdk.js';
+import { lazyClient } from './lazy-sdk.js';
 import { s3Sdk, type S3Sender } from './s3/s3-sdk.js';
+import { secretsManagerSdk, type SecretsManagerSender } from './secrets-manager/secrets-manager-sdk.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -122,40 +125,40 @@ const withUsage = <C extends MiddlewareClient>(client: C): C => {
 };
 
 let dynamodb: DynamoDBClient | undefined;
-let kms: KMSClient | undefined;
+let kms: KmsSender | undefined;
 let sqs: SQSClient | undefined;
-let s3: Promise<S3Client> | undefined;
-let secretsManager: SecretsManagerClient | undefined;
+let s3: S3Sender | undefined;
+let secretsManager: SecretsManagerSender | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
   (dynamodb ??= withUsage(traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })))));
 
-export const kmsClient = (options: ClientOptions): KMSClient =>
-  (kms ??= withUsage(traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) }))));
+/** Made, with the KMS SDK loaded, on the first call sent through it (a data-key cache miss). */
+export const kmsClient = (options: ClientOptions): KmsSender =>
+  (kms ??= lazyClient(
+    async (): Promise<KMSClient> => withUsage(traceAwsClient(new (await kmsSdk()).KMSClient({ maxAttempts: 2, requestHandler: handler(options) }))),
+  ));
 
 export const sqsClient = (options: ClientOptions): SQSClient =>
   (sqs ??= withUsage(traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }))));
 
 /** Made, with the S3 SDK loaded, on the first call sent through it. */
-export const s3Client = (options: ClientOptions): S3Sender => {
-  const client = () =>
-    (s3 ??= s3Sdk()
-      .then(({ S3Client }) =>
-        withUsage(traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }))),
-      )
-      .catch((error: unknown) => {
-        s3 = undefined;
-        throw error;
-      }));
-  const send = async (...args: Parameters<S3Client['send']>) => (await client()).send(...args);
-  return { send: send as S3Client['send'] };
-};
+export const s3Client = (options: ClientOptions): S3Sender =>
+  (s3 ??= lazyClient(
+    async (): Promise<S3Client> =>
+      withUsage(traceAwsClient(new (await s3Sdk()).S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }))),
+  ));
 
-export const secretsManagerClient = (options: ClientOptions): SecretsManagerClient =>
-  (secretsManager ??= withUsage(traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) }))));
+/** Made, with the Secrets Manager SDK loaded, on the first call sent through it. */
+export const secretsManagerClient = (options: ClientOptions): SecretsManagerSender =>
+  (secretsManager ??= lazyClient(
+    async (): Promise<SecretsManagerClient> =>
+      withUsage(traceAwsClient(new (await secretsManagerSdk()).SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) }))),
+  ));
 
 /** The string value of a Secrets Manager secret (bootstrap tokens the stack generates). */
-export const readSecretString = async (client: SecretsManagerClient, secretId: string): Promise<string> => {
+export const readSecretString = async (client: SecretsManagerSender, secretId: string): Promise<string> => {
+  const { GetSecretValueCommand } = await secretsManagerSdk();
   const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   return (secret.SecretString ?? '').trim();
 };

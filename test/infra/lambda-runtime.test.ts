@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
 import { buildFunctions } from '../../scripts/build.js';
-import { lambdaNode } from '../../scripts/lambda-node.js';
+import { apiBundleEnv, lambdaNode } from '../../scripts/lambda-node.js';
 import { OtlpReceiver, SPAN_KIND } from '../integration/support/otlp-receiver.js';
 import { ROOT } from '../integration/support/processes.js';
 
@@ -21,17 +21,7 @@ const response = await handler(event, context);
 process.stdout.write(JSON.stringify({ node: process.versions.node, response }));
 `;
 
-const LAMBDA_ENV = {
-  PATH: process.env.PATH ?? '',
-  AWS_REGION: 'eu-west-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
-  SCAIVAULT_STATE_TABLE: 'scaivault-state',
-  SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
-  SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
-  SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
-  SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
-  LOG_LEVEL: 'error',
-};
+const LAMBDA_ENV = apiBundleEnv();
 
 describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, () => {
   let bundle: string;
