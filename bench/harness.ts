@@ -45,6 +45,27 @@ export const compareThroughput = async (
   return { a: finish(sum.a), b: finish(sum.b) };
 };
 
+/** Times single operations from one client, alternating the two sides per round; returns each side's median in ms. */
+export const compareLatency = async (
+  a: () => Promise<void>,
+  b: () => Promise<void>,
+  options: { rounds: number; perRound: number },
+): Promise<{ a: number; b: number }> => {
+  const samples = { a: [] as number[], b: [] as number[] };
+  for (let round = 0; round < options.rounds; round += 1) {
+    const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    for (const side of order) {
+      const operation = side === 'a' ? a : b;
+      for (let i = 0; i < options.perRound; i += 1) {
+        const started = performance.now();
+        await operation();
+        samples[side].push(performance.now() - started);
+      }
+    }
+  }
+  return { a: median(samples.a), b: median(samples.b) };
+};
+
 export const report = (name: string, value: string, target: string, pass: boolean): void => {
   console.log(`${pass ? 'PASS' : 'MISS'}  ${name.padEnd(46)} ${value.padEnd(28)} target ${target}`);
 };
@@ -52,4 +73,9 @@ export const report = (name: string, value: string, target: string, pass: boolea
 /** A figure with no target: printed as one, never as a pass. */
 export const figure = (name: string, value: string): void => {
   console.log(`      ${name.padEnd(46)} ${value}`);
+};
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };

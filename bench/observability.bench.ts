@@ -13,12 +13,7 @@ import { buildFunctions } from '../scripts/build.js';
 import { lambdaNode } from '../scripts/lambda-node.js';
 import { DynaliteProcess, freePort, waitFor } from '../test/integration/support/processes.js';
 import { VaultProcess } from '../test/integration/support/vault.js';
-import { figure, report } from './harness.js';
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
+import { figure, median, report } from './harness.js';
 
 /** Two instances whose merged exposition has 5,000 samples of scaivault_request* (every bucket, sum and count line counts). */
 export const fleetOfSeries = (): { instances: InstanceRecord[]; samples: number } => {

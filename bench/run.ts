@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
 // `npm run bench -- audit` runs the named suites only.
 import { runAuditBenchmarks } from './audit.bench.js';
+import { runColdStartBenchmarks } from './cold-start.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runDynamicBenchmarks } from './dynamic.bench.js';
 import { runFleetBenchmarks } from './fleet.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
+import { runPriceBenchmarks } from './price.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
 import { runKeyBenchmarks } from './keys.bench.js';
 import { runPkiBenchmarks } from './pki.bench.js';
@@ -20,6 +22,8 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   fleet: runFleetBenchmarks,
   keys: runKeyBenchmarks,
   pki: runPkiBenchmarks,
+  'cold-start': runColdStartBenchmarks,
+  price: runPriceBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

@@ -20,7 +20,7 @@ import {
 } from '../functions/runtime/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
-import { startGateway, type Gateway } from './gateway.js';
+import { startGateway, type ApiHandler, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
 import { startQueuePoller, startTimer, type QueueHandler, type QueuePoller } from './queue-poller.js';
 import type { VaultConfig } from '../functions/config.js';
@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
   /** How often the scheduler runs (EventBridge's rate in AWS). */
   readonly schedulerIntervalSeconds: number;
   readonly env: NodeJS.ProcessEnv;
+  /** Wraps each function's handler (the api and the queue workers), e.g. to time invocations as Lambda bills them. */
+  readonly wrapHandler?: <H extends (...args: never[]) => Promise<unknown>>(functionName: string, handler: H) => H;
 }
 
 export interface EmbeddedVault {
@@ -177,7 +179,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     const workers = FUNCTIONS.filter((fn): fn is FunctionDefinition<QueueTrigger> => fn.trigger.kind === 'queue').map((fn) => {
       const compose = composers[fn.name];
       if (!compose) throw new Error(`the embedded runtime has no composition for function "${fn.name}"`);
-      return { ...fn, handler: compose(config, workerLogger(fn.service)).handler };
+      const handler = compose(config, workerLogger(fn.service)).handler;
+      return { ...fn, handler: options.wrapHandler ? options.wrapHandler(fn.name, handler) : handler };
     });
     const scheduler = composeScheduler(config, workerLogger(SCHEDULER_FUNCTION.service));
     const pollers: QueuePoller[] = [];
@@ -204,7 +207,12 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => flushQuietly(api.fleetMetrics, logger), onWorkerError);
     // Last: requests are served only once everything behind them runs.
-    const gateway = await startGateway({ handler: api.handler, host: options.host, port: options.port });
+    const apiHandler: ApiHandler = api.handler;
+    const gateway = await startGateway({
+      handler: options.wrapHandler ? options.wrapHandler(API_FUNCTION.name, apiHandler) : apiHandler,
+      host: options.host,
+      port: options.port,
+    });
     // Where audit exports and anchors can be fetched (S3 API, path-style, any credentials).
     logger.info('embedded stack ready', { api: gateway.url, dynamodb: dynamoEndpoint, sqs_and_s3: sqsS3Endpoint, audit_bucket: bucket });
     return {

@@ -1,16 +1,22 @@
 // Bundles each function of the runtime's table (functions/runtime/definitions.ts) into its own
 // dist/functions/<name>/index.mjs, the directory the CDK stack ships as code,
-// with the ADOT Lambda collector config beside it as collector.yaml.
-import { copyFile, stat } from 'node:fs/promises';
+// with the ADOT Lambda collector config beside it as collector.yaml. Whatever
+// the code loads with a dynamic import() (OTLP exporters, pg, PKI, ACME) becomes
+// its own chunk under <name>/chunks/, read only when first used, so rarely used
+// libraries cost no cold start.
+import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { FUNCTIONS, LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
 export interface BuiltFunction {
   readonly name: string;
   readonly outfile: string;
+  /** What every cold start reads: the entry and the chunks it imports statically. */
   readonly bytes: number;
+  /** The chunks read only when a dynamic import() first needs them. */
+  readonly chunkBytes: number;
 }
 
 export interface BuildOptions {
@@ -30,46 +36,69 @@ export const LAMBDA_UNBUNDLED = ['@opentelemetry/exporter-trace-otlp-grpc', '@gr
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
 
-export const buildFunctions = async (options: BuildOptions = {}): Promise<BuiltFunction[]> => {
-  const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
-  return Promise.all(
-    FUNCTIONS.map(async ({ name, handler }) => {
-      const outfile = join(outDir, name, 'index.mjs');
-      await build({
-        entryPoints: [join(ROOT, handler)],
-        outdir: join(outDir, name),
-        entryNames: 'index',
-        outExtension: { '.js': '.mjs' },
-        // What is loaded by dynamic import() (X.509 and ASN.1 for the PKI routes) goes to chunks/
-        // beside the entry, so cold starts do not parse it: `bytes` is the entry alone.
-        splitting: true,
-        chunkNames: 'chunks/[name]-[hash]',
-        bundle: true,
-        format: 'esm',
-        platform: 'node',
-        // Prefer packages' ES module builds, as CDK's NodejsFunction does for ESM: CommonJS
-        // cannot be tree-shaken, and the OpenTelemetry SDK alone would add ~300 KiB.
-        mainFields: ['module', 'main'],
-        target: `node${LAMBDA_NODE_MAJOR}`,
-        minify: options.minify ?? true,
-        sourcemap: 'external',
-        // Lambda's Node.js runtimes ship AWS SDK v3. OTLP/gRPC stays out: a Lambda sends its spans over
-        // OTLP/HTTP to the ADOT layer's collector, and gRPC would add about 380 KiB to every bundle.
-        external: ['@aws-sdk/*', ...LAMBDA_UNBUNDLED],
-        banner: { js: ESM_REQUIRE_BANNER },
-        logLevel: 'warning',
-        legalComments: 'none',
-      });
-      await copyFile(LAMBDA_COLLECTOR_CONFIG, join(outDir, name, 'collector.yaml'));
-      return { name, outfile, bytes: (await stat(outfile)).size };
-    }),
-  );
+type Outputs = Metafile['outputs'];
+
+/** Bytes of the entry and the chunks reachable from it by static imports, and of the rest (dynamic imports only). */
+const initialOutputs = (outputs: Outputs, entry: string): { atInit: number; lazy: number } => {
+  const byPath = new Map(Object.entries(outputs).map(([file, output]) => [resolve(file), output]));
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const imported of byPath.get(file)?.imports ?? []) if (imported.kind === 'import-statement' && !imported.external) visit(resolve(imported.path));
+  };
+  visit(entry);
+  let atInit = 0;
+  let lazy = 0;
+  for (const [file, output] of byPath) {
+    if (!file.endsWith('.mjs')) continue;
+    if (seen.has(file)) atInit += output.bytes;
+    else lazy += output.bytes;
+  }
+  return { atInit, lazy };
 };
+
+/** Bundles one handler module into `<outDir>/<name>/index.mjs` (+ chunks/): every function, and the benchmarks' floor, the same way. */
+export const buildBundle = async (name: string, entry: string, options: BuildOptions = {}): Promise<BuiltFunction> => {
+  const dir = join(resolve(options.outDir ?? DEFAULT_OUT_DIR), name);
+  const outfile = join(dir, 'index.mjs');
+  // Chunk names carry content hashes: a stale chunk of an earlier build must not ship beside the new entry.
+  await rm(dir, { recursive: true, force: true });
+  const { metafile } = await build({
+    entryPoints: { index: resolve(ROOT, entry) },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    metafile: true,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    // Prefer packages' ES module builds, as CDK's NodejsFunction does for ESM: CommonJS
+    // cannot be tree-shaken, and the OpenTelemetry SDK alone would add ~300 KiB.
+    mainFields: ['module', 'main'],
+    target: `node${LAMBDA_NODE_MAJOR}`,
+    minify: options.minify ?? true,
+    sourcemap: 'external',
+    // Lambda's Node.js runtimes ship AWS SDK v3. OTLP/gRPC stays out: a Lambda sends its spans over
+    // OTLP/HTTP to the ADOT layer's collector, and gRPC would add about 380 KiB to every bundle.
+    external: ['@aws-sdk/*', ...LAMBDA_UNBUNDLED],
+    banner: { js: ESM_REQUIRE_BANNER },
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  await copyFile(LAMBDA_COLLECTOR_CONFIG, join(dir, 'collector.yaml'));
+  const { atInit, lazy } = initialOutputs(metafile.outputs, outfile);
+  return { name, outfile, bytes: atInit, chunkBytes: lazy };
+};
+
+export const buildFunctions = (options: BuildOptions = {}): Promise<BuiltFunction[]> =>
+  Promise.all(FUNCTIONS.map(({ name, handler }) => buildBundle(name, handler, options)));
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = Date.now();
-  for (const { name, outfile, bytes } of await buildFunctions()) {
-    console.log(`${name.padEnd(20)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${outfile}`);
+  for (const { name, outfile, bytes, chunkBytes } of await buildFunctions()) {
+    console.log(`${name.padEnd(20)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  at init (+ ${(chunkBytes / 1024).toFixed(1)} KiB lazy chunks)  ${outfile}`);
   }
   console.log(`built in ${Date.now() - started} ms`);
 }

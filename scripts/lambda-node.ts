@@ -43,3 +43,19 @@ export const lambdaNode = (): NodeBinary => {
   const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim().replace(/^v/, '');
   return { path, version };
 };
+
+/**
+ * What the api function's bundle reads at load, with placeholder resource names:
+ * enough to load it and answer liveness outside Lambda (tests, benchmarks).
+ */
+export const apiBundleEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'eu-west-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
+  SCAIVAULT_STATE_TABLE: 'scaivault-state',
+  SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
+  SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
+  SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
+  SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
+  LOG_LEVEL: 'error',
+});

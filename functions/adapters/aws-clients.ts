@@ -1,13 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Agent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent } from 'node:https';
 import { traceAwsClient } from '../observability/tracing.js';
 import { guardWriteOutcomes } from './dynamodb/write-outcome.js';
+import { kmsSdk, type KmsSender } from './kms/kms-sdk.js';
+import { lazyClient } from './lazy-sdk.js';
+import { s3Sdk, type S3Sender } from './s3/s3-sdk.js';
+import { secretsManagerSdk, type SecretsManagerSender } from './secrets-manager/secrets-manager-sdk.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -17,6 +21,11 @@ export interface ClientOptions {
   readonly timeoutMs: number;
   readonly s3ForcePathStyle: boolean;
 }
+
+// Not `import … from 'node:http'`: on Node 24 an ES module import of node:http fills its
+// namespace through every getter, and the WebSocket ones load undici: ~60 ms of cold start.
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 const sockets = { keepAlive: true, maxSockets: 64 };
 /** Every agent made here, for the pool statistics. */
@@ -31,8 +40,8 @@ const agents: Array<HttpAgent | Agent> = [];
  * only its own sockets and never starves the others' pool.
  */
 export const boundedRequestHandler = (timeoutMs: number): NodeHttpHandler => {
-  const httpAgent = new HttpAgent(sockets);
-  const httpsAgent = new Agent(sockets);
+  const httpAgent = new http.Agent(sockets);
+  const httpsAgent = new https.Agent(sockets);
   agents.push(httpAgent, httpsAgent);
   return new NodeHttpHandler({
     connectionTimeout: Math.min(timeoutMs, 1000),
@@ -46,28 +55,110 @@ export const boundedRequestHandler = (timeoutMs: number): NodeHttpHandler => {
 
 const handler = (options: ClientOptions): NodeHttpHandler => boundedRequestHandler(options.timeoutMs);
 
+/** One AWS call, as a price estimate counts it. */
+export interface AwsCallUsage {
+  /** The SDK client, e.g. `DynamoDBClient`. */
+  readonly client: string;
+  /** The SDK command, e.g. `GetItemCommand`. */
+  readonly command: string;
+  /** DynamoDB only: the tables the call touched, and the request units it consumed. */
+  readonly tables: readonly string[];
+  readonly readUnits: number;
+  readonly writeUnits: number;
+}
+
+export type AwsUsageRecorder = (usage: AwsCallUsage) => void;
+
+let usageRecorder: AwsUsageRecorder | undefined;
+
+/**
+ * Hears of every call the clients made here send; while one listens, DynamoDB
+ * calls ask for their consumed capacity (ReturnConsumedCapacity TOTAL, which
+ * costs nothing). For price estimates (bench/price.bench.ts); off by default.
+ */
+export const recordAwsUsage = (recorder: AwsUsageRecorder | undefined): void => {
+  usageRecorder = recorder;
+};
+
+const CAPACITY_COMMANDS = new Set(
+  ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'TransactGetItems', 'TransactWriteItems'].map(
+    (name) => `${name}Command`,
+  ),
+);
+const READ_COMMANDS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand']);
+
+interface ConsumedCapacity {
+  readonly TableName?: string;
+  readonly CapacityUnits?: number;
+}
+
+const usageOf = (client: string, command: string, output: unknown): AwsCallUsage => {
+  const consumed = (output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] } | undefined)?.ConsumedCapacity;
+  const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+  const units = list.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+  const read = READ_COMMANDS.has(command);
+  return { client, command, tables: list.map((entry) => entry.TableName ?? ''), readUnits: read ? units : 0, writeUnits: read ? 0 : units };
+};
+
+interface UsageContext {
+  readonly clientName?: string;
+  readonly commandName?: string;
+}
+
+/** The usage recorder's middleware: a no-op unless recordAwsUsage set one. */
+const withUsage = <C extends MiddlewareClient>(client: C): C => {
+  client.middlewareStack.add(
+    (next: (args: { input: Record<string, unknown> }) => Promise<{ output: unknown }>, context: UsageContext) =>
+      async (args: { input: Record<string, unknown> }) => {
+        const recorder = usageRecorder;
+        if (!recorder) return next(args);
+        const command = context.commandName ?? 'unknown';
+        const input =
+          CAPACITY_COMMANDS.has(command) && context.clientName === 'DynamoDBClient' ? { ...args.input, ReturnConsumedCapacity: 'TOTAL' } : args.input;
+        const result = await next({ ...args, input });
+        recorder(usageOf(context.clientName ?? 'unknown', command, result.output));
+        return result;
+      },
+    { step: 'initialize', name: 'scaivaultUsage' },
+  );
+  return client;
+};
+
 let dynamodb: DynamoDBClient | undefined;
-let kms: KMSClient | undefined;
+let kms: KmsSender | undefined;
 let sqs: SQSClient | undefined;
-let s3: S3Client | undefined;
-let secretsManager: SecretsManagerClient | undefined;
+let s3: S3Sender | undefined;
+let secretsManager: SecretsManagerSender | undefined;
 
 export const dynamoDbClient = (options: ClientOptions): DynamoDBClient =>
-  (dynamodb ??= traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) }))));
+  (dynamodb ??= withUsage(traceAwsClient(guardWriteOutcomes(new DynamoDBClient({ maxAttempts: 2, requestHandler: handler(options) })))));
 
-export const kmsClient = (options: ClientOptions): KMSClient => (kms ??= traceAwsClient(new KMSClient({ maxAttempts: 2, requestHandler: handler(options) })));
+/** Made, with the KMS SDK loaded, on the first call sent through it (a data-key cache miss). */
+export const kmsClient = (options: ClientOptions): KmsSender =>
+  (kms ??= lazyClient(
+    async (): Promise<KMSClient> => withUsage(traceAwsClient(new (await kmsSdk()).KMSClient({ maxAttempts: 2, requestHandler: handler(options) }))),
+  ));
 
 export const sqsClient = (options: ClientOptions): SQSClient =>
-  (sqs ??= traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false })));
+  (sqs ??= withUsage(traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }))));
 
-export const s3Client = (options: ClientOptions): S3Client =>
-  (s3 ??= traceAwsClient(new S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle })));
+/** Made, with the S3 SDK loaded, on the first call sent through it. */
+export const s3Client = (options: ClientOptions): S3Sender =>
+  (s3 ??= lazyClient(
+    async (): Promise<S3Client> =>
+      withUsage(traceAwsClient(new (await s3Sdk()).S3Client({ maxAttempts: 2, requestHandler: handler(options), forcePathStyle: options.s3ForcePathStyle }))),
+  ));
 
-export const secretsManagerClient = (options: ClientOptions): SecretsManagerClient =>
-  (secretsManager ??= traceAwsClient(new SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) })));
+/** Made, with the Secrets Manager SDK loaded, on the first call sent through it. */
+export const secretsManagerClient = (options: ClientOptions): SecretsManagerSender =>
+  (secretsManager ??= lazyClient(
+    async (): Promise<SecretsManagerClient> =>
+      withUsage(traceAwsClient(new (await secretsManagerSdk()).SecretsManagerClient({ maxAttempts: 2, requestHandler: handler(options) }))),
+  ));
 
 /** The string value of a Secrets Manager secret (bootstrap tokens the stack generates). */
-export const readSecretString = async (client: SecretsManagerClient, secretId: string): Promise<string> => {
+export const readSecretString = async (client: SecretsManagerSender, secretId: string): Promise<string> => {
+  const { GetSecretValueCommand } = await secretsManagerSdk();
   const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   return (secret.SecretString ?? '').trim();
 };

@@ -10,8 +10,18 @@
 // repeat it): a failure to record it is logged and counted instead. The same
 // holds for the few operational reads marked auditBestEffort (detailed health,
 // admin status), which an operator needs most while the audit table is down.
+//
+// A read whose version is known once it is authorized (asked for, or the
+// current version this instance last saw) has its success record written
+// ahead, beside the storage read, so the read costs one round trip rather than
+// two: the value is released only when that record is durable AND the read
+// returned exactly the version it names. Otherwise (another version was
+// current, the read failed) the request's real outcome is recorded before the
+// answer leaves, with `voids` naming the record written ahead, whose value
+// never left. No value leaves without a durable record naming reader, path and
+// version; a read that fails is recorded as failed.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { clip, type AuditDetailValue, type AuditDraft, type AuditOutcome } from '../domain/audit/audit-event.js';
+import { clip, type AuditDetailValue, type AuditDraft, type AuditEvent, type AuditOutcome } from '../domain/audit/audit-event.js';
 import type { AuditLog } from '../domain/audit/audit-log.js';
 import { headerOf } from './body.js';
 import type { AuditedRoute, AuditNotes } from './route.js';
@@ -30,6 +40,20 @@ const bearerOf = (event: APIGatewayProxyEventV2): string | undefined => {
   const match = /^Bearer\s+(\S+)$/i.exec(headerOf(event, 'authorization') ?? '');
   return match?.[1];
 };
+
+/** How the record written ahead ended: written (the event), or not (the error). */
+type Settled = { readonly event: AuditEvent } | { readonly error: unknown };
+
+interface Ahead {
+  /** The details it was written with; it stands for the request only if they are still the request's. */
+  readonly details: string;
+  readonly settled: Promise<Settled>;
+}
+
+const AHEAD_STATUS = 200;
+
+const detailsKey = (details: Readonly<Record<string, AuditDetailValue>>): string =>
+  JSON.stringify(Object.entries(details).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export interface RequestIdentity {
   readonly requestId: string;
@@ -52,6 +76,7 @@ export class RequestAudit implements AuditNotes {
   private attempted = false;
   /** The `attempted` record could not be written: the request is refused and needs no second failed write. */
   private refused = false;
+  private ahead: Ahead | undefined;
 
   constructor(
     private readonly log: AuditLog,
@@ -69,6 +94,17 @@ export class RequestAudit implements AuditNotes {
 
   sensitive(name: string, value: string): void {
     this.sensitiveValues[name] = value;
+  }
+
+  /** A read's success record, started now beside the read, naming what it expects to return (see the top of this file). */
+  recordAhead(details: Readonly<Record<string, AuditDetailValue>>): void {
+    if (this.ahead || !SAFE_METHODS.has(this.route.method)) return;
+    Object.assign(this.details, details);
+    const settled = this.log.record(this.draft('success', AHEAD_STATUS)).then(
+      (event): Settled => ({ event }),
+      (error: unknown): Settled => ({ error }),
+    );
+    this.ahead = { details: detailsKey(this.details), settled };
   }
 
   /** Before a change: the durable record that it was attempted. Throws (503) when it cannot be written. */
@@ -90,6 +126,14 @@ export class RequestAudit implements AuditNotes {
    */
   async outcome(status: number): Promise<void> {
     if (this.refused) return;
+    if (this.ahead) {
+      const settled = await this.ahead.settled;
+      if (status === AHEAD_STATUS && detailsKey(this.details) === this.ahead.details) {
+        if ('event' in settled) return;
+        throw settled.error;
+      }
+      if ('event' in settled) this.details.voids = settled.event.eventId;
+    }
     try {
       await this.log.record(this.draft(outcomeOf(status), status));
     } catch (error) {

@@ -19,6 +19,13 @@ export interface AuditNotes {
   detail(name: string, value: AuditDetailValue): void;
   /** A sensitive value (a token, a secret value): recorded only as its HMAC. */
   sensitive(name: string, value: string): void;
+  /**
+   * On a read: starts its success record now, naming `details` (the version it
+   * expects to return), so the record is written beside the read. It stands
+   * only if the request answers 200 with these very details; otherwise the real
+   * outcome is recorded too, voiding it. See functions/http/request-audit.ts.
+   */
+  recordAhead(details: Readonly<Record<string, AuditDetailValue>>): void;
 }
 
 /** The request as a handler sees it: validated body, query and path parameters. */

@@ -1,13 +1,13 @@
 // The functions deploy on nodejs24.x while this suite may run on an older Node:
 // the built api bundle is loaded and invoked on the Lambda runtime's Node here.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
 import { buildFunctions } from '../../scripts/build.js';
-import { lambdaNode } from '../../scripts/lambda-node.js';
+import { apiBundleEnv, lambdaNode } from '../../scripts/lambda-node.js';
 import { OtlpReceiver, SPAN_KIND } from '../integration/support/otlp-receiver.js';
 import { ROOT } from '../integration/support/processes.js';
 
@@ -21,20 +21,11 @@ const response = await handler(event, context);
 process.stdout.write(JSON.stringify({ node: process.versions.node, response }));
 `;
 
-const LAMBDA_ENV = {
-  PATH: process.env.PATH ?? '',
-  AWS_REGION: 'eu-west-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'scaivault-api',
-  SCAIVAULT_STATE_TABLE: 'scaivault-state',
-  SCAIVAULT_METRICS_TABLE: 'scaivault-metrics',
-  SCAIVAULT_AUDIT_TABLE: 'scaivault-audit',
-  SCAIVAULT_AUDIT_BUCKET: 'scaivault-audit',
-  SCAIVAULT_KMS_KEY_ID: 'alias/scaivault',
-  LOG_LEVEL: 'error',
-};
+const LAMBDA_ENV = apiBundleEnv();
 
 describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, () => {
   let bundle: string;
+  let initBytes: number;
   let outDir: string;
 
   beforeAll(async () => {
@@ -44,6 +35,7 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
     const api = (await buildFunctions({ outDir })).find((built) => built.name === 'api');
     if (!api) throw new Error('no api bundle');
     bundle = api.outfile;
+    initBytes = api.bytes;
   }, 120_000);
 
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -70,6 +62,17 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
       await receiver.close();
     }
   }, 300_000);
+
+  it('reads at most 400 KiB at init: pg and the S3 SDK load as chunks on first use', () => {
+    expect(initBytes).toBeLessThanOrEqual(400 * 1024);
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toContain('import("@aws-sdk/client-s3")');
+    expect(code).not.toMatch(/from\s*"@aws-sdk\/client-s3"/);
+    // A string of pg's SCRAM authentication: in a lazily loaded chunk, not in the entry.
+    expect(code).not.toContain('SCRAM-SERVER-FIRST-MESSAGE');
+    const chunks = readdirSync(join(dirname(bundle), 'chunks')).filter((name) => name.endsWith('.mjs'));
+    expect(chunks.some((name) => readFileSync(join(dirname(bundle), 'chunks', name), 'utf8').includes('SCRAM-SERVER-FIRST-MESSAGE'))).toBe(true);
+  });
 
   it('leaves gRPC out of the bundle: only an external import of its exporter remains', () => {
     const code = readFileSync(bundle, 'utf8');

@@ -71,6 +71,14 @@ describe('dormant_secret_read', () => {
     expect((await d.inspect([read('app/db', T0 + 30 * DAY)])).map((x) => x.kind)).toEqual(['dormant_secret_read']);
   });
 
+  it('ignores a read record written ahead and voided by its request (its value never left)', async () => {
+    const { detector: d } = detector({ sensitivePaths: [] });
+    await d.inspect([read('app/db', T0)]);
+    const ahead = read('app/db', T0 + 30 * DAY);
+    const failed = read('app/db', T0 + 30 * DAY + 5, { outcome: 'failure', status: 404, details: { voids: ahead.eventId } });
+    expect(await d.inspect([ahead, failed])).toEqual([]);
+  });
+
   it('keeps paths and tenants apart and looks only at successful secret reads', async () => {
     const { detector: d, state } = detector({ sensitivePaths: [] });
     await d.inspect([read('app/db', T0), read('app/db', T0, { tenantId: 'globex' })]);

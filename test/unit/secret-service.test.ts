@@ -121,7 +121,7 @@ const setup = async (retry?: ConstructorParameters<typeof SecretService>[6], rep
     return auth.authenticate(`Bearer ${issued.token}`);
   };
 
-  return { repository, secrets, principal, admin: await principal('acme', 'admin') };
+  return { repository, secrets, keys, auth, principal, admin: await principal('acme', 'admin') };
 };
 
 const input = (overrides: Partial<WriteSecretInput> = {}): WriteSecretInput => ({
@@ -307,6 +307,57 @@ describe('SecretService write and read', () => {
     await expect(secrets.write(admin, input({ path: '../etc/passwd' }))).rejects.toBeInstanceOf(ValidationError);
     await expect(secrets.read(admin, 'a//b', undefined)).rejects.toBeInstanceOf(ValidationError);
     expect(repository.heads.size).toBe(0);
+  });
+});
+
+describe('SecretService read: the version expected before storage is touched', () => {
+  it('names the version asked for, else the current one this instance last saw, and nothing for a path it has not seen', async () => {
+    const { secrets, admin, repository, keys, auth } = await setup();
+    // Another instance over the same table.
+    const other = new SecretService(repository, keys, auth);
+    const seen: Array<number | undefined> = [];
+    const order: string[] = [];
+    const getHead = repository.getHead.bind(repository);
+    repository.getHead = async (tenantId, path) => {
+      order.push('head');
+      return getHead(tenantId, path);
+    };
+    const read = (service: SecretService, version?: number) =>
+      service.read(admin, 'app/db/password', version, (expected) => {
+        order.push('expected');
+        seen.push(expected);
+      });
+    await secrets.write(admin, input({ value: 'one' }));
+    await read(other);
+    await read(other);
+    await read(secrets);
+    order.length = 0;
+    await other.write(admin, input({ value: 'two' }));
+    // This instance still expects version 1; the read returns 2, and the next read expects 2.
+    expect((await read(secrets)).version).toBe(2);
+    expect(order.slice(-2)).toEqual(['expected', 'head']);
+    await read(secrets);
+    await read(secrets, 1);
+    expect(seen).toEqual([undefined, 1, 1, 1, 2, 1]);
+  });
+
+  it('forgets a deleted secret: the next read expects no version', async () => {
+    const { secrets, admin } = await setup();
+    await secrets.write(admin, input());
+    await secrets.softDelete(admin, 'app/db/password');
+    await secrets.restore(admin, 'app/db/password');
+    const seen: Array<number | undefined> = [];
+    await secrets.read(admin, 'app/db/password', undefined, (expected) => void seen.push(expected));
+    expect(seen).toEqual([undefined]);
+  });
+
+  it('announces nothing to a reader without the read capability', async () => {
+    const { secrets, admin, principal } = await setup();
+    await secrets.write(admin, input());
+    const outsider = await principal('acme', [{ path: 'other/*', capabilities: ['read'] }]);
+    const seen: Array<number | undefined> = [];
+    await expect(secrets.read(outsider, 'app/db/password', undefined, (expected) => void seen.push(expected))).rejects.toBeInstanceOf(ForbiddenError);
+    expect(seen).toEqual([]);
   });
 });
 

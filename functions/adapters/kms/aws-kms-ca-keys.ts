@@ -1,4 +1,5 @@
-import { CreateKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient, type KeySpec, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import type { KeySpec, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { kmsSdk, type KmsSender } from './kms-sdk.js';
 import type { AsymmetricKeyProvider, CaSigner, KeyType, ManagedKey } from '../../domain/ports/pki.js';
 
 const SPECS: Readonly<Record<KeyType, { keySpec: KeySpec; algorithm: SigningAlgorithmSpec }>> = {
@@ -33,11 +34,12 @@ export class AwsKmsCaKeys implements AsymmetricKeyProvider {
   readonly provider = 'aws-kms';
 
   constructor(
-    private readonly client: KMSClient,
+    private readonly client: KmsSender,
     private readonly tags: Readonly<Record<string, string>> = { 'scaivault:purpose': 'pki-ca' },
   ) {}
 
   async createKey(keyType: KeyType, description: string): Promise<ManagedKey> {
+    const { CreateKeyCommand, GetPublicKeyCommand } = await kmsSdk();
     const created = await this.client.send(
       new CreateKeyCommand({
         KeySpec: SPECS[keyType].keySpec,
@@ -68,6 +70,7 @@ export class AwsKmsCaKeys implements AsymmetricKeyProvider {
                 .digest(),
             )
           : data;
+        const { SignCommand } = await kmsSdk();
         const result = await this.client.send(
           new SignCommand({ KeyId: keyRef, Message: message, MessageType: digest ? 'DIGEST' : 'RAW', SigningAlgorithm: algorithm }),
         );

@@ -1,7 +1,7 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AUDIT_ANCHOR_PREFIX } from '../../runtime/definitions.js';
 import { DependencyUnavailableError, IntegrityError } from '../../domain/errors.js';
 import type { AuditAnchors, AuditBlock } from '../../domain/ports/audit.js';
+import { s3Sdk, type S3Sender } from './s3-sdk.js';
 
 // Each sealed block as one JSON object, `audit/blocks/<seq, 12 digits>.json`.
 // In AWS the bucket has object lock: in compliance mode (`-c auditRetentionMode=compliance`)
@@ -19,7 +19,7 @@ export const isMissing = (error: unknown): boolean =>
 
 export class S3AuditAnchors implements AuditAnchors {
   constructor(
-    private readonly client: S3Client,
+    private readonly client: S3Sender,
     private readonly bucket: string,
   ) {}
 
@@ -30,6 +30,7 @@ export class S3AuditAnchors implements AuditAnchors {
    */
   async put(block: AuditBlock): Promise<void> {
     try {
+      const { PutObjectCommand } = await s3Sdk();
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -49,6 +50,7 @@ export class S3AuditAnchors implements AuditAnchors {
 
   async get(seq: number): Promise<AuditBlock | undefined> {
     try {
+      const { GetObjectCommand } = await s3Sdk();
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: anchorKey(seq) }));
       return JSON.parse(await object.Body!.transformToString()) as AuditBlock;
     } catch (error) {
@@ -59,6 +61,7 @@ export class S3AuditAnchors implements AuditAnchors {
 
   async exists(seq: number): Promise<boolean> {
     try {
+      const { HeadObjectCommand } = await s3Sdk();
       await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: anchorKey(seq) }));
       return true;
     } catch (error) {

@@ -1,13 +1,5 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { isMissing } from './s3-audit-anchors.js';
+import { s3Sdk, type S3Sender } from './s3-sdk.js';
 import type { ExportSink, ExportTarget } from '../../domain/ports/audit.js';
 
 /** S3's smallest part (every part but the last). */
@@ -26,7 +18,7 @@ class S3MultipartWriter implements ExportSink {
   private bufferedBytes = 0;
 
   constructor(
-    private readonly client: S3Client,
+    private readonly client: S3Sender,
     private readonly bucket: string,
     private readonly key: string,
     private readonly contentType: string,
@@ -40,16 +32,20 @@ class S3MultipartWriter implements ExportSink {
 
   async close(): Promise<void> {
     if (this.bufferedBytes > 0 || this.parts.length === 0) await this.uploadPart();
+    const { CompleteMultipartUploadCommand } = await s3Sdk();
     await this.client.send(
       new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }),
     );
   }
 
   async abort(): Promise<void> {
-    if (this.uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
+    if (!this.uploadId) return;
+    const { AbortMultipartUploadCommand } = await s3Sdk();
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }));
   }
 
   private async uploadPart(): Promise<void> {
+    const { CreateMultipartUploadCommand, UploadPartCommand } = await s3Sdk();
     this.uploadId ??= (
       await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: this.contentType }))
     ).UploadId;
@@ -70,7 +66,7 @@ class S3MultipartWriter implements ExportSink {
 /** Audit exports in the audit bucket: the gzipped lines as a multipart upload, the manifest as JSON. */
 export class S3ExportTarget implements ExportTarget {
   constructor(
-    private readonly client: S3Client,
+    private readonly client: S3Sender,
     readonly bucket: string,
   ) {}
 
@@ -79,11 +75,13 @@ export class S3ExportTarget implements ExportTarget {
   }
 
   async putJson(key: string, value: unknown): Promise<void> {
+    const { PutObjectCommand } = await s3Sdk();
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value, null, 2), ContentType: 'application/json' }));
   }
 
   async getJson<T>(key: string): Promise<T | undefined> {
     try {
+      const { GetObjectCommand } = await s3Sdk();
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return JSON.parse(await object.Body!.transformToString()) as T;
     } catch (error) {

@@ -1,10 +1,10 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerSdk, type SecretsManagerSender } from './secrets-manager-sdk.js';
 import type { TokenVersions, TokenVersionSource } from '../../domain/ports/auth.js';
 
 /** A token kept in Secrets Manager: its AWSCURRENT version and, once rotated, its AWSPREVIOUS one. */
 export class SecretsManagerTokenVersions implements TokenVersionSource {
   constructor(
-    private readonly client: SecretsManagerClient,
+    private readonly client: SecretsManagerSender,
     private readonly secretId: string,
   ) {}
 
@@ -15,7 +15,8 @@ export class SecretsManagerTokenVersions implements TokenVersionSource {
     return { current: current.SecretString.trim(), previous: previousToken || undefined, currentSince: current.CreatedDate };
   }
 
-  private stage(versionStage: string) {
+  private async stage(versionStage: string) {
+    const { GetSecretValueCommand } = await secretsManagerSdk();
     return this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: versionStage }));
   }
 }

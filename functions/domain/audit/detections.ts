@@ -49,8 +49,10 @@ export class AuditDetector {
         details: { violations: list.length, threshold: this.options.violationSpikeThreshold, identities: identities.size, first_event_id: list[0]!.eventId },
       });
     }
+    // A read's record written ahead and voided by its request's real outcome (see http/request-audit.ts) released nothing.
+    const voided = new Set(events.map((event) => event.details?.voids).filter((id) => id !== undefined));
     for (const event of events) {
-      if (event.type !== SECRET_READ || event.outcome !== 'success' || !event.tenantId || !event.path) continue;
+      if (event.type !== SECRET_READ || event.outcome !== 'success' || !event.tenantId || !event.path || voided.has(event.eventId)) continue;
       found.push(...(await this.inspectRead(event, event.tenantId, event.path)));
     }
     return found;

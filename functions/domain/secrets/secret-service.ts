@@ -7,10 +7,22 @@ import { validatePrefix, validateSecretPath } from './secret-path.js';
 import type { EventPublisher } from '../ports/events.js';
 import { type MetricsRecorder, NO_METRICS } from '../ports/metrics.js';
 import type { Page, RotationSettings, SecretHead, SecretRepository, SecretVersionRecord } from '../ports/secrets.js';
+import { TtlCache } from '../ttl-cache.js';
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const SECRET_TYPES = ['generic', 'password', 'api_key', 'json', 'certificate', 'ssh_key', 'connection_string'] as const;
 const MAX_METADATA_ENTRIES = 32;
+/** Heads whose current version this instance remembers (see `read`'s `authorized`); a stale one costs a second record, never a wrong one. */
+const KNOWN_VERSIONS = 10_000;
+const KNOWN_VERSION_TTL_MS = 3_600_000;
+
+/**
+ * Told, once a read is authorized and before storage is touched, which version
+ * the read expects to return, when that is known beforehand: the version asked
+ * for, or the current version this instance last saw. The caller may start the
+ * read's durable record then, beside the read, instead of after it.
+ */
+export type ReadAuthorized = (expectedVersion: number | undefined) => void;
 
 /** How a write without If-Match retries a lost race: capped exponential backoff with full jitter, within a time budget. */
 export interface WriteRetryPolicy {
@@ -61,6 +73,8 @@ export interface VersionSummary {
   readonly current: boolean;
 }
 
+const headKey = (tenantId: string, path: string): string => `${tenantId}\u0000${path}`;
+
 const summarize = (head: SecretHead): SecretSummary => ({
   path: head.path,
   type: head.type,
@@ -75,6 +89,7 @@ const summarize = (head: SecretHead): SecretSummary => ({
 /** Secret use cases. Every method authorizes before it touches storage. */
 export class SecretService {
   private readonly writing = new Map<string, Promise<void>>();
+  private readonly knownVersions: TtlCache<number>;
 
   constructor(
     private readonly repository: SecretRepository,
@@ -84,7 +99,9 @@ export class SecretService {
     private readonly metrics: MetricsRecorder = NO_METRICS,
     private readonly events: EventPublisher = NO_EVENTS,
     private readonly retry: WriteRetryPolicy = DEFAULT_WRITE_RETRY,
-  ) {}
+  ) {
+    this.knownVersions = new TtlCache(KNOWN_VERSION_TTL_MS, KNOWN_VERSIONS, now);
+  }
 
   async write(principal: Principal, input: WriteSecretInput): Promise<SecretSummary> {
     const path = validateSecretPath(input.path);
@@ -100,7 +117,7 @@ export class SecretService {
     const startedAt = performance.now();
     // Writers to one secret in this instance take turns, so they do not spend their attempts colliding with each other;
     // the conditional write still decides between instances.
-    return this.oneAtATime(`${principal.tenantId}\u0000${path}`, () => this.commitNextVersion(principal, path, input, keyId, startedAt));
+    return this.oneAtATime(headKey(principal.tenantId, path), () => this.commitNextVersion(principal, path, input, keyId, startedAt));
   }
 
   private async commitNextVersion(principal: Principal, path: string, input: WriteSecretInput, keyId: string, startedAt: number): Promise<SecretSummary> {
@@ -131,6 +148,7 @@ export class SecretService {
       };
       try {
         await this.repository.commit(next, previous);
+        this.knownVersions.set(headKey(principal.tenantId, path), version);
         this.metrics.secretWritten(principal.tenantId);
         await this.events.publish({
           type: version === 1 ? 'secret.created' : 'secret.updated',
@@ -170,11 +188,17 @@ export class SecretService {
     }
   }
 
-  async read(principal: Principal, rawPath: string, version: number | undefined): Promise<SecretValue> {
+  async read(principal: Principal, rawPath: string, version: number | undefined, authorized?: ReadAuthorized): Promise<SecretValue> {
     const path = validateSecretPath(rawPath);
     await this.auth.require(principal, 'read', path);
+    const key = headKey(principal.tenantId, path);
+    authorized?.(version ?? this.knownVersions.get(key));
     const head = await this.repository.getHead(principal.tenantId, path);
-    if (!head || head.deletedAt) throw new NotFoundError(`secret ${path} not found`);
+    if (!head || head.deletedAt) {
+      this.knownVersions.delete(key);
+      throw new NotFoundError(`secret ${path} not found`);
+    }
+    this.knownVersions.set(key, head.version);
     let record: SecretVersionRecord | undefined = head;
     if (version !== undefined && version !== head.version) {
       record = version < head.version && version >= 1 ? await this.repository.getVersion(principal.tenantId, path, version) : undefined;
@@ -242,6 +266,7 @@ export class SecretService {
     // With If-Match, a conditional write pins the expected version before anything is removed.
     if (expectedVersion !== undefined) await this.markDeleted(head, head.deletedAt ?? new Date(this.now()).toISOString(), expectedVersion);
     await this.repository.destroy(principal.tenantId, path);
+    this.knownVersions.delete(headKey(principal.tenantId, path));
     await this.events.publish({
       type: 'secret.deleted',
       tenantId: principal.tenantId,
@@ -256,6 +281,7 @@ export class SecretService {
     const head = await this.headAt(principal.tenantId, path, expectedVersion);
     const deletedAt = deleted ? (head.deletedAt ?? new Date(this.now()).toISOString()) : null;
     await this.markDeleted(head, deletedAt, expectedVersion);
+    this.knownVersions.delete(headKey(principal.tenantId, path));
     if (deleted && !head.deletedAt) {
       await this.events.publish({ type: 'secret.deleted', tenantId: principal.tenantId, data: { path, destroyed: false }, occurredAt: deletedAt ?? '' });
     }

@@ -100,7 +100,10 @@ const readSecret = async (
   { secrets }: SecretRouteServices,
   { principal, params, query, audit }: RouteRequest<undefined, z.infer<typeof readQuery>, PathParams>,
 ) => {
-  const value = await secrets.read(principal, params.path, query.version);
+  // Released only once a durable record names this reader, path and the version returned.
+  const value = await secrets.read(principal, params.path, query.version, (expected) => {
+    if (expected !== undefined) audit.recordAhead({ version: expected });
+  });
   audit.detail('version', value.version);
   return json(200, secretValueJson(value), { etag: etag(value.version) });
 };
