@@ -4,10 +4,11 @@ import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
-import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
+import { sqsQueueCounts } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
+import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
 import { StateGauges } from '../observability/state-gauges.js';
@@ -33,12 +34,16 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
 };
 
 const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb }: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
-  const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
+  const queueUrls: Record<JobQueueName, string | undefined> = {
+    rotation: config.rotationQueueUrl,
+    webhook: config.webhookQueueUrl,
+    'audit-export': config.audit.exportQueueUrl,
+  };
   return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
       liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
-      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
+      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueCounts(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
     },

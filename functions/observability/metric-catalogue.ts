@@ -2,6 +2,8 @@
 // exactly as the operator contract in docs/observability.md names them.
 // Everything else (recording, merging, exposition) reads this.
 
+import { JOB_QUEUES } from '../domain/jobs/jobs.js';
+
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /**
@@ -184,8 +186,30 @@ export const METRICS = {
     [],
     "When the fleet's metrics were last remote-written successfully (Unix seconds).",
   ),
+  jobsQueued: metric('scaivault_jobs_queued_total', 'counter', 'fleet', ['type'], 'Background jobs recorded and queued, by queue.'),
+  jobsCompleted: metric(
+    'scaivault_jobs_completed_total',
+    'counter',
+    'fleet',
+    ['type', 'result'],
+    'Background jobs finished, by queue and result (success, failed, or partial: done but its closing audit record was lost).',
+  ),
+  jobsRetry: metric('scaivault_jobs_retry_total', 'counter', 'fleet', ['type'], 'Job attempts that failed and were left for SQS to deliver again.'),
+  jobsDuration: metric('scaivault_jobs_duration_seconds', 'histogram', 'fleet', ['type'], 'Time one job attempt took in its worker, in seconds.'),
+  jobsQueueDepth: metric('scaivault_jobs_queue_depth', 'gauge', 'state', ['type'], "Messages waiting in a job queue (SQS's ApproximateNumberOfMessages)."),
+  jobsOldestAge: metric(
+    'scaivault_jobs_oldest_age_seconds',
+    'gauge',
+    'state',
+    ['type'],
+    "Age of a queue's oldest unfinished job, from the outbox in DynamoDB, in seconds (0 when none).",
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
+
+/** `scaivault_jobs_completed_total{result}`. */
+export const JOB_RESULTS = ['success', 'failed', 'partial'] as const;
+export type JobCompletion = (typeof JOB_RESULTS)[number];
 
 /** Label values known in advance: their series start at 0, so rate() and alerts work from the first scrape. */
 export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly string[])[]>>> = {
@@ -199,6 +223,9 @@ export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly st
   [METRICS.auditWriteFailures.name]: [[]],
   [METRICS.metricsPublishFailures.name]: [[]],
   [METRICS.auditDetections.name]: [['policy_violation_spike'], ['dormant_secret_read'], ['new_identity_sensitive_read']],
+  [METRICS.jobsQueued.name]: JOB_QUEUES.map((queue) => [queue]),
+  [METRICS.jobsRetry.name]: JOB_QUEUES.map((queue) => [queue]),
+  [METRICS.jobsCompleted.name]: JOB_QUEUES.flatMap((queue) => JOB_RESULTS.map((result) => [queue, result])),
 };
 export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);
 export const definitionOf = (name: string): MetricDefinition | undefined => CATALOGUE.find((m) => m.name === name);

@@ -1,12 +1,16 @@
+import { JOB_QUEUES, type JobQueueName } from '../domain/jobs/jobs.js';
 import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
+
+type QueueCounts = { waiting: number; backlog: number };
 
 /** Reads of the source of truth behind the `state` gauges. */
 export interface StateSource {
   tenantIds(): Promise<string[]>;
   liveSecrets(tenantId: string): Promise<number>;
-  queueDepth(queue: 'rotation' | 'webhook'): Promise<number | undefined>;
-  oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number>;
+  /** A queue's waiting messages and its whole backlog (waiting, in flight, delayed); undefined when the queue is not configured. */
+  queueDepth(queue: JobQueueName): Promise<QueueCounts | undefined>;
+  oldestPendingAgeSeconds(queue: JobQueueName): Promise<number>;
   /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
   auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
 }
@@ -51,26 +55,38 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [rotationDepth, webhookDepth, rotationAge, webhookAge, audit] = await Promise.all([
-      this.source.queueDepth('rotation'),
-      this.source.queueDepth('webhook'),
-      this.source.oldestPendingAgeSeconds('rotation'),
-      this.source.oldestPendingAgeSeconds('webhook'),
-      this.source.auditChain(),
-    ]);
+    const [queues, audit] = await Promise.all([this.queues(), this.source.auditChain()]);
     const value: MetricsSnapshot = {
       [METRICS.secrets.name]: Object.fromEntries(counts),
-      [METRICS.rotationQueueOldestAge.name]: { '': rotationAge },
-      [METRICS.webhookQueueOldestAge.name]: { '': webhookAge },
+      [METRICS.rotationQueueOldestAge.name]: { '': queues.age.rotation },
+      [METRICS.webhookQueueOldestAge.name]: { '': queues.age.webhook },
+      [METRICS.jobsOldestAge.name]: Object.fromEntries(JOB_QUEUES.map((queue) => [seriesKey([queue]), queues.age[queue]])),
+      [METRICS.jobsQueueDepth.name]: Object.fromEntries(
+        JOB_QUEUES.flatMap((queue) => {
+          const depth = queues.depth[queue];
+          return depth === undefined ? [] : [[seriesKey([queue]), depth.backlog] as const];
+        }),
+      ),
       // No certificate is issued before the PKI engine exists: an honest zero for every window.
       [METRICS.certificatesExpiringSoon.name]: Object.fromEntries(EXPIRY_WINDOWS_DAYS.map((days) => [seriesKey([String(days)]), 0])),
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },
     };
-    if (rotationDepth !== undefined) value[METRICS.rotationQueueDepth.name] = { '': rotationDepth };
-    if (webhookDepth !== undefined) value[METRICS.webhookQueueDepth.name] = { '': webhookDepth };
+    if (queues.depth.rotation) value[METRICS.rotationQueueDepth.name] = { '': queues.depth.rotation.waiting };
+    if (queues.depth.webhook) value[METRICS.webhookQueueDepth.name] = { '': queues.depth.webhook.waiting };
     this.cached = { at: this.now(), value };
     return value;
+  }
+
+  /** Depth (SQS, absent for a queue not configured) and oldest unfinished job's age (the outbox) of every job queue. */
+  private async queues(): Promise<{ depth: Partial<Record<JobQueueName, QueueCounts>>; age: Record<JobQueueName, number> }> {
+    const read = await Promise.all(
+      JOB_QUEUES.map(async (queue) => [queue, await this.source.queueDepth(queue), await this.source.oldestPendingAgeSeconds(queue)] as const),
+    );
+    return {
+      depth: Object.fromEntries(read.map(([queue, depth]) => [queue, depth])) as Partial<Record<JobQueueName, QueueCounts>>,
+      age: Object.fromEntries(read.map(([queue, , age]) => [queue, age])) as Record<JobQueueName, number>,
+    };
   }
 }

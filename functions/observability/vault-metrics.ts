@@ -2,13 +2,13 @@ import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { SignalEmitter } from './cloudwatch-signals.js';
 import { METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
-import type { MetricsRecorder } from '../domain/ports/metrics.js';
+import type { JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
 
 /**
  * Records each series where its event happens; the one writer of the registry.
  * The events that must page also go to CloudWatch, when `signals` is given.
  */
-export class VaultMetrics implements MetricsRecorder {
+export class VaultMetrics implements MetricsRecorder, JobMetrics {
   constructor(
     readonly registry: MetricRegistry,
     private readonly signals?: SignalEmitter,
@@ -86,5 +86,15 @@ export class VaultMetrics implements MetricsRecorder {
 
   dynamoDbCall(seconds: number): void {
     this.registry.observe(METRICS.dbLatency, [], seconds);
+  }
+
+  jobQueued(queue: JobQueueName): void {
+    this.registry.inc(METRICS.jobsQueued, [queue]);
+  }
+
+  jobAttempted(queue: JobQueueName, outcome: JobAttemptOutcome, seconds: number): void {
+    this.registry.observe(METRICS.jobsDuration, [queue], seconds);
+    if (outcome === 'retry') this.registry.inc(METRICS.jobsRetry, [queue]);
+    else this.registry.inc(METRICS.jobsCompleted, [queue, outcome]);
   }
 }

@@ -42,13 +42,15 @@ export interface AuditMaintenanceParts {
   readonly steps?: StepTracer;
 }
 
-/** An after-the-fact record of a background action: a failure to write it is logged, the action stands. */
-export const recordAfter = async (log: AuditRecorder, draft: AuditDraft, logger: Pick<DomainLogger, 'error'>): Promise<void> => {
-  await log.record(draft).then(
-    () => undefined,
-    (error: unknown) => logger.error('audit record lost', { type: draft.type, error: describeError(error) }),
+/** An after-the-fact record of a background action: a failure to write it is logged, the action stands. False when it was lost. */
+export const recordAfter = async (log: AuditRecorder, draft: AuditDraft, logger: Pick<DomainLogger, 'error'>): Promise<boolean> =>
+  log.record(draft).then(
+    () => true,
+    (error: unknown) => {
+      logger.error('audit record lost', { type: draft.type, error: describeError(error) });
+      return false;
+    },
   );
-};
 
 export class AuditMaintenance {
   constructor(private readonly parts: AuditMaintenanceParts) {}

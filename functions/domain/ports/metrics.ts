@@ -35,6 +35,15 @@ export interface WebhookMetrics {
   deadLettered(queue: JobQueueName): void;
 }
 
+/** How one job attempt ended: a finished job's result, or `retry` when SQS will deliver it again. */
+export type JobAttemptOutcome = 'success' | 'failed' | 'partial' | 'retry';
+
+/** The job family, for every queue alike (the batch helper and the outbox report it). */
+export interface JobMetrics {
+  jobQueued(queue: JobQueueName): void;
+  jobAttempted(queue: JobQueueName, outcome: JobAttemptOutcome, seconds: number): void;
+}
+
 /** Persistence of the fleet's metrics: one item per instance plus a baseline. */
 export interface FleetMetricsStore {
   /** First flush creates the item (or replaces our own live one); later ones succeed only while it exists and is not retired. */

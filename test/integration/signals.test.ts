@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, sumOf } from './support/exposition.js';
+import { waitFor } from './support/processes.js';
+import { createIdentity, VaultProcess } from './support/vault.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
+
+// The signals of issue 17 moved by real events on one embedded vault over HTTP:
+// jobs through their queues and workers, the audit sealer, tokens near expiry.
+
+describe('signals operators of other vaults look for', () => {
+  let vault: VaultProcess;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+    vault = await VaultProcess.start({
+      env: {
+        SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1',
+        SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS: '2000',
+        SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS: '4000',
+        SCAIVAULT_METRICS_FLUSH_SECONDS: '0.2',
+        SCAIVAULT_METRICS_STATE_CACHE_SECONDS: '0',
+        SCAIVAULT_SCHEDULER_INTERVAL_SECONDS: '1',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await vault?.stop();
+    await receiver?.close();
+  });
+
+  const scrape = async () => parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
+
+  /** Waits until `check` holds on a scrape; returns that scrape. */
+  const scrapeUntil = async (check: (samples: Map<string, number>) => boolean, what: string) => {
+    let samples = new Map<string, number>();
+    await waitFor(
+      async () => {
+        samples = await scrape();
+        return check(samples);
+      },
+      20_000,
+      what,
+    );
+    return samples;
+  };
+
+  it('counts jobs queued, completed, retried and timed, per queue, with depth and oldest age while one backs off', async () => {
+    const before = await scrape();
+    const moved = (samples: Map<string, number>, name: string, labels: Record<string, string>) => sumOf(samples, name, labels) - sumOf(before, name, labels);
+    receiver.statusByPath.set('/jobs-failing', 500);
+    const webhook = await vault.request('POST', '/v1/webhooks', { body: { url: receiver.url('/jobs-failing'), event_types: ['secret.created'] } });
+    expect(webhook.status, webhook.text).toBe(201);
+    const written = await vault.request('PUT', '/v1/secrets/signals/jobs', {
+      body: { value: 'job-signal-value', type: 'password', rotation: { interval_days: 30, rotator: 'password' } },
+    });
+    expect(written.status).toBe(201);
+    const requestId = `req-jobs-${Date.now()}`;
+    const rotate = await vault.request('POST', '/v1/secrets/signals/jobs/rotate', { headers: { 'x-request-id': requestId } });
+    expect(rotate.status).toBe(202);
+
+    const during = await scrapeUntil(
+      (samples) =>
+        moved(samples, 'scaivault_jobs_retry_total', { type: 'webhook' }) >= 1 &&
+        moved(samples, 'scaivault_jobs_completed_total', { type: 'rotation', result: 'success' }) >= 1,
+      'a webhook retry and a finished rotation',
+    );
+    expect(moved(during, 'scaivault_jobs_queued_total', { type: 'webhook' })).toBeGreaterThanOrEqual(1);
+    expect(moved(during, 'scaivault_jobs_queued_total', { type: 'rotation' })).toBe(1);
+    expect(moved(during, 'scaivault_jobs_duration_seconds_count', { type: 'rotation' })).toBeGreaterThanOrEqual(1);
+    expect(moved(during, 'scaivault_jobs_duration_seconds_count', { type: 'webhook' })).toBeGreaterThanOrEqual(1);
+    // The failing delivery waits out its backoff in flight: backlog, and the outbox knows its age.
+    await scrapeUntil(
+      (samples) =>
+        sumOf(samples, 'scaivault_jobs_queue_depth', { type: 'webhook' }) >= 1 && sumOf(samples, 'scaivault_jobs_oldest_age_seconds', { type: 'webhook' }) > 0,
+      'the webhook backlog and its age',
+    );
+    expect(sumOf(during, 'scaivault_jobs_oldest_age_seconds', { type: 'rotation' })).toBe(0);
+    // The worker's line about the rotation carries the request that asked for it.
+    const jobLine = vault.logLines().find((line) => line.message === 'rotation job' && line.job_id === rotate.body.job_id);
+    expect(jobLine?.request_id).toBe(requestId);
+  });
+});
