@@ -1,6 +1,7 @@
 import { s3Client } from '../adapters/aws-clients.js';
 import { DynamoDbAuditStore } from '../adapters/dynamodb/dynamodb-audit-store.js';
 import { DynamoDbDetectionState } from '../adapters/dynamodb/dynamodb-detection-state.js';
+import { InstrumentedAuditAnchors } from '../observability/instrumented-audit-anchors.js';
 import { S3AuditAnchors } from '../adapters/s3/s3-audit-anchors.js';
 import { S3ExportTarget } from '../adapters/s3/s3-export-target.js';
 import { SyslogForwarder } from '../adapters/syslog/syslog-forwarder.js';
@@ -71,7 +72,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
   if (invalid) throw new ConfigError(`${ENV.auditSensitivePaths} entry "${invalid}" is not a valid path glob`);
   const { store, log, forwarder } = composeAuditTrail(core, logger);
   const s3 = s3Client(core.clients);
-  const anchors = new S3AuditAnchors(s3, bucket);
+  const anchors = new InstrumentedAuditAnchors(new S3AuditAnchors(s3, bucket), core.metrics);
   const sealer = new AuditSealer(store, anchors, {
     graceMs: config.audit.sealGraceSeconds * 1000,
     blockMaxEvents: config.audit.blockMaxEvents,

@@ -11,7 +11,7 @@ import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
 import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
-import { StateGauges } from '../observability/state-gauges.js';
+import { type AuditChainState, StateGauges } from '../observability/state-gauges.js';
 import type { AuditTrail } from './audit.js';
 import type { VaultCore } from './vault-core.js';
 
@@ -56,10 +56,12 @@ interface AuditGauge {
   readonly verifier: { divergenceGauge(): Promise<number> };
 }
 
-/** The newest seal's time (Unix seconds, 0 before the first) and the divergence gauge: for a scrape, a push and CloudWatch alike. */
-export const readAuditChain = async (audit: Pick<AuditTrail, 'store'> & AuditGauge): Promise<{ lastSealSeconds: number; divergence: number }> => {
-  const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
-  return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
+/** The newest seal's time (Unix seconds, 0 before the first), the head block, what is unsealed and the divergence gauge: for a scrape, a push and CloudWatch alike. */
+export const readAuditChain = async (audit: Pick<AuditTrail, 'store'> & AuditGauge): Promise<AuditChainState> => {
+  const [head, divergence, genesis] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge(), audit.store.genesis()]);
+  // Before the first seal every event since the chain began (or ever, before its genesis) is unsealed.
+  const unsealed = await audit.store.countEventsAfter(head?.throughKey ?? genesis ?? '');
+  return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence, headBlock: head?.seq, unsealed };
 };
 
 const composed = new WeakMap<VaultCore, HealthComposition>();

@@ -141,7 +141,13 @@ export const METRICS = {
     [],
     '1 when the last audit chain verification found a divergent block, else 0.',
   ),
-  auditEvents: metric('scaivault_audit_events_total', 'counter', 'fleet', ['outcome'], 'Audit events written durably, by outcome.'),
+  auditEvents: metric(
+    'scaivault_audit_events_total',
+    'counter',
+    'fleet',
+    ['event_type', 'outcome'],
+    'Audit events written durably, by event type (as the code names them; anything else is other) and outcome.',
+  ),
   auditWriteFailures: metric(
     'scaivault_audit_write_failures_total',
     'counter',
@@ -204,8 +210,34 @@ export const METRICS = {
     ['type'],
     "Age of a queue's oldest unfinished job, from the outbox in DynamoDB, in seconds (0 when none).",
   ),
+  auditSeals: metric(
+    'scaivault_audit_seals_total',
+    'counter',
+    'fleet',
+    ['result'],
+    'Audit sealer runs, by result: success (blocks written and anchored) or failed.',
+  ),
+  auditAnchorFailures: metric(
+    'scaivault_audit_anchor_failures_total',
+    'counter',
+    'fleet',
+    ['reason'],
+    'Sealed blocks whose anchor could not be written outside DynamoDB, by error class (network, auth, io_transient, io_permanent, validation).',
+  ),
+  auditSealDuration: metric('scaivault_audit_seal_duration_seconds', 'histogram', 'fleet', [], 'Time one audit sealer run took, in seconds.'),
+  auditEventsUnsealed: metric('scaivault_audit_events_unsealed', 'gauge', 'state', [], 'Audit events stored after the head block: not sealed yet.'),
+  auditChainHeadBlock: metric(
+    'scaivault_audit_chain_head_block',
+    'gauge',
+    'state',
+    [],
+    "Sequence number of the audit chain's newest block (absent before the first).",
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
+
+/** An audit event type as a label: the code's own names (`secret.read`, `detection.dormant_secret_read`), anything else `other`. */
+export const auditEventTypeLabel = (type: string): string => (/^[a-z_]{1,32}(\.[a-z_]{1,48}){0,2}$/.test(type) ? type : OTHER_LABEL_VALUE);
 
 /** `scaivault_jobs_completed_total{result}`. */
 export const JOB_RESULTS = ['success', 'failed', 'partial'] as const;
@@ -224,6 +256,7 @@ export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly st
   [METRICS.metricsPublishFailures.name]: [[]],
   [METRICS.auditDetections.name]: [['policy_violation_spike'], ['dormant_secret_read'], ['new_identity_sensitive_read']],
   [METRICS.jobsQueued.name]: JOB_QUEUES.map((queue) => [queue]),
+  [METRICS.auditSeals.name]: [['success'], ['failed']],
   [METRICS.jobsRetry.name]: JOB_QUEUES.map((queue) => [queue]),
   [METRICS.jobsCompleted.name]: JOB_QUEUES.flatMap((queue) => JOB_RESULTS.map((result) => [queue, result])),
 };

@@ -2,6 +2,15 @@ import { JOB_QUEUES, type JobQueueName } from '../domain/jobs/jobs.js';
 import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
 
+export interface AuditChainState {
+  readonly lastSealSeconds: number;
+  readonly divergence: number;
+  /** The head block's sequence number; undefined before the first seal. */
+  readonly headBlock?: number;
+  /** Events stored after the head block. */
+  readonly unsealed: number;
+}
+
 type QueueCounts = { waiting: number; backlog: number };
 
 /** Reads of the source of truth behind the `state` gauges. */
@@ -12,7 +21,7 @@ export interface StateSource {
   queueDepth(queue: JobQueueName): Promise<QueueCounts | undefined>;
   oldestPendingAgeSeconds(queue: JobQueueName): Promise<number>;
   /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
-  auditChain(): Promise<{ lastSealSeconds: number; divergence: number }>;
+  auditChain(): Promise<AuditChainState>;
 }
 
 /**
@@ -72,7 +81,9 @@ export class StateGauges {
       [METRICS.buildInfo.name]: { [seriesKey([this.version])]: 1 },
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },
+      [METRICS.auditEventsUnsealed.name]: { '': audit.unsealed },
     };
+    if (audit.headBlock !== undefined) value[METRICS.auditChainHeadBlock.name] = { '': audit.headBlock };
     if (queues.depth.rotation) value[METRICS.rotationQueueDepth.name] = { '': queues.depth.rotation.waiting };
     if (queues.depth.webhook) value[METRICS.webhookQueueDepth.name] = { '': queues.depth.webhook.waiting };
     this.cached = { at: this.now(), value };

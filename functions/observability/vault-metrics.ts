@@ -1,14 +1,14 @@
 import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { SignalEmitter } from './cloudwatch-signals.js';
-import { METRICS } from './metric-catalogue.js';
+import { auditEventTypeLabel, METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
-import type { JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
+import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
 
 /**
  * Records each series where its event happens; the one writer of the registry.
  * The events that must page also go to CloudWatch, when `signals` is given.
  */
-export class VaultMetrics implements MetricsRecorder, JobMetrics {
+export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetrics {
   constructor(
     readonly registry: MetricRegistry,
     private readonly signals?: SignalEmitter,
@@ -61,8 +61,17 @@ export class VaultMetrics implements MetricsRecorder, JobMetrics {
     this.signals?.emit('jobsDeadLettered');
   }
 
-  auditWritten(outcome: string): void {
-    this.registry.inc(METRICS.auditEvents, [outcome]);
+  auditWritten(outcome: string, eventType: string): void {
+    this.registry.inc(METRICS.auditEvents, [auditEventTypeLabel(eventType), outcome]);
+  }
+
+  auditSealed(result: 'success' | 'failed', seconds: number): void {
+    this.registry.inc(METRICS.auditSeals, [result]);
+    this.registry.observe(METRICS.auditSealDuration, [], seconds);
+  }
+
+  auditAnchorFailed(reason: string): void {
+    this.registry.inc(METRICS.auditAnchorFailures, [reason]);
   }
 
   auditWriteFailed(): void {

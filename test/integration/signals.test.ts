@@ -1,6 +1,7 @@
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sumOf } from './support/exposition.js';
-import { waitFor } from './support/processes.js';
+import { FauxqsProcess, waitFor } from './support/processes.js';
 import { createIdentity, VaultProcess } from './support/vault.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -10,11 +11,14 @@ import { WebhookReceiver } from './support/webhook-receiver.js';
 describe('signals operators of other vaults look for', () => {
   let vault: VaultProcess;
   let receiver: WebhookReceiver;
+  let fauxqs: FauxqsProcess;
 
   beforeAll(async () => {
-    receiver = await WebhookReceiver.start();
+    [receiver, fauxqs] = await Promise.all([WebhookReceiver.start(), FauxqsProcess.start()]);
     vault = await VaultProcess.start({
       env: {
+        SCAIVAULT_SQS_S3_ENDPOINT: fauxqs.endpoint,
+        SCAIVAULT_AUDIT_SEAL_GRACE_SECONDS: '0',
         SCAIVAULT_EGRESS_ALLOWLIST: '127.0.0.1',
         SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS: '2000',
         SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS: '4000',
@@ -28,6 +32,7 @@ describe('signals operators of other vaults look for', () => {
   afterAll(async () => {
     await vault?.stop();
     await receiver?.close();
+    await fauxqs?.stop();
   });
 
   const scrape = async () => parseExposition((await vault.request('GET', '/v1/metrics', { token: null })).text);
@@ -80,5 +85,47 @@ describe('signals operators of other vaults look for', () => {
     // The worker's line about the rotation carries the request that asked for it.
     const jobLine = vault.logLines().find((line) => line.message === 'rotation job' && line.job_id === rotate.body.job_id);
     expect(jobLine?.request_id).toBe(requestId);
+  });
+
+  it('counts seals and anchor failures, and shows the head block and what waits unsealed while the bucket is gone', async () => {
+    const before = await scrape();
+    const moved = (samples: Map<string, number>, name: string, labels: Record<string, string> = {}) =>
+      sumOf(samples, name, labels) - sumOf(before, name, labels);
+    const written = await vault.request('PUT', '/v1/secrets/signals/anchored', { body: { value: 'anchored-value' } });
+    expect(written.status).toBe(201);
+    const sealed = await scrapeUntil(
+      (samples) => moved(samples, 'scaivault_audit_seals_total', { result: 'success' }) >= 1 && samples.has('scaivault_audit_chain_head_block'),
+      'a successful seal',
+    );
+    expect(moved(sealed, 'scaivault_audit_seal_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    const [writeEvent] = (await vault.request('GET', '/v1/audit/events?path=signals/anchored')).body.events as { type: string }[];
+    expect(moved(sealed, 'scaivault_audit_events_total', { event_type: writeEvent!.type })).toBeGreaterThanOrEqual(1);
+
+    // The audit bucket disappears: every anchor is refused, the sealer fails its runs.
+    const bucket = String(vault.logLines().find((line) => line.message === 'embedded stack ready')?.audit_bucket);
+    const s3 = new S3Client({ endpoint: fauxqs.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    for (const object of objects.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key! }));
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    const failing = await scrapeUntil(
+      (samples) => moved(samples, 'scaivault_audit_anchor_failures_total') >= 1 && moved(samples, 'scaivault_audit_seals_total', { result: 'failed' }) >= 1,
+      'an anchor failure',
+    );
+    const stuckHead = sumOf(failing, 'scaivault_audit_chain_head_block');
+    const writes = 3;
+    for (let i = 0; i < writes; i += 1) expect((await vault.request('PUT', `/v1/secrets/signals/unsealed-${i}`, { body: { value: 'v' } })).status).toBe(201);
+    await scrapeUntil((samples) => sumOf(samples, 'scaivault_audit_events_unsealed') >= writes, 'events waiting unsealed');
+
+    // The bucket is back: the next run anchors the block it left, seals the rest, and nothing waits.
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const successes = (samples: Map<string, number>) => sumOf(samples, 'scaivault_audit_seals_total', { result: 'success' });
+    await scrapeUntil(
+      (samples) =>
+        sumOf(samples, 'scaivault_audit_chain_head_block') > stuckHead &&
+        sumOf(samples, 'scaivault_audit_events_unsealed') < writes &&
+        successes(samples) > successes(failing),
+      'sealing to resume',
+    );
+    s3.destroy();
   });
 });

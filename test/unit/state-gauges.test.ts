@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../functions/observability/metric-catalogue.js';
 import type { JobQueueName } from '../../functions/domain/jobs/jobs.js';
-import { StateGauges, type StateSource } from '../../functions/observability/state-gauges.js';
+import { type AuditChainState, StateGauges, type StateSource } from '../../functions/observability/state-gauges.js';
 
 const clock = (start = 1_000_000) => {
   let now = start;
@@ -45,8 +45,8 @@ class FakeStateSource implements StateSource {
     return this.ages[queue];
   }
 
-  async auditChain(): Promise<{ lastSealSeconds: number; divergence: number }> {
-    return { lastSealSeconds: 1_790_000_000, divergence: 0 };
+  async auditChain(): Promise<AuditChainState> {
+    return { lastSealSeconds: 1_790_000_000, divergence: 0, headBlock: 41, unsealed: 7 };
   }
 }
 
@@ -64,6 +64,8 @@ describe('StateGauges', () => {
       [METRICS.buildInfo.name]: { '1.4.0': 1 },
       [METRICS.auditLastSeal.name]: { '': 1_790_000_000 },
       [METRICS.auditChainDivergence.name]: { '': 0 },
+      [METRICS.auditChainHeadBlock.name]: { '': 41 },
+      [METRICS.auditEventsUnsealed.name]: { '': 7 },
     });
   });
 

@@ -18,12 +18,18 @@ export const NO_METRICS: MetricsRecorder = {
 };
 
 export interface AuditLogMetrics {
-  auditWritten(outcome: string): void;
+  auditWritten(outcome: string, eventType: string): void;
   auditWriteFailed(): void;
 }
 
 export interface AuditDetectionMetrics {
   auditDetection(kind: string): void;
+}
+
+/** The anchor family: every seal run and its time, and anchors that could not be written, by error class. */
+export interface AuditSealMetrics {
+  auditSealed(result: 'success' | 'failed', seconds: number): void;
+  auditAnchorFailed(reason: string): void;
 }
 
 export interface RotationMetrics {

@@ -57,6 +57,17 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_metrics_publish_failures_total',
   'scaivault_metrics_last_publish_timestamp_seconds',
   'scaivault_build_info',
+  'scaivault_jobs_queued_total',
+  'scaivault_jobs_completed_total',
+  'scaivault_jobs_retry_total',
+  'scaivault_jobs_duration_seconds',
+  'scaivault_jobs_queue_depth',
+  'scaivault_jobs_oldest_age_seconds',
+  'scaivault_audit_seals_total',
+  'scaivault_audit_anchor_failures_total',
+  'scaivault_audit_seal_duration_seconds',
+  'scaivault_audit_events_unsealed',
+  'scaivault_audit_chain_head_block',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
