@@ -2,6 +2,7 @@
 import { s3Client } from '../adapters/aws-clients.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
+import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
 import { sqsQueueCounts } from '../adapters/sqs/sqs-queue-depth.js';
@@ -39,6 +40,7 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
     webhook: config.webhookQueueUrl,
     'audit-export': config.audit.exportQueueUrl,
   };
+  const tokenExpiry = new DynamoDbTokenExpiryIndex(dynamodb, config.stateTable);
   return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
@@ -46,6 +48,10 @@ const stateGaugesOf = ({ config, authRepository, secretRepository, sqs, dynamodb
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueCounts(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
+      tokensExpiringWithin: (seconds) => {
+        const now = Date.now();
+        return tokenExpiry.countExpiring(now, now + seconds * 1000);
+      },
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,

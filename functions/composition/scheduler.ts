@@ -1,6 +1,8 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
+import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
+import { TokenExpiryWarnings } from '../domain/auth/token-expiry.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
@@ -70,6 +72,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const steps = new SpanStepTracer();
+  const expiryWarnings = new TokenExpiryWarnings(new DynamoDbTokenExpiryIndex(core.dynamodb, config.stateTable), core.events, logger);
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
@@ -83,7 +86,13 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
-    const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    const tokens = steps.step(
+      'token expiry',
+      () => expiryWarnings.warn(),
+      (warned) => ({ 'scaivault.tokens.warned': warned }),
+    );
+    const [jobs, sealed, warned] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), tokens]);
+    if (warned.status === 'rejected') logger.warn('token expiry warnings failed; the next run tries again', { error: describeError(warned.reason) });
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

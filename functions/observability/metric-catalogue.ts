@@ -233,6 +233,13 @@ export const METRICS = {
     [],
     "Sequence number of the audit chain's newest block (absent before the first).",
   ),
+  tokensExpiringSoon: metric(
+    'scaivault_tokens_expiring_soon',
+    'gauge',
+    'state',
+    ['within'],
+    'Tokens that expire within the window (1h, 24h), read from the token expiry index.',
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
 

@@ -1,3 +1,4 @@
+import { TOKEN_EXPIRY_WINDOWS } from '../domain/auth/token-expiry.js';
 import { JOB_QUEUES, type JobQueueName } from '../domain/jobs/jobs.js';
 import { EXPIRY_WINDOWS_DAYS, METRICS } from './metric-catalogue.js';
 import { seriesKey, type MetricsSnapshot } from './metric-registry.js';
@@ -20,6 +21,8 @@ export interface StateSource {
   /** A queue's waiting messages and its whole backlog (waiting, in flight, delayed); undefined when the queue is not configured. */
   queueDepth(queue: JobQueueName): Promise<QueueCounts | undefined>;
   oldestPendingAgeSeconds(queue: JobQueueName): Promise<number>;
+  /** Tokens expiring within `seconds` from now (an index query, never a scan). */
+  tokensExpiringWithin(seconds: number): Promise<number>;
   /** The newest block's seal time (Unix seconds, 0 before the first) and the divergence gauge. */
   auditChain(): Promise<AuditChainState>;
 }
@@ -64,7 +67,7 @@ export class StateGauges {
   private async load(): Promise<MetricsSnapshot> {
     const tenants = await this.source.tenantIds();
     const counts = await Promise.all(tenants.map(async (tenant) => [seriesKey([tenant]), await this.source.liveSecrets(tenant)] as const));
-    const [queues, audit] = await Promise.all([this.queues(), this.source.auditChain()]);
+    const [queues, audit, tokens] = await Promise.all([this.queues(), this.source.auditChain(), this.tokens()]);
     const value: MetricsSnapshot = {
       [METRICS.secrets.name]: Object.fromEntries(counts),
       [METRICS.rotationQueueOldestAge.name]: { '': queues.age.rotation },
@@ -82,12 +85,20 @@ export class StateGauges {
       [METRICS.auditLastSeal.name]: { '': audit.lastSealSeconds },
       [METRICS.auditChainDivergence.name]: { '': audit.divergence },
       [METRICS.auditEventsUnsealed.name]: { '': audit.unsealed },
+      [METRICS.tokensExpiringSoon.name]: tokens,
     };
     if (audit.headBlock !== undefined) value[METRICS.auditChainHeadBlock.name] = { '': audit.headBlock };
     if (queues.depth.rotation) value[METRICS.rotationQueueDepth.name] = { '': queues.depth.rotation.waiting };
     if (queues.depth.webhook) value[METRICS.webhookQueueDepth.name] = { '': queues.depth.webhook.waiting };
     this.cached = { at: this.now(), value };
     return value;
+  }
+
+  private async tokens(): Promise<Record<string, number>> {
+    const counts = await Promise.all(
+      TOKEN_EXPIRY_WINDOWS.map(async ({ label, seconds }) => [seriesKey([label]), await this.source.tokensExpiringWithin(seconds)]),
+    );
+    return Object.fromEntries(counts);
   }
 
   /** Depth (SQS, absent for a queue not configured) and oldest unfinished job's age (the outbox) of every job queue. */

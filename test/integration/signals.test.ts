@@ -128,4 +128,42 @@ describe('signals operators of other vaults look for', () => {
     );
     s3.destroy();
   });
+
+  it('warns of a token about to expire: response headers, the expiring gauges, and one token.expiring event', async () => {
+    const before = await scrape();
+    const tenant = 'signals-tokens';
+    const admin = await createIdentity(vault, { tenant, identity: 'sa:ops', policies: ['admin'] });
+    const hook = await vault.request('POST', '/v1/webhooks', { token: admin, body: { url: receiver.url('/token-expiring'), event_types: ['token.expiring'] } });
+    expect(hook.status, hook.text).toBe(201);
+    const soon = await createIdentity(vault, { tenant, identity: 'sa:short-lived', policies: ['admin'], ttl: 1800, renewable: true, maxTtl: 7200 });
+    const later = await createIdentity(vault, { tenant, identity: 'sa:day-long', policies: ['admin'], ttl: 7200 });
+
+    const self = await vault.request('GET', '/v1/auth/token/self', { token: soon });
+    expect(self.status).toBe(200);
+    const expiresIn = Number(self.headers.get('x-scaivault-token-expires-in'));
+    expect(expiresIn).toBeGreaterThan(0);
+    expect(expiresIn).toBeLessThanOrEqual(1800);
+    expect(Math.abs(Date.parse(self.body.expires_at) - (Date.now() + expiresIn * 1000))).toBeLessThan(5000);
+    expect(self.headers.get('x-scaivault-token-renewable')).toBe('true');
+    const far = await vault.request('GET', '/v1/auth/token/self', { token: later });
+    expect(far.headers.get('x-scaivault-token-expires-in')).toBeNull();
+
+    const moved = (samples: Map<string, number>, within: string) =>
+      sumOf(samples, 'scaivault_tokens_expiring_soon', { within }) - sumOf(before, 'scaivault_tokens_expiring_soon', { within });
+    await scrapeUntil((samples) => moved(samples, '1h') >= 1 && moved(samples, '24h') >= 2, 'the expiring gauges');
+
+    const forSoon = () =>
+      receiver
+        .at('/token-expiring')
+        .map((delivery) => JSON.parse(delivery.body) as { type: string; data: Record<string, unknown> })
+        .filter((event) => event.data.accessor === self.body.accessor);
+    await waitFor(async () => forSoon().length > 0, 20_000, 'token.expiring');
+    // Several scheduler runs later, still one event for that token; none for the one expiring later.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const events = forSoon();
+    expect(events).toHaveLength(1);
+    expect(receiver.at('/token-expiring').some((delivery) => delivery.body.includes(far.body.accessor))).toBe(false);
+    expect(events[0]).toMatchObject({ type: 'token.expiring', data: { accessor: self.body.accessor, identity_id: 'sa:short-lived', renewable: true } });
+    expect(events[0]!.data.expires_at).toBe(self.body.expires_at);
+  });
 });

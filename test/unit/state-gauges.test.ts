@@ -45,6 +45,10 @@ class FakeStateSource implements StateSource {
     return this.ages[queue];
   }
 
+  async tokensExpiringWithin(seconds: number): Promise<number> {
+    return seconds > 3600 ? 5 : 2;
+  }
+
   async auditChain(): Promise<AuditChainState> {
     return { lastSealSeconds: 1_790_000_000, divergence: 0, headBlock: 41, unsealed: 7 };
   }
@@ -66,6 +70,7 @@ describe('StateGauges', () => {
       [METRICS.auditChainDivergence.name]: { '': 0 },
       [METRICS.auditChainHeadBlock.name]: { '': 41 },
       [METRICS.auditEventsUnsealed.name]: { '': 7 },
+      [METRICS.tokensExpiringSoon.name]: { '1h': 2, '24h': 5 },
     });
   });
 

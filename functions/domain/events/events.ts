@@ -12,6 +12,8 @@ export const EVENT_TYPES = [
   'audit.policy_violation_spike',
   'audit.dormant_secret_read',
   'audit.new_identity_sensitive_read',
+  // A token's expiry is near (functions/domain/auth/token-expiry.ts): once per token and expiry.
+  'token.expiring',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

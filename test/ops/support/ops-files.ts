@@ -68,6 +68,7 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_audit_seal_duration_seconds',
   'scaivault_audit_events_unsealed',
   'scaivault_audit_chain_head_block',
+  'scaivault_tokens_expiring_soon',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
