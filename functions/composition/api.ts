@@ -135,6 +135,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     metricsTokens: metricsTokensOf(config, clients),
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
+    recentRequests: () => core.metrics.recentRequests.stats(),
     // Also subscribes the webhook fan-out to the core's events.
     webhooks: composeWebhooks(core, logger).service,
     audit,

@@ -2,6 +2,7 @@ import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { SignalEmitter } from './cloudwatch-signals.js';
 import { auditEventTypeLabel, METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
+import { RequestWindow } from './request-window.js';
 import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
 
 /**
@@ -9,6 +10,9 @@ import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder }
  * The events that must page also go to CloudWatch, when `signals` is given.
  */
 export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetrics {
+  /** This instance's requests over the last 5 minutes, for `/v1/admin/status`. */
+  readonly recentRequests = new RequestWindow(300);
+
   constructor(
     readonly registry: MetricRegistry,
     private readonly signals?: SignalEmitter,
@@ -42,6 +46,7 @@ export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetri
     if (started) this.registry.inc(METRICS.activeRequests, [pathCategory], -1);
     this.registry.inc(METRICS.requests, [method, pathCategory, String(status)]);
     this.registry.observe(METRICS.requestDuration, [method, pathCategory], seconds);
+    this.recentRequests.record(status, seconds);
   }
 
   keyProviderCall(operation: 'encrypt' | 'decrypt', seconds: number, failed: boolean): void {

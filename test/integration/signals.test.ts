@@ -166,4 +166,31 @@ describe('signals operators of other vaults look for', () => {
     expect(events[0]).toMatchObject({ type: 'token.expiring', data: { accessor: self.body.accessor, identity_id: 'sa:short-lived', renewable: true } });
     expect(events[0]!.data.expires_at).toBe(self.body.expires_at);
   });
+
+  it("answers health with its time, version and each check's last run, and the status with the last interval's requests and key-cache access", async () => {
+    const started = Date.now();
+    const live = await vault.request('GET', '/v1/health', { token: null });
+    const version = live.body.version as string;
+    expect(Date.parse(live.body.timestamp)).toBeGreaterThanOrEqual(started - 1000);
+    const ready = await vault.request('GET', '/v1/health/ready', { token: null });
+    expect(ready.body).toMatchObject({ version, status: 'ready' });
+    for (const check of Object.values(ready.body.checks) as { last_check: string }[])
+      expect(Date.parse(check.last_check)).toBeGreaterThanOrEqual(started - 1000);
+    const detailed = await vault.request('GET', '/v1/health/detailed');
+    for (const check of Object.values(detailed.body.checks) as { last_check: string }[])
+      expect(Date.parse(check.last_check)).toBeGreaterThanOrEqual(started - 1000);
+
+    await vault.request('PUT', '/v1/secrets/signals/status', { body: { value: 'status-value' } });
+    const read = await vault.request('GET', '/v1/secrets/signals/status');
+    expect(read.status).toBe(200);
+    const status = await vault.request('GET', '/v1/admin/status');
+    expect(status.body.requests.total).toBeGreaterThan(0);
+    expect(status.body.success_rate).toBeGreaterThan(0);
+    expect(status.body.success_rate).toBeLessThanOrEqual(1);
+    expect(status.body.avg_response_time_ms).toBeGreaterThan(0);
+    expect(Date.parse(status.body.last_check)).toBeGreaterThanOrEqual(started);
+    const { oldest_access: oldest, newest_access: newest } = status.body.cache as { oldest_access: string; newest_access: string };
+    expect(Date.parse(newest)).toBeGreaterThanOrEqual(Date.parse(oldest));
+    expect(Date.parse(newest)).toBeGreaterThanOrEqual(started);
+  });
 });

@@ -6,6 +6,7 @@ import type { HealthService } from '../../domain/health/health-service.js';
 import type { KeyWrapper } from '../../domain/ports/keys.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import type { RequestWindowStats } from '../../observability/request-window.js';
 import { keyCacheJson } from '../health/health-json.js';
 import { cacheClearedSchema, cacheJson, rateLimitsJson, statusSchema, type Features } from './admin-json.js';
 
@@ -16,6 +17,8 @@ export interface AdminRouteServices {
   readonly keyWrapper: Pick<KeyWrapper, 'describe' | 'provider'>;
   readonly keyCache: Pick<DataKeyCache, 'stats' | 'clear'>;
   readonly tracingEnabled: boolean;
+  /** This instance's requests over the last interval. */
+  readonly recentRequests: () => RequestWindowStats;
   /** Derived from the route groups the api was composed with. */
   readonly features: Features;
 }
@@ -23,9 +26,16 @@ export interface AdminRouteServices {
 const status = async (services: AdminRouteServices, { principal }: RouteRequest) => {
   const { config } = services;
   await services.auth.requireOperator(principal);
+  const checkedAt = new Date().toISOString();
   const [readiness, key] = await Promise.all([services.health.readiness(), services.keyWrapper.describe().catch(() => null)]);
+  const recent = services.recentRequests();
   return json(200, {
     version: config.version,
+    timestamp: checkedAt,
+    last_check: checkedAt,
+    success_rate: recent.successRate,
+    avg_response_time_ms: recent.avgResponseTimeMs,
+    requests: { interval_seconds: recent.intervalSeconds, total: recent.total, scope: 'instance' },
     status: readiness.ready ? 'healthy' : 'degraded',
     key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
     features: services.features,
