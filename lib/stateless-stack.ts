@@ -1,3 +1,4 @@
+import { type AuditSettings, auditSettingsEnvironment } from './audit-settings.js';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -70,6 +71,8 @@ export interface StatelessStackProps extends StackProps {
   readonly apiThrottle?: ApiThrottle;
   /** SCAIVAULT_SYSLOG_URL of every function: an RFC 5424 relay (udp://, tcp:// or tls://) for a copy of each audit event. @default none */
   readonly syslogUrl?: string;
+  /** Syslog settings (facility, hostname, app name, buffer, the relay's CA) and sensitive paths; `syslog.url` wins over syslogUrl. @default none */
+  readonly auditSettings?: AuditSettings;
   /** SCAIVAULT_RATE_LIMITS for the api, e.g. `read=100/1s,write=20/1s`. @default the api's built-in limits */
   readonly rateLimits?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -152,7 +155,12 @@ export class StatelessStack extends Stack {
       metricsNamespace: METRICS_NAMESPACE,
     };
     // Every function records audit events through the same trail.
-    const auditTrail: AuditTrailProps = { table: props.auditTable, key: props.key, syslogUrl: props.syslogUrl };
+    const auditTrail: AuditTrailProps = {
+      table: props.auditTable,
+      key: props.key,
+      syslogUrl: props.auditSettings?.syslog?.url ?? props.syslogUrl,
+      environment: auditSettingsEnvironment(props.auditSettings ?? {}),
+    };
 
     this.api = new VaultFunction(this, 'Api', {
       ...functionProps(API_FUNCTION),

@@ -136,6 +136,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
     recentRequests: () => core.metrics.recentRequests.stats(),
+    syslog: audit.forwarder,
     // Also subscribes the webhook fan-out to the core's events.
     webhooks: composeWebhooks(core, logger).service,
     audit,

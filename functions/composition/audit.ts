@@ -38,9 +38,16 @@ const trails = new WeakMap<VaultCore, AuditTrail>();
 const composed = new WeakMap<VaultCore, Audit>();
 
 const forwarderOf = (core: VaultCore, logger: Logger): SyslogForwarder | undefined => {
-  const { syslogUrl, syslogCaFile } = core.config.audit;
+  const { syslogUrl, syslogCaFile, syslogCaPem, syslogFacility, syslogHostname, syslogAppName, syslogBufferSize } = core.config.audit;
   if (!syslogUrl) return undefined;
-  const forwarder = new SyslogForwarder({ url: syslogUrl, caFile: syslogCaFile, onWarning: (message) => logger.warn(message, { component: 'syslog' }) });
+  const forwarder = new SyslogForwarder({
+    url: syslogUrl,
+    caFile: syslogCaFile,
+    caPem: syslogCaPem,
+    capacity: syslogBufferSize,
+    format: { facility: syslogFacility, hostname: syslogHostname, appName: syslogAppName },
+    onWarning: (message) => logger.warn(message, { component: 'syslog' }),
+  });
   let counted = 0;
   core.registry.collect(() => {
     const dropped = forwarder.stats().dropped;

@@ -192,5 +192,7 @@ describe('signals operators of other vaults look for', () => {
     const { oldest_access: oldest, newest_access: newest } = status.body.cache as { oldest_access: string; newest_access: string };
     expect(Date.parse(newest)).toBeGreaterThanOrEqual(Date.parse(oldest));
     expect(Date.parse(newest)).toBeGreaterThanOrEqual(started);
+    // Without a relay there is nothing to test.
+    expect((await vault.request('POST', '/v1/admin/syslog/test')).status).toBe(409);
   });
 });

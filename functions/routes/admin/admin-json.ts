@@ -49,6 +49,14 @@ export const statusSchema = z
   })
   .meta({ id: 'AdminStatus' });
 
+export const syslogTestSchema = z.strictObject({
+  delivered: z.boolean(),
+  transport: z.enum(['udp', 'tcp', 'tls']),
+  target: z.string(),
+  buffered: z.int().meta({ description: 'Messages still waiting for the relay after the test' }),
+  message_type: z.literal('syslog.test'),
+});
+
 export const cacheClearedSchema = z.strictObject({ cleared_entries: z.int(), cache: keyCacheSchema });
 
 export const cacheJson = (stats: KeyCacheStats): z.infer<typeof statusSchema>['cache'] => {
