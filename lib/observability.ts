@@ -234,6 +234,14 @@ export const SIGNAL_ALARMS: Readonly<Record<CloudWatchSignal, SignalAlarm>> = {
     runbook: 'ScaiVaultMetricsPublishFailing',
     description: 'remote-write pushes to Prometheus failed twice in 15 minutes; the workspace sees stale data',
   },
+  auditAnchorFailures: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 15,
+    evaluationPeriods: 1,
+    threshold: 2,
+    runbook: 'ScaiVaultAuditAnchorFailure',
+    description: 'audit blocks could not be anchored to the audit bucket in two sealer runs within 15 minutes; new events are not tamper-evident',
+  },
 };
 
 export interface AlarmThresholds {

@@ -1,3 +1,4 @@
+import { SignalDashboards } from './signal-dashboards.js';
 import { type AuditSettings, auditSettingsEnvironment } from './audit-settings.js';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -288,6 +289,13 @@ export class StatelessStack extends Stack {
       encryptionKey: props.key,
       metricsNamespace: METRICS_NAMESPACE,
       thresholds: props.alarmThresholds,
+    });
+
+    new SignalDashboards(this, 'SignalDashboards', {
+      api: this.api,
+      stage: this.stage,
+      jobQueues: { [ROTATION_QUEUE.id]: props.rotationQueue, [WEBHOOK_QUEUE.id]: props.webhookQueue, [AUDIT_EXPORT_QUEUE.id]: props.auditExportQueue },
+      metricsNamespace: METRICS_NAMESPACE,
     });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.stage.url, description: 'ScaiVault API base URL (paths start with /v1/)' });

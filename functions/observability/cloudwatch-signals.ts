@@ -18,6 +18,7 @@ export const CLOUDWATCH_SIGNALS = {
   jobsDeadLettered: { name: 'JobsDeadLettered', unit: MetricUnit.Count },
   auditSealAge: { name: 'AuditSealAgeSeconds', unit: MetricUnit.Seconds },
   metricsPublishFailures: { name: 'MetricsPublishFailures', unit: MetricUnit.Count },
+  auditAnchorFailures: { name: 'AuditAnchorFailures', unit: MetricUnit.Count },
 } as const;
 
 export type CloudWatchSignal = keyof typeof CLOUDWATCH_SIGNALS;

@@ -77,6 +77,7 @@ export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetri
 
   auditAnchorFailed(reason: string): void {
     this.registry.inc(METRICS.auditAnchorFailures, [reason]);
+    this.signals?.emit('auditAnchorFailures');
   }
 
   auditWriteFailed(): void {
