@@ -214,6 +214,7 @@ const SIGNALS: [metric: string, runbook: string][] = [
   ['JobsDeadLettered', 'ScaiVaultJobsDeadLettered'],
   ['AuditSealAgeSeconds', 'ScaiVaultAuditSealDelayed'],
   ['MetricsPublishFailures', 'ScaiVaultMetricsPublishFailing'],
+  ['AuditAnchorFailures', 'ScaiVaultAuditAnchorFailure'],
 ];
 
 describe('CloudWatch signals from the workers and the scheduler', () => {
