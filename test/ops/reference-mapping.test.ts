@@ -47,8 +47,16 @@ const claimed = rows.filter((row) => row.how.startsWith('same name') || row.how.
 
 describe('docs/reference-mapping.md', () => {
   it('has a table for each reference document, every row saying how', () => {
-    for (const reference of ['000', '001', '002', '003', '004']) expect(rows.some((row) => row.section.startsWith(reference)), reference).toBe(true);
-    for (const row of rows) expect(HOWS.some((how) => row.how.startsWith(how)), `${row.reference}: ${row.how}`).toBe(true);
+    for (const reference of ['000', '001', '002', '003', '004'])
+      expect(
+        rows.some((row) => row.section.startsWith(reference)),
+        reference,
+      ).toBe(true);
+    for (const row of rows)
+      expect(
+        HOWS.some((how) => row.how.startsWith(how)),
+        `${row.reference}: ${row.how}`,
+      ).toBe(true);
   });
 
   it('names only series, recording rules and alerts that exist where it says same name or mapped to', () => {

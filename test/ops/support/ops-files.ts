@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const opsPath = (...parts: string[]): string => resolve(REPO_ROOT, 'ops', ...parts);
@@ -100,4 +101,24 @@ export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResu
     throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-deps.sh`);
   }
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
+};
+
+/**
+ * Whether Prometheus parses each dashboard query: Grafana's range variables
+ * become durations, each query a recording rule in a throwaway file, and
+ * `promtool check rules` reads it.
+ */
+export const checkDashboardQueries = (exprs: readonly string[]): PromtoolResult => {
+  const rules = exprs.map((expr, i) => ({
+    record: `grafana:query_${i}`,
+    expr: expr.replaceAll('$__rate_interval', '5m').replaceAll('$__interval', '1m').replaceAll('$__range', '1h'),
+  }));
+  const dir = mkdtempSync(join(tmpdir(), 'scaivault-dashboard-queries-'));
+  try {
+    const file = join(dir, 'dashboard-queries.yml');
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules }] }));
+    return promtool(['check', 'rules', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 };
