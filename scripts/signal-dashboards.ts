@@ -256,8 +256,10 @@ export const SIGNAL_DASHBOARDS = [
   ],
 ] as const;
 
+/** Each dashboard's file name and JSON text, as committed in ops/grafana. */
+export const signalDashboardFiles = (): [file: string, text: string][] =>
+  SIGNAL_DASHBOARDS.map(([uid, title, description, panels]) => [`${uid}.json`, `${JSON.stringify(dashboard(uid, title, description, panels), null, 2)}\n`]);
+
 if (process.argv[1]?.endsWith('signal-dashboards.ts')) {
-  for (const [uid, title, description, panels] of SIGNAL_DASHBOARDS) {
-    writeFileSync(new URL(`../ops/grafana/${uid}.json`, import.meta.url), `${JSON.stringify(dashboard(uid, title, description, panels), null, 2)}\n`);
-  }
+  for (const [file, text] of signalDashboardFiles()) writeFileSync(new URL(`../ops/grafana/${file}`, import.meta.url), text);
 }

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../functions/observability/metric-catalogue.js';
-import { SIGNAL_DASHBOARDS } from '../../scripts/signal-dashboards.js';
+import { SIGNAL_DASHBOARDS, signalDashboardFiles } from '../../scripts/signal-dashboards.js';
 import { checkDashboardQueries, metricNamesIn, opsPath, readYaml } from './support/ops-files.js';
 
 // Every Grafana dashboard in ops/grafana: its queries parse (promtool), and every
@@ -29,6 +29,8 @@ const catalogued = new Set(CATALOGUE.map((metric) => metric.name));
 describe('Grafana dashboards', () => {
   it('include the security, audit-integrity and system-overview dashboards, as scripts/signal-dashboards.ts writes them', () => {
     for (const [uid] of SIGNAL_DASHBOARDS) expect(files).toContain(`${uid}.json`);
+    for (const [file, text] of signalDashboardFiles())
+      expect(readFileSync(opsPath('grafana', file), 'utf8'), `${file}: run npx tsx scripts/signal-dashboards.ts`).toBe(text);
     for (const { json } of dashboards) expect(json.panels.length).toBeGreaterThan(0);
   });
 
