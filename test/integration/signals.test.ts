@@ -87,6 +87,16 @@ describe('signals operators of other vaults look for', () => {
     expect(jobLine?.request_id).toBe(requestId);
   });
 
+  it('counts a rotation its rotator refuses as a failed job, not a retry', async () => {
+    const before = await scrape();
+    const failed = (samples: Map<string, number>) => sumOf(samples, 'scaivault_jobs_completed_total', { type: 'rotation', result: 'failed' });
+    await vault.request('PUT', '/v1/secrets/signals/refused', {
+      body: { value: 'v1', rotation: { interval_days: 30, rotator: 'postgresql', options: { connection_secret: 'signals/missing-admin', role: 'app' } } },
+    });
+    expect((await vault.request('POST', '/v1/secrets/signals/refused/rotate')).status).toBe(202);
+    await scrapeUntil((samples) => failed(samples) > failed(before), 'a failed rotation job');
+  });
+
   it('counts seals and anchor failures, and shows the head block and what waits unsealed while the bucket is gone', async () => {
     const before = await scrape();
     const moved = (samples: Map<string, number>, name: string, labels: Record<string, string> = {}) =>
