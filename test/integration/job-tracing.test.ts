@@ -6,7 +6,7 @@ import type { VaultProcess } from './support/vault.js';
 import { startTracedVault, stopTracedVault } from './support/traced-vault.js';
 
 const INITIAL_VALUE = 'j0b-trace-initial-s3cret';
-const SCHEDULER_STEPS = ['dependency check', 'jobs due', 'audit seal', 'audit detect', 'audit verify', 'metrics publish', 'metrics flush'];
+const SCHEDULER_STEPS = ['dependency check', 'jobs due', 'token expiry', 'audit seal', 'audit detect', 'audit verify', 'metrics publish', 'metrics flush'];
 
 /** The job span of a trace, once it has arrived. */
 const jobSpanOf = async (receiver: OtlpReceiver, traceId: string, name: string): Promise<ReceivedSpan> => {
@@ -110,7 +110,7 @@ describe('every job is a trace, on the embedded stack', () => {
     const steps = childrenOf(spans, run!);
     expect(steps.map((span) => span.name).sort()).toEqual([...SCHEDULER_STEPS].sort());
     const step = (name: string) => steps.find((span) => span.name === name)!;
-    for (const name of ['dependency check', 'jobs due', 'audit seal']) {
+    for (const name of ['dependency check', 'jobs due', 'token expiry', 'audit seal']) {
       const calls = childrenOf(spans, step(name)).filter((span) => span.kind === SPAN_KIND.client);
       expect(calls.length, `SDK calls under "${name}"`).toBeGreaterThan(0);
       for (const call of calls) expect(call.attributes['rpc.system']).toBe('aws-api');
