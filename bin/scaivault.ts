@@ -1,5 +1,6 @@
 // CDK app: builds the Lambda bundles, then defines the stateful and stateless stacks.
 // `npx cdk synth` runs this through tsx and needs no network or credentials.
+import { auditSettingsFromContext } from '../lib/audit-settings.js';
 import { readFileSync } from 'node:fs';
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -16,7 +17,8 @@ const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 // Optional context: `cdk deploy -c scaivault:stage=staging -c scaivault:adotCollectorLayerArn=arn:...`,
-// also tracesSampleRatio, syslogUrl (tls://siem.example.com:6514), auditRetentionDays and auditRetentionMode.
+// also tracesSampleRatio, syslogUrl (tls://siem.example.com:6514), auditRetentionDays and auditRetentionMode;
+// syslogFacility, syslogHostname, syslogAppName, syslogBufferSize, syslogCaFile and auditSensitivePaths (lib/audit-settings.ts).
 const context = (key: string): string | undefined => app.node.tryGetContext(`scaivault:${key}`) as string | undefined;
 const numberContext = (key: string): number | undefined => {
   const raw = context(key);
@@ -65,4 +67,5 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   adotCollectorLayerArn: context('adotCollectorLayerArn'),
   tracesSampleRatio: numberContext('tracesSampleRatio'),
   syslogUrl: context('syslogUrl'),
+  auditSettings: auditSettingsFromContext(context),
 });

@@ -1,5 +1,6 @@
 // Typed configuration, read once from the environment at module load.
 
+import { DEFAULT_FACILITY, parseFacility } from './adapters/syslog/rfc5424.js';
 import { hostname } from 'node:os';
 import { ENV } from './runtime/definitions.js';
 
@@ -178,6 +179,16 @@ export interface AuditConfig {
   readonly syslogUrl: string | undefined;
   /** PEM trust anchors for a tls:// relay with a private CA. */
   readonly syslogCaFile: string | undefined;
+  /** The same as PEM text (a Lambda gets it in its environment); wins over the file. */
+  readonly syslogCaPem: string | undefined;
+  /** 0..23; default 22 (local6). */
+  readonly syslogFacility: number;
+  /** HOSTNAME field; default the host's name. */
+  readonly syslogHostname: string | undefined;
+  /** APP-NAME field; default `scaivault`. */
+  readonly syslogAppName: string | undefined;
+  /** Messages held while the relay is unreachable, oldest dropped first. */
+  readonly syslogBufferSize: number;
   /** The sealer leaves events younger than this unsealed, so in-flight writes land first. */
   readonly sealGraceSeconds: number;
   /** Most events one block holds (its leaf list lives in one DynamoDB item and one S3 anchor). */
@@ -200,11 +211,26 @@ const listOf = (raw: string | undefined): string[] =>
     .map((item) => item.trim())
     .filter(Boolean);
 
+const facilityOf = (env: Env): number => {
+  const raw = getOptionalString(env, ENV.syslogFacility);
+  if (raw === undefined) return DEFAULT_FACILITY;
+  try {
+    return parseFacility(raw);
+  } catch {
+    throw new ConfigError(`${ENV.syslogFacility} must be a facility name (local0..local7, authpriv, ...) or 0..23, got "${raw}"`);
+  }
+};
+
 const loadAuditConfig = (env: Env): AuditConfig => ({
   table: getString(env, ENV.auditTable),
   exportQueueUrl: getOptionalString(env, ENV.auditExportQueueUrl),
   syslogUrl: getOptionalString(env, ENV.syslogUrl),
   syslogCaFile: getOptionalString(env, ENV.syslogCaFile),
+  syslogCaPem: getOptionalString(env, ENV.syslogCaPem),
+  syslogFacility: facilityOf(env),
+  syslogHostname: getOptionalString(env, ENV.syslogHostname),
+  syslogAppName: getOptionalString(env, ENV.syslogAppName),
+  syslogBufferSize: getNumber(env, ENV.syslogBufferSize, 10_000, 1),
   sealGraceSeconds: getNumber(env, ENV.auditSealGraceSeconds, 30, 0),
   blockMaxEvents: getNumber(env, ENV.auditBlockMaxEvents, 1000, 1),
   // 50 blocks of up to 1000 events and a 15 s verification slice stay well inside the scheduler's 60 s timeout.

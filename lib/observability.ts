@@ -250,6 +250,14 @@ export const SIGNAL_ALARMS: Readonly<Record<CloudWatchSignal, SignalAlarm>> = {
     runbook: 'ScaiVaultEngineDown',
     description: "a dynamic-secret engine failed the scheduler's probe for 5 minutes: no credentials, no revocations there",
   },
+  auditAnchorFailures: {
+    statistic: cloudwatch.Stats.SUM,
+    periodMinutes: 15,
+    evaluationPeriods: 1,
+    threshold: 2,
+    runbook: 'ScaiVaultAuditAnchorFailure',
+    description: 'audit blocks could not be anchored to the audit bucket in two sealer runs within 15 minutes; new events are not tamper-evident',
+  },
 };
 
 export interface AlarmThresholds {

@@ -1,3 +1,5 @@
+import { SignalDashboards } from './signal-dashboards.js';
+import { type AuditSettings, auditSettingsEnvironment } from './audit-settings.js';
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -70,6 +72,8 @@ export interface StatelessStackProps extends StackProps {
   readonly apiThrottle?: ApiThrottle;
   /** SCAIVAULT_SYSLOG_URL of every function: an RFC 5424 relay (udp://, tcp:// or tls://) for a copy of each audit event. @default none */
   readonly syslogUrl?: string;
+  /** Syslog settings (facility, hostname, app name, buffer, the relay's CA) and sensitive paths; `syslog.url` wins over syslogUrl. @default none */
+  readonly auditSettings?: AuditSettings;
   /** SCAIVAULT_RATE_LIMITS for the api, e.g. `read=100/1s,write=20/1s`. @default the api's built-in limits */
   readonly rateLimits?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -155,7 +159,12 @@ export class StatelessStack extends Stack {
       metricsNamespace: METRICS_NAMESPACE,
     };
     // Every function records audit events through the same trail.
-    const auditTrail: AuditTrailProps = { table: props.auditTable, key: props.key, syslogUrl: props.syslogUrl };
+    const auditTrail: AuditTrailProps = {
+      table: props.auditTable,
+      key: props.key,
+      syslogUrl: props.auditSettings?.syslog?.url ?? props.syslogUrl,
+      environment: auditSettingsEnvironment(props.auditSettings ?? {}),
+    };
 
     // Scrapes serve the fleet view the scheduler stores every tick: one item read, whatever the fleet's size.
     const fleetView = { [ENV.metricsViewMaxAgeSeconds]: String(FLEET_VIEW_MAX_AGE_SECONDS) };
@@ -289,6 +298,13 @@ export class StatelessStack extends Stack {
       encryptionKey: props.key,
       metricsNamespace: METRICS_NAMESPACE,
       thresholds: props.alarmThresholds,
+    });
+
+    new SignalDashboards(this, 'SignalDashboards', {
+      api: this.api,
+      stage: this.stage,
+      jobQueues: { [ROTATION_QUEUE.id]: props.rotationQueue, [WEBHOOK_QUEUE.id]: props.webhookQueue, [AUDIT_EXPORT_QUEUE.id]: props.auditExportQueue },
+      metricsNamespace: METRICS_NAMESPACE,
     });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.stage.url, description: 'ScaiVault API base URL (paths start with /v1/)' });

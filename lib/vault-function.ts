@@ -110,6 +110,8 @@ export interface AuditTrailProps {
   readonly key: kms.IKey;
   /** SCAIVAULT_SYSLOG_URL: an RFC 5424 relay (udp://, tcp:// or tls://) that gets a copy of every event. @default none */
   readonly syslogUrl?: string;
+  /** The rest of the audit settings as environment variables (lib/audit-settings.ts). @default none */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 const QUEUE_ACTIONS: Record<QueueAccess, readonly string[]> = {
@@ -321,6 +323,7 @@ export class VaultFunction extends Construct {
         conditions: { StringEquals: { 'kms:EncryptionContext:purpose': AUDIT_HMAC_CONTEXT.purpose } },
       }),
     );
+    for (const [name, value] of Object.entries(trail.environment ?? {})) this.env(name, value);
     return trail.syslogUrl ? this.env(ENV.syslogUrl, trail.syslogUrl) : this;
   }
 

@@ -13,6 +13,7 @@ import { composePki } from '../composition/pki.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
+import { withLogContext } from '../observability/log-context.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
@@ -106,7 +107,8 @@ const handlerOf = (core: VaultCore, app: ApiApp<ApiRouteServices>, logger: Logge
   const dispatch = async (event: APIGatewayProxyEventV2, context: VaultContext) => {
     // Logged inside; requests with other tokens must not depend on the bootstrap, and probes without a token never wait on it.
     if (event.headers?.authorization) await bootstrap().catch(() => undefined);
-    return app.dispatch(event, context.vault!);
+    const state = context.vault!;
+    return withLogContext({ request_id: state.requestId }, () => app.dispatch(event, state));
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, VaultContext>()
     .use(httpTracing())
@@ -137,6 +139,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     metricsTokens: metricsTokensOf(config, clients),
     connectionPool: socketPoolStats,
     tracingEnabled: defaultTracing.enabled,
+    recentRequests: () => core.metrics.recentRequests.stats(),
+    syslog: audit.forwarder,
     // Also subscribes the webhook fan-out to the core's events.
     webhooks: composeWebhooks(core, logger).service,
     audit,

@@ -17,6 +17,7 @@ export const composeAuditExport = (config: VaultConfig, logger: Logger) => {
     queue: 'audit-export',
     maxReceiveCount,
     logger,
+    metrics: core.metrics,
     run,
     onLastAttempt: async (jobId, error) => {
       core.metrics.deadLettered('audit-export');

@@ -1,6 +1,7 @@
 import { s3Client } from '../adapters/aws-clients.js';
 import { DynamoDbAuditStore } from '../adapters/dynamodb/dynamodb-audit-store.js';
 import { DynamoDbDetectionState } from '../adapters/dynamodb/dynamodb-detection-state.js';
+import { InstrumentedAuditAnchors } from '../observability/instrumented-audit-anchors.js';
 import { S3AuditAnchors } from '../adapters/s3/s3-audit-anchors.js';
 import { S3ExportTarget } from '../adapters/s3/s3-export-target.js';
 import { SyslogForwarder } from '../adapters/syslog/syslog-forwarder.js';
@@ -37,9 +38,16 @@ const trails = new WeakMap<VaultCore, AuditTrail>();
 const composed = new WeakMap<VaultCore, Audit>();
 
 const forwarderOf = (core: VaultCore, logger: Logger): SyslogForwarder | undefined => {
-  const { syslogUrl, syslogCaFile } = core.config.audit;
+  const { syslogUrl, syslogCaFile, syslogCaPem, syslogFacility, syslogHostname, syslogAppName, syslogBufferSize } = core.config.audit;
   if (!syslogUrl) return undefined;
-  const forwarder = new SyslogForwarder({ url: syslogUrl, caFile: syslogCaFile, onWarning: (message) => logger.warn(message, { component: 'syslog' }) });
+  const forwarder = new SyslogForwarder({
+    url: syslogUrl,
+    caFile: syslogCaFile,
+    caPem: syslogCaPem,
+    capacity: syslogBufferSize,
+    format: { facility: syslogFacility, hostname: syslogHostname, appName: syslogAppName },
+    onWarning: (message) => logger.warn(message, { component: 'syslog' }),
+  });
   let counted = 0;
   core.registry.collect(() => {
     const dropped = forwarder.stats().dropped;
@@ -71,7 +79,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
   if (invalid) throw new ConfigError(`${ENV.auditSensitivePaths} entry "${invalid}" is not a valid path glob`);
   const { store, log, forwarder } = composeAuditTrail(core, logger);
   const s3 = s3Client(core.clients);
-  const anchors = new S3AuditAnchors(s3, bucket);
+  const anchors = new InstrumentedAuditAnchors(new S3AuditAnchors(s3, bucket), core.metrics);
   const sealer = new AuditSealer(store, anchors, {
     graceMs: config.audit.sealGraceSeconds * 1000,
     blockMaxEvents: config.audit.blockMaxEvents,

@@ -5,16 +5,18 @@ import { composePki } from './pki.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
+import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
 import { S3BucketProbe } from '../adapters/s3/s3-bucket-probe.js';
-import { sqsQueueDepth } from '../adapters/sqs/sqs-queue-depth.js';
+import { sqsQueueCounts } from '../adapters/sqs/sqs-queue-depth.js';
 import { SqsQueueProbe } from '../adapters/sqs/sqs-queue-probe.js';
 import { HealthService } from '../domain/health/health-service.js';
 import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
+import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
 import { readLeaseGauges } from '../observability/lease-metrics.js';
-import { StateGauges } from '../observability/state-gauges.js';
+import { type AuditChainState, StateGauges } from '../observability/state-gauges.js';
 import type { AuditTrail } from './audit.js';
 import type { VaultCore } from './vault-core.js';
 
@@ -38,18 +40,27 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
 
 const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
   const { config, authRepository, secretRepository, sqs, dynamodb } = core;
-  const queueUrls = { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl };
   const rotations = new DynamoDbKeyRotationStore(dynamodb, config.stateTable);
+  const queueUrls: Record<JobQueueName, string | undefined> = {
+    rotation: config.rotationQueueUrl,
+    webhook: config.webhookQueueUrl,
+    'audit-export': config.audit.exportQueueUrl,
+  };
+  const tokenExpiry = new DynamoDbTokenExpiryIndex(dynamodb, config.stateTable);
   return new StateGauges(
     {
       tenantIds: () => authRepository.listTenantIds(),
       liveSecrets: (tenantId) => secretRepository.countLive(tenantId),
-      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueDepth(sqs, queueUrls[queue]) : undefined),
+      queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueCounts(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
       leaseGauges: () => readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable)),
       keyRotations: () => rotations.list(),
       certificateGauges: () => composePki(core).gauges(),
+      tokensExpiringWithin: (seconds) => {
+        const now = Date.now();
+        return tokenExpiry.countExpiring(now, now + seconds * 1000);
+      },
     },
     config.version,
     config.metricsStateCacheSeconds * 1000,
@@ -60,10 +71,12 @@ interface AuditGauge {
   readonly verifier: { divergenceGauge(): Promise<number> };
 }
 
-/** The newest seal's time (Unix seconds, 0 before the first) and the divergence gauge: for a scrape, a push and CloudWatch alike. */
-export const readAuditChain = async (audit: Pick<AuditTrail, 'store'> & AuditGauge): Promise<{ lastSealSeconds: number; divergence: number }> => {
-  const [head, divergence] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge()]);
-  return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence };
+/** The newest seal's time (Unix seconds, 0 before the first), the head block, what is unsealed and the divergence gauge: for a scrape, a push and CloudWatch alike. */
+export const readAuditChain = async (audit: Pick<AuditTrail, 'store'> & AuditGauge): Promise<AuditChainState> => {
+  const [head, divergence, genesis] = await Promise.all([audit.store.latestBlock(), audit.verifier.divergenceGauge(), audit.store.genesis()]);
+  // Before the first seal every event since the chain began (or ever, before its genesis) is unsealed.
+  const unsealed = await audit.store.countEventsAfter(head?.throughKey ?? genesis ?? '');
+  return { lastSealSeconds: head ? Math.floor(Date.parse(head.sealedAt) / 1000) : 0, divergence, headBlock: head?.seq, unsealed };
 };
 
 const composed = new WeakMap<VaultCore, HealthComposition>();

@@ -10,6 +10,8 @@ import { createRotators } from './rotators.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks, egressPolicyOf } from './webhooks.js';
 
+const RUN_RESULTS = { succeeded: 'done', failed: 'failed', skipped: 'skipped' } as const;
+
 export interface RotationWorker {
   readonly rotations: RotationService;
   readonly handler: JobWorkerHandler;
@@ -36,7 +38,8 @@ export const composeRotationWorker = (config: VaultConfig, logger: Logger): Rota
     queue: 'rotation',
     maxReceiveCount,
     logger,
-    run: async (jobId) => void (await job.run(jobId)),
+    metrics: core.metrics,
+    run: async (jobId) => RUN_RESULTS[await job.run(jobId)],
     onLastAttempt: async (jobId, error) => {
       core.metrics.deadLettered('rotation');
       await rotations.giveUp(jobId, `gave up after ${maxReceiveCount} attempts: ${describeError(error)}`);

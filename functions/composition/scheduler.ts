@@ -2,6 +2,8 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAcmeRenewals } from './acme-renewals.js';
+import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
+import { TokenExpiryWarnings } from '../domain/auth/token-expiry.js';
 import { composeAudit } from './audit.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeKeyRotation } from './key-rotation.js';
@@ -108,6 +110,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
         logger.warn('lease revocation run failed', { error: describeError(error) });
         return undefined;
       });
+  const expiryWarnings = new TokenExpiryWarnings(new DynamoDbTokenExpiryIndex(core.dynamodb, config.stateTable), core.events, logger);
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
@@ -141,8 +144,21 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => pki.maintenance.run(),
       (r) => ({ 'scaivault.pki.crls_rebuilt': r.crlsRebuilt, 'scaivault.pki.expiring_notified': r.expiringNotified, 'scaivault.pki.tidied': r.tidied }),
     );
-    const [jobs, sealed, rotated, leases, pkiRun] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify(), rotating, leasesDue(), pkiDuties]);
+    const tokens = steps.step(
+      'token expiry',
+      () => expiryWarnings.warn(),
+      (warned) => ({ 'scaivault.tokens.warned': warned }),
+    );
+    const [jobs, sealed, rotated, leases, pkiRun, warned] = await Promise.allSettled([
+      jobsDue,
+      audit.maintenance.sealAndVerify(),
+      rotating,
+      leasesDue(),
+      pkiDuties,
+      tokens,
+    ]);
     if (pkiRun.status === 'rejected') logger.warn('pki maintenance failed', { error: describeError(pkiRun.reason) });
+    if (warned.status === 'rejected') logger.warn('token expiry warnings failed; the next run tries again', { error: describeError(warned.reason) });
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

@@ -98,6 +98,8 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     jobRepository,
     new SqsJobQueue(sqs, { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl, 'audit-export': config.audit.exportQueueUrl }),
     logger,
+    Date.now,
+    metrics,
   );
   shared = {
     config,

@@ -82,11 +82,13 @@ export const composeWebhookWorker = (config: VaultConfig, logger: Logger, option
     queue: 'webhook',
     maxReceiveCount: WEBHOOK_QUEUE.maxReceiveCount,
     logger,
+    metrics: core.metrics,
     concurrent: true,
     run: async (jobId, record) => {
       const result = await job.run(receivedDelivery(record, jobId), deliver);
       // A give-up feeds the dead-letter alert: flush it now rather than with a later batch that may never come.
       if (result.gaveUp) flushMetricsNow(context);
+      if (result.gaveUp) return 'dead-letter';
       return result.keep ? 'keep' : 'done';
     },
   }));

@@ -1,3 +1,4 @@
+import { tokenExpiryHeaders } from '../domain/auth/token-expiry.js';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../domain/audit/audit-log.js';
@@ -162,7 +163,8 @@ export class ApiApp<S> {
     const input: ValidatedRequest = validateRequest(route.request, event, params);
     const run = () => route.handle(this.services, { event, requestId: state.requestId, sourceIp, principal, audit, ...input });
     const result = CHANGE_METHODS.has(state.method) ? await this.change(event, state, principal, audit, run) : await run();
-    return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...result.headers } };
+    const expiry = tokenExpiryHeaders(principal.token, Date.now());
+    return { ...result, headers: { ...(decision.degraded ? {} : rateLimitHeaders(decision)), ...expiry, ...result.headers } };
   }
 
   /** Runs a change, once per Idempotency-Key when the caller sends one. */

@@ -22,6 +22,9 @@ export class CloudWatchRequestMetrics {
     this.metrics.addMetric('Errors5xx', MetricUnit.Count, outcome.status >= 500 ? 1 : 0);
     this.metrics.addMetric('Errors4xx', MetricUnit.Count, outcome.status >= 400 && outcome.status < 500 ? 1 : 0);
     this.metrics.addMetric('Throttles', MetricUnit.Count, outcome.status === 429 ? 1 : 0);
+    // The security dashboard's authentication and authorisation failures.
+    this.metrics.addMetric('Unauthorized', MetricUnit.Count, outcome.status === 401 ? 1 : 0);
+    this.metrics.addMetric('Forbidden', MetricUnit.Count, outcome.status === 403 ? 1 : 0);
     this.metrics.addMetric('Latency', MetricUnit.Milliseconds, outcome.latencyMs);
     this.metrics.publishStoredMetrics();
   }

@@ -20,6 +20,7 @@ export const CLOUDWATCH_SIGNALS = {
   metricsPublishFailures: { name: 'MetricsPublishFailures', unit: MetricUnit.Count },
   leasesIrrevocable: { name: 'LeasesIrrevocable', unit: MetricUnit.Count },
   enginesDown: { name: 'DynamicEnginesDown', unit: MetricUnit.Count },
+  auditAnchorFailures: { name: 'AuditAnchorFailures', unit: MetricUnit.Count },
 } as const;
 
 export type CloudWatchSignal = keyof typeof CLOUDWATCH_SIGNALS;

@@ -3,6 +3,7 @@
 // duration_ms, status) plus whatever context a call adds.
 
 import { ENV } from '../runtime/definitions.js';
+import { logContext } from './log-context.js';
 
 export { describeError } from '../domain/errors.js';
 
@@ -41,12 +42,13 @@ export class Logger {
 
   private log(level: LogLevel, message: string, fields: LogFields = {}): void {
     if (!this.enabled(level)) return;
-    const entry = { timestamp: new Date().toISOString(), level, message, ...this.base, ...fields };
+    const context = logContext();
+    const entry = { timestamp: new Date().toISOString(), level, message, ...this.base, ...context, ...fields };
     if (this.format === 'json') {
       this.write(JSON.stringify(entry));
       return;
     }
-    const rest = Object.entries({ ...this.base, ...fields })
+    const rest = Object.entries({ ...this.base, ...context, ...fields })
       .filter(([, value]) => value !== undefined && value !== null)
       .map(([key, value]) => `${key}=${String(value)}`)
       .join(' ');

@@ -2,6 +2,8 @@
 // exactly as the operator contract in docs/observability.md names them.
 // Everything else (recording, merging, exposition) reads this.
 
+import { JOB_QUEUES } from '../domain/jobs/jobs.js';
+
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /**
@@ -197,7 +199,13 @@ export const METRICS = {
     [],
     '1 when the last audit chain verification found a divergent block, else 0.',
   ),
-  auditEvents: metric('scaivault_audit_events_total', 'counter', 'fleet', ['outcome'], 'Audit events written durably, by outcome.'),
+  auditEvents: metric(
+    'scaivault_audit_events_total',
+    'counter',
+    'fleet',
+    ['event_type', 'outcome'],
+    'Audit events written durably, by event type (as the code names them; anything else is other) and outcome.',
+  ),
   auditWriteFailures: metric(
     'scaivault_audit_write_failures_total',
     'counter',
@@ -242,6 +250,54 @@ export const METRICS = {
     [],
     "When the fleet's metrics were last remote-written successfully (Unix seconds).",
   ),
+  jobsQueued: metric('scaivault_jobs_queued_total', 'counter', 'fleet', ['type'], 'Background jobs recorded and queued, by queue.'),
+  jobsCompleted: metric(
+    'scaivault_jobs_completed_total',
+    'counter',
+    'fleet',
+    ['type', 'result'],
+    'Background jobs finished, by queue and result (success, failed, or partial: done but its closing audit record was lost).',
+  ),
+  jobsRetry: metric('scaivault_jobs_retry_total', 'counter', 'fleet', ['type'], 'Job attempts that failed and were left for SQS to deliver again.'),
+  jobsDuration: metric('scaivault_jobs_duration_seconds', 'histogram', 'fleet', ['type'], 'Time one job attempt took in its worker, in seconds.'),
+  jobsQueueDepth: metric('scaivault_jobs_queue_depth', 'gauge', 'state', ['type'], "Messages waiting in a job queue (SQS's ApproximateNumberOfMessages)."),
+  jobsOldestAge: metric(
+    'scaivault_jobs_oldest_age_seconds',
+    'gauge',
+    'state',
+    ['type'],
+    "Age of a queue's oldest unfinished job, from the outbox in DynamoDB, in seconds (0 when none).",
+  ),
+  auditSeals: metric(
+    'scaivault_audit_seals_total',
+    'counter',
+    'fleet',
+    ['result'],
+    'Audit sealer runs, by result: success (blocks written and anchored) or failed.',
+  ),
+  auditAnchorFailures: metric(
+    'scaivault_audit_anchor_failures_total',
+    'counter',
+    'fleet',
+    ['reason'],
+    'Sealed blocks whose anchor could not be written outside DynamoDB, by error class (network, auth, io_transient, io_permanent, validation).',
+  ),
+  auditSealDuration: metric('scaivault_audit_seal_duration_seconds', 'histogram', 'fleet', [], 'Time one audit sealer run took, in seconds.'),
+  auditEventsUnsealed: metric('scaivault_audit_events_unsealed', 'gauge', 'state', [], 'Audit events stored after the head block: not sealed yet.'),
+  auditChainHeadBlock: metric(
+    'scaivault_audit_chain_head_block',
+    'gauge',
+    'state',
+    [],
+    "Sequence number of the audit chain's newest block (absent before the first).",
+  ),
+  tokensExpiringSoon: metric(
+    'scaivault_tokens_expiring_soon',
+    'gauge',
+    'state',
+    ['within'],
+    'Tokens that expire within the window (1h, 24h), read from the token expiry index.',
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
   keyRotationActive: metric('scaivault_key_rotation_active', 'gauge', 'state', ['tenant'], "1 while the tenant's data-key rotation is re-sealing, else 0."),
   keyRotationProgress: metric(
@@ -262,6 +318,13 @@ export const METRICS = {
   keyUnwraps: metric('scaivault_key_unwraps_total', 'counter', 'fleet', ['provider', 'result'], 'Wrapped data keys unwrapped by the key provider, by outcome.'),
 } as const;
 
+/** An audit event type as a label: the code's own names (`secret.read`, `detection.dormant_secret_read`), anything else `other`. */
+export const auditEventTypeLabel = (type: string): string => (/^[a-z_]{1,32}(\.[a-z_]{1,48}){0,2}$/.test(type) ? type : OTHER_LABEL_VALUE);
+
+/** `scaivault_jobs_completed_total{result}`. */
+export const JOB_RESULTS = ['success', 'failed', 'partial'] as const;
+export type JobCompletion = (typeof JOB_RESULTS)[number];
+
 /** Label values known in advance: their series start at 0, so rate() and alerts work from the first scrape. */
 export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly string[])[]>>> = {
   [METRICS.secretRotations.name]: [['success'], ['failed']],
@@ -274,6 +337,10 @@ export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly st
   [METRICS.auditWriteFailures.name]: [[]],
   [METRICS.metricsPublishFailures.name]: [[]],
   [METRICS.auditDetections.name]: [['policy_violation_spike'], ['dormant_secret_read'], ['new_identity_sensitive_read']],
+  [METRICS.jobsQueued.name]: JOB_QUEUES.map((queue) => [queue]),
+  [METRICS.auditSeals.name]: [['success'], ['failed']],
+  [METRICS.jobsRetry.name]: JOB_QUEUES.map((queue) => [queue]),
+  [METRICS.jobsCompleted.name]: JOB_QUEUES.flatMap((queue) => JOB_RESULTS.map((result) => [queue, result])),
 };
 export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);
 export const definitionOf = (name: string): MetricDefinition | undefined => CATALOGUE.find((m) => m.name === name);

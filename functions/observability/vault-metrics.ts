@@ -1,14 +1,18 @@
 import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { SignalEmitter } from './cloudwatch-signals.js';
-import { METRICS } from './metric-catalogue.js';
+import { auditEventTypeLabel, METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
-import type { MetricsRecorder } from '../domain/ports/metrics.js';
+import { RequestWindow } from './request-window.js';
+import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
 
 /**
  * Records each series where its event happens; the one writer of the registry.
  * The events that must page also go to CloudWatch, when `signals` is given.
  */
-export class VaultMetrics implements MetricsRecorder {
+export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetrics {
+  /** This instance's requests over the last 5 minutes, for `/v1/admin/status`. */
+  readonly recentRequests = new RequestWindow(300);
+
   constructor(
     readonly registry: MetricRegistry,
     private readonly signals?: SignalEmitter,
@@ -42,6 +46,7 @@ export class VaultMetrics implements MetricsRecorder {
     if (started) this.registry.inc(METRICS.activeRequests, [pathCategory], -1);
     this.registry.inc(METRICS.requests, [method, pathCategory, String(status)]);
     this.registry.observe(METRICS.requestDuration, [method, pathCategory], seconds);
+    this.recentRequests.record(status, seconds);
   }
 
   keyProviderCall(operation: 'encrypt' | 'decrypt' | 'sign', seconds: number, failed: boolean): void {
@@ -80,8 +85,18 @@ export class VaultMetrics implements MetricsRecorder {
     this.signals?.emit('jobsDeadLettered');
   }
 
-  auditWritten(outcome: string): void {
-    this.registry.inc(METRICS.auditEvents, [outcome]);
+  auditWritten(outcome: string, eventType: string): void {
+    this.registry.inc(METRICS.auditEvents, [auditEventTypeLabel(eventType), outcome]);
+  }
+
+  auditSealed(result: 'success' | 'failed', seconds: number): void {
+    this.registry.inc(METRICS.auditSeals, [result]);
+    this.registry.observe(METRICS.auditSealDuration, [], seconds);
+  }
+
+  auditAnchorFailed(reason: string): void {
+    this.registry.inc(METRICS.auditAnchorFailures, [reason]);
+    this.signals?.emit('auditAnchorFailures');
   }
 
   auditWriteFailed(): void {
@@ -105,5 +120,15 @@ export class VaultMetrics implements MetricsRecorder {
 
   dynamoDbCall(seconds: number): void {
     this.registry.observe(METRICS.dbLatency, [], seconds);
+  }
+
+  jobQueued(queue: JobQueueName): void {
+    this.registry.inc(METRICS.jobsQueued, [queue]);
+  }
+
+  jobAttempted(queue: JobQueueName, outcome: JobAttemptOutcome, seconds: number): void {
+    this.registry.observe(METRICS.jobsDuration, [queue], seconds);
+    if (outcome === 'retry') this.registry.inc(METRICS.jobsRetry, [queue]);
+    else this.registry.inc(METRICS.jobsCompleted, [queue, outcome]);
   }
 }

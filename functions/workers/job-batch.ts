@@ -1,12 +1,33 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError } from '../domain/errors.js';
-import { jobIdOf } from '../domain/jobs/jobs.js';
+import { jobIdOf, type JobQueueName } from '../domain/jobs/jobs.js';
 import type { DomainLogger } from '../domain/ports/logging.js';
+import type { JobAttemptOutcome, JobMetrics } from '../domain/ports/metrics.js';
+import { withLogContext } from '../observability/log-context.js';
 import { withMessageSpan } from '../observability/message-tracing.js';
 import { defaultTracing, type Tracing } from '../observability/tracing.js';
 
-/** `keep` leaves the message to come back after its visibility timeout (a retry, or the DLQ after its last receive). */
-export type JobResult = 'done' | 'keep';
+/**
+ * How a run ended. The message is deleted after `done` (success), `failed`
+ * (finished as failed, e.g. a rotation whose rotator refused), `partial` (done,
+ * but its closing audit record was lost) and `skipped` (already finished: a
+ * redelivery, not counted again). `keep` leaves it to come back after its
+ * visibility timeout (a retry); `dead-letter` leaves it for the queue's redrive
+ * after its last attempt.
+ */
+export type JobResult = 'done' | 'failed' | 'partial' | 'skipped' | 'keep' | 'dead-letter';
+
+const OUTCOMES: Record<JobResult | 'thrown' | 'last', JobAttemptOutcome | undefined> = {
+  done: 'success',
+  failed: 'failed',
+  partial: 'partial',
+  skipped: undefined,
+  keep: 'retry',
+  'dead-letter': 'failed',
+  thrown: 'retry',
+  last: 'failed',
+};
+const DELETED: ReadonlySet<JobResult> = new Set(['done', 'failed', 'partial', 'skipped']);
 
 export interface JobBatchOptions {
   /** Runs one job; throws (or answers `keep`) to have SQS deliver the message again. */
@@ -15,7 +36,9 @@ export interface JobBatchOptions {
   readonly onLastAttempt?: (jobId: string, error: unknown) => Promise<void>;
   readonly maxReceiveCount: number;
   readonly logger: Pick<DomainLogger, 'warn'>;
-  readonly queue: string;
+  readonly queue: JobQueueName;
+  /** The job family: every attempt's duration and result, the same for every queue. */
+  readonly metrics?: Pick<JobMetrics, 'jobAttempted'>;
   /** Runs the batch's jobs at once (ten slow receivers must not add up past the visibility timeout) instead of one after another. */
   readonly concurrent?: boolean;
   /** Where the job spans go; the container's tracing unless given. */
@@ -46,19 +69,37 @@ const runJob = async (jobId: string, record: SQSRecord, receiveCount: number, op
   }
 };
 
+/** Runs the job and reports the attempt to the job family, whatever happened. */
+const measured = async (jobId: string, record: SQSRecord, receiveCount: number, options: JobBatchOptions): Promise<JobResult> => {
+  const started = performance.now();
+  const report = (outcome: JobAttemptOutcome | undefined) => {
+    if (outcome) options.metrics?.jobAttempted(options.queue, outcome, (performance.now() - started) / 1000);
+  };
+  try {
+    const result = await runJob(jobId, record, receiveCount, options);
+    report(OUTCOMES[result]);
+    return result;
+  } catch (error) {
+    report(OUTCOMES[receiveCount >= options.maxReceiveCount ? 'last' : 'thrown']);
+    throw error;
+  }
+};
+
 /**
  * True when the job is done and its message may be deleted. The job runs in a
  * SERVER span continuing the trace its message carries, so its SDK calls (and
- * the report of a last attempt) are its children.
+ * the report of a last attempt) are its children; its log lines carry its job
+ * id and the request id of the call that queued it.
  */
 const attempt = async (jobId: string, record: SQSRecord, options: JobBatchOptions): Promise<boolean> => {
   const receiveCount = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
   const attributes = { 'scaivault.job.type': options.queue, 'scaivault.job.id': jobId, 'scaivault.job.attempt': receiveCount };
-  const run = () => runJob(jobId, record, receiveCount, options);
+  const requestId = record.messageAttributes?.request_id?.stringValue;
+  const run = () => withLogContext({ job_id: jobId, request_id: requestId }, () => measured(jobId, record, receiveCount, options));
   const result = await withMessageSpan(options.tracing ?? defaultTracing, `${options.queue} job`, record, attributes, run, (outcome) => ({
     'scaivault.job.result': outcome,
-  })).catch(() => 'failed' as const);
-  return result === 'done';
+  })).catch(() => 'thrown' as const);
+  return result !== 'thrown' && DELETED.has(result);
 };
 
 /**

@@ -216,6 +216,7 @@ const SIGNALS: [metric: string, runbook: string][] = [
   ['MetricsPublishFailures', 'ScaiVaultMetricsPublishFailing'],
   ['LeasesIrrevocable', 'ScaiVaultLeasesIrrevocable'],
   ['DynamicEnginesDown', 'ScaiVaultEngineDown'],
+  ['AuditAnchorFailures', 'ScaiVaultAuditAnchorFailure'],
 ];
 
 describe('CloudWatch signals from the workers and the scheduler', () => {

@@ -158,7 +158,7 @@ describe('audit detections', () => {
     expect(messages).toHaveLength(ids.size);
     for (const message of messages) {
       // Detections are warnings, whatever their outcome.
-      expect(message).toMatchObject({ appName: 'scaivault', facility: 10, severity: 4 });
+      expect(message).toMatchObject({ appName: 'scaivault', facility: 22, severity: 4 });
       expect(message.structuredData[SD_ID]!.type).toMatch(/^detection\./);
       expect(message.structuredData[SD_ID]!.identity).toBe('system:scheduler');
     }

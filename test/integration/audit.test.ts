@@ -448,7 +448,7 @@ describe('audit trail', () => {
     expect(messages.map((message) => message.structuredData[SD_ID]!.eventId)).toEqual(want.map((event) => event.eventId));
     for (const [index, message] of messages.entries()) {
       const event = want[index]!;
-      expect(message).toMatchObject({ version: 1, appName: 'scaivault', msgId: event.type, facility: 10 });
+      expect(message).toMatchObject({ version: 1, appName: 'scaivault', msgId: event.type, facility: 22 });
       expect(message.structuredData[SD_ID]).toMatchObject({
         type: event.type,
         outcome: event.outcome,

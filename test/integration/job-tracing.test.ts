@@ -13,6 +13,7 @@ const SCHEDULER_STEPS = [
   'acme orders',
   'key rotation',
   'pki maintenance',
+  'token expiry',
   'audit seal',
   'audit detect',
   'audit verify',
@@ -122,7 +123,7 @@ describe('every job is a trace, on the embedded stack', () => {
     const steps = childrenOf(spans, run!);
     expect(steps.map((span) => span.name).sort()).toEqual([...SCHEDULER_STEPS].sort());
     const step = (name: string) => steps.find((span) => span.name === name)!;
-    for (const name of ['dependency check', 'jobs due', 'audit seal']) {
+    for (const name of ['dependency check', 'jobs due', 'token expiry', 'audit seal']) {
       const calls = childrenOf(spans, step(name)).filter((span) => span.kind === SPAN_KIND.client);
       expect(calls.length, `SDK calls under "${name}"`).toBeGreaterThan(0);
       for (const call of calls) expect(call.attributes['rpc.system']).toBe('aws-api');

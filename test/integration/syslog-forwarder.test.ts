@@ -131,7 +131,7 @@ describe('SyslogForwarder against rsyslogd', () => {
     messages.forEach((message, i) => {
       const event = events[i] as AuditEvent;
       expect(message).toMatchObject({
-        facility: 10,
+        facility: 22, // local6 by default
         severity: event.outcome === 'denied' ? 4 : 6,
         hostname: 'vault-it',
         appName: 'scaivault',

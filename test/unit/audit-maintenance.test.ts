@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InstrumentedAuditAnchors } from '../../functions/observability/instrumented-audit-anchors.js';
 import { AuditSealer, AuditVerifier } from '../../functions/domain/audit/audit-chain.js';
 import { auditKeyOf } from '../../functions/domain/audit/audit-event.js';
 import { AuditMaintenance, recordAfter, SCHEDULER_IDENTITY } from '../../functions/domain/audit/audit-maintenance.js';
@@ -17,6 +18,7 @@ const setup = (options: { violationSpikeThreshold?: number } = {}) => {
   const logger = new RecordingLogger();
   const published: VaultEvent[] = [];
   const detected: string[] = [];
+  const seals: string[] = [];
   let publishFailures = 0;
   const maintenance = new AuditMaintenance({
     store,
@@ -38,7 +40,7 @@ const setup = (options: { violationSpikeThreshold?: number } = {}) => {
         published.push(event);
       },
     },
-    metrics: { auditDetection: (kind) => void detected.push(kind) },
+    metrics: { auditDetection: (kind) => void detected.push(kind), auditSealed: (result) => void seals.push(result) },
     logger,
     verifyMsPerRun: 1000,
     now: clock.now,
@@ -47,10 +49,26 @@ const setup = (options: { violationSpikeThreshold?: number } = {}) => {
     await store.ensureGenesis(iso(T0));
     await store.append(events);
   };
-  return { store, anchors, clock, log, logger, published, detected, maintenance, write, failPublishes: (n: number) => void (publishFailures = n) };
+  return { store, anchors, clock, log, logger, published, detected, seals, maintenance, write, failPublishes: (n: number) => void (publishFailures = n) };
 };
 
 describe('AuditMaintenance.sealAndVerify', () => {
+  it('counts every seal run by result, and an anchor that cannot be written by its error class', async () => {
+    const { clock, maintenance, write, anchors, seals } = setup();
+    await write(sampleEvent({ time: iso(T0 + 1) }));
+    clock.set(T0 + 10_000);
+    await maintenance.sealAndVerify();
+    const failures: string[] = [];
+    const instrumented = new InstrumentedAuditAnchors(anchors, { auditAnchorFailed: (reason) => void failures.push(reason) });
+    anchors.put = async () => Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    await expect(instrumented.put({ seq: 9 } as never)).rejects.toThrow('denied');
+    await write(sampleEvent({ time: iso(T0 + 20_000) }));
+    clock.set(T0 + 30_000);
+    await expect(maintenance.sealAndVerify()).rejects.toThrow('denied');
+    expect(seals).toEqual(['success', 'failed']);
+    expect(failures).toEqual(['auth']);
+  });
+
   it('seals the new events, says so in the trail, and verifies the chain', async () => {
     const { clock, log, maintenance, write, anchors } = setup();
     await write(sampleEvent({ time: iso(T0 + 1) }), sampleEvent({ time: iso(T0 + 2) }));
@@ -146,7 +164,7 @@ describe('recordAfter', () => {
     const log = new RecordingLog();
     const logger = new RecordingLogger();
     log.failing.add('webhook.delivery');
-    await expect(recordAfter(log, { type: 'webhook.delivery', outcome: 'success', identityId: 'system:test' }, logger)).resolves.toBeUndefined();
+    await expect(recordAfter(log, { type: 'webhook.delivery', outcome: 'success', identityId: 'system:test' }, logger)).resolves.toBe(false);
     expect(logger.lines).toEqual([{ level: 'error', message: 'audit record lost', fields: { type: 'webhook.delivery', error: 'DependencyUnavailableError' } }]);
   });
 });

@@ -14,7 +14,7 @@ describe('VaultMetrics signals', () => {
     const { metrics, emitted } = recorder();
     metrics.keyProviderCall('decrypt', 0.01, false);
     metrics.rotationFinished('success');
-    metrics.auditWritten('success');
+    metrics.auditWritten('success', 'secret.read');
     metrics.webhookDelivery(false, 0.1);
     expect(emitted).toEqual([]);
 

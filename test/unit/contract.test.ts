@@ -9,7 +9,9 @@ const written = { path: 'app/db', version: 2, created_at: '2026-11-30T01:00:00.0
 describe('the contract check of the integration suite', () => {
   it('accepts a response that matches its declared schema', () => {
     expect(contractViolation('PUT', '/v1/secrets/app/db', jsonResponse(200, written))).toBeUndefined();
-    expect(contractViolation('GET', '/v1/health', jsonResponse(200, { status: 'ok', version: '0.1.0' }))).toBeUndefined();
+    expect(
+      contractViolation('GET', '/v1/health', jsonResponse(200, { status: 'ok', version: '0.1.0', timestamp: '2026-11-30T04:30:00.000Z' })),
+    ).toBeUndefined();
     expect(contractViolation('DELETE', '/v1/secrets/app/db?destroy=true', { status: 204, contentType: null, text: '' })).toBeUndefined();
   });
 

@@ -20,7 +20,23 @@ describe('DataKeyCache', () => {
     cache.set('t/k1', keyOf(1));
     expect(cache.get('t/k1')?.equals(keyOf(1))).toBe(true);
     expect(cache.get('t/k1')?.equals(keyOf(1))).toBe(true);
-    expect(cache.stats()).toEqual({ hits: 2, misses: 1, evictions: 0, entries: 1, maxEntries: 10, ttlSeconds: 60 });
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 1, evictions: 0, entries: 1, maxEntries: 10, ttlSeconds: 60 });
+  });
+
+  it('knows when its least and most recently used keys were last used', () => {
+    const time = clock();
+    const cache = new DataKeyCache(60, 10, time.now);
+    expect(cache.stats()).toMatchObject({ oldestAccessAt: null, newestAccessAt: null });
+    cache.set('t/k1', keyOf(1));
+    time.advance(1000);
+    cache.set('t/k2', keyOf(2));
+    time.advance(1000);
+    cache.get('t/k2');
+    expect(cache.stats()).toMatchObject({ oldestAccessAt: 1_000_000, newestAccessAt: 1_002_000 });
+    cache.get('t/k1');
+    expect(cache.stats()).toMatchObject({ oldestAccessAt: 1_002_000, newestAccessAt: 1_002_000 });
+    cache.clear();
+    expect(cache.stats()).toMatchObject({ oldestAccessAt: null, newestAccessAt: null });
   });
 
   it("keeps its own copy, so wiping the caller's buffer does not change the cached key", () => {

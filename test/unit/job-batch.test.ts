@@ -181,3 +181,52 @@ describe('job spans', () => {
     await tracing.shutdown();
   });
 });
+
+describe('processJobBatch: the job family', () => {
+  it('reports every attempt by result, counts retries, and skips a redelivered finished job', async () => {
+    const reports: [string, string][] = [];
+    const results: Record<string, 'done' | 'failed' | 'partial' | 'skipped' | 'keep' | 'dead-letter'> = {
+      rot_done000000: 'done',
+      rot_failed0000: 'failed',
+      rot_partial000: 'partial',
+      rot_skipped000: 'skipped',
+      rot_keep000000: 'keep',
+      rot_deadletter: 'dead-letter',
+    };
+    const opts = options({
+      queue: 'webhook',
+      metrics: { jobAttempted: (queue, outcome, seconds) => void (seconds >= 0 && reports.push([queue, outcome])) },
+      run: async (jobId) => {
+        if (jobId === 'rot_throws0000') throw new Error('down');
+        return results[jobId];
+      },
+    });
+    const ids = [...Object.keys(results), 'rot_throws0000'];
+    const response = await processJobBatch(batch(...ids.map((id, i) => record(`m${i}`, jobMessage(id)))), opts);
+    expect(reports).toEqual([
+      ['webhook', 'success'],
+      ['webhook', 'failed'],
+      ['webhook', 'partial'],
+      ['webhook', 'retry'],
+      ['webhook', 'failed'],
+      ['webhook', 'retry'],
+    ]);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m4', 'm5', 'm6']);
+  });
+
+  it('counts a thrown last attempt as failed', async () => {
+    const reports: string[] = [];
+    const opts = options({ metrics: { jobAttempted: (_queue, outcome) => void reports.push(outcome) }, run: () => Promise.reject(new Error('x')) });
+    await processJobBatch(batch(record('m1', jobMessage('rot_aaaaaaaaaa'), 3)), opts);
+    expect(reports).toEqual(['failed']);
+  });
+
+  it("logs the job's lines with its job id and the request id its message carries", async () => {
+    const lines: string[] = [];
+    const { Logger } = await import('../../functions/observability/logger.js');
+    const logger = new Logger('info', 'json', {}, (line) => lines.push(line));
+    const message = { ...record('m1', jobMessage('rot_aaaaaaaaaa')), messageAttributes: { request_id: { stringValue: 'req_from_api', dataType: 'String' } } };
+    await processJobBatch(batch(message as SQSRecord), options({ run: async () => logger.info('working') }));
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ message: 'working', job_id: 'rot_aaaaaaaaaa', request_id: 'req_from_api' });
+  });
+});

@@ -22,7 +22,7 @@ const fixed = { hostname: 'vault-1', procId: 4242 } as const;
 describe('formatRfc5424', () => {
   it('writes the header, one structured-data element and a summary', () => {
     expect(formatRfc5424(event(), fixed)).toBe(
-      '<86>1 2026-04-21T14:23:45.123Z vault-1 scaivault 4242 secret.read ' +
+      '<182>1 2026-04-21T14:23:45.123Z vault-1 scaivault 4242 secret.read ' +
         '[scaivault@32473 eventId="evt-0001" type="secret.read" outcome="success" tenant="acme" identity="user:alice" ' +
         'path="prod/db/password" requestId="req-42" source="203.0.113.7" userAgent="scaivault-cli/1.2"] ' +
         'secret.read success on prod/db/password by user:alice in tenant acme',
@@ -34,10 +34,10 @@ describe('formatRfc5424', () => {
     ['denied', 4],
     ['failure', 4],
     ['error', 3],
-  ] as const)('maps outcome %s to severity %i under facility 10 by default', (outcome, severity) => {
+  ] as const)('maps outcome %s to severity %i under facility 22 (local6) by default', (outcome, severity) => {
     const parsed = parseRfc5424(formatRfc5424(event({ outcome }), fixed));
     expect(parsed.severity).toBe(severity);
-    expect(parsed.facility).toBe(10);
+    expect(parsed.facility).toBe(22);
   });
 
   it('takes a configured facility into PRI and rejects one outside 0..23', () => {

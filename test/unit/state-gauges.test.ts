@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../functions/observability/metric-catalogue.js';
-import { StateGauges, type StateSource } from '../../functions/observability/state-gauges.js';
+import type { JobQueueName } from '../../functions/domain/jobs/jobs.js';
+import { type AuditChainState, StateGauges, type StateSource } from '../../functions/observability/state-gauges.js';
 
 const clock = (start = 1_000_000) => {
   let now = start;
@@ -10,8 +11,8 @@ const clock = (start = 1_000_000) => {
 /** A StateSource whose answers the test sets, counting how often each read reaches it. */
 class FakeStateSource implements StateSource {
   secrets: Record<string, number> = { acme: 3, globex: 0 };
-  depths: Record<'rotation' | 'webhook', number | undefined> = { rotation: 4, webhook: undefined };
-  ages: Record<'rotation' | 'webhook', number> = { rotation: 12, webhook: 0 };
+  depths: Record<JobQueueName, number | undefined> = { rotation: 4, webhook: undefined, 'audit-export': 2 };
+  ages: Record<JobQueueName, number> = { rotation: 12, webhook: 0, 'audit-export': 30 };
   tenantReads = 0;
   private release: (() => void) | undefined;
   private gate: Promise<void> | undefined;
@@ -35,16 +36,21 @@ class FakeStateSource implements StateSource {
     return this.secrets[tenantId] ?? 0;
   }
 
-  async queueDepth(queue: 'rotation' | 'webhook'): Promise<number | undefined> {
-    return this.depths[queue];
+  async queueDepth(queue: JobQueueName): Promise<{ waiting: number; backlog: number } | undefined> {
+    const waiting = this.depths[queue];
+    return waiting === undefined ? undefined : { waiting, backlog: waiting + 1 };
   }
 
-  async oldestPendingAgeSeconds(queue: 'rotation' | 'webhook'): Promise<number> {
+  async oldestPendingAgeSeconds(queue: JobQueueName): Promise<number> {
     return this.ages[queue];
   }
 
-  async auditChain(): Promise<{ lastSealSeconds: number; divergence: number }> {
-    return { lastSealSeconds: 1_790_000_000, divergence: 0 };
+  async tokensExpiringWithin(seconds: number): Promise<number> {
+    return seconds > 3600 ? 5 : 2;
+  }
+
+  async auditChain(): Promise<AuditChainState> {
+    return { lastSealSeconds: 1_790_000_000, divergence: 0, headBlock: 41, unsealed: 7 };
   }
 
   async certificateGauges() {
@@ -61,18 +67,24 @@ describe('StateGauges', () => {
       [METRICS.rotationQueueOldestAge.name]: { '': 12 },
       [METRICS.webhookQueueOldestAge.name]: { '': 0 },
       [METRICS.certificatesExpiringSoon.name]: { '7': 1, '14': 2, '30': 2, '90': 5 },
+      [METRICS.jobsQueueDepth.name]: { rotation: 5, 'audit-export': 3 },
+      [METRICS.jobsOldestAge.name]: { rotation: 12, webhook: 0, 'audit-export': 30 },
       [METRICS.buildInfo.name]: { '1.4.0': 1 },
       [METRICS.auditLastSeal.name]: { '': 1_790_000_000 },
       [METRICS.auditChainDivergence.name]: { '': 0 },
+      [METRICS.auditChainHeadBlock.name]: { '': 41 },
+      [METRICS.auditEventsUnsealed.name]: { '': 7 },
+      [METRICS.tokensExpiringSoon.name]: { '1h': 2, '24h': 5 },
     });
   });
 
   it('omits a queue depth the source cannot tell rather than reporting 0', async () => {
     const source = new FakeStateSource();
-    source.depths = { rotation: undefined, webhook: 0 };
+    source.depths = { rotation: undefined, webhook: 0, 'audit-export': undefined };
     const state = await new StateGauges(source, 'dev', 5000).read();
     expect(state[METRICS.rotationQueueDepth.name]).toBeUndefined();
     expect(state[METRICS.webhookQueueDepth.name]).toEqual({ '': 0 });
+    expect(state[METRICS.jobsQueueDepth.name]).toEqual({ webhook: 1 });
   });
 
   it('serves repeated scrapes within cacheMs from one read and reads again after it', async () => {

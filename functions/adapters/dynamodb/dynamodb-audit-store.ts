@@ -125,6 +125,33 @@ export class DynamoDbAuditStore implements AuditStore {
     return (await this.get('CHAIN', 'GENESIS'))?.time as string | undefined;
   }
 
+  /** A COUNT query per day partition from `afterKey`'s day to today: the events are not read, only counted. */
+  async countEventsAfter(afterKey: string): Promise<number> {
+    const today = new Date().toISOString();
+    if (afterKey >= today) return 0;
+    let total = 0;
+    for (const day of days(afterKey, today)) {
+      const first = day === dayOf(afterKey);
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await dynamoCall(() =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.table,
+              KeyConditionExpression: first ? 'pk = :pk AND sk > :after' : 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: `DAY#${day}` }, ...(first ? { ':after': { S: afterKey } } : {}) },
+              Select: 'COUNT',
+              ExclusiveStartKey: start,
+            }),
+          ),
+        );
+        total += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return total;
+  }
+
   async events(query: AuditQuery, limit = Number.POSITIVE_INFINITY): Promise<StoredAuditEvent[]> {
     return (await this.eventsPage(query, limit)).events;
   }

@@ -1,6 +1,7 @@
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamoCall, queryAll } from './dynamodb-call.js';
+import { tokenExpiryKeys } from './dynamodb-token-expiry-index.js';
 import type { AuthRepository, Identity, Policy, Tenant, TokenRecord } from '../../domain/ports/auth.js';
 import type { DataKeyRecord } from '../../domain/ports/keys.js';
 
@@ -54,7 +55,9 @@ export class DynamoDbAuthRepository implements AuthRepository {
 
   putToken(token: TokenRecord): Promise<void> {
     const ttl = token.expiresAt === null ? undefined : Math.ceil(tidyAt(token.maxExpiresAt ?? token.expiresAt));
-    return this.putNew({ ...tokenKey(token.tokenHash), ...token, ...(ttl ? { ttl } : {}) }, 'token already exists');
+    // Indexed by expiry (gsi1) for the expiry gauges and warnings.
+    const indexed = { ...tokenKey(token.tokenHash), ...token, ...tokenExpiryKeys(token.tokenHash, token.expiresAt), ...(ttl ? { ttl } : {}) };
+    return this.putNew(indexed, 'token already exists');
   }
 
   getToken(tokenHash: string): Promise<TokenRecord | undefined> {
@@ -67,9 +70,9 @@ export class DynamoDbAuthRepository implements AuthRepository {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall(tokenKey(tokenHash)),
-          UpdateExpression: 'SET expiresAt = :expiresAt',
+          UpdateExpression: 'SET expiresAt = :expiresAt, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk',
           ConditionExpression: 'attribute_exists(pk) AND expiresAt <= :expiresAt',
-          ExpressionAttributeValues: marshall({ ':expiresAt': expiresAt }),
+          ExpressionAttributeValues: marshall({ ':expiresAt': expiresAt, ...prefixed(tokenExpiryKeys(tokenHash, expiresAt)) }),
         }),
       ),
     );
@@ -114,3 +117,4 @@ export class DynamoDbAuthRepository implements AuthRepository {
 }
 
 const tidyAt = (epochMs: number): number => epochMs / 1000 + TOKEN_TIDY_GRACE_SECONDS;
+const prefixed = (values: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v]));

@@ -2,6 +2,7 @@ import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '
 import { context as otelContext, type TextMapSetter } from '@opentelemetry/api';
 import type { JobQueueName } from '../../domain/jobs/jobs.js';
 import type { JobQueue } from '../../domain/ports/jobs.js';
+import { logContext } from '../../observability/log-context.js';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 
 type MessageAttributes = Record<string, MessageAttributeValue>;
@@ -15,7 +16,7 @@ const attributeSetter: TextMapSetter<MessageAttributes> = {
 /**
  * Job ids to SQS. The trace of the request or scheduler run that sends the job
  * rides along as message attributes (W3C `traceparent`, `tracestate`,
- * `baggage`), so the worker continues it.
+ * `baggage`), so the worker continues it, and so does its `request_id`.
  */
 export class SqsJobQueue implements JobQueue {
   constructor(
@@ -29,6 +30,9 @@ export class SqsJobQueue implements JobQueue {
     if (!queueUrl) throw new Error(`no URL configured for the ${queue} queue`);
     const attributes: MessageAttributes = {};
     this.tracing.inject(otelContext.active(), attributes, attributeSetter);
+    // The request that queued the job: the worker's log lines carry it beside the job id.
+    const requestId = logContext().request_id;
+    if (typeof requestId === 'string') attributes.request_id = { DataType: 'String', StringValue: requestId };
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,

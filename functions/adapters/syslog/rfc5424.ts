@@ -6,12 +6,45 @@ import { hostname } from 'node:os';
 import type { AuditEvent, AuditOutcome } from '../../domain/audit/audit-event.js';
 
 /**
- * Default facility 10 (authpriv, "security/authorization messages"): it is what
- * relays route to restricted files by default (Debian: /var/log/auth.log), and
- * an audit trail of secret access is exactly that. 13 ("log audit") is the
- * other fit, but few relays route it anywhere; pass `facility` to choose.
+ * Default facility 22 (local6), as SIEM relays set up for vaults and PKI
+ * (reference 002) expect it. 10 (authpriv) routes to restricted files by
+ * default (Debian: /var/log/auth.log) and 13 ("log audit") is the other fit:
+ * pass `facility` (SCAIVAULT_SYSLOG_FACILITY) to choose.
  */
-export const DEFAULT_FACILITY = 10;
+export const DEFAULT_FACILITY = 22;
+
+const NAMED_FACILITIES: Readonly<Record<string, number>> = {
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  ntp: 12,
+  audit: 13,
+  alert: 14,
+  clock: 15,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
+};
+
+/** A facility by name (`local6`, `authpriv`) or number (0..23). */
+export const parseFacility = (raw: string): number => {
+  const named = NAMED_FACILITIES[raw.trim().toLowerCase()];
+  return validateFacility(named ?? (/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN));
+};
 export const APP_NAME = 'scaivault';
 /** SD-ID with a private enterprise number (§7.2.2). 32473 is IANA's documentation PEN (RFC 5612). */
 export const SD_ID = 'scaivault@32473';

@@ -65,6 +65,8 @@ export interface SyslogForwarderOptions {
   readonly format?: Rfc5424Options;
   /** PEM trust anchor(s) for tls:// relays with a private CA; default: Node's trust store. */
   readonly caFile?: string;
+  /** The same, as PEM text (SCAIVAULT_SYSLOG_CA_PEM: bundled into a Lambda's environment); wins over caFile. */
+  readonly caPem?: string;
   /** TLS SNI and certificate name to check; default the URL host when it is a name. */
   readonly servername?: string;
   /** Called once per overflow episode and on other lost messages; must not throw (it is guarded anyway). */
@@ -165,7 +167,11 @@ export class SyslogForwarder {
     } catch (cause) {
       throw new SyslogConfigError((cause as Error).message, { cause });
     }
-    if (options.caFile !== undefined) {
+    if (options.caPem !== undefined) {
+      if (this.target.transport !== 'tls') throw new SyslogConfigError('a CA applies to tls:// relays only');
+      if (!options.caPem.includes('-----BEGIN CERTIFICATE-----')) throw new SyslogConfigError('the syslog CA is not a PEM certificate');
+      this.ca = Buffer.from(options.caPem, 'utf8');
+    } else if (options.caFile !== undefined) {
       if (this.target.transport !== 'tls') throw new SyslogConfigError('caFile applies to tls:// relays only');
       try {
         this.ca = readFileSync(options.caFile);
@@ -188,6 +194,19 @@ export class SyslogForwarder {
       buffered: this.queue.length + this.inflight.length,
       connected: this.connected,
     };
+  }
+
+  /**
+   * The settings' test: sends a dummy event (type `syslog.test`) and waits up to
+   * `timeoutMs` for it (and anything queued before it) to be written. Syslog has
+   * no application-level acknowledgment: `delivered` means the relay's TCP/TLS
+   * connection took the bytes (UDP: the datagram left this host).
+   */
+  async test(eventId: string, timeoutMs = 5_000): Promise<{ delivered: boolean; target: string; transport: SyslogTransport; buffered: number }> {
+    const time = new Date().toISOString();
+    this.send({ eventId, time, type: 'syslog.test', outcome: 'success', identityId: 'system:syslog-test', details: { note: 'test message' } } as AuditEvent);
+    const delivered = await this.flush(timeoutMs);
+    return { delivered, target: this.describeTarget(), transport: this.target.transport, buffered: this.stats().buffered };
   }
 
   /** Queues one event; returns at once and never throws. */

@@ -83,7 +83,7 @@ export class AuditLog {
       this.queue.push({ event, resolve, reject });
       if (!this.writing) void this.drain();
     });
-    this.metrics.auditWritten(event.outcome);
+    this.metrics.auditWritten(event.outcome, event.type);
     this.forwarder?.send(event);
     return event;
   }

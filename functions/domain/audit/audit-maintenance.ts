@@ -6,7 +6,7 @@ import type { EventPublisher } from '../ports/events.js';
 import type { AuditAnchors, AuditStore } from '../ports/audit.js';
 import type { DomainLogger } from '../ports/logging.js';
 import { UNTRACED_STEPS, type StepTracer } from '../ports/tracing.js';
-import type { AuditDetectionMetrics } from '../ports/metrics.js';
+import type { AuditDetectionMetrics, AuditSealMetrics } from '../ports/metrics.js';
 import type { AuditSealer, AuditVerifier, VerifyResult } from './audit-chain.js';
 import type { AuditDraft } from './audit-event.js';
 import type { AuditDetector, Detection } from './detections.js';
@@ -33,7 +33,7 @@ export interface AuditMaintenanceParts {
   readonly detector: AuditDetector;
   readonly log: AuditRecorder;
   readonly events: EventPublisher;
-  readonly metrics: AuditDetectionMetrics;
+  readonly metrics: AuditDetectionMetrics & Pick<AuditSealMetrics, 'auditSealed'>;
   readonly logger: DomainLogger;
   /** How long one run spends verifying the chain. */
   readonly verifyMsPerRun: number;
@@ -42,13 +42,15 @@ export interface AuditMaintenanceParts {
   readonly steps?: StepTracer;
 }
 
-/** An after-the-fact record of a background action: a failure to write it is logged, the action stands. */
-export const recordAfter = async (log: AuditRecorder, draft: AuditDraft, logger: Pick<DomainLogger, 'error'>): Promise<void> => {
-  await log.record(draft).then(
-    () => undefined,
-    (error: unknown) => logger.error('audit record lost', { type: draft.type, error: describeError(error) }),
+/** An after-the-fact record of a background action: a failure to write it is logged, the action stands. False when it was lost. */
+export const recordAfter = async (log: AuditRecorder, draft: AuditDraft, logger: Pick<DomainLogger, 'error'>): Promise<boolean> =>
+  log.record(draft).then(
+    () => true,
+    (error: unknown) => {
+      logger.error('audit record lost', { type: draft.type, error: describeError(error) });
+      return false;
+    },
   );
-};
 
 export class AuditMaintenance {
   constructor(private readonly parts: AuditMaintenanceParts) {}
@@ -74,9 +76,18 @@ export class AuditMaintenance {
     return { blocks: sealed.blocks.length, events: sealed.events.length, detections, verify };
   }
 
-  /** Seals new events into blocks and records that it did. */
+  /** Seals new events into blocks and records that it did; every run counts, by result, with its time. */
   private async seal(): Promise<Awaited<ReturnType<AuditSealer['seal']>>> {
-    const sealed = await this.parts.sealer.seal();
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let sealed: Awaited<ReturnType<AuditSealer['seal']>>;
+    try {
+      sealed = await this.parts.sealer.seal();
+    } catch (error) {
+      this.parts.metrics.auditSealed('failed', seconds());
+      throw error;
+    }
+    this.parts.metrics.auditSealed('success', seconds());
     if (sealed.blocks.length > 0) {
       await this.parts.log.record({
         type: 'audit.sealed',

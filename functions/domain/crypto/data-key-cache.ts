@@ -8,11 +8,16 @@ export interface KeyCacheStats {
   readonly entries: number;
   readonly maxEntries: number;
   readonly ttlSeconds: number;
+  /** Epoch ms the least recently used entry was last used (cached or read); null when empty. */
+  readonly oldestAccessAt: number | null;
+  /** Epoch ms the most recently used entry was last used; null when empty. */
+  readonly newestAccessAt: number | null;
 }
 
 interface Entry {
   readonly key: Buffer;
   readonly expiresAt: number;
+  accessedAt: number;
 }
 
 export class DataKeyCache {
@@ -20,6 +25,8 @@ export class DataKeyCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  /** The newest entry's access time: the map's last entry, kept here to avoid walking it. */
+  private lastAccessAt: number | null = null;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -33,7 +40,9 @@ export class DataKeyCache {
     if (entry && entry.expiresAt > this.now()) {
       this.hits += 1;
       this.onLookup(true);
-      // Re-insert to mark as most recently used.
+      // Re-insert to mark as most recently used: the map's order is access order.
+      entry.accessedAt = this.now();
+      this.lastAccessAt = entry.accessedAt;
       this.entries.delete(id);
       this.entries.set(id, entry);
       // A copy: clear() or an eviction wipes the cached buffer, possibly while the caller still uses the key.
@@ -54,7 +63,9 @@ export class DataKeyCache {
       this.drop(oldestId, oldest);
       this.evictions += 1;
     }
-    this.entries.set(id, { key: Buffer.from(key), expiresAt: this.now() + this.ttlSeconds * 1000 });
+    const now = this.now();
+    this.entries.set(id, { key: Buffer.from(key), expiresAt: now + this.ttlSeconds * 1000, accessedAt: now });
+    this.lastAccessAt = now;
   }
 
   /** Drops (and zeroes) every expired entry now, rather than at its next lookup; returns how many. */
@@ -87,7 +98,10 @@ export class DataKeyCache {
   }
 
   stats(): KeyCacheStats {
+    const empty = this.entries.size === 0;
     return {
+      oldestAccessAt: this.entries.values().next().value?.accessedAt ?? null,
+      newestAccessAt: empty ? null : this.lastAccessAt,
       hits: this.hits,
       misses: this.misses,
       evictions: this.evictions,

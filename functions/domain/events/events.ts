@@ -26,6 +26,8 @@ export const EVENT_TYPES = [
   // PKI (functions/domain/pki/); certificate.issued above covers both.
   'certificate.revoked',
   'certificate.expiring',
+  // A token's expiry is near (functions/domain/auth/token-expiry.ts): once per token and expiry.
+  'token.expiring',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

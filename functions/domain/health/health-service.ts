@@ -4,6 +4,8 @@ export interface CheckResult {
   readonly status: 'up' | 'down';
   readonly latencyMs: number;
   readonly error?: string;
+  /** ISO 8601 time the check started. */
+  readonly checkedAt?: string;
 }
 
 export interface CheckHistory {
@@ -58,6 +60,7 @@ export class HealthService {
 
   private async run(probe: DependencyProbe): Promise<CheckResult> {
     const started = performance.now();
+    const checkedAt = new Date().toISOString();
     let timer: NodeJS.Timeout | undefined;
     const history = this.history.get(probe.name) ?? { lastError: null, lastErrorAt: null, lastSuccessAt: null };
     this.history.set(probe.name, history);
@@ -69,11 +72,11 @@ export class HealthService {
         }),
       ]);
       history.lastSuccessAt = new Date().toISOString();
-      return { status: 'up', latencyMs: round(performance.now() - started) };
+      return { status: 'up', latencyMs: round(performance.now() - started), checkedAt };
     } catch (error) {
       history.lastError = describeFailure(error);
       history.lastErrorAt = new Date().toISOString();
-      return { status: 'down', latencyMs: round(performance.now() - started), error: history.lastError };
+      return { status: 'down', latencyMs: round(performance.now() - started), error: history.lastError, checkedAt };
     } finally {
       clearTimeout(timer);
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobQueue, JobRepository } from '../ports/jobs.js';
 import type { DomainLogger } from '../ports/logging.js';
+import type { JobMetrics } from '../ports/metrics.js';
 
 // Background work goes through an outbox: a job is recorded in DynamoDB (the
 // source of truth) before its message is sent to SQS, and the scheduler
@@ -46,6 +47,7 @@ export class JobService {
     private readonly queue: JobQueue,
     private readonly logger: Pick<DomainLogger, 'warn'>,
     private readonly now: () => number = Date.now,
+    private readonly metrics?: Pick<JobMetrics, 'jobQueued'>,
   ) {}
 
   /**
@@ -55,6 +57,7 @@ export class JobService {
   async submit(job: Omit<Job, 'createdAt' | 'status'>): Promise<Job> {
     const recorded: Job = { ...job, createdAt: new Date(this.now()).toISOString(), status: 'pending' };
     const created = await this.repository.create(recorded);
+    if (created) this.metrics?.jobQueued(job.queue);
     const current = created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
     if (current.status === 'pending') await this.send(current).catch(() => undefined);
     return current;

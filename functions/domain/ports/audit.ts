@@ -76,6 +76,8 @@ export interface AuditStore {
    */
   eventsPage(query: AuditQuery, limit: number, untilMs?: number): Promise<{ events: StoredAuditEvent[]; resumeAfter?: string }>;
   latestBlock(): Promise<AuditBlock | undefined>;
+  /** How many events were stored after `afterKey` (the head block's throughKey): the events no block seals yet. */
+  countEventsAfter(afterKey: string): Promise<number>;
   /** Writes block `seq`; false when another sealer wrote that sequence number first. */
   putBlock(block: AuditBlock): Promise<boolean>;
   block(seq: number): Promise<AuditBlock | undefined>;

@@ -63,6 +63,18 @@ export interface AuthRepository {
   getDataKey(tenantId: string, keyId: string): Promise<DataKeyRecord | undefined>;
 }
 
+/** Tokens by expiry time (an index, never a scan): the expiry gauges and the `token.expiring` warnings read it. */
+export interface TokenExpiryIndex {
+  /** Tokens whose expiry falls in [fromMs, toMs). */
+  countExpiring(fromMs: number, toMs: number): Promise<number>;
+  /** Up to `limit` tokens expiring in [fromMs, toMs) not yet warned about for their current expiry, soonest first. */
+  unwarned(fromMs: number, toMs: number, limit: number): Promise<TokenRecord[]>;
+  /** Marks the token warned for `expiresAt`; false when another run did it first (or its expiry moved). */
+  markWarned(tokenHash: string, expiresAt: number): Promise<boolean>;
+  /** Undoes a mark whose warning could not be published, so the next run tries again. */
+  clearWarned(tokenHash: string, expiresAt: number): Promise<void>;
+}
+
 /** A rotating bearer token's versions: the current one and, after a rotation, the one it replaced. */
 export interface TokenVersions {
   readonly current: string;

@@ -11,7 +11,9 @@ export interface ScheduledChecks {
   /** ISO 8601 time the run started. */
   readonly checkedAt: string;
   readonly ready: boolean;
-  readonly checks: Readonly<Record<string, { readonly status: 'up' | 'down'; readonly latencyMs: number; readonly error?: string }>>;
+  readonly checks: Readonly<
+    Record<string, { readonly status: 'up' | 'down'; readonly latencyMs: number; readonly error?: string; readonly checkedAt?: string }>
+  >;
 }
 
 /** Where the scheduler keeps its latest checks: the api runs in other processes and shows them. */

@@ -19,12 +19,18 @@ export const NO_METRICS: MetricsRecorder = {
 };
 
 export interface AuditLogMetrics {
-  auditWritten(outcome: string): void;
+  auditWritten(outcome: string, eventType: string): void;
   auditWriteFailed(): void;
 }
 
 export interface AuditDetectionMetrics {
   auditDetection(kind: string): void;
+}
+
+/** The anchor family: every seal run and its time, and anchors that could not be written, by error class. */
+export interface AuditSealMetrics {
+  auditSealed(result: 'success' | 'failed', seconds: number): void;
+  auditAnchorFailed(reason: string): void;
 }
 
 export interface RotationMetrics {
@@ -34,6 +40,15 @@ export interface RotationMetrics {
 export interface WebhookMetrics {
   webhookDelivery(success: boolean, seconds: number): void;
   deadLettered(queue: JobQueueName): void;
+}
+
+/** How one job attempt ended: a finished job's result, or `retry` when SQS will deliver it again. */
+export type JobAttemptOutcome = 'success' | 'failed' | 'partial' | 'retry';
+
+/** The job family, for every queue alike (the batch helper and the outbox report it). */
+export interface JobMetrics {
+  jobQueued(queue: JobQueueName): void;
+  jobAttempted(queue: JobQueueName, outcome: JobAttemptOutcome, seconds: number): void;
 }
 
 /** Persistence of the fleet's metrics: one item per instance plus a baseline. */

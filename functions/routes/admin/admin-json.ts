@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { VaultConfig } from '../../config.js';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import { keyCacheSchema, keyCacheJson } from '../health/health-json.js';
+import { timestamp } from '../schemas.js';
 
 const FEATURES = ['secrets', 'tenants', 'rate_limiting', 'rotation', 'webhooks', 'audit', 'pki', 'leases'] as const;
 export type Features = Readonly<Record<(typeof FEATURES)[number], boolean>>;
@@ -25,6 +26,18 @@ export const featuresOf = (groups: readonly { name: string; routes: readonly { r
 export const statusSchema = z
   .strictObject({
     version: z.string(),
+    timestamp,
+    last_check: timestamp.meta({ description: 'When this answer ran its readiness checks' }),
+    success_rate: z
+      .number()
+      .nullable()
+      .meta({ description: "Share of this instance's requests over the last interval not answered with a 5xx (0..1); null without requests" }),
+    avg_response_time_ms: z.number().nullable().meta({ description: "Mean response time of this instance's requests over the last interval" }),
+    requests: z.strictObject({
+      interval_seconds: z.number(),
+      total: z.int(),
+      scope: z.literal('instance').meta({ description: 'One Lambda instance (the whole process when embedded); fleet-wide rates come from /v1/metrics' }),
+    }),
     status: z.enum(['healthy', 'degraded']),
     key_provider: z.strictObject({ provider: z.string(), key_id: z.string().optional(), state: z.string() }),
     features: z.strictObject(Object.fromEntries(FEATURES.map((name) => [name, z.boolean()])) as Record<(typeof FEATURES)[number], z.ZodBoolean>),
@@ -35,6 +48,14 @@ export const statusSchema = z
     monitoring: z.strictObject({ metrics: z.string(), readiness: z.string(), liveness: z.string() }),
   })
   .meta({ id: 'AdminStatus' });
+
+export const syslogTestSchema = z.strictObject({
+  delivered: z.boolean(),
+  transport: z.enum(['udp', 'tcp', 'tls']),
+  target: z.string(),
+  buffered: z.int().meta({ description: 'Messages still waiting for the relay after the test' }),
+  message_type: z.literal('syslog.test'),
+});
 
 export const cacheClearedSchema = z.strictObject({ cleared_entries: z.int(), cache: keyCacheSchema });
 

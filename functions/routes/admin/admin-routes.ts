@@ -6,8 +6,12 @@ import type { HealthService } from '../../domain/health/health-service.js';
 import type { KeyWrapper } from '../../domain/ports/keys.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import type { RequestWindowStats } from '../../observability/request-window.js';
 import { keyCacheJson } from '../health/health-json.js';
-import { cacheClearedSchema, cacheJson, rateLimitsJson, statusSchema, type Features } from './admin-json.js';
+import { cacheClearedSchema, cacheJson, rateLimitsJson, statusSchema, syslogTestSchema, type Features } from './admin-json.js';
+import type { SyslogForwarder } from '../../adapters/syslog/syslog-forwarder.js';
+import { ConflictError } from '../../domain/errors.js';
+import { ENV } from '../../runtime/definitions.js';
 
 export interface AdminRouteServices {
   readonly config: Pick<VaultConfig, 'version' | 'rateLimits' | 'cloudWatchNamespace'>;
@@ -16,6 +20,10 @@ export interface AdminRouteServices {
   readonly keyWrapper: Pick<KeyWrapper, 'describe' | 'provider'>;
   readonly keyCache: Pick<DataKeyCache, 'stats' | 'clear'>;
   readonly tracingEnabled: boolean;
+  /** The audit trail's syslog copy; absent when SCAIVAULT_SYSLOG_URL is unset. */
+  readonly syslog: Pick<SyslogForwarder, 'test'> | undefined;
+  /** This instance's requests over the last interval. */
+  readonly recentRequests: () => RequestWindowStats;
   /** Derived from the route groups the api was composed with. */
   readonly features: Features;
 }
@@ -23,9 +31,16 @@ export interface AdminRouteServices {
 const status = async (services: AdminRouteServices, { principal }: RouteRequest) => {
   const { config } = services;
   await services.auth.requireOperator(principal);
+  const checkedAt = new Date().toISOString();
   const [readiness, key] = await Promise.all([services.health.readiness(), services.keyWrapper.describe().catch(() => null)]);
+  const recent = services.recentRequests();
   return json(200, {
     version: config.version,
+    timestamp: checkedAt,
+    last_check: checkedAt,
+    success_rate: recent.successRate,
+    avg_response_time_ms: recent.avgResponseTimeMs,
+    requests: { interval_seconds: recent.intervalSeconds, total: recent.total, scope: 'instance' },
     status: readiness.ready ? 'healthy' : 'degraded',
     key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
     features: services.features,
@@ -35,6 +50,13 @@ const status = async (services: AdminRouteServices, { principal }: RouteRequest)
     rate_limits: rateLimitsJson(config.rateLimits),
     monitoring: { metrics: '/v1/metrics', readiness: '/v1/health/ready', liveness: '/v1/health' },
   });
+};
+
+const testSyslog = async ({ auth, syslog }: AdminRouteServices, { principal, requestId }: RouteRequest) => {
+  await auth.requireOperator(principal);
+  if (!syslog) throw new ConflictError(`syslog forwarding is not configured (set ${ENV.syslogUrl})`);
+  const result = await syslog.test(`syslog-test-${requestId}`);
+  return json(200, { delivered: result.delivered, transport: result.transport, target: result.target, buffered: result.buffered, message_type: 'syslog.test' });
 };
 
 const clearKeyCache = async ({ auth, keyCache }: AdminRouteServices, { principal }: RouteRequest) => {
@@ -59,6 +81,19 @@ export const adminRoutes: RouteGroup<AdminRouteServices> = {
       summary: 'Integration status: key provider, features, telemetry, health, key cache, rate limits',
       responses: { 200: { description: 'The status', schema: statusSchema } },
       handle: status,
+    }),
+    route.authenticated({
+      method: 'POST',
+      pattern: '/v1/admin/syslog/test',
+      category: 'admin',
+      rateLimit: 'admin',
+      capability: 'admin',
+      summary: 'Send a dummy audit message to the syslog relay and say whether the relay took it',
+      responses: {
+        200: { description: 'Whether the relay took it (TCP/TLS: written to its connection; UDP: sent)', schema: syslogTestSchema },
+        409: { description: 'Syslog forwarding is not configured' },
+      },
+      handle: testSyslog,
     }),
     route.authenticated({
       method: 'POST',

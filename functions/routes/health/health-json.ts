@@ -8,13 +8,15 @@ import { nullableTimestamp, timestamp } from '../schemas.js';
 const readinessStatus = z.enum(['ready', 'not_ready']);
 const checkStatus = z.enum(['up', 'down']);
 
-export const livenessSchema = z.strictObject({ status: z.literal('ok'), version: z.string() });
+export const livenessSchema = z.strictObject({ status: z.literal('ok'), version: z.string(), timestamp });
 
-const checkSchema = z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional() });
+const checkSchema = z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional(), last_check: timestamp });
 
 export const readinessSchema = z
   .strictObject({
     status: readinessStatus,
+    timestamp,
+    version: z.string(),
     checks: z.record(z.string(), checkSchema),
   })
   .meta({ id: 'Readiness' });
@@ -32,6 +34,8 @@ export const keyCacheSchema = z.strictObject({
   entries: z.int(),
   max_entries: z.int(),
   ttl_seconds: z.number(),
+  oldest_access: nullableTimestamp.meta({ description: 'When the least recently used cached key was last used; null when empty' }),
+  newest_access: nullableTimestamp.meta({ description: 'When a cached key was last used; null when empty' }),
 });
 
 const queueSchema = z.strictObject({ depth: z.number().nullable(), oldest_age_seconds: z.number().nullable() });
@@ -40,11 +44,13 @@ export const detailedHealthSchema = z
   .strictObject({
     status: readinessStatus,
     version: z.string(),
+    timestamp,
     checks: z.record(
       z.string(),
       z.strictObject({
         status: checkStatus,
         latency_ms: z.number(),
+        last_check: timestamp,
         last_error: z.string().nullable(),
         last_error_at: nullableTimestamp,
         last_success_at: nullableTimestamp,
@@ -65,14 +71,20 @@ export const keyCacheJson = (stats: KeyCacheStats): z.infer<typeof keyCacheSchem
   entries: stats.entries,
   max_entries: stats.maxEntries,
   ttl_seconds: stats.ttlSeconds,
+  oldest_access: stats.oldestAccessAt === null ? null : new Date(stats.oldestAccessAt).toISOString(),
+  newest_access: stats.newestAccessAt === null ? null : new Date(stats.newestAccessAt).toISOString(),
 });
 
-export const readinessJson = (readiness: Pick<Readiness, 'ready' | 'checks'>): z.infer<typeof readinessSchema> => ({
+/** `checkedAt`: when a check that does not say (a record from before checks were timed) ran. */
+export const readinessJson = (
+  readiness: Pick<Readiness, 'ready' | 'checks'>,
+  checkedAt: string,
+): Omit<z.infer<typeof readinessSchema>, 'timestamp' | 'version'> => ({
   status: readiness.ready ? 'ready' : 'not_ready',
   checks: Object.fromEntries(
     Object.entries(readiness.checks).map(([name, check]) => [
       name,
-      { status: check.status, latency_ms: check.latencyMs, ...(check.error ? { error: check.error } : {}) },
+      { status: check.status, latency_ms: check.latencyMs, ...(check.error ? { error: check.error } : {}), last_check: check.checkedAt ?? checkedAt },
     ]),
   ),
 });
@@ -85,6 +97,7 @@ export const detailedChecksJson = (readiness: Readiness, history: Readonly<Recor
       {
         status: check.status,
         latency_ms: check.latencyMs,
+        last_check: check.checkedAt ?? new Date().toISOString(),
         last_error: history[name]?.lastError ?? null,
         last_error_at: history[name]?.lastErrorAt ?? null,
         last_success_at: history[name]?.lastSuccessAt ?? null,
@@ -94,5 +107,5 @@ export const detailedChecksJson = (readiness: Readiness, history: Readonly<Recor
 
 export const scheduledChecksJson = (scheduled: ScheduledChecks): NonNullable<z.infer<typeof scheduledChecksSchema>> => ({
   checked_at: scheduled.checkedAt,
-  ...readinessJson(scheduled),
+  ...readinessJson(scheduled, scheduled.checkedAt),
 });

@@ -24,11 +24,12 @@ export interface HealthRouteServices {
   readonly connectionPool: () => { open: number; free: number; pending: number; max: number };
 }
 
-const liveness = async ({ config }: HealthRouteServices) => json(200, { status: 'ok', version: config.version });
+const liveness = async ({ config }: HealthRouteServices) => json(200, { status: 'ok', version: config.version, timestamp: new Date().toISOString() });
 
-const readiness = async ({ health }: HealthRouteServices) => {
+const readiness = async ({ health, config }: HealthRouteServices) => {
+  const timestamp = new Date().toISOString();
   const result = await health.readiness();
-  return json(result.ready ? 200 : 503, readinessJson(result));
+  return json(result.ready ? 200 : 503, { ...readinessJson(result, timestamp), timestamp, version: config.version });
 };
 
 const detailedHealth = async (services: HealthRouteServices, { principal }: RouteRequest) => {
@@ -44,6 +45,7 @@ const detailedHealth = async (services: HealthRouteServices, { principal }: Rout
   return json(result.ready ? 200 : 503, {
     status: result.ready ? 'ready' : 'not_ready',
     version: services.config.version,
+    timestamp: new Date().toISOString(),
     checks: detailedChecksJson(result, services.health.lastErrors()),
     kms: key ? { provider: key.provider, key_id: key.keyId, key_state: key.state } : { provider: services.keyWrapper.provider, key_state: 'Unreachable' },
     key_cache: keyCacheJson(services.keyCache.stats()),

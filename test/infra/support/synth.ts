@@ -214,12 +214,15 @@ export interface DashboardBody {
 }
 
 /**
- * The one dashboard's widgets. Its body is a Fn::Join of JSON text and tokens;
+ * The main dashboard's widgets. Its body is a Fn::Join of JSON text and tokens;
  * every token sits inside a JSON string, so swapping each for a placeholder
  * leaves parseable JSON.
  */
 export const dashboardBody = (synth: Synthesized): DashboardBody => {
-  const dashboards = Object.values(synth.stateless.findResources('AWS::CloudWatch::Dashboard'));
+  // The signal dashboards (lib/signal-dashboards.ts) have names of their own.
+  const dashboards = Object.values(synth.stateless.findResources('AWS::CloudWatch::Dashboard')).filter(
+    (dashboard) => dashboard.Properties.DashboardName === 'ScaiVault',
+  );
   if (dashboards.length !== 1) throw new Error(`expected one dashboard, found ${dashboards.length}`);
   const body = dashboards[0]!.Properties.DashboardBody;
   const parts: Json[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];

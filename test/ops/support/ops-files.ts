@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const opsPath = (...parts: string[]): string => resolve(REPO_ROOT, 'ops', ...parts);
@@ -71,6 +72,18 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_certificates_revoked_total',
   'scaivault_crl_last_update_timestamp_seconds',
   'scaivault_certificate_expiry_timestamp_seconds',
+  'scaivault_jobs_queued_total',
+  'scaivault_jobs_completed_total',
+  'scaivault_jobs_retry_total',
+  'scaivault_jobs_duration_seconds',
+  'scaivault_jobs_queue_depth',
+  'scaivault_jobs_oldest_age_seconds',
+  'scaivault_audit_seals_total',
+  'scaivault_audit_anchor_failures_total',
+  'scaivault_audit_seal_duration_seconds',
+  'scaivault_audit_events_unsealed',
+  'scaivault_audit_chain_head_block',
+  'scaivault_tokens_expiring_soon',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
@@ -102,4 +115,24 @@ export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResu
     throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-deps.sh`);
   }
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
+};
+
+/**
+ * Whether Prometheus parses each dashboard query: Grafana's range variables
+ * become durations, each query a recording rule in a throwaway file, and
+ * `promtool check rules` reads it.
+ */
+export const checkDashboardQueries = (exprs: readonly string[]): PromtoolResult => {
+  const rules = exprs.map((expr, i) => ({
+    record: `grafana:query_${i}`,
+    expr: expr.replaceAll('$__rate_interval', '5m').replaceAll('$__interval', '1m').replaceAll('$__range', '1h'),
+  }));
+  const dir = mkdtempSync(join(tmpdir(), 'scaivault-dashboard-queries-'));
+  try {
+    const file = join(dir, 'dashboard-queries.yml');
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules }] }));
+    return promtool(['check', 'rules', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 };

@@ -72,6 +72,11 @@ export class InMemoryAuditStore implements AuditStore {
     return { events: await this.events(query, limit) };
   }
 
+  async countEventsAfter(afterKey: string): Promise<number> {
+    await tick();
+    return [...this.items.keys()].filter((key) => key > afterKey).length;
+  }
+
   async latestBlock(): Promise<AuditBlock | undefined> {
     await tick();
     const seqs = [...this.blockItems.keys()];
