@@ -3,12 +3,16 @@ import type { SignalEmitter } from './cloudwatch-signals.js';
 import { METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
 import type { MetricsRecorder } from '../domain/ports/metrics.js';
+import type { OperationalAlerts } from '../domain/ports/notifications.js';
 
 /**
  * Records each series where its event happens; the one writer of the registry.
  * The events that must page also go to CloudWatch, when `signals` is given.
  */
 export class VaultMetrics implements MetricsRecorder {
+  /** Where events that must reach a human go besides CloudWatch (chat); set once the notifier is composed. */
+  alerts: OperationalAlerts | undefined;
+
   constructor(
     readonly registry: MetricRegistry,
     private readonly signals?: SignalEmitter,
@@ -59,6 +63,12 @@ export class VaultMetrics implements MetricsRecorder {
   deadLettered(queue: JobQueueName): void {
     this.registry.inc(METRICS.jobsDeadLetter, [queue]);
     this.signals?.emit('jobsDeadLettered');
+    this.alerts?.alert({
+      event: 'job.dead_lettered',
+      summary: `a ${queue} job failed its last attempt and was dead-lettered`,
+      severity: 'critical',
+      at: Date.now(),
+    });
   }
 
   auditWritten(outcome: string): void {
@@ -82,6 +92,27 @@ export class VaultMetrics implements MetricsRecorder {
   webhookDelivery(success: boolean, seconds: number): void {
     this.registry.inc(METRICS.webhookDeliveries, [success ? 'success' : 'failed']);
     this.registry.observe(METRICS.webhookDeliveryDuration, [], seconds);
+  }
+
+  backupFinished(ok: boolean, seconds: number, bytes: number, finishedAtSeconds: number): void {
+    this.registry.inc(METRICS.dbBackups);
+    this.registry.observe(METRICS.dbBackupDuration, [], seconds);
+    if (!ok) {
+      this.registry.inc(METRICS.dbBackupsFailed);
+      return;
+    }
+    this.registry.observe(METRICS.dbBackupSize, [], bytes);
+    this.registry.set(METRICS.dbBackupLastSuccess, [], finishedAtSeconds);
+  }
+
+  drillFinished(checks: Readonly<Record<string, boolean | undefined>>, ok: boolean, finishedAtSeconds: number): void {
+    for (const [check, passed] of Object.entries(checks)) if (passed !== undefined) this.registry.set(METRICS.restoreDrillCheck, [check], passed ? 1 : 0);
+    this.registry.inc(METRICS.restoreDrills, [ok ? 'success' : 'failed']);
+    if (ok) this.registry.set(METRICS.restoreDrillLastSuccess, [], finishedAtSeconds);
+  }
+
+  notificationDelivery(channel: string, status: string): void {
+    this.registry.inc(METRICS.notificationDeliveries, [channel, status]);
   }
 
   dynamoDbCall(seconds: number): void {
