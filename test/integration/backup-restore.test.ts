@@ -56,14 +56,16 @@ describe('backup, wipe, restore and the restore drill', () => {
     const original = await VaultProcess.start({ env: common });
     vaults.push(original);
     rootToken = original.rootToken;
-    for (let i = 0; i < 30; i += 1) {
-      const path = `apps/svc-${i}/password`;
-      for (const round of [1, 2]) {
-        const value = `value-${i}-${round}-${Math.random().toString(36).slice(2)}`;
-        const put = await original.request('PUT', `/v1/secrets/${path}`, { body: { value } });
-        expect(put.status, put.text).toBeLessThan(300);
-        written.set(path, value);
-      }
+    for (const round of [1, 2]) {
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const path = `apps/svc-${i}/password`;
+          const value = `value-${i}-${round}-${Math.random().toString(36).slice(2)}`;
+          const put = await original.request('PUT', `/v1/secrets/${path}`, { body: { value } });
+          expect(put.status, put.text).toBeLessThan(300);
+          written.set(path, value);
+        }),
+      );
     }
     const wroteAt = new Date().toISOString();
     await waitFor(async () => ((await verify(original)).head?.sealed_through ?? '') > wroteAt, 20_000, 'a seal past the writes');
@@ -91,11 +93,13 @@ describe('backup, wipe, restore and the restore drill', () => {
 
     const restored = await VaultProcess.start({ dataDir: restoredDir, env: { ...common, SCAIVAULT_ROOT_TOKEN: rootToken } });
     vaults.push(restored);
-    for (const [path, value] of written) {
-      const read = await restored.request('GET', `/v1/secrets/${path}`);
-      expect(read.status, read.text).toBe(200);
-      expect(read.body.value).toBe(value);
-    }
+    await Promise.all(
+      [...written].map(async ([path, value]) => {
+        const read = await restored.request('GET', `/v1/secrets/${path}`);
+        expect(read.status, read.text).toBe(200);
+        expect(read.body.value).toBe(value);
+      }),
+    );
     const chain = await verify(restored);
     expect(chain.ok).toBe(true);
     expect(chain.checked_blocks).toBeGreaterThanOrEqual(manifest.chainHead.seq + 1);
