@@ -37,7 +37,16 @@ export const composeBackups = (core: VaultCore, logger: Logger, config: BackupCo
   const store = new FsBackupStore(config.dir);
   const dumper = new DynamoDbTableDumper(core.dynamodb);
   const trail = composeAuditTrail(core, logger);
-  const backups = new BackupService({ tables: tablesOf(core), dumper, store, chain: trail.store, audit: trail.log, metrics: core.metrics, logger, keep: config.keep });
+  const backups = new BackupService({
+    tables: tablesOf(core),
+    dumper,
+    store,
+    chain: trail.store,
+    audit: trail.log,
+    metrics: core.metrics,
+    logger,
+    keep: config.keep,
+  });
   const restore = new RestoreService({ store, dumper, audit: trail.log, logger });
   const proofs: DrillProof[] = [decryptProof(core.dynamodb, core.keyWrapper)];
   // The chain is checked against the anchors; without the audit bucket there are none to check against.
@@ -52,14 +61,22 @@ export const composeBackups = (core: VaultCore, logger: Logger, config: BackupCo
       try {
         return await backups.backup();
       } catch (error) {
-        await core.notifier.notify({ event: 'db_backup.failed', summary: 'a backup of the tables failed', error: describeError(error), severity: 'critical', at: Date.now() });
+        await core.notifier.notify({
+          event: 'db_backup.failed',
+          summary: 'a backup of the tables failed',
+          error: describeError(error),
+          severity: 'critical',
+          at: Date.now(),
+        });
         throw error;
       }
     },
     runDrill: async () => {
       const result = await drill.run();
       if (!result.ok) {
-        const failed = Object.entries(result.checks).filter(([, passed]) => passed === false).map(([check]) => check);
+        const failed = Object.entries(result.checks)
+          .filter(([, passed]) => passed === false)
+          .map(([check]) => check);
         const summary = `the restore drill of backup ${result.backupId ?? '(none)'} failed: ${failed.join(', ') || 'no backup'}`;
         await core.notifier.notify({ event: 'restore_drill.failed', summary, error: result.error, severity: 'critical', at: Date.now() });
       }

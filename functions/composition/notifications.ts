@@ -13,7 +13,12 @@ export interface Notifier extends OperationalAlerts {
 }
 
 const channelsOf = async (config: NotifyConfig, egressAllowlist: readonly string[]): Promise<NotificationChannel[]> => {
-  const urls = ([['slack', config.slackUrl], ['json', config.jsonUrl]] as const).filter((entry): entry is readonly [ChannelName, string] => !!entry[1]);
+  const urls = (
+    [
+      ['slack', config.slackUrl],
+      ['json', config.jsonUrl],
+    ] as const
+  ).filter((entry): entry is readonly [ChannelName, string] => !!entry[1]);
   if (urls.length === 0) return [];
   // undici only where a channel is configured: the api bundle stays free of it.
   const [{ createEgressAgent }, { HttpNotificationChannel }] = await Promise.all([

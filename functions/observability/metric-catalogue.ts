@@ -199,7 +199,10 @@ export const METRICS = {
     ...metric('scaivault_db_backup_duration_seconds', 'histogram', 'fleet', [], 'Duration of backups, failed ones included, in seconds.'),
     buckets: JOB_DURATION_BUCKETS,
   },
-  dbBackupSize: { ...metric('scaivault_db_backup_size_bytes', 'histogram', 'fleet', [], 'Size of each successful backup, in bytes (compressed).'), buckets: SIZE_BUCKETS },
+  dbBackupSize: {
+    ...metric('scaivault_db_backup_size_bytes', 'histogram', 'fleet', [], 'Size of each successful backup, in bytes (compressed).'),
+    buckets: SIZE_BUCKETS,
+  },
   dbBackupLastSuccess: metric(
     'scaivault_db_backup_last_success_timestamp_seconds',
     'gauge',

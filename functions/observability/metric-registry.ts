@@ -23,7 +23,11 @@ export const seriesLabels = (key: string): string[] => (key === '' ? [] : key.sp
 /** Distinct values one instance keeps per label before folding the rest into `other`. */
 const LOCAL_LABEL_LIMIT = 1000;
 
-export const emptyHistogram = (bounds: readonly number[] = DURATION_BUCKETS): HistogramValue => ({ buckets: new Array(bounds.length + 1).fill(0), sum: 0, count: 0 });
+export const emptyHistogram = (bounds: readonly number[] = DURATION_BUCKETS): HistogramValue => ({
+  buckets: new Array(bounds.length + 1).fill(0),
+  sum: 0,
+  count: 0,
+});
 
 export class MetricRegistry {
   private readonly values = new Map<string, Map<string, SeriesValue>>();

@@ -75,7 +75,11 @@ describe('backup, wipe, restore and the restore drill', () => {
     const manifest = JSON.parse(readFileSync(join(backup, 'manifest.json'), 'utf8'));
     expect(manifest.tables.map((t: { id: string }) => t.id).sort()).toEqual(['scaivault-audit', 'scaivault-metrics', 'scaivault-state']);
     for (const table of manifest.tables) {
-      expect(createHash('sha256').update(readFileSync(join(backup, table.file))).digest('hex')).toBe(table.sha256);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(backup, table.file)))
+          .digest('hex'),
+      ).toBe(table.sha256);
     }
     expect(manifest.tables.find((t: { id: string }) => t.id === 'scaivault-state').items).toBeGreaterThanOrEqual(60);
     expect(manifest.chainHead.seq).toBeGreaterThanOrEqual(sealedHead);
@@ -123,13 +127,10 @@ describe('backup, wipe, restore and the restore drill', () => {
     // One flipped byte in the middle of the state table's file.
     const file = join(backupDir, latest, 'scaivault-state.jsonl.gz');
     const bytes = readFileSync(file);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const middle = bytes.length >> 1;
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     writeFileSync(file, bytes);
-    await waitFor(
-      async () => sumOf(await metricsOf(vault), 'scaivault_restore_drill_check', { check: 'sha256' }) === 0,
-      20_000,
-      'the sha256 check failing',
-    );
+    await waitFor(async () => sumOf(await metricsOf(vault), 'scaivault_restore_drill_check', { check: 'sha256' }) === 0, 20_000, 'the sha256 check failing');
     samples = await metricsOf(vault);
     expect(sumOf(samples, 'scaivault_restore_drills_total', { result: 'failed' })).toBeGreaterThan(failedBefore);
     const failed = await vault.request('GET', '/v1/audit/events?type=db_restore.failed');

@@ -81,9 +81,7 @@ export class DynamoDbTableDumper implements TableDumper {
   async *dump(tableName: string): AsyncIterable<readonly string[]> {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
-      const page = await this.client.send(
-        new ScanCommand({ TableName: tableName, ConsistentRead: true, Limit: this.pageSize, ExclusiveStartKey: startKey }),
-      );
+      const page = await this.client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, Limit: this.pageSize, ExclusiveStartKey: startKey }));
       yield (page.Items ?? []).map(encodeItem);
       startKey = page.LastEvaluatedKey;
     } while (startKey);

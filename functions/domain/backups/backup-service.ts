@@ -75,13 +75,23 @@ export class BackupService {
         { type: 'db_backup.succeeded', outcome: 'success', identityId: BACKUP_IDENTITY, details: { backup_id: backupId, items, size_bytes: bytes } },
         logger,
       );
-      logger.info('backup written', { backup_id: backupId, location: store.locationOf(backupId), items, size_bytes: bytes, duration_ms: Math.round(seconds * 1000) });
+      logger.info('backup written', {
+        backup_id: backupId,
+        location: store.locationOf(backupId),
+        items,
+        size_bytes: bytes,
+        duration_ms: Math.round(seconds * 1000),
+      });
       await this.prune();
       return manifest;
     } catch (error) {
       metrics.backupFinished(false, (this.now() - started) / 1000, 0, 0);
       const reason = describeError(error);
-      await recordAfter(audit, { type: 'db_backup.failed', outcome: 'failure', identityId: BACKUP_IDENTITY, details: { backup_id: backupId, error: reason } }, logger);
+      await recordAfter(
+        audit,
+        { type: 'db_backup.failed', outcome: 'failure', identityId: BACKUP_IDENTITY, details: { backup_id: backupId, error: reason } },
+        logger,
+      );
       logger.error('backup failed', { backup_id: backupId, error: reason });
       await store.remove(backupId).catch(() => undefined);
       throw error;

@@ -65,7 +65,11 @@ export class RestoreDrill {
     } catch (error) {
       const reason = describeError(error);
       metrics.drillFinished(checks, false, 0);
-      logger.error('restore drill failed', { backup_id: backupId ?? null, check: error instanceof RestoreCheckFailedError ? error.check : null, error: reason });
+      logger.error('restore drill failed', {
+        backup_id: backupId ?? null,
+        check: error instanceof RestoreCheckFailedError ? error.check : null,
+        error: reason,
+      });
       return { backupId, ok: false, checks, error: reason };
     } finally {
       for (const name of created) await this.parts.dumper.drop(name).catch(() => undefined);

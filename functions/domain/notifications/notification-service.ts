@@ -129,7 +129,13 @@ const payloadFor = (channel: NotificationChannel, environment: string, event: Op
 /** The vault events an on-call engineer hears about: failed rotations and audit detections. */
 export const operationalEventOf = (event: VaultEvent, at: number): OperationalEvent | undefined => {
   if (event.type === 'rotation.failed') {
-    return { event: event.type, summary: `rotation of ${event.data.path} failed (tenant ${event.tenantId})`, error: String(event.data.reason ?? ''), severity: 'critical', at };
+    return {
+      event: event.type,
+      summary: `rotation of ${event.data.path} failed (tenant ${event.tenantId})`,
+      error: String(event.data.reason ?? ''),
+      severity: 'critical',
+      at,
+    };
   }
   if (event.type.startsWith('audit.')) {
     const subject = event.data.path ? ` on ${event.data.path}` : '';

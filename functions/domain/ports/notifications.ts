@@ -20,7 +20,9 @@ export interface OperationalAlerts {
 
 export type ChannelName = 'slack' | 'json';
 
-export type ChannelResponse = { readonly kind: 'response'; readonly status: number; readonly retryAfterMs?: number } | { readonly kind: 'error'; readonly error: string };
+export type ChannelResponse =
+  | { readonly kind: 'response'; readonly status: number; readonly retryAfterMs?: number }
+  | { readonly kind: 'error'; readonly error: string };
 
 /** One incoming webhook: it formats and posts a message within `timeoutMs`. */
 export interface NotificationChannel {
