@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAudit } from './audit.js';
+import { composeBackupExports } from './backup-exports.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
 import { composeCore } from './vault-core.js';
@@ -70,6 +71,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     lostAfterMs: config.jobResendLostSeconds * 1000,
   });
   const steps = new SpanStepTracer();
+  const exports = composeBackupExports(core, logger);
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
@@ -83,7 +85,16 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => scheduler.tick(),
       (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
+    const exporting = exports
+      ? steps.step(
+          'backup export',
+          () => exports.tick(),
+          (t) => ({ 'scaivault.backup.export': t }),
+        )
+      : undefined;
     const [jobs, sealed] = await Promise.allSettled([jobsDue, audit.maintenance.sealAndVerify()]);
+    // A failing export step is its own finding (metrics, audit, alert): it never fails the run.
+    await exporting?.catch((error: unknown) => logger.error('backup export step failed', { error: describeError(error) }));
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.

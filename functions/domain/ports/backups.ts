@@ -68,3 +68,34 @@ export interface BackupManifest {
   readonly chainHead: BackupChainHead | null;
   readonly tables: readonly BackupTableEntry[];
 }
+
+/** A point-in-time export of a table to S3 (DynamoDB's ExportTableToPointInTime). */
+export interface TableExporter {
+  /** Starts an export of `tableName` under `prefix`; the same `clientToken` never starts a second one. Returns its id (ARN). */
+  start(tableName: string, prefix: string, clientToken: string): Promise<string>;
+  describe(exportId: string): Promise<ExportStatus>;
+}
+
+export interface ExportStatus {
+  readonly state: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  readonly bytes: number;
+  /** Epoch ms. */
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  /** Why it failed: DynamoDB's failure code. */
+  readonly failure?: string;
+}
+
+export interface PendingExport {
+  readonly exportId: string;
+  readonly tableId: string;
+  readonly startedAt: number;
+}
+
+/** The fleet's export schedule and the exports under way, in one item. */
+export interface ExportSchedule {
+  /** Claims the next run when it is due (once per `intervalMs`, across the fleet); false when not due or taken. */
+  claim(now: number, intervalMs: number): Promise<boolean>;
+  pending(): Promise<readonly PendingExport[]>;
+  savePending(exports: readonly PendingExport[]): Promise<void>;
+}
