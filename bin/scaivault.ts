@@ -43,6 +43,7 @@ const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   prometheusRules,
   auditRetention: retentionDays === undefined ? undefined : Duration.days(retentionDays),
   auditRetentionMode: retentionMode as AuditRetentionMode | undefined,
+  backupVaultLockDays: numberContext('backupVaultLockDays'),
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {
@@ -65,4 +66,5 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   adotCollectorLayerArn: context('adotCollectorLayerArn'),
   tracesSampleRatio: numberContext('tracesSampleRatio'),
   syslogUrl: context('syslogUrl'),
+  backups: stateful.backups,
 });

@@ -28,6 +28,7 @@ import {
   type TableDefinition,
 } from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
+import { VaultBackups } from './backups.js';
 import { VaultFunction } from './vault-function.js';
 
 /**
@@ -50,6 +51,8 @@ export interface StatefulStackProps extends StackProps {
   /** Directory of prebuilt bundles (the metrics token's rotation function). @default dist/functions */
   readonly bundleDir?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** AWS Backup Vault Lock on the tables' backup vault, in days of minimum retention. @default no lock */
+  readonly backupVaultLockDays?: number;
 }
 
 export interface VaultQueue {
@@ -100,6 +103,8 @@ export class StatefulStack extends Stack {
   readonly alarmTopic: sns.Topic;
   /** Metric history and alert rules; the functions remote-write into it. */
   readonly prometheus: PrometheusWorkspace;
+  /** AWS Backup plan and vault of every table, and the bucket of the scheduler's DynamoDB exports. */
+  readonly backups: VaultBackups;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -228,6 +233,14 @@ export class StatefulStack extends Stack {
       alias: 'scaivault',
       rules: props.prometheusRules,
       alarmTopic: this.alarmTopic,
+    });
+
+    this.backups = new VaultBackups(this, 'Backups', {
+      tables: [...this.tables.values()],
+      key: this.key,
+      alarmTopic: this.alarmTopic,
+      accessLogBucket: this.accessLogBucket,
+      vaultLockMinRetentionDays: props.backupVaultLockDays,
     });
   }
 
