@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark in one run, each printing ratios measured side by side.
 // `npm run bench -- audit` runs the named suites only.
 import { runAuditBenchmarks } from './audit.bench.js';
+import { runBackupBenchmarks } from './backup.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runObservabilityBenchmarks } from './observability.bench.js';
 import { runJobBenchmarks } from './jobs.bench.js';
@@ -12,6 +13,8 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   jobs: runJobBenchmarks,
   audit: runAuditBenchmarks,
   'remote-write': runRemoteWriteBenchmarks,
+  // Issue 15's `keys` benchmark has two halves: key rotation (keys.bench.ts) and this one.
+  backup: runBackupBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));
