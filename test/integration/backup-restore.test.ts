@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,7 @@ describe('backup, wipe, restore and the restore drill', () => {
   let backup = '';
   let rootToken = '';
   let sealedHead = -1;
+  let restored: VaultProcess | undefined;
 
   afterAll(async () => {
     for (const vault of vaults) await vault.stop('SIGKILL');
@@ -95,27 +96,30 @@ describe('backup, wipe, restore and the restore drill', () => {
     const restoredDir = join(tempDir('restored'), 'data');
     expect(await cli('bin/restore.ts', [backup, '--data-dir', restoredDir], {})).toBe(restoredDir);
 
-    const restored = await VaultProcess.start({ dataDir: restoredDir, env: { ...common, SCAIVAULT_ROOT_TOKEN: rootToken } });
-    vaults.push(restored);
+    // It drills the backups too (the second test): same key, so the backup it was restored from opens there.
+    const back = await VaultProcess.start({
+      dataDir: restoredDir,
+      env: { ...common, SCAIVAULT_ROOT_TOKEN: rootToken, SCAIVAULT_RESTORE_DRILL_INTERVAL_MINUTES: '0.02' },
+    });
+    vaults.push(back);
+    restored = back;
     await Promise.all(
       [...written].map(async ([path, value]) => {
-        const read = await restored.request('GET', `/v1/secrets/${path}`);
+        const read = await back.request('GET', `/v1/secrets/${path}`);
         expect(read.status, read.text).toBe(200);
         expect(read.body.value).toBe(value);
       }),
     );
-    const chain = await verify(restored);
+    const chain = await verify(back);
     expect(chain.ok).toBe(true);
     expect(chain.checked_blocks).toBeGreaterThanOrEqual(manifest.chainHead.seq + 1);
   }, 120_000);
 
   it('drills the latest backup on a schedule, and a corrupted backup fails the drill and moves its metrics', async () => {
-    expect(backup).not.toBe('');
-    const vault = await VaultProcess.start({ env: { ...common, SCAIVAULT_RESTORE_DRILL_INTERVAL_MINUTES: '0.02' } });
-    vaults.push(vault);
-    // A backup of its own first: the drill restores the newest, and this vault's key opens it.
-    await cli('bin/backup.ts', [], { ...common, SCAIVAULT_DATA_DIR: vault.dataDir });
-    const latest = (await import('node:fs')).readdirSync(backupDir).sort().at(-1)!;
+    expect(restored).toBeDefined();
+    const vault = restored!;
+    const latest = readdirSync(backupDir).sort().at(-1)!;
+    expect(join(backupDir, latest)).toBe(backup);
     await waitFor(async () => sumOf(await metricsOf(vault), 'scaivault_restore_drills_total', { result: 'success' }) >= 1, 20_000, 'a passing drill');
     let samples = await metricsOf(vault);
     for (const check of ['manifest', 'sha256', 'counts', 'decrypt', 'audit_chain']) {
