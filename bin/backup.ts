@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { getOptionalString, getString } from '../functions/config.js';
 import { createLogger } from '../functions/observability/logger.js';
-import { openDynamoDb, offlineEnv } from '../local/offline-stack.js';
+import { openDynamoDb, offlineEnv, runCommand } from '../local/offline-stack.js';
 
 const logger = createLogger(process.env, { service: 'scaivault-backup' });
 
@@ -34,10 +34,4 @@ const main = async (): Promise<void> => {
   }
 };
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    logger.error('backup failed', { error: (error as Error).name, detail: (error as Error).message });
-    process.exit(1);
-  },
-);
+runCommand(main, logger, 'backup');

@@ -13,7 +13,7 @@ import { DynamoDbTableDumper } from '../functions/adapters/dynamodb/dynamodb-tab
 import { FsBackupStore } from '../functions/adapters/local-fs/fs-backup-store.js';
 import { RestoreService } from '../functions/domain/backups/restore-service.js';
 import { createLogger } from '../functions/observability/logger.js';
-import { openDynamoDb } from '../local/offline-stack.js';
+import { openDynamoDb, runCommand } from '../local/offline-stack.js';
 
 const logger = createLogger(process.env, { service: 'scaivault-restore' });
 
@@ -58,10 +58,4 @@ const main = async (): Promise<void> => {
   }
 };
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    logger.error('restore failed', { error: (error as Error).name, detail: (error as Error).message });
-    process.exit(1);
-  },
-);
+runCommand(main, logger, 'restore');

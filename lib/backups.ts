@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources } from './nag.js';
+import { PRIVATE_S3_MANAGED_BUCKET } from './private-bucket.js';
 
 /** Where the scheduler's point-in-time exports go in the export bucket (docs/backups.md). */
 export const BACKUP_EXPORT_PREFIX = 'exports/';
@@ -83,15 +84,10 @@ export class VaultBackups extends Construct {
       disableDefaultBackupPolicy: true,
     });
 
+    // S3-managed keys: a KMS key here would need the scheduler to generate data keys under the vault key,
+    // which it otherwise never may; the items are exported as stored, secret values sealed.
     this.exportBucket = new s3.Bucket(this, 'Exports', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // S3-managed keys: a KMS key here would need the scheduler to generate data keys under the vault key,
-      // which it otherwise never may; the items are exported as stored, secret values sealed.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_S3_MANAGED_BUCKET,
       serverAccessLogsBucket: props.accessLogBucket,
       serverAccessLogsPrefix: 'backup-exports/',
       lifecycleRules: [{ expiration: props.exportRetention ?? Duration.days(35), noncurrentVersionExpiration: Duration.days(7) }],

@@ -29,6 +29,7 @@ import {
 } from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
 import { VaultBackups } from './backups.js';
+import { PRIVATE_S3_MANAGED_BUCKET } from './private-bucket.js';
 import { VaultFunction } from './vault-function.js';
 
 /**
@@ -133,12 +134,7 @@ export class StatefulStack extends Stack {
     // S3 delivers access logs only to a bucket encrypted with S3-managed keys and without
     // object lock default retention, so the logs cannot live in the audit bucket itself.
     this.accessLogBucket = new s3.Bucket(this, 'AuditAccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_S3_MANAGED_BUCKET,
       // Kept as long as the audit objects they describe.
       lifecycleRules: [{ expiration: retention, noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: RemovalPolicy.RETAIN,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AUDIT_TABLE, ENV, METRICS_TABLE, STATE_TABLE } from '../functions/runtime/definitions.js';
 import { RUNTIME_FILE } from './backup-timers.js';
 import { startDynalite } from './emulators.js';
+import type { Logger } from '../functions/observability/logger.js';
 
 export interface OfflineDynamoDb {
   readonly endpoint: string;
@@ -52,3 +53,14 @@ export const offlineEnv = (dataDir: string, endpoint: string, env: NodeJS.Proces
   // A one-shot process flushes its metrics once, at the end.
   [ENV.metricsFlushSeconds]: '3600',
 });
+
+/** Runs a one-shot command's `main` and exits: 0 when it resolves, 1 (logged, error class and message) when it throws. */
+export const runCommand = (main: () => Promise<void>, logger: Pick<Logger, 'error'>, what: string): void => {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error(`${what} failed`, { error: (error as Error).name, detail: (error as Error).message });
+      process.exit(1);
+    },
+  );
+};

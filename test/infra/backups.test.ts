@@ -10,14 +10,8 @@ import { VaultBackups } from '../../lib/backups.js';
 import { asArray, type Json, logicalId, type Synthesized, synthesize } from './support/synth.js';
 
 let synth: Synthesized;
-
-beforeAll(async () => {
-  synth = await synthesize();
-}, 180_000);
-
-afterAll(async () => {
-  await synth?.dispose();
-});
+beforeAll(async () => void (synth = await synthesize()), 180_000);
+afterAll(() => synth?.dispose());
 
 const tableIds = () => [...synth.statefulStack.tables.values()].map((table) => logicalId(synth.statefulStack, table));
 
