@@ -29,7 +29,6 @@ export interface NotifyConfig {
   /** Webhook URLs by channel; never logged. */
   readonly slackUrl: string | undefined;
   readonly jsonUrl: string | undefined;
-  readonly slackUrlSecretArn: string | undefined;
   readonly maxPerHour: number;
   readonly timeoutMs: number;
   readonly environment: string;
@@ -45,7 +44,6 @@ const checkedUrl = (env: Env, name: string): string | undefined => {
 export const loadNotifyConfig = (env: Env): NotifyConfig => ({
   slackUrl: checkedUrl(env, ENV.notifySlackWebhookUrl),
   jsonUrl: checkedUrl(env, ENV.notifyJsonWebhookUrl),
-  slackUrlSecretArn: getOptionalString(env, ENV.notifySlackWebhookSecretArn),
   maxPerHour: getNumber(env, ENV.notifyMaxPerHour, 10, 0),
   timeoutMs: getNumber(env, ENV.notifyTimeoutMs, 5000, 100),
   environment: getString(env, ENV.environment, 'embedded'),

@@ -93,8 +93,6 @@ export const ENV = {
   /** Chat notifications of operational events: a Slack-compatible incoming webhook and/or a generic JSON one. */
   notifySlackWebhookUrl: 'SCAIVAULT_NOTIFY_SLACK_WEBHOOK_URL',
   notifyJsonWebhookUrl: 'SCAIVAULT_NOTIFY_JSON_WEBHOOK_URL',
-  /** A Secrets Manager secret holding the Slack webhook URL (AWS), instead of the URL in the environment. */
-  notifySlackWebhookSecretArn: 'SCAIVAULT_NOTIFY_SLACK_WEBHOOK_SECRET_ARN',
   notifyMaxPerHour: 'SCAIVAULT_NOTIFY_MAX_PER_HOUR',
   notifyTimeoutMs: 'SCAIVAULT_NOTIFY_TIMEOUT_MS',
   /** The `[environment]` every notification starts with. */

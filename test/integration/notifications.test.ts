@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,15 +33,20 @@ describe('chat notifications over real HTTP, with the fleet budget in DynamoDB (
   let tables = 0;
   const logged: string[] = [];
 
+  /** A state table, once ACTIVE: until then dynalite refuses writes, and the budget would refuse every event. */
+  const createTable = async (name: string) => {
+    await dynamodb.send(new CreateTableCommand(createTableInput(STATE_TABLE, name)));
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { TableName: name });
+  };
+
   /** One vault instance's notifier, on its own budget table unless `table` is shared. */
   const instance = async (overrides: Partial<NotifyConfig>, table?: string) => {
     const stateTable = table ?? `state-${(tables += 1)}`;
-    if (!table) await dynamodb.send(new CreateTableCommand(createTableInput(STATE_TABLE, stateTable)));
+    if (!table) await createTable(stateTable);
     const registry = new MetricRegistry();
     const config: NotifyConfig = {
       slackUrl: undefined,
       jsonUrl: undefined,
-      slackUrlSecretArn: undefined,
       maxPerHour: 10,
       timeoutMs: 3000,
       environment: 'staging',
@@ -151,9 +156,9 @@ describe('chat notifications over real HTTP, with the fleet budget in DynamoDB (
 
   it('refuses a destination the egress guard forbids', async () => {
     const registry = new MetricRegistry();
-    await dynamodb.send(new CreateTableCommand(createTableInput(STATE_TABLE, 'state-egress')));
+    await createTable('state-egress');
     const notifier = composeNotifier(
-      { slackUrl: receiver.url('/guarded'), jsonUrl: undefined, slackUrlSecretArn: undefined, maxPerHour: 10, timeoutMs: 2000, environment: 'staging' },
+      { slackUrl: receiver.url('/guarded'), jsonUrl: undefined, maxPerHour: 10, timeoutMs: 2000, environment: 'staging' },
       {
         dynamodb,
         stateTable: 'state-egress',
