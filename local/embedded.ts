@@ -219,6 +219,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
         await gateway.close();
         await schedulerTimer.stop();
         for (const timer of backupTimers) await timer.stop();
+        await composeCore(config, logger).notifier.flush();
         removeRuntimeFile();
         await Promise.all(pollers.map((poller) => poller.stop()));
         sqs.destroy();

@@ -101,6 +101,8 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
     await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     await emitSchedulerSignals(core.signals, audit, published, logger);
+    // Chat notifications raised during the run (divergence, dead letters) leave before Lambda freezes the process.
+    await core.notifier.flush();
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     const result: SchedulerRun = {

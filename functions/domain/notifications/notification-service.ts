@@ -15,7 +15,7 @@ import { describeError } from '../errors.js';
 import type { VaultEvent } from '../events/events.js';
 import type { EventPublisher } from '../ports/events.js';
 import type { DomainLogger } from '../ports/logging.js';
-import type { ChannelName, NotificationBudget, NotificationChannel, OperationalAlerts, OperationalEvent } from '../ports/notifications.js';
+import type { ChannelName, NotificationBudget, NotificationChannel, OperationalEvent } from '../ports/notifications.js';
 
 export type DeliveryStatus = 'sent' | 'failed' | 'throttled' | 'suppressed';
 
@@ -144,10 +144,10 @@ export const operationalEventOf = (event: VaultEvent, at: number): OperationalEv
   return undefined;
 };
 
-/** Subscribes the notifier to the event bus; other events pass by. */
-export const notifyingPublisher = (alerts: OperationalAlerts, now: () => number = Date.now): EventPublisher => ({
+/** Subscribes the notifier to the event bus; other events pass by. Awaited: a Lambda may freeze once its handler returns. */
+export const notifyingPublisher = (notifier: { notify(event: OperationalEvent): Promise<void> }, now: () => number = Date.now): EventPublisher => ({
   publish: async (event) => {
     const operational = operationalEventOf(event, now());
-    if (operational) alerts.alert(operational);
+    if (operational) await notifier.notify(operational);
   },
 });
