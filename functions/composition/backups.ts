@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BackupConfig } from '../ops-config.js';
 import { AUDIT_TABLE, METRICS_TABLE, STATE_TABLE } from '../runtime/definitions.js';
 import { composeAuditTrail } from './audit.js';
+import { enableNotifications } from './notifications.js';
 import type { VaultCore } from './vault-core.js';
 
 export interface Backups {
@@ -34,6 +35,7 @@ export const tablesOf = (core: VaultCore): BackedUpTable[] => [
 
 /** Backups, restores and drills of the embedded runtime (and `npm run backup|restore`), into `<data dir>/backups`. */
 export const composeBackups = (core: VaultCore, logger: Logger, config: BackupConfig & { dir: string }): Backups => {
+  enableNotifications(core, logger);
   const store = new FsBackupStore(config.dir);
   const dumper = new DynamoDbTableDumper(core.dynamodb);
   const trail = composeAuditTrail(core, logger);

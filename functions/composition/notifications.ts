@@ -1,16 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbNotificationBudget } from '../adapters/dynamodb/dynamodb-notification-budget.js';
-import type { ChannelName, NotificationChannel, OperationalAlerts, OperationalEvent } from '../domain/ports/notifications.js';
-import { NotificationService, type NotificationMetrics } from '../domain/notifications/notification-service.js';
+import type { ChannelName, NotificationChannel, OperationalEvent } from '../domain/ports/notifications.js';
+import { NotificationService, notifyingPublisher, type NotificationMetrics } from '../domain/notifications/notification-service.js';
+import { loadNotifyConfig } from '../ops-config.js';
+import type { Notifier } from './notifier-slot.js';
+import type { VaultCore } from './vault-core.js';
 import type { Logger } from '../observability/logger.js';
 import type { NotifyConfig } from '../ops-config.js';
 import { EgressPolicy } from '../adapters/http/egress-guard.js';
-
-/** The operational alerts of one process: a no-op until a webhook URL is configured. */
-export interface Notifier extends OperationalAlerts {
-  notify(event: OperationalEvent): Promise<void>;
-  flush(): Promise<void>;
-}
 
 const channelsOf = async (config: NotifyConfig, egressAllowlist: readonly string[]): Promise<NotificationChannel[]> => {
   const urls = (
@@ -57,4 +54,22 @@ export const composeNotifier = (
     },
     flush: async () => void (await Promise.allSettled([...inFlight])),
   };
+};
+
+/**
+ * Chat notifications for this process's core (idempotent): failed rotations and detections from the
+ * event bus, dead letters from the metrics, and whatever the scheduler and backups raise.
+ */
+export const enableNotifications = (core: VaultCore, logger: Logger): void => {
+  if (core.notifier.enabled) return;
+  const notifier = composeNotifier(loadNotifyConfig(process.env), {
+    dynamodb: core.dynamodb,
+    stateTable: core.config.stateTable,
+    egressAllowlist: core.config.egressAllowlist,
+    metrics: core.metrics,
+    logger,
+  });
+  core.notifier.use(notifier);
+  core.metrics.alerts = notifier;
+  core.events.add(notifyingPublisher(notifier));
 };

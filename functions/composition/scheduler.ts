@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { enableNotifications } from './notifications.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAudit } from './audit.js';
@@ -62,6 +63,7 @@ const emitSchedulerSignals = async (
  */
 export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   const core = composeCore(config, logger);
+  enableNotifications(core, logger);
   // Detections fan out to webhook subscribers.
   composeWebhooks(core, logger);
   const audit = composeAudit(core, logger);

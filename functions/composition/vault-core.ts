@@ -26,9 +26,7 @@ import type { AuthRepository } from '../domain/ports/auth.js';
 import type { JobRepository } from '../domain/ports/jobs.js';
 import type { KeyWrapper } from '../domain/ports/keys.js';
 import type { SecretRepository } from '../domain/ports/secrets.js';
-import { notifyingPublisher } from '../domain/notifications/notification-service.js';
-import { loadNotifyConfig } from '../ops-config.js';
-import { composeNotifier, type Notifier } from './notifications.js';
+import { NotifierSlot } from './notifier-slot.js';
 
 /** What every ScaiVault function shares: clients, stores, crypto, auth, secrets, jobs, events and metrics. */
 export interface VaultCore {
@@ -52,8 +50,8 @@ export interface VaultCore {
   readonly jobs: JobService;
   /** Register subscribers (webhook fan-out) with `events.add`. */
   readonly events: EventBus;
-  /** Chat notifications of operational events (no-op without a webhook URL). */
-  readonly notifier: Notifier;
+  /** Chat notifications of operational events: silent until enableNotifications (workers, scheduler) fills it. */
+  readonly notifier: NotifierSlot;
 }
 
 const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapper =>
@@ -102,15 +100,7 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     new SqsJobQueue(sqs, { rotation: config.rotationQueueUrl, webhook: config.webhookQueueUrl, 'audit-export': config.audit.exportQueueUrl }),
     logger,
   );
-  const notifier = composeNotifier(loadNotifyConfig(process.env), {
-    dynamodb,
-    stateTable: config.stateTable,
-    egressAllowlist: config.egressAllowlist,
-    metrics,
-    logger,
-  });
-  metrics.alerts = notifier;
-  events.add(notifyingPublisher(notifier));
+  const notifier = new NotifierSlot();
   shared = {
     config,
     clients,
