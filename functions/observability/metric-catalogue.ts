@@ -230,7 +230,7 @@ export const METRICS = {
     'counter',
     'fleet',
     ['channel', 'status'],
-    'Chat notifications of operational events, by channel (slack, json) and status (sent, failed, rate_limited, dropped).',
+    'Chat notifications of operational events, by channel (slack, json) and status (sent, failed, throttled: a 429 not retried, suppressed: over the hourly budget).',
   ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
 } as const;
