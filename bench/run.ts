@@ -2,6 +2,7 @@
 // `npm run bench -- audit` runs the named suites only.
 import { runAuditBenchmarks } from './audit.bench.js';
 import { runColdStartBenchmarks } from './cold-start.bench.js';
+import { runBackupBenchmarks } from './backup.bench.js';
 import { runCoreBenchmarks } from './core.bench.js';
 import { runDynamicBenchmarks } from './dynamic.bench.js';
 import { runFleetBenchmarks } from './fleet.bench.js';
@@ -24,6 +25,8 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   pki: runPkiBenchmarks,
   'cold-start': runColdStartBenchmarks,
   price: runPriceBenchmarks,
+  // Issue 15's `keys` benchmark has two halves: key rotation (keys.bench.ts) and this one.
+  backup: runBackupBenchmarks,
 };
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !(name in suites));

@@ -45,6 +45,7 @@ const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   prometheusRules,
   auditRetention: retentionDays === undefined ? undefined : Duration.days(retentionDays),
   auditRetentionMode: retentionMode as AuditRetentionMode | undefined,
+  backupVaultLockDays: numberContext('backupVaultLockDays'),
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {
@@ -68,4 +69,5 @@ new StatelessStack(app, 'ScaiVaultStateless', {
   tracesSampleRatio: numberContext('tracesSampleRatio'),
   syslogUrl: context('syslogUrl'),
   auditSettings: auditSettingsFromContext(context),
+  backups: stateful.backups,
 });

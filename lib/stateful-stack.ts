@@ -28,6 +28,8 @@ import {
   type TableDefinition,
 } from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
+import { VaultBackups } from './backups.js';
+import { PRIVATE_S3_MANAGED_BUCKET } from './private-bucket.js';
 import { VaultFunction } from './vault-function.js';
 
 /**
@@ -50,6 +52,8 @@ export interface StatefulStackProps extends StackProps {
   /** Directory of prebuilt bundles (the metrics token's rotation function). @default dist/functions */
   readonly bundleDir?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** AWS Backup Vault Lock on the tables' backup vault, in days of minimum retention. @default no lock */
+  readonly backupVaultLockDays?: number;
 }
 
 export interface VaultQueue {
@@ -100,6 +104,8 @@ export class StatefulStack extends Stack {
   readonly alarmTopic: sns.Topic;
   /** Metric history and alert rules; the functions remote-write into it. */
   readonly prometheus: PrometheusWorkspace;
+  /** AWS Backup plan and vault of every table, and the bucket of the scheduler's DynamoDB exports. */
+  readonly backups: VaultBackups;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -128,12 +134,7 @@ export class StatefulStack extends Stack {
     // S3 delivers access logs only to a bucket encrypted with S3-managed keys and without
     // object lock default retention, so the logs cannot live in the audit bucket itself.
     this.accessLogBucket = new s3.Bucket(this, 'AuditAccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_S3_MANAGED_BUCKET,
       // Kept as long as the audit objects they describe.
       lifecycleRules: [{ expiration: retention, noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: RemovalPolicy.RETAIN,
@@ -228,6 +229,14 @@ export class StatefulStack extends Stack {
       alias: 'scaivault',
       rules: props.prometheusRules,
       alarmTopic: this.alarmTopic,
+    });
+
+    this.backups = new VaultBackups(this, 'Backups', {
+      tables: [...this.tables.values()],
+      key: this.key,
+      alarmTopic: this.alarmTopic,
+      accessLogBucket: this.accessLogBucket,
+      vaultLockMinRetentionDays: props.backupVaultLockDays,
     });
   }
 

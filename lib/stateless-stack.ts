@@ -32,6 +32,7 @@ import {
 } from '../functions/runtime/definitions.js';
 import { METRICS_NAMESPACE, VaultObservability, adotCollectorLayerArn, type AlarmThresholds, type PrometheusWorkspaceRef } from './observability.js';
 import { JOB_RECORD_ACTIONS, VaultFunction, type AuditTrailProps, type QueueSourceOptions, type TelemetryProps } from './vault-function.js';
+import type { VaultBackups } from './backups.js';
 
 export interface ApiThrottle {
   /** Steady-state requests per second across the stage. */
@@ -81,6 +82,8 @@ export interface StatelessStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /** Directory of prebuilt bundles. @default dist/functions */
   readonly bundleDir?: string;
+  /** The tables' backups: the scheduler exports every table into its bucket. @default no exports */
+  readonly backups?: VaultBackups;
 }
 
 /** The construct props of one entry of the runtime's function table. */
@@ -234,6 +237,7 @@ export class StatelessStack extends Stack {
       .bindAuditTrail(auditTrail)
       .bindAuditBucket(props.auditBucket, 'seal')
       .bindTelemetry(telemetry);
+    if (props.backups) this.scheduler.bindBackupExports(props.backups, [props.stateTable, props.metricsTable, props.auditTable]);
 
     // Reads blocks and events of the trail, writes the export under audit/exports/, finishes its job record.
     this.auditExport = new VaultFunction(this, 'AuditExport', {

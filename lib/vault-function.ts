@@ -23,6 +23,7 @@ import {
   type QueueDefinition,
 } from '../functions/runtime/definitions.js';
 import { WILDCARD_PERMISSION_RULE, acknowledgeWildcardResources } from './nag.js';
+import type { VaultBackups } from './backups.js';
 import { METRICS_NAMESPACE, type PrometheusWorkspaceRef } from './observability.js';
 
 /** Where `scripts/build.ts` writes one bundle directory per handler. */
@@ -361,6 +362,18 @@ export class VaultFunction extends Construct {
       "Each managed certificate names its own hosted zone at run time and change ids are Route 53's; the grant is the two dns-01 actions only (no zone listing or deletion).",
     );
     return this;
+  }
+
+  /** Point-in-time exports of `tables` into the backup export bucket, every SCAIVAULT_BACKUP_EXPORT_INTERVAL_HOURS. */
+  bindBackupExports(backups: VaultBackups, tables: readonly dynamodb.ITable[]): this {
+    const statements = backups.exportStatements(tables);
+    for (const statement of statements) this.function.addToRolePolicy(statement);
+    acknowledgeWildcardResources(
+      this,
+      statements.slice(1).flatMap((statement) => statement.resources),
+      'Export ids and export object keys are made by DynamoDB at run time: the grants are confined to the exports of these tables and the exports/ prefix of the export bucket.',
+    );
+    return this.env(ENV.backupExportBucket, backups.exportBucket.bucketName);
   }
 
   /** Read-only access to the bootstrap root token, which the api hashes on first use. */

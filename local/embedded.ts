@@ -20,6 +20,7 @@ import {
 } from '../functions/runtime/definitions.js';
 import { newToken } from '../functions/domain/auth/tokens.js';
 import { startDynalite, startFauxqs, type RunningEmulator } from './emulators.js';
+import { startBackupTimers, writeRuntimeFile } from './backup-timers.js';
 import { startGateway, type ApiHandler, type Gateway } from './gateway.js';
 import { ensureBucket, ensureQueue, ensureTable, queueArnOf } from './provision.js';
 import { startQueuePoller, startTimer, type QueueHandler, type QueuePoller } from './queue-poller.js';
@@ -150,6 +151,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       { createLogger },
       { defaultTracing },
       { flushQuietly },
+      { composeCore },
     ] = await Promise.all([
       import('../functions/composition/api.js'),
       import('../functions/composition/rotation-worker.js'),
@@ -160,6 +162,7 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       import('../functions/observability/logger.js'),
       import('../functions/observability/tracing.js'),
       import('../functions/observability/fleet-metrics.js'),
+      import('../functions/composition/vault-core.js'),
     ]);
     const config = loadConfig(process.env);
     const logger = createLogger(process.env, { service: API_FUNCTION.service });
@@ -206,6 +209,8 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
     const schedulerTimer = startTimer(options.schedulerIntervalSeconds * 1000, async () => void (await scheduler.tick()), onWorkerError);
     // Lambda flushes after invocations; a long-lived process also flushes when idle, so the fleet never lags by more than an interval.
     const metricsFlush = startTimer(api.config.metricsFlushSeconds * 1000, () => flushQuietly(api.fleetMetrics, logger), onWorkerError);
+    const backupTimers = await startBackupTimers(composeCore(config, workerLogger('scaivault-backup')), workerLogger('scaivault-backup'), dataDir, options.env);
+    const removeRuntimeFile = writeRuntimeFile(dataDir, dynamoEndpoint);
     // Last: requests are served only once everything behind them runs.
     const apiHandler: ApiHandler = api.handler;
     const gateway = await startGateway({
@@ -222,6 +227,9 @@ export const startEmbedded = async (options: EmbeddedOptions): Promise<EmbeddedV
       stop: async () => {
         await gateway.close();
         await schedulerTimer.stop();
+        for (const timer of backupTimers) await timer.stop();
+        await composeCore(config, logger).notifier.flush();
+        removeRuntimeFile();
         await Promise.all(pollers.map((poller) => poller.stop()));
         sqs.destroy();
         await metricsFlush.stop();

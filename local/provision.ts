@@ -1,15 +1,11 @@
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput } from '../functions/adapters/dynamodb/dynamodb-table-dumper.js';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueId, type BucketDefinition, type QueueDefinition, type TableDefinition } from '../functions/runtime/definitions.js';
 
 // Creates the embedded stack's tables, queues and bucket from the same
 // definitions the CDK stateful stack deploys. Every step is idempotent.
-
-const keySchema = (partition: { name: string }, sort?: { name: string }): KeySchemaElement[] => [
-  { AttributeName: partition.name, KeyType: 'HASH' },
-  ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
-];
 
 export const ensureTable = async (client: DynamoDBClient, table: TableDefinition): Promise<void> => {
   try {
@@ -18,25 +14,7 @@ export const ensureTable = async (client: DynamoDBClient, table: TableDefinition
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
   }
-  const attributes = new Map<string, 'S' | 'N'>();
-  for (const attribute of [table.partitionKey, table.sortKey, ...table.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
-    if (attribute) attributes.set(attribute.name, attribute.type);
-  }
-  await client.send(
-    new CreateTableCommand({
-      TableName: table.id,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
-      KeySchema: keySchema(table.partitionKey, table.sortKey),
-      GlobalSecondaryIndexes: table.globalSecondaryIndexes.length
-        ? table.globalSecondaryIndexes.map((index) => ({
-            IndexName: index.indexName,
-            KeySchema: keySchema(index.partitionKey, index.sortKey),
-            Projection: { ProjectionType: 'ALL' },
-          }))
-        : undefined,
-    }),
-  );
+  await client.send(new CreateTableCommand(createTableInput(table, table.id)));
 };
 
 /** Creates a queue and its dead-letter queue; returns the main queue's URL. */

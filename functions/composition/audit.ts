@@ -104,6 +104,7 @@ export const composeAudit = (core: VaultCore, logger: Logger): Audit => {
     logger,
     verifyMsPerRun: config.audit.verifySecondsPerRun * 1000,
     steps: new SpanStepTracer(),
+    alerts: core.notifier,
   });
   const audit: Audit = {
     store,

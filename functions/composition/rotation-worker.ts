@@ -1,4 +1,5 @@
 import { DynamoDbRotationRepository } from '../adapters/dynamodb/dynamodb-rotation-repository.js';
+import { enableNotifications } from './notifications.js';
 import type { VaultConfig } from '../config.js';
 import { RotationJob } from '../domain/rotation/rotation-job.js';
 import { RotationService } from '../domain/rotation/rotation-service.js';
@@ -20,6 +21,7 @@ export interface RotationWorker {
 /** The `rotation-worker` function: rotation jobs from the rotation queue. */
 export const composeRotationWorker = (config: VaultConfig, logger: Logger): RotationWorker => {
   const core = composeCore(config, logger);
+  enableNotifications(core, logger);
   // secret.rotated and rotation.failed fan out to webhook subscribers from here too.
   composeWebhooks(core, logger);
   const audit = composeAuditTrail(core, logger);

@@ -1,10 +1,12 @@
 import middy from '@middy/core';
+import { enableNotifications } from './notifications.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAcmeRenewals } from './acme-renewals.js';
 import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
 import { TokenExpiryWarnings } from '../domain/auth/token-expiry.js';
 import { composeAudit } from './audit.js';
+import { composeBackupExports } from './backup-exports.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeKeyRotation } from './key-rotation.js';
 import { composeMetricsPublishing } from './metrics-publishing.js';
@@ -80,6 +82,7 @@ const settleAcme = async (running: Promise<{ ordered: number; failed: number }>,
  */
 export const composeScheduler = (config: VaultConfig, logger: Logger) => {
   const core = composeCore(config, logger);
+  enableNotifications(core, logger);
   // Detections fan out to webhook subscribers.
   composeWebhooks(core, logger);
   const audit = composeAudit(core, logger);
@@ -111,6 +114,7 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
         return undefined;
       });
   const expiryWarnings = new TokenExpiryWarnings(new DynamoDbTokenExpiryIndex(core.dynamodb, config.stateTable), core.events, logger);
+  const exports = composeBackupExports(core, logger);
   const runOnce = async (): Promise<SchedulerRun> => {
     // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
     // The checks run beside the work and never reject: a failing dependency is their finding.
@@ -149,6 +153,13 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       () => expiryWarnings.warn(),
       (warned) => ({ 'scaivault.tokens.warned': warned }),
     );
+    const exporting = exports
+      ? steps.step(
+          'backup export',
+          () => exports.tick(),
+          (t) => ({ 'scaivault.backup.export': t }),
+        )
+      : undefined;
     const [jobs, sealed, rotated, leases, pkiRun, warned] = await Promise.allSettled([
       jobsDue,
       audit.maintenance.sealAndVerify(),
@@ -159,6 +170,8 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     ]);
     if (pkiRun.status === 'rejected') logger.warn('pki maintenance failed', { error: describeError(pkiRun.reason) });
     if (warned.status === 'rejected') logger.warn('token expiry warnings failed; the next run tries again', { error: describeError(warned.reason) });
+    // A failing export step is its own finding (metrics, audit, alert): it never fails the run.
+    await exporting?.catch((error: unknown) => logger.error('backup export step failed', { error: describeError(error) }));
     const readiness = await checking;
     const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
     // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
@@ -166,6 +179,8 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
     await emitSchedulerSignals(core.signals, audit, published, logger);
     await acmeDue;
+    // Chat notifications raised during the run (divergence, dead letters) leave before Lambda freezes the process.
+    await core.notifier.flush();
     if (jobs.status === 'rejected') throw jobs.reason;
     if (sealed.status === 'rejected') throw sealed.reason;
     if (rotated.status === 'rejected') throw rotated.reason;

@@ -26,6 +26,7 @@ import type { AuthRepository } from '../domain/ports/auth.js';
 import type { JobRepository } from '../domain/ports/jobs.js';
 import type { KeyWrapper } from '../domain/ports/keys.js';
 import type { SecretRepository } from '../domain/ports/secrets.js';
+import { NotifierSlot } from './notifier-slot.js';
 
 /** What every ScaiVault function shares: clients, stores, crypto, auth, secrets, jobs, events and metrics. */
 export interface VaultCore {
@@ -49,6 +50,8 @@ export interface VaultCore {
   readonly jobs: JobService;
   /** Register subscribers (webhook fan-out) with `events.add`. */
   readonly events: EventBus;
+  /** Chat notifications of operational events: silent until enableNotifications (workers, scheduler) fills it. */
+  readonly notifier: NotifierSlot;
 }
 
 const createKeyWrapper = (config: VaultConfig, clients: ClientOptions): KeyWrapper =>
@@ -101,6 +104,7 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     Date.now,
     metrics,
   );
+  const notifier = new NotifierSlot();
   shared = {
     config,
     clients,
@@ -120,6 +124,7 @@ export const composeCore = (config: VaultConfig, logger: Logger): VaultCore => {
     jobRepository,
     jobs,
     events,
+    notifier,
   };
   return shared;
 };

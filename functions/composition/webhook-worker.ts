@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import { enableNotifications } from './notifications.js';
 import type { SQSRecord } from 'aws-lambda';
 import { createEgressAgent } from '../adapters/http/egress-agent.js';
 import { HttpWebhookSender } from '../adapters/http/http-webhook-sender.js';
@@ -68,6 +69,7 @@ const receivedDelivery = (record: SQSRecord, jobId: string): ReceivedDelivery =>
  */
 export const composeWebhookWorker = (config: VaultConfig, logger: Logger, options: WebhookWorkerOptions = {}): WebhookWorker => {
   const core = composeCore(config, logger);
+  enableNotifications(core, logger);
   const audit = composeAuditTrail(core, logger);
   const visibility = visibilityOf(core, options);
   const deliveries = deliveriesOf(core, logger, options.sender);

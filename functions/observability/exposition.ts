@@ -1,4 +1,4 @@
-import { CATALOGUE, DURATION_BUCKETS, KNOWN_SERIES, type MetricDefinition } from './metric-catalogue.js';
+import { CATALOGUE, KNOWN_SERIES, bucketsOf, type MetricDefinition } from './metric-catalogue.js';
 import { emptyHistogram, seriesKey, seriesLabels, type MetricsSnapshot, type SeriesValue } from './metric-registry.js';
 
 // Prometheus text exposition format 0.0.4.
@@ -15,7 +15,7 @@ const formatNumber = (value: number): string => {
   return String(value);
 };
 
-const BUCKET_LABELS = [...DURATION_BUCKETS.map(formatNumber), '+Inf'];
+const bucketLabels = (definition: MetricDefinition): string[] => [...bucketsOf(definition).map(formatNumber), '+Inf'];
 
 /** One sample as Prometheus stores it: the series name (with `_bucket`/`_sum`/`_count` for histograms), its label pairs and value. */
 export interface Sample {
@@ -30,7 +30,7 @@ const withDefaults = (definition: MetricDefinition, series: Record<string, Serie
   const known = KNOWN_SERIES[definition.name] ?? (definition.source === 'fleet' && definition.labels.length === 0 ? [[]] : []);
   for (const labels of known) {
     const key = seriesKey(labels);
-    if (result[key] === undefined) result[key] = definition.type === 'histogram' ? emptyHistogram() : 0;
+    if (result[key] === undefined) result[key] = definition.type === 'histogram' ? emptyHistogram(bucketsOf(definition)) : 0;
   }
   return result;
 };
@@ -47,9 +47,10 @@ export function* samplesOf(definition: MetricDefinition, snapshot: MetricsSnapsh
       continue;
     }
     let cumulative = 0;
+    const les = bucketLabels(definition);
     for (const [i, count] of value.buckets.entries()) {
       cumulative += count;
-      yield { name: `${definition.name}_bucket`, labels: [...labels, ['le', BUCKET_LABELS[i]!] as const], value: cumulative };
+      yield { name: `${definition.name}_bucket`, labels: [...labels, ['le', les[i]!] as const], value: cumulative };
     }
     yield { name: `${definition.name}_sum`, labels, value: value.sum };
     yield { name: `${definition.name}_count`, labels, value: value.count };

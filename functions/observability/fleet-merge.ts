@@ -1,5 +1,5 @@
 import { CAPPED_LABELS, CATALOGUE, OTHER_LABEL_VALUE, type MetricDefinition } from './metric-catalogue.js';
-import { emptyHistogram, seriesKey, seriesLabels, type HistogramValue, type MetricsSnapshot, type SeriesValue } from './metric-registry.js';
+import { seriesKey, seriesLabels, type HistogramValue, type MetricsSnapshot, type SeriesValue } from './metric-registry.js';
 
 // Pure merging of a fleet's flushed metrics. Counters and histograms are the
 // baseline (retired instances, folded) plus every instance not yet folded;
@@ -41,7 +41,8 @@ const addValue = (into: Record<string, SeriesValue>, key: string, value: SeriesV
     into[key] = ((current as number | undefined) ?? 0) + value;
     return;
   }
-  const histogram: HistogramValue = (current as HistogramValue | undefined) ?? emptyHistogram();
+  // Sized like the value: a histogram's bounds are its metric's (durations, sizes).
+  const histogram: HistogramValue = (current as HistogramValue | undefined) ?? { buckets: value.buckets.map(() => 0), sum: 0, count: 0 };
   value.buckets.forEach((count, i) => (histogram.buckets[i] = (histogram.buckets[i] ?? 0) + count));
   histogram.sum += value.sum;
   histogram.count += value.count;

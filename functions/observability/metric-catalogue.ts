@@ -22,10 +22,19 @@ export interface MetricDefinition {
   readonly help: string;
   readonly labels: readonly string[];
   readonly source: MetricSource;
+  /** A histogram's upper bounds, when not DURATION_BUCKETS (sizes, long jobs). */
+  readonly buckets?: readonly number[];
 }
 
 /** Upper bounds in seconds: 1 ms to 10 s. */
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Upper bounds in seconds for jobs of minutes: 1 s to 2 h. */
+export const JOB_DURATION_BUCKETS: readonly number[] = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600, 7200];
+/** Upper bounds in bytes: 64 KiB to 64 GiB. */
+export const SIZE_BUCKETS: readonly number[] = [2 ** 16, 2 ** 20, 2 ** 24, 2 ** 26, 2 ** 28, 2 ** 30, 2 ** 32, 2 ** 34, 2 ** 36];
+/** A histogram's upper bounds. */
+export const bucketsOf = (definition: MetricDefinition): readonly number[] => definition.buckets ?? DURATION_BUCKETS;
 
 /** Labels whose values come from users (identities, tenants): capped to the top N plus `other`. */
 export const CAPPED_LABELS: ReadonlySet<string> = new Set(['identity', 'tenant', 'provider']);
@@ -298,6 +307,45 @@ export const METRICS = {
     ['within'],
     'Tokens that expire within the window (1h, 24h), read from the token expiry index.',
   ),
+  dbBackups: metric('scaivault_db_backup_total', 'counter', 'fleet', [], 'Backup attempts of every table (embedded snapshots, scheduled exports).'),
+  dbBackupsFailed: metric('scaivault_db_backup_failed_total', 'counter', 'fleet', [], 'Backup attempts that failed.'),
+  dbBackupDuration: {
+    ...metric('scaivault_db_backup_duration_seconds', 'histogram', 'fleet', [], 'Duration of backups, failed ones included, in seconds.'),
+    buckets: JOB_DURATION_BUCKETS,
+  },
+  dbBackupSize: {
+    ...metric('scaivault_db_backup_size_bytes', 'histogram', 'fleet', [], 'Size of each successful backup, in bytes (compressed).'),
+    buckets: SIZE_BUCKETS,
+  },
+  dbBackupLastSuccess: metric(
+    'scaivault_db_backup_last_success_timestamp_seconds',
+    'gauge',
+    'latest',
+    [],
+    'When a backup last succeeded anywhere in the fleet (Unix seconds).',
+  ),
+  restoreDrillLastSuccess: metric(
+    'scaivault_restore_drill_last_success_timestamp_seconds',
+    'gauge',
+    'latest',
+    [],
+    'When a restore drill last proved a backup restorable (Unix seconds).',
+  ),
+  restoreDrillCheck: metric(
+    'scaivault_restore_drill_check',
+    'gauge',
+    'latest',
+    ['check'],
+    "The last restore drill's result per check (manifest, sha256, counts, decrypt, audit_chain): 1 passed, 0 failed; a check not reached keeps its last result.",
+  ),
+  restoreDrills: metric('scaivault_restore_drills_total', 'counter', 'fleet', ['result'], 'Restore drills run, by result (success or failed).'),
+  notificationDeliveries: metric(
+    'scaivault_notification_deliveries_total',
+    'counter',
+    'fleet',
+    ['channel', 'status'],
+    'Chat notifications of operational events, by channel (slack, json) and status (sent, failed, throttled: a 429 not retried, suppressed: over the hourly budget).',
+  ),
   buildInfo: metric('scaivault_build_info', 'gauge', 'state', ['version'], 'Always 1; the version label names the running build.'),
   keyRotationActive: metric('scaivault_key_rotation_active', 'gauge', 'state', ['tenant'], "1 while the tenant's data-key rotation is re-sealing, else 0."),
   keyRotationProgress: metric(
@@ -341,6 +389,9 @@ export const KNOWN_SERIES: Readonly<Partial<Record<string, readonly (readonly st
   [METRICS.auditSeals.name]: [['success'], ['failed']],
   [METRICS.jobsRetry.name]: JOB_QUEUES.map((queue) => [queue]),
   [METRICS.jobsCompleted.name]: JOB_QUEUES.flatMap((queue) => JOB_RESULTS.map((result) => [queue, result])),
+  [METRICS.dbBackups.name]: [[]],
+  [METRICS.dbBackupsFailed.name]: [[]],
+  [METRICS.restoreDrills.name]: [['success'], ['failed']],
 };
 export const CATALOGUE: readonly MetricDefinition[] = Object.values(METRICS);
 export const definitionOf = (name: string): MetricDefinition | undefined => CATALOGUE.find((m) => m.name === name);

@@ -1,4 +1,4 @@
-import { DURATION_BUCKETS, type MetricDefinition } from './metric-catalogue.js';
+import { DURATION_BUCKETS, bucketsOf, type MetricDefinition } from './metric-catalogue.js';
 
 // One instance's metrics: cumulative counters and histograms since the
 // instance started, and its current gauges. Snapshots are plain JSON so they
@@ -23,7 +23,11 @@ export const seriesLabels = (key: string): string[] => (key === '' ? [] : key.sp
 /** Distinct values one instance keeps per label before folding the rest into `other`. */
 const LOCAL_LABEL_LIMIT = 1000;
 
-export const emptyHistogram = (): HistogramValue => ({ buckets: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+export const emptyHistogram = (bounds: readonly number[] = DURATION_BUCKETS): HistogramValue => ({
+  buckets: new Array(bounds.length + 1).fill(0),
+  sum: 0,
+  count: 0,
+});
 
 export class MetricRegistry {
   private readonly values = new Map<string, Map<string, SeriesValue>>();
@@ -44,11 +48,12 @@ export class MetricRegistry {
     const series = this.series(metric, labels);
     let histogram = series.map.get(series.key) as HistogramValue | undefined;
     if (!histogram) {
-      histogram = emptyHistogram();
+      histogram = emptyHistogram(bucketsOf(metric));
       series.map.set(series.key, histogram);
     }
-    let index = DURATION_BUCKETS.findIndex((bound) => seconds <= bound);
-    if (index === -1) index = DURATION_BUCKETS.length;
+    const bounds = bucketsOf(metric);
+    let index = bounds.findIndex((bound) => seconds <= bound);
+    if (index === -1) index = bounds.length;
     histogram.buckets[index] = (histogram.buckets[index] ?? 0) + 1;
     histogram.sum += seconds;
     histogram.count += 1;

@@ -4,6 +4,7 @@ import { auditEventTypeLabel, METRICS } from './metric-catalogue.js';
 import type { MetricRegistry } from './metric-registry.js';
 import { RequestWindow } from './request-window.js';
 import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder } from '../domain/ports/metrics.js';
+import type { OperationalAlerts } from '../domain/ports/notifications.js';
 
 /**
  * Records each series where its event happens; the one writer of the registry.
@@ -12,6 +13,8 @@ import type { AuditSealMetrics, JobAttemptOutcome, JobMetrics, MetricsRecorder }
 export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetrics {
   /** This instance's requests over the last 5 minutes, for `/v1/admin/status`. */
   readonly recentRequests = new RequestWindow(300);
+  /** Where events that must reach a human go besides CloudWatch (chat); set once the notifier is composed. */
+  alerts: OperationalAlerts | undefined;
 
   constructor(
     readonly registry: MetricRegistry,
@@ -83,6 +86,12 @@ export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetri
   deadLettered(queue: JobQueueName): void {
     this.registry.inc(METRICS.jobsDeadLetter, [queue]);
     this.signals?.emit('jobsDeadLettered');
+    this.alerts?.alert({
+      event: 'job.dead_lettered',
+      summary: `a ${queue} job failed its last attempt and was dead-lettered`,
+      severity: 'critical',
+      at: Date.now(),
+    });
   }
 
   auditWritten(outcome: string, eventType: string): void {
@@ -116,6 +125,27 @@ export class VaultMetrics implements MetricsRecorder, JobMetrics, AuditSealMetri
   webhookDelivery(success: boolean, seconds: number): void {
     this.registry.inc(METRICS.webhookDeliveries, [success ? 'success' : 'failed']);
     this.registry.observe(METRICS.webhookDeliveryDuration, [], seconds);
+  }
+
+  backupFinished(ok: boolean, seconds: number, bytes: number, finishedAtSeconds: number): void {
+    this.registry.inc(METRICS.dbBackups);
+    this.registry.observe(METRICS.dbBackupDuration, [], seconds);
+    if (!ok) {
+      this.registry.inc(METRICS.dbBackupsFailed);
+      return;
+    }
+    this.registry.observe(METRICS.dbBackupSize, [], bytes);
+    this.registry.set(METRICS.dbBackupLastSuccess, [], finishedAtSeconds);
+  }
+
+  drillFinished(checks: Readonly<Record<string, boolean | undefined>>, ok: boolean, finishedAtSeconds: number): void {
+    for (const [check, passed] of Object.entries(checks)) if (passed !== undefined) this.registry.set(METRICS.restoreDrillCheck, [check], passed ? 1 : 0);
+    this.registry.inc(METRICS.restoreDrills, [ok ? 'success' : 'failed']);
+    if (ok) this.registry.set(METRICS.restoreDrillLastSuccess, [], finishedAtSeconds);
+  }
+
+  notificationDelivery(channel: string, status: string): void {
+    this.registry.inc(METRICS.notificationDeliveries, [channel, status]);
   }
 
   dynamoDbCall(seconds: number): void {

@@ -102,6 +102,22 @@ export const ENV = {
   acmeCallTimeoutMs: 'SCAIVAULT_ACME_CALL_TIMEOUT_MS',
   /** How long one order may wait for validation and issuance in all. */
   acmeOrderBudgetMs: 'SCAIVAULT_ACME_ORDER_BUDGET_MS',
+  /** Embedded backups: where they go (`<data dir>/backups`), how often (minutes, 0 = never), how many are kept. */
+  backupDir: 'SCAIVAULT_BACKUP_DIR',
+  backupIntervalMinutes: 'SCAIVAULT_BACKUP_INTERVAL_MINUTES',
+  backupKeep: 'SCAIVAULT_BACKUP_KEEP',
+  /** How often the latest backup is restored into scratch tables and proved (minutes, 0 = never). */
+  restoreDrillIntervalMinutes: 'SCAIVAULT_RESTORE_DRILL_INTERVAL_MINUTES',
+  /** AWS: the bucket the scheduler's DynamoDB exports (ExportTableToPointInTime) go to, and how often (hours). */
+  backupExportBucket: 'SCAIVAULT_BACKUP_EXPORT_BUCKET',
+  backupExportIntervalHours: 'SCAIVAULT_BACKUP_EXPORT_INTERVAL_HOURS',
+  /** Chat notifications of operational events: a Slack-compatible incoming webhook and/or a generic JSON one. */
+  notifySlackWebhookUrl: 'SCAIVAULT_NOTIFY_SLACK_WEBHOOK_URL',
+  notifyJsonWebhookUrl: 'SCAIVAULT_NOTIFY_JSON_WEBHOOK_URL',
+  notifyMaxPerHour: 'SCAIVAULT_NOTIFY_MAX_PER_HOUR',
+  notifyTimeoutMs: 'SCAIVAULT_NOTIFY_TIMEOUT_MS',
+  /** The `[environment]` every notification starts with. */
+  environment: 'SCAIVAULT_ENVIRONMENT',
 } as const;
 
 export interface AttributeDefinition {

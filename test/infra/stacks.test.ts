@@ -266,14 +266,17 @@ describe('stateful stack', () => {
         .filter((p) => p.Properties.Bucket.Ref === logBucketId)
         .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement));
       expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
-      // Only the S3 logging service writes there, and only logs of the audit bucket in this account.
+      // Only the S3 logging service writes there, and only logs of the audit bucket (and the backup export bucket) in this account.
       const delivery = statements.filter((s: Json) => s.Effect === 'Allow');
-      expect(delivery).toHaveLength(1);
-      expect(delivery[0]).toMatchObject({
-        Action: 's3:PutObject',
-        Principal: { Service: 'logging.s3.amazonaws.com' },
-        Condition: { ArnLike: { 'aws:SourceArn': arnOf(bucketId()) }, StringEquals: { 'aws:SourceAccount': ENV.account } },
-      });
+      const exportBucketId = logicalId(statefulStack, statefulStack.backups.exportBucket);
+      expect(delivery.map((s: Json) => s.Condition.ArnLike['aws:SourceArn'])).toEqual([arnOf(bucketId()), arnOf(exportBucketId)]);
+      for (const statement of delivery) {
+        expect(statement).toMatchObject({
+          Action: 's3:PutObject',
+          Principal: { Service: 'logging.s3.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': ENV.account } },
+        });
+      }
     });
 
     it('refuses any anchor write without If-None-Match, so an anchor is written once', () => {
@@ -483,7 +486,9 @@ describe('stateless stack', () => {
     it('is written by every function, and stays append-only: no role may update or delete its items', () => {
       const functions = [statelessStack.api, statelessStack.rotationWorker, statelessStack.webhookWorker, statelessStack.scheduler, statelessStack.auditExport];
       for (const fn of functions) {
-        const granted = actionsByResource(forService(roleStatements(synth, fn), 'dynamodb'));
+        // The scheduler's point-in-time export of the table reads it whole, and changes no item (backups.test.ts).
+        const own = roleStatements(synth, fn).filter((s) => !s.sid?.startsWith('BackupExport'));
+        const granted = actionsByResource(forService(own, 'dynamodb'));
         expect(granted.get(auditTableArn()), fn.name).toEqual(AUDIT_DYNAMODB_ACTIONS);
         for (const index of auditIndexArns()) expect(granted.get(index), fn.name).toEqual(['dynamodb:Query']);
       }

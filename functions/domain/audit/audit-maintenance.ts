@@ -4,6 +4,7 @@
 import { describeError } from '../errors.js';
 import type { EventPublisher } from '../ports/events.js';
 import type { AuditAnchors, AuditStore } from '../ports/audit.js';
+import type { OperationalAlerts } from '../ports/notifications.js';
 import type { DomainLogger } from '../ports/logging.js';
 import { UNTRACED_STEPS, type StepTracer } from '../ports/tracing.js';
 import type { AuditDetectionMetrics, AuditSealMetrics } from '../ports/metrics.js';
@@ -40,6 +41,8 @@ export interface AuditMaintenanceParts {
   readonly now?: () => number;
   /** Seal, detect and verify show as steps of the scheduler's run (untraced unless given). */
   readonly steps?: StepTracer;
+  /** A divergence also reaches the on-call chat. */
+  readonly alerts?: OperationalAlerts;
 }
 
 /** An after-the-fact record of a background action: a failure to write it is logged, the action stands. False when it was lost. */
@@ -167,6 +170,13 @@ export class AuditMaintenance {
   private async reportDivergence(divergence: NonNullable<VerifyResult['divergence']>): Promise<void> {
     const { logger, log } = this.parts;
     logger.error('audit chain divergence', { block: divergence.blockSeq, event_id: divergence.eventId ?? null, reason: divergence.reason });
+    this.parts.alerts?.alert({
+      event: 'audit.divergence',
+      summary: `the audit chain diverges at block ${divergence.blockSeq}`,
+      error: divergence.reason,
+      severity: 'critical',
+      at: (this.parts.now ?? Date.now)(),
+    });
     const details = { block: divergence.blockSeq, reason: divergence.reason, ...(divergence.eventId ? { event_id: divergence.eventId } : {}) };
     await log
       .record({ type: 'audit.divergence', outcome: 'error', identityId: SCHEDULER_IDENTITY, details })

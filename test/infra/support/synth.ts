@@ -80,6 +80,7 @@ export const defineApp = async (): Promise<DefinedApp> => {
     alarmTopic: statefulStack.alarmTopic,
     stage: 'test',
     bundleDir,
+    backups: statefulStack.backups,
   });
   return { app, statefulStack, statelessStack, bundleDir, dispose: () => rm(bundleDir, { recursive: true, force: true }) };
 };

@@ -84,6 +84,15 @@ export const METRIC_CATALOGUE: readonly string[] = [
   'scaivault_audit_events_unsealed',
   'scaivault_audit_chain_head_block',
   'scaivault_tokens_expiring_soon',
+  'scaivault_db_backup_total',
+  'scaivault_db_backup_failed_total',
+  'scaivault_db_backup_duration_seconds',
+  'scaivault_db_backup_size_bytes',
+  'scaivault_db_backup_last_success_timestamp_seconds',
+  'scaivault_restore_drill_last_success_timestamp_seconds',
+  'scaivault_restore_drill_check',
+  'scaivault_restore_drills_total',
+  'scaivault_notification_deliveries_total',
 ];
 
 /** The seven alerts of the operator page, in its order, under its names. */
