@@ -6,10 +6,7 @@ import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-
 import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
 import { type Audit, composeAudit } from '../composition/audit.js';
 import { composeHealth } from '../composition/health.js';
-import { composeDynamic } from '../composition/dynamic.js';
-import { composeAcme } from '../composition/acme.js';
-import { composeKeyRotation } from '../composition/key-rotation.js';
-import { composePki } from '../composition/pki.js';
+import { lazyServices } from '../composition/lazy-services.js';
 import type { VaultConfig } from '../config.js';
 import { RateLimiter } from '../domain/rate-limit/rate-limiter.js';
 import { CloudWatchRequestMetrics } from '../observability/cloudwatch-metrics.js';
@@ -19,6 +16,8 @@ import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type RequestState, type VaultContext } from '../http/api-app.js';
 import { API_ROUTES, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
+import type { KeyRouteServices } from '../routes/keys/key-routes.js';
+import type { PkiRouteServices } from '../routes/pki/pki-routes.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from '../http/middleware.js';
@@ -119,6 +118,27 @@ const handlerOf = (core: VaultCore, app: ApiApp<ApiRouteServices>, logger: Logge
     .handler(withRequestSpan(withDeadline(config.requestDeadlineMs, dispatch, pastDeadline)));
 };
 
+/**
+ * Dynamic secrets, ACME, data-key rotation and the PKI: composed, with their
+ * libraries, on the first request that calls them (see lazy-services.ts).
+ */
+const rarelyUsedServices = (core: VaultCore, audit: Audit, logger: Logger) => {
+  const dynamic = lazyServices(async () => {
+    const { dynamicConfig, leases } = (await import('./dynamic.js')).composeDynamic(core, logger);
+    return { dynamicConfig, leases };
+  });
+  return {
+    dynamicConfig: dynamic.dynamicConfig,
+    leases: dynamic.leases,
+    acme: lazyServices(async () => (await import('./acme.js')).composeAcme(core)),
+    keyRotation: lazyServices<KeyRouteServices['keyRotation']>(async () => (await import('./key-rotation.js')).composeKeyRotation(core, audit.log, logger)),
+    pki: lazyServices<PkiRouteServices['pki']>(async () => {
+      const { cas, issuer, revocation } = (await import('./pki.js')).composePki(core, logger);
+      return { cas, issuer, revocation };
+    }),
+  };
+};
+
 /** The composition root of the `api` function: every adapter and service, wired once per container. */
 export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const core = composeCore(config, logger);
@@ -147,11 +167,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobs: core.jobs,
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
-    // Dynamic secrets: engines, roles and leases (pg is loaded at the first database call, not here).
-    ...composeDynamic(core, logger),
-    acme: composeAcme(core),
-    keyRotation: composeKeyRotation(core, audit.log, logger),
-    pki: composePki(core, logger),
+    ...rarelyUsedServices(core, audit, logger),
     ...routeTableServices(),
   };
   return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };

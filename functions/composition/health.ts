@@ -1,7 +1,5 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
-import { DynamoDbDynamicRepository } from '../adapters/dynamodb/dynamodb-dynamic-repository.js';
-import { composePki } from './pki.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
 import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
@@ -15,7 +13,6 @@ import { KeyProviderProbe } from '../domain/health/key-provider-probe.js';
 import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
-import { readLeaseGauges } from '../observability/lease-metrics.js';
 import { type AuditChainState, StateGauges } from '../observability/state-gauges.js';
 import type { AuditTrail } from './audit.js';
 import type { VaultCore } from './vault-core.js';
@@ -54,9 +51,16 @@ const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & Audit
       queueDepth: async (queue) => (queueUrls[queue] ? sqsQueueCounts(sqs, queueUrls[queue]) : undefined),
       oldestPendingAgeSeconds: (queue) => oldestPendingAgeSeconds(dynamodb, config.stateTable, queue, Date.now()),
       auditChain: () => readAuditChain(audit),
-      leaseGauges: () => readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable)),
+      // The lease and PKI gauges load their stores with the first scrape, not with the api's cold start.
+      leaseGauges: async () => {
+        const [{ readLeaseGauges }, { DynamoDbDynamicRepository }] = await Promise.all([
+          import('../observability/lease-metrics.js'),
+          import('../adapters/dynamodb/dynamodb-dynamic-repository.js'),
+        ]);
+        return readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable));
+      },
       keyRotations: () => rotations.list(),
-      certificateGauges: () => composePki(core).gauges(),
+      certificateGauges: async () => (await import('./pki.js')).composePki(core).gauges(),
       tokensExpiringWithin: (seconds) => {
         const now = Date.now();
         return tokenExpiry.countExpiring(now, now + seconds * 1000);

@@ -103,13 +103,16 @@ describe('signals operators of other vaults look for', () => {
       sumOf(samples, name, labels) - sumOf(before, name, labels);
     const written = await vault.request('PUT', '/v1/secrets/signals/anchored', { body: { value: 'anchored-value' } });
     expect(written.status).toBe(201);
+    const [writeEvent] = (await vault.request('GET', '/v1/audit/events?path=signals/anchored')).body.events as { type: string }[];
+    // The api's counters reach a scrape with its next flush, the seal's with the scheduler's: wait for both.
     const sealed = await scrapeUntil(
-      (samples) => moved(samples, 'scaivault_audit_seals_total', { result: 'success' }) >= 1 && samples.has('scaivault_audit_chain_head_block'),
+      (samples) =>
+        moved(samples, 'scaivault_audit_seals_total', { result: 'success' }) >= 1 &&
+        samples.has('scaivault_audit_chain_head_block') &&
+        moved(samples, 'scaivault_audit_events_total', { event_type: writeEvent!.type }) >= 1,
       'a successful seal',
     );
     expect(moved(sealed, 'scaivault_audit_seal_duration_seconds_count')).toBeGreaterThanOrEqual(1);
-    const [writeEvent] = (await vault.request('GET', '/v1/audit/events?path=signals/anchored')).body.events as { type: string }[];
-    expect(moved(sealed, 'scaivault_audit_events_total', { event_type: writeEvent!.type })).toBeGreaterThanOrEqual(1);
 
     // The audit bucket disappears: every anchor is refused, the sealer fails its runs.
     const bucket = String(vault.logLines().find((line) => line.message === 'embedded stack ready')?.audit_bucket);

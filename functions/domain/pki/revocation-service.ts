@@ -10,21 +10,9 @@ import { caPath, type CaService } from './ca-service.js';
 import { NO_PKI_METRICS, type PkiMetrics } from './issuer-service.js';
 import { ocspRespond } from './ocsp.js';
 import { loadX509, signingParams } from './x509.js';
+import { REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
 
-/** RFC 5280 §5.3.1 reason codes by name (7 is unused). */
-export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-export type RevocationReason = keyof typeof REVOCATION_REASONS;
+export { REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
 
 export interface RevocationSettings {
   /** How long a CRL is valid (nextUpdate); the scheduler rebuilds it well before. */

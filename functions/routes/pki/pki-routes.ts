@@ -1,10 +1,12 @@
 // `/v1/pki`: tenant CAs, roles, issue and sign, the certificate inventory and
 // revocation; the CRL and OCSP responder of each CA are unauthenticated.
 import * as z from 'zod';
+import type { Principal } from '../../domain/auth/principal.js';
 import type { CaService } from '../../domain/pki/ca-service.js';
 import type { IssuerService } from '../../domain/pki/issuer-service.js';
 import { EXT_KEY_USAGES, KEY_USAGES } from '../../domain/pki/role-policy.js';
-import { REVOCATION_REASONS, type RevocationReason, type RevocationService } from '../../domain/pki/revocation-service.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../../domain/pki/revocation-reasons.js';
+import type { RevocationService } from '../../domain/pki/revocation-service.js';
 import { CA_KEY_TYPES } from '../../domain/ports/pki.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type PublicRequest, type Reply, type Responses, type RouteGroup, type RouteRequest } from '../../http/route.js';
@@ -24,7 +26,12 @@ import {
 } from './pki-json.js';
 
 export interface PkiRouteServices {
-  readonly pki: { readonly cas: CaService; readonly issuer: IssuerService; readonly revocation: RevocationService };
+  /** What the routes call: every member async, so the api can compose the PKI on its first call (lazy-services.ts). */
+  readonly pki: {
+    readonly cas: Pick<CaService, 'list' | 'get' | 'importCa' | 'importSigned' | 'createRoot' | 'createIntermediate'>;
+    readonly issuer: Pick<IssuerService, 'issue' | 'sign' | 'putRole' | 'getRole' | 'listRoles' | 'deleteRole'>;
+    readonly revocation: Pick<RevocationService, 'revoke' | 'crl' | 'ocsp' | 'tidy' | 'listCertificates' | 'getCertificate'>;
+  };
 }
 
 const MAX_TTL = 30 * 365 * 86_400;
@@ -88,17 +95,17 @@ const listQuery = z.strictObject({ limit: positiveIntegerQuery(500), cursor: z.s
 type CaRequest<B = undefined, Q = unknown> = RouteRequest<B, Q, z.infer<typeof caParams>>;
 type RoleRequest<B = undefined> = RouteRequest<B, unknown, z.infer<typeof roleParams>>;
 
+/** A generated root, or an intermediate's key and CSR. */
+const createGenerated = (cas: PkiRouteServices['pki']['cas'], principal: Principal, body: Exclude<z.infer<typeof createCaBody>, { type: 'import' }>) => {
+  const spec = { name: body.name, commonName: body.common_name, keyType: body.key_type, keyBackend: body.key_backend, ttlSeconds: body.ttl };
+  return body.type === 'root' ? cas.createRoot(principal, spec) : cas.createIntermediate(principal, spec);
+};
+
 const createCa = async ({ pki }: PkiRouteServices, { principal, body, audit }: RouteRequest<z.infer<typeof createCaBody>>) => {
   const ca =
     body.type === 'import'
       ? await pki.cas.importCa(principal, { name: body.name, certificatePem: body.certificate, privateKeyPem: body.private_key, chainPem: body.chain })
-      : await (body.type === 'root' ? pki.cas.createRoot : pki.cas.createIntermediate).call(pki.cas, principal, {
-          name: body.name,
-          commonName: body.common_name,
-          keyType: body.key_type,
-          keyBackend: body.key_backend,
-          ttlSeconds: body.ttl,
-        });
+      : await createGenerated(pki.cas, principal, body);
   audit.detail('ca_id', ca.caId);
   return json(201, caJson(ca), { location: `/v1/pki/cas/${ca.caId}` });
 };
