@@ -1,7 +1,6 @@
 // Readiness checks and the state gauges: shared by the api (probes, scrapes) and the scheduler (checks every run, pushes).
 import { s3Client } from '../adapters/aws-clients.js';
 import { oldestPendingAgeSeconds } from '../adapters/dynamodb/dynamodb-outbox.js';
-import { DynamoDbKeyRotationStore } from '../adapters/dynamodb/dynamodb-key-rotation-store.js';
 import { DynamoDbScheduledChecks } from '../adapters/dynamodb/dynamodb-scheduled-checks.js';
 import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
 import { DynamoDbTableProbe } from '../adapters/dynamodb/dynamodb-table-probe.js';
@@ -37,7 +36,6 @@ const probesOf = ({ config, dynamodb, sqs, keyWrapper, clients }: VaultCore): De
 
 const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & AuditGauge) => {
   const { config, authRepository, secretRepository, sqs, dynamodb } = core;
-  const rotations = new DynamoDbKeyRotationStore(dynamodb, config.stateTable);
   const queueUrls: Record<JobQueueName, string | undefined> = {
     rotation: config.rotationQueueUrl,
     webhook: config.webhookQueueUrl,
@@ -59,7 +57,10 @@ const stateGaugesOf = (core: VaultCore, audit: Pick<AuditTrail, 'store'> & Audit
         ]);
         return readLeaseGauges(new DynamoDbDynamicRepository(dynamodb, config.stateTable));
       },
-      keyRotations: () => rotations.list(),
+      keyRotations: async () => {
+        const { DynamoDbKeyRotationStore } = await import('../adapters/dynamodb/dynamodb-key-rotation-store.js');
+        return new DynamoDbKeyRotationStore(dynamodb, config.stateTable).list();
+      },
       certificateGauges: async () => (await import('./pki.js')).composePki(core).gauges(),
       tokensExpiringWithin: (seconds) => {
         const now = Date.now();

@@ -1,4 +1,4 @@
-import { progressRatio, sealedItemCounts } from '../domain/crypto/key-rotation.js';
+import { progressRatio, sealedItemCounts } from '../domain/crypto/key-rotation-progress.js';
 import type { KeyRotation } from '../domain/ports/keys.js';
 import { TOKEN_EXPIRY_WINDOWS } from '../domain/auth/token-expiry.js';
 import { JOB_QUEUES, type JobQueueName } from '../domain/jobs/jobs.js';

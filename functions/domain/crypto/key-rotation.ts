@@ -27,6 +27,8 @@ import type { KeyRotation, KeyRotationStore, SealedItemKind, SealedItemRef } fro
 import type { DomainLogger } from '../ports/logging.js';
 import type { KeyManager } from './key-manager.js';
 
+export { progressRatio, sealedItemCounts } from './key-rotation-progress.js';
+
 export const KEY_ROTATION_IDENTITY = 'system:key-rotation';
 
 export interface KeyRotationOptions {
@@ -58,13 +60,6 @@ export interface KeyRotationParts {
   readonly options: KeyRotationOptions;
   readonly now?: () => number;
 }
-
-/** The fraction of a rotation done: 0 while counting, 1 once finished or when nothing lagged. */
-export const progressRatio = (rotation: KeyRotation): number => {
-  if (rotation.state === 'finished') return 1;
-  if (rotation.phase === 'count') return 0;
-  return rotation.total === 0 ? 1 : Math.min(1, rotation.done / rotation.total);
-};
 
 export class KeyRotationService {
   private readonly now: () => number;
@@ -293,14 +288,3 @@ export class KeyRotationService {
 }
 
 const emptyPass = (kind: string) => ({ kind, cursor: undefined, passActive: 0, passOlder: 0 });
-
-/**
- * Items under the active key and under older ones, for the sealed-items gauge: as counted, less
- * (and plus) what has been re-sealed since. `activeItems` holds the count phase's tally until the end.
- */
-export const sealedItemCounts = (rotation: KeyRotation): { active: number; older: number } => {
-  if (rotation.state === 'finished') return { active: rotation.activeItems, older: 0 };
-  if (rotation.phase === 'count') return { active: rotation.activeItems, older: rotation.olderItems };
-  const moved = Math.min(rotation.done, rotation.total);
-  return { active: rotation.activeItems + moved, older: rotation.total - moved };
-};

@@ -1,6 +1,6 @@
 // Data-key rotations on the wire.
 import * as z from 'zod';
-import { progressRatio } from '../../domain/crypto/key-rotation.js';
+import { progressRatio } from '../../domain/crypto/key-rotation-progress.js';
 import type { KeyRotation } from '../../domain/ports/keys.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 
