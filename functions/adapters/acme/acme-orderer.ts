@@ -6,7 +6,7 @@ import type { JWK } from 'jose';
 import type { Dispatcher } from 'undici';
 import type { AcmeOrderer, ChallengeSolver, OrderRequest, OrderResult } from '../../domain/ports/acme.js';
 import type { Tracing } from '../../observability/tracing.js';
-import { loadX509 } from '../x509/load-x509.js';
+import { loadX509 } from '../../domain/pki/x509.js';
 import { AcmeClient, AcmeError, type AcmeAuthorization, type AcmeOrder } from './acme-client.js';
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

@@ -13,13 +13,11 @@ export type X509 = typeof import('@peculiar/x509');
 
 let loading: Promise<X509> | undefined;
 
+/** The library, with Node's WebCrypto as its provider; PKI and ACME both load it here. */
 export const loadX509 = (): Promise<X509> =>
-  // tsyringe (inside @peculiar/x509) needs the Reflect metadata functions before it loads.
-  (loading ??= import('./reflect-metadata.js')
-    .then(({ installReflectMetadata }) => {
-      installReflectMetadata();
-      return import('@peculiar/x509');
-    })
+  // tsyringe (inside @peculiar/x509) needs the Reflect metadata API before it loads.
+  (loading ??= import('reflect-metadata')
+    .then(() => import('@peculiar/x509'))
     .then((x509) => {
       x509.cryptoProvider.set(webcrypto as never);
       return x509;
