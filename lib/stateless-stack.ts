@@ -186,6 +186,7 @@ export class StatelessStack extends Stack {
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
       .bindAuditTrail(auditTrail)
       .bindAuditBucket(props.auditBucket, 'verify')
+      .bindPki(props.auditBucket)
       .bindRootTokenSecret(props.rootTokenSecret)
       .bindMetricsTokenSecret(props.metricsTokenSecret)
       .bindTelemetry(telemetry);
@@ -236,6 +237,7 @@ export class StatelessStack extends Stack {
       .bindQueue(props.auditExportQueue, AUDIT_EXPORT_QUEUE.envVar, 'send')
       .bindAuditTrail(auditTrail)
       .bindAuditBucket(props.auditBucket, 'seal')
+      .bindPki(props.auditBucket)
       .bindTelemetry(telemetry);
     if (props.backups) this.scheduler.bindBackupExports(props.backups, [props.stateTable, props.metricsTable, props.auditTable]);
 

@@ -15,6 +15,8 @@ import {
   AUDIT_ANCHOR_PREFIX,
   AUDIT_BUCKET,
   AUDIT_EXPORT_PREFIX,
+  PKI_CRL_PREFIX,
+  PKI_KMS_KEY_TAG,
   AUDIT_TABLE,
   ENV,
   LAMBDA_NODE_MAJOR,
@@ -345,6 +347,36 @@ export class VaultFunction extends Construct {
       this.allowKeyViaService('AuditBucketKey', bucket.encryptionKey, 's3', writes ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt']);
     }
     return this.env(envVar, bucket.bucketName);
+  }
+
+  /**
+   * The PKI: signed CRLs published under `pki/` of the audit bucket, and CA keys in
+   * KMS (`key_backend: "kms"`): created only with ScaiVault's CA tag, and only keys
+   * carrying that tag may sign or give their public key. The envelope key is not one.
+   */
+  bindPki(bucket: s3.IBucket): this {
+    const crls = [bucket.arnForObjects(`${PKI_CRL_PREFIX}*`)];
+    this.allow('PkiCrls', ['s3:PutObject'], crls);
+    if (bucket.encryptionKey) this.allowKeyViaService('PkiCrlsKey', bucket.encryptionKey, 's3', ['kms:GenerateDataKey']);
+    const tagged = { [`aws:RequestTag/${PKI_KMS_KEY_TAG.key}`]: PKI_KMS_KEY_TAG.value };
+    const keys = Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'PkiCaKeyCreate', actions: ['kms:CreateKey', 'kms:TagResource'], resources: ['*'], conditions: { StringEquals: tagged } }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PkiCaKeyUse',
+        actions: ['kms:GetPublicKey', 'kms:Sign'],
+        resources: [keys],
+        conditions: { StringEquals: { [`aws:ResourceTag/${PKI_KMS_KEY_TAG.key}`]: PKI_KMS_KEY_TAG.value } },
+      }),
+    );
+    acknowledgeWildcardResources(
+      this,
+      [...crls, '*', keys],
+      'CRL objects are keyed by tenant and CA id and CA keys are created at run time: creation requires, and signing is confined to, the ScaiVault CA tag.',
+    );
+    return this;
   }
 
   /**

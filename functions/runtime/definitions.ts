@@ -226,6 +226,10 @@ export const QUEUES: readonly QueueDefinition[] = [ROTATION_QUEUE, WEBHOOK_QUEUE
 /** Where the sealer anchors blocks, and where exports and their manifests go, in the audit bucket. */
 export const AUDIT_ANCHOR_PREFIX = 'audit/blocks/';
 export const AUDIT_EXPORT_PREFIX = 'audit/exports/';
+/** Where each CA's signed CRL is published for relying parties: `pki/<tenant>/<ca id>/crl.der|pem`. */
+export const PKI_CRL_PREFIX = 'pki/';
+/** The tag every KMS key ScaiVault creates for a CA (`key_backend: "kms"`) carries: its IAM grants are scoped by it. */
+export const PKI_KMS_KEY_TAG = { key: 'scaivault:purpose', value: 'pki-ca' } as const;
 
 export const AUDIT_BUCKET: BucketDefinition = {
   id: 'scaivault-audit',

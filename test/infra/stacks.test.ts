@@ -29,6 +29,8 @@ import {
   refOf,
   resolveImports as resolveWith,
   roleStatements,
+  PKI_SIDS,
+  withoutPki,
   synthesize,
   indexArns,
   type Json,
@@ -62,7 +64,8 @@ const apiFunctionId = () => logicalId(statelessStack, statelessStack.api.functio
 const apiFunction = () => statelessJson.Resources[apiFunctionId()];
 
 /** Every statement in the identity policies attached to the api function's role, cross-stack refs resolved. */
-const apiStatements = () => roleStatements(synth, statelessStack.api);
+const apiStatements = () => withoutPki(roleStatements(synth, statelessStack.api));
+const pkiStatements = (fn: Parameters<typeof roleStatements>[1]) => roleStatements(synth, fn).filter((s) => PKI_SIDS.has(s.sid ?? ''));
 
 beforeAll(async () => {
   synth = await synthesize();
@@ -431,6 +434,21 @@ describe('stateless stack', () => {
       expect([...new Set(secrets.flatMap((s) => s.actions))]).toEqual(['secretsmanager:GetSecretValue']);
       expect(secrets.flatMap((s) => s.resources)).toEqual(expect.arrayContaining([refOf(ids.secret), refOf(ids.metricsSecret)]));
       expect(secrets.flatMap((s) => s.resources)).toHaveLength(2);
+    });
+
+    it('publishes CRLs under pki/ and creates and uses only KMS keys tagged as ScaiVault CA keys (api and scheduler)', () => {
+      for (const fn of [statelessStack.api, statelessStack.scheduler]) {
+        const bySid = new Map(pkiStatements(fn).map((s) => [s.sid, s]));
+        expect(bySid.get('PkiCrls')?.actions).toEqual(['s3:PutObject']);
+        expect(bySid.get('PkiCrls')?.resources).toEqual([objectArn(statefulIds().bucket, 'pki/*')]);
+        const create = bySid.get('PkiCaKeyCreate');
+        expect([...(create?.actions ?? [])].sort()).toEqual(['kms:CreateKey', 'kms:TagResource']);
+        // CreateKey has no resource to name: the request must carry the CA tag.
+        expect(create?.condition).toEqual({ StringEquals: { 'aws:RequestTag/scaivault:purpose': 'pki-ca' } });
+        const use = bySid.get('PkiCaKeyUse');
+        expect([...(use?.actions ?? [])].sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+        expect(use?.condition).toEqual({ StringEquals: { 'aws:ResourceTag/scaivault:purpose': 'pki-ca' } });
+      }
     });
   });
 

@@ -31,6 +31,7 @@ import {
   refOf,
   resolveImports as resolveWith,
   roleStatements,
+  withoutPki,
   rowsFor,
   synthesize,
   indexArns,
@@ -136,7 +137,8 @@ const functionOf = (worker: WorkerExpectation) => worker.of(synth.statelessStack
 const functionId = (worker: WorkerExpectation) => statelessId(functionOf(worker).function);
 const functionResource = (worker: WorkerExpectation) => statelessJson.Resources[functionId(worker)];
 /** The worker's own statements; the scheduler's backup exports (VaultBackups.exportStatements) are asserted in backups.test.ts. */
-const statementsOf = (worker: WorkerExpectation): Statement[] => roleStatements(synth, functionOf(worker)).filter((s) => !s.sid?.startsWith('BackupExport'));
+const statementsOf = (worker: WorkerExpectation): Statement[] =>
+  withoutPki(roleStatements(synth, functionOf(worker))).filter((s) => !s.sid?.startsWith('BackupExport'));
 const alarms = (): Json[] => Object.values(synth.stateless.findResources('AWS::CloudWatch::Alarm'));
 
 const queueIds = (): Record<QueueName, string> => ({

@@ -1,4 +1,5 @@
 import type { KeySpec, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { PKI_KMS_KEY_TAG } from '../../runtime/definitions.js';
 import { kmsSdk, type KmsSender } from './kms-sdk.js';
 import type { AsymmetricKeyProvider, CaSigner, KeyType, ManagedKey } from '../../domain/ports/pki.js';
 
@@ -35,7 +36,7 @@ export class AwsKmsCaKeys implements AsymmetricKeyProvider {
 
   constructor(
     private readonly client: KmsSender,
-    private readonly tags: Readonly<Record<string, string>> = { 'scaivault:purpose': 'pki-ca' },
+    private readonly tags: Readonly<Record<string, string>> = { [PKI_KMS_KEY_TAG.key]: PKI_KMS_KEY_TAG.value },
   ) {}
 
   async createKey(keyType: KeyType, description: string): Promise<ManagedKey> {

@@ -156,6 +156,10 @@ export const roleStatements = (synth: Synthesized, fn: VaultFunction): Statement
   );
 };
 
+/** The PKI's grants (VaultFunction.bindPki): checked on their own in stacks.test.ts, left out of the data-service checks. */
+export const PKI_SIDS: ReadonlySet<string> = new Set(['PkiCrls', 'PkiCrlsKey', 'PkiCaKeyCreate', 'PkiCaKeyUse']);
+export const withoutPki = (statements: Statement[]): Statement[] => statements.filter((s) => !PKI_SIDS.has(s.sid ?? ''));
+
 export const forService = (statements: Statement[], service: string) =>
   statements.filter((s) => s.actions.some((a) => a === '*' || a.startsWith(`${service}:`)));
 
