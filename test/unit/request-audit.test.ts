@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalKeyWrapper } from '../../functions/adapters/local-key/local-key-wrapper.js';
 import { AuditHmac, AuditLog } from '../../functions/domain/audit/audit-log.js';
 import { DependencyUnavailableError } from '../../functions/domain/errors.js';
@@ -28,9 +28,8 @@ describe('RequestAudit: a read recorded ahead', () => {
   it('writes one record, while the read runs, that stands as the outcome when the read returns the version it names', async () => {
     const { store, audit, records } = setup();
     audit.recordAhead({ version: 3 });
-    // Started before the read resolves: the store has been asked to append already.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(store.appendBatches).toEqual([1]);
+    // Started before the read resolves: the store is asked to append while the outcome is still unknown.
+    await vi.waitFor(() => expect(store.appendBatches).toEqual([1]), { timeout: 2000, interval: 1 });
     audit.detail('version', 3);
     await audit.outcome(200);
     expect(records()).toEqual([{ eventId: expect.any(String), outcome: 'success', status: 200, details: { version: 3 } }]);
