@@ -7,14 +7,26 @@ import { deadLetterQueueId, type BucketDefinition, type QueueDefinition, type Ta
 // Creates the embedded stack's tables, queues and bucket from the same
 // definitions the CDK stateful stack deploys. Every step is idempotent.
 
-export const ensureTable = async (client: DynamoDBClient, table: TableDefinition): Promise<void> => {
+/** The table's status, or undefined when it does not exist. */
+const tableStatus = async (client: DynamoDBClient, name: string): Promise<string | undefined> => {
   try {
-    await client.send(new DescribeTableCommand({ TableName: table.id }));
-    return;
+    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus;
   } catch (error) {
-    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw error;
   }
-  await client.send(new CreateTableCommand(createTableInput(table, table.id)));
+};
+
+/** Creates the table if it is missing, and returns once it is ACTIVE: a CREATING table refuses item calls. */
+export const ensureTable = async (client: DynamoDBClient, table: TableDefinition, timeoutMs = 30_000): Promise<void> => {
+  let status = await tableStatus(client, table.id);
+  if (status === undefined) status = (await client.send(new CreateTableCommand(createTableInput(table, table.id)))).TableDescription?.TableStatus;
+  const deadline = Date.now() + timeoutMs;
+  while (status !== 'ACTIVE') {
+    if (Date.now() > deadline) throw new Error(`table ${table.id} is still ${status ?? 'missing'} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    status = await tableStatus(client, table.id);
+  }
 };
 
 /** Creates a queue and its dead-letter queue; returns the main queue's URL. */
