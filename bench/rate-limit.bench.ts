@@ -41,7 +41,7 @@ export const runRateLimitSimulation = async (): Promise<Record<string, number>> 
       const name = `${rate}/s over ${instances} instances`;
       report(
         `rate limit ${name}: bucket writes/s`,
-        `${result.peakWritesPerSecond} peak, ${result.meanWritesPerSecond.toFixed(0)} mean`,
+        `${result.peakWritesPerSecond} at the busiest second after warm-up, ${result.meanWritesPerSecond.toFixed(0)} on average over the whole run (warm-up's first leases included)`,
         '≤ 100/s',
         result.peakWritesPerSecond <= 100,
       );

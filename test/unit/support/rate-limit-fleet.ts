@@ -20,7 +20,7 @@ export interface SimulationResult {
   readonly admittedPerSecond: number;
   /** What the fleet should admit: the offered rate, or the configured rate when above it. */
   readonly expectedPerSecond: number;
-  /** Bucket writes in the busiest whole second after the warm-up, in the first second (every instance's first lease), and on average. */
+  /** Bucket writes in the busiest whole second after the warm-up, in the first second (every instance's first lease), and on average over the whole run, warm-up included. */
   readonly peakWritesPerSecond: number;
   readonly firstSecondWrites: number;
   readonly meanWritesPerSecond: number;
