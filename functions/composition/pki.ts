@@ -48,8 +48,11 @@ const publisherOf = ({ config, clients }: VaultCore): CrlPublisher =>
   config.auditBucket ? new S3CrlPublisher(s3Client(clients), config.auditBucket) : { publish: async () => undefined };
 
 const composed = new WeakMap<VaultCore, Pki>();
+/** Whoever composes the PKI first (a scrape's gauges need no logger), a later caller's logger still gets its warnings. */
+const loggers = new WeakMap<VaultCore, Pick<Logger, 'warn'>>();
 
 export const composePki = (core: VaultCore, logger?: Pick<Logger, 'warn'>): Pki => {
+  if (logger) loggers.set(core, logger);
   const existing = composed.get(core);
   if (existing) return existing;
   const { dynamodb, config, keys, auth, metrics, events } = core;
@@ -59,7 +62,7 @@ export const composePki = (core: VaultCore, logger?: Pick<Logger, 'warn'>): Pki 
   const cas = new CaService(repository, keys, auth, caKeys, PKI_SETTINGS.signerCacheMs);
   const issuer = new IssuerService(repository, cas, auth, inventory, metrics, events);
   const onPublishError = (error: unknown, caId: string) =>
-    logger?.warn('crl publication to the audit bucket failed', { ca_id: caId, error: describeError(error) });
+    loggers.get(core)?.warn('crl publication to the audit bucket failed', { ca_id: caId, error: describeError(error) });
   const revocation = new RevocationService(repository, inventory, cas, auth, publisherOf(core), PKI_SETTINGS, metrics, events, Date.now, onPublishError);
   const maintenance = new PkiMaintenance(repository, inventory, revocation, PKI_SETTINGS, events);
   const pki: Pki = { cas, issuer, revocation, inventory, repository, maintenance, gauges: () => readPkiGauges(inventory, repository, Date.now()) };
