@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from '../../functions/adapters/http/http-notification-channel.js';
+import { retryAfterMs } from '../../functions/adapters/http/retry-after.js';
 import { formatNotification, hourWindow, operationalEventOf, truncate } from '../../functions/domain/notifications/notification-service.js';
 
 describe('notification formatting', () => {

@@ -4,6 +4,7 @@ import { calculateJwkThumbprint, FlattenedSign, importJWK, type JWK } from 'jose
 import type { Dispatcher } from 'undici';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 import { tracedFetch } from '../traced-fetch.js';
+import { retryAfterMs } from '../http/retry-after.js';
 
 /** The ACME server answered with an error document (RFC 7807) or an unusable answer. */
 export class AcmeError extends Error {
@@ -79,14 +80,6 @@ const ERROR_PREFIX = 'urn:ietf:params:acme:error:';
 const BAD_NONCE_RETRIES = 3;
 
 const publicJwkOf = (jwk: JWK): JWK => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y });
-
-/** Retry-After as milliseconds (seconds or an HTTP date), or undefined. */
-export const retryAfterMs = (header: string | null, now = Date.now()): number | undefined => {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-};
 
 const problemOf = async (response: Response): Promise<AcmeError> => {
   const text = await response.text().catch(() => '');

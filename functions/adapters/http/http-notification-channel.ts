@@ -3,17 +3,10 @@
 import type { Dispatcher } from 'undici';
 import type { ChannelName, ChannelResponse, NotificationChannel } from '../../domain/ports/notifications.js';
 import { EgressRefusedError } from './egress-guard.js';
+import { retryAfterMs } from './retry-after.js';
 
 /** Slack's documented limit for a message's `text`; a generic receiver gets a more modest one. */
 export const CHANNEL_LIMITS: Record<ChannelName, number> = { slack: 40_000, json: 16_000 };
-
-/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
-export const retryAfterMs = (value: string | null, now: number = Date.now()): number | undefined => {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-};
 
 /** An error's class, never its message: a URL in a message would leak the webhook's credential. */
 const errorClass = (error: unknown): string => {
