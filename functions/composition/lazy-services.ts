@@ -2,6 +2,7 @@
 // requests never touch (PKI, ACME, dynamic secrets, data-key rotation): their
 // domain code, adapters and libraries load with the first call that needs them,
 // as a chunk of their own, not with every cold start.
+import { lazyModule } from '../adapters/lazy-sdk.js';
 
 /** Every member a function returning a Promise, or an object of such members: what can be called before it exists. */
 export type AsyncOnly<T> = {
@@ -21,12 +22,7 @@ type Member = (...args: unknown[]) => Promise<unknown>;
  * (again after a failed load), then calls the real method on its real owner.
  */
 export const lazyServices = <T extends AsyncOnly<T>>(load: () => Promise<T>): T => {
-  let loading: Promise<T> | undefined;
-  const loaded = (): Promise<T> =>
-    (loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    }));
+  const loaded = lazyModule(load);
   const at = (path: readonly PropertyKey[]): unknown =>
     new Proxy(() => undefined, {
       // Not a thenable: `await` on a member must not mistake it for a promise.
