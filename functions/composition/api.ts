@@ -15,13 +15,14 @@ import { describeError, type Logger } from '../observability/logger.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { httpTracing, withRequestSpan } from '../observability/tracing-middleware.js';
 import { ApiApp, type RequestState, type VaultContext } from '../http/api-app.js';
-import { API_ROUTES, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
+import { apiRouter, routeTableServices, type ApiRouteServices } from '../routes/route-table.js';
 import type { KeyRouteServices } from '../routes/keys/key-routes.js';
 import type { PkiRouteServices } from '../routes/pki/pki-routes.js';
+import type { RouteDefinition } from '../http/route.js';
 import type { AuthService } from '../domain/auth/auth-service.js';
 import type { FleetMetrics } from '../observability/fleet-metrics.js';
 import { accessLog, problemErrors, requestContext, requestMetrics } from '../http/middleware.js';
-import { Router } from '../http/router.js';
+import type { GroupRouter } from '../http/router.js';
 import { withDeadline } from '../http/request-deadline.js';
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempotency-store.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../domain/errors.js';
@@ -79,7 +80,13 @@ const metricsTokensOf = (config: VaultConfig, clients: VaultCore['clients']): Ac
     : fixedTokens(config.metricsToken);
 
 /** The dispatcher: routes, rate limits, the audit trail and idempotency keys around the route groups. */
-const apiAppOf = (core: VaultCore, audit: Audit, services: ApiRouteServices, logger: Logger): ApiApp<ApiRouteServices> => {
+const apiAppOf = (
+  core: VaultCore,
+  audit: Audit,
+  router: GroupRouter<RouteDefinition<ApiRouteServices>>,
+  services: ApiRouteServices,
+  logger: Logger,
+): ApiApp<ApiRouteServices> => {
   const { config, dynamodb, metrics, auth } = core;
   const rateLimiter = new RateLimiter(new DynamoDbRateLimitStore(dynamodb, config.stateTable), config.rateLimits, Date.now, metrics);
   const onAuditLost = (error: unknown, state: RequestState) =>
@@ -93,7 +100,7 @@ const apiAppOf = (core: VaultCore, audit: Audit, services: ApiRouteServices, log
     metrics.requestStarted(state.category);
   };
   const idempotency = idempotencyOf(core, logger);
-  return new ApiApp({ router: new Router(API_ROUTES), services, auth, rateLimiter, audit: audit.log, idempotency, onAuditLost, onRouted });
+  return new ApiApp({ router, services, auth, rateLimiter, audit: audit.log, idempotency, onAuditLost, onRouted });
 };
 
 type ApiHandler = Api['handler'];
@@ -144,6 +151,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const core = composeCore(config, logger);
   const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
   const audit = composeAudit(core, logger);
+  const router = apiRouter();
   const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
   const services = {
     config,
@@ -168,7 +176,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     jobRepository: core.jobRepository,
     rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
     ...rarelyUsedServices(core, audit, logger),
-    ...routeTableServices(),
+    ...routeTableServices(router),
   };
-  return { ...services, handler: handlerOf(core, apiAppOf(core, audit, services, logger), logger) };
+  return { ...services, handler: handlerOf(core, apiAppOf(core, audit, router, services, logger), logger) };
 };

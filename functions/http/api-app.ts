@@ -12,7 +12,7 @@ import { validateRequest, type ValidatedRequest } from './edge-validation.js';
 import { toProblem } from './problem.js';
 import { RequestAudit } from './request-audit.js';
 import { CHANGE_METHODS, type AuthenticatedRouteDefinition, type Reply, type RouteDefinition } from './route.js';
-import type { Router } from './router.js';
+import type { GroupRouter } from './router.js';
 
 /** What one request learned about itself, for its log line and response headers. */
 export interface RequestState {
@@ -64,7 +64,7 @@ const rateLimitHeaders = (decision: RateLimitDecision): Record<string, string> =
 });
 
 export interface ApiAppParts<S> {
-  readonly router: Router<RouteDefinition<S>>;
+  readonly router: GroupRouter<RouteDefinition<S>>;
   readonly services: S;
   readonly auth: AuthService;
   readonly rateLimiter: RateLimiter;
@@ -91,7 +91,7 @@ const beforeAnyChange = (thrown: unknown, state: RequestState): unknown =>
 
 /** Routes one API Gateway event: match, validate, authenticate, rate limit, run the route with its group's services. */
 export class ApiApp<S> {
-  private readonly router: Router<RouteDefinition<S>>;
+  private readonly router: GroupRouter<RouteDefinition<S>>;
   private readonly services: S;
   private readonly auth: AuthService;
   private readonly rateLimiter: RateLimiter;
@@ -108,7 +108,7 @@ export class ApiApp<S> {
 
   async dispatch(event: APIGatewayProxyEventV2, state: RequestState): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method;
-    const { route, params } = this.router.match(method, event.rawPath);
+    const { route, params } = await this.router.match(method, event.rawPath);
     state.route = route.pattern;
     state.category = route.category;
     state.path = params.path ?? route.pattern;

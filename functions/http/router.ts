@@ -68,3 +68,64 @@ const decode = (raw: string): string => {
     throw new ValidationError('path is not valid percent-encoding', 'path');
   }
 };
+
+/** A route group the router loads on the first request under one of its path prefixes. */
+export interface LazyGroup<R extends RoutePattern> {
+  readonly name: string;
+  /** Every route of the group lies under one of these (the prefix itself, or below it past a `/`). */
+  readonly prefixes: readonly string[];
+  readonly load: () => Promise<{ readonly name: string; readonly routes: readonly R[] }>;
+}
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+
+/** The literal start of a pattern, up to its first parameter: every path it matches begins with it. */
+const literalLead = (pattern: string): string => {
+  const brace = pattern.indexOf('{');
+  return brace < 0 ? pattern : pattern.slice(0, pattern.lastIndexOf('/', brace));
+};
+
+/**
+ * Routes over groups loaded on first use: a request loads only the groups whose prefixes hold
+ * its path, and is matched against their routes in the table's order. A group whose route
+ * strays outside its prefixes is refused at load, so matching never misses a route.
+ */
+export class GroupRouter<R extends RoutePattern> {
+  private readonly loaded = new Map<string, Promise<readonly R[]>>();
+  private readonly routers = new Map<string, Router<R>>();
+
+  constructor(private readonly groups: readonly LazyGroup<R>[]) {}
+
+  async match(method: string, rawPath: string): Promise<MatchedRoute<R>> {
+    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const candidates = this.groups.filter((group) => group.prefixes.some((prefix) => under(path, prefix)));
+    if (candidates.length === 0) throw new HttpError(404, 'no such endpoint');
+    const key = candidates.map((group) => group.name).join(' ');
+    let router = this.routers.get(key);
+    if (!router) {
+      router = new Router((await Promise.all(candidates.map((group) => this.routesOf(group)))).flat());
+      this.routers.set(key, router);
+    }
+    return router.match(method, path);
+  }
+
+  /** Every group, loaded: for the OpenAPI document and the features the status reports. */
+  all(): Promise<{ readonly name: string; readonly routes: readonly R[] }[]> {
+    return Promise.all(this.groups.map(async (group) => ({ name: group.name, routes: await this.routesOf(group) })));
+  }
+
+  private routesOf(group: LazyGroup<R>): Promise<readonly R[]> {
+    let routes = this.loaded.get(group.name);
+    if (!routes) {
+      routes = group.load().then(({ routes: loaded }) => {
+        const stray = loaded.find((route) => !group.prefixes.some((prefix) => under(literalLead(route.pattern), prefix)));
+        if (stray) throw new Error(`route ${stray.method} ${stray.pattern} lies outside group ${group.name}'s prefixes ${group.prefixes.join(', ')}`);
+        return loaded;
+      });
+      // A failed load (a chunk unreadable for a moment) is tried again by the next request.
+      routes.catch(() => this.loaded.delete(group.name));
+      this.loaded.set(group.name, routes);
+    }
+    return routes;
+  }
+}

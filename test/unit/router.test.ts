@@ -2,7 +2,8 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { HttpError } from '../../functions/http/problem.js';
-import { Router } from '../../functions/http/router.js';
+import { GroupRouter, Router } from '../../functions/http/router.js';
+import { API_ROUTE_GROUPS, loadApiRoutes } from '../../functions/routes/route-table.js';
 
 const route = (method: string, pattern: string, category = pattern) => ({
   method,
@@ -97,5 +98,76 @@ describe('Router.match', () => {
   it('exposes the routes it was built with', () => {
     expect(router.routes.map((r) => r.category)).toContain('versions');
     expect(router.routes).toHaveLength(9);
+  });
+});
+
+describe('GroupRouter', () => {
+  const groupsOf = (loads: string[]) => {
+    const lazy = (name: string, prefixes: string[], routes: ReturnType<typeof route>[]) => ({
+      name,
+      prefixes,
+      load: async () => {
+        loads.push(name);
+        return { name, routes };
+      },
+    });
+    return [
+      lazy('health', ['/v1/health'], [route('GET', '/v1/health', 'health')]),
+      lazy('rotation', ['/v1/secrets'], [route('POST', '/v1/secrets/{path+}/rotate', 'rotate')]),
+      lazy('secrets', ['/v1/secrets'], [route('GET', '/v1/secrets/{path+}', 'read'), route('POST', '/v1/secrets/{path+}', 'write')]),
+      lazy('pki', ['/v1/pki'], [route('GET', '/v1/pki/{ca}/crl', 'crl')]),
+    ];
+  };
+
+  it('loads only the groups whose prefixes hold the path, once, and matches in the table order', async () => {
+    const loads: string[] = [];
+    const router = new GroupRouter(groupsOf(loads));
+    expect((await router.match('GET', '/v1/health')).route.category).toBe('health');
+    expect(loads).toEqual(['health']);
+    // Both groups under /v1/secrets load; the rotation route comes first, as in the table.
+    expect(await router.match('POST', '/v1/secrets/app/db/rotate')).toMatchObject({ route: { category: 'rotate' }, params: { path: 'app/db' } });
+    expect((await router.match('GET', '/v1/secrets/app/db/')).route.category).toBe('read');
+    expect(loads.sort()).toEqual(['health', 'rotation', 'secrets']);
+  });
+
+  it('answers 404 for a path under no prefix without loading anything, and 405 across the loaded groups', async () => {
+    const loads: string[] = [];
+    const router = new GroupRouter(groupsOf(loads));
+    await expect(router.match('GET', '/v1/secretsx')).rejects.toMatchObject({ status: 404 });
+    await expect(router.match('GET', '/v1/nothing')).rejects.toMatchObject({ status: 404 });
+    expect(loads).toEqual([]);
+    const error = await router.match('DELETE', '/v1/secrets/app').catch((thrown: HttpError) => thrown);
+    expect(error).toMatchObject({ status: 405 });
+    expect((error as HttpError).headers.allow!.split(', ').sort()).toEqual(['GET', 'POST']);
+  });
+
+  it('refuses a group whose route lies outside its prefixes, and tries a failed load again', async () => {
+    let attempts = 0;
+    const router = new GroupRouter([
+      { name: 'stray', prefixes: ['/v1/a'], load: async () => ({ name: 'stray', routes: [route('GET', '/v1/ab/{x}')] }) },
+      {
+        name: 'flaky',
+        prefixes: ['/v1/b'],
+        load: async () => {
+          attempts += 1;
+          if (attempts === 1) throw new Error('chunk unreadable');
+          return { name: 'flaky', routes: [route('GET', '/v1/b', 'b')] };
+        },
+      },
+    ]);
+    await expect(router.match('GET', '/v1/a')).rejects.toThrow(/outside group stray/);
+    await expect(router.match('GET', '/v1/b')).rejects.toThrow('chunk unreadable');
+    expect((await router.match('GET', '/v1/b')).route.category).toBe('b');
+  });
+
+  it("holds the api's table: every route lies under its group's prefixes and matches itself", async () => {
+    const routes = await loadApiRoutes();
+    expect(routes.length).toBeGreaterThan(70);
+    const router = new GroupRouter(API_ROUTE_GROUPS);
+    for (const apiRoute of routes) {
+      const path = apiRoute.pattern.replace(/\{\w+\+?\}/g, 'x');
+      const matched = await router.match(apiRoute.method, path);
+      expect(matched.route.pattern, `${apiRoute.method} ${apiRoute.pattern}`).toBe(new Router(routes).match(apiRoute.method, path).route.pattern);
+    }
   });
 });

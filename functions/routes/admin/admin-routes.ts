@@ -24,15 +24,15 @@ export interface AdminRouteServices {
   readonly syslog: Pick<SyslogForwarder, 'test'> | undefined;
   /** This instance's requests over the last interval. */
   readonly recentRequests: () => RequestWindowStats;
-  /** Derived from the route groups the api was composed with. */
-  readonly features: Features;
+  /** Derived from the route groups the api was composed with (loading them all, once). */
+  readonly features: () => Promise<Features>;
 }
 
 const status = async (services: AdminRouteServices, { principal }: RouteRequest) => {
   const { config } = services;
   await services.auth.requireOperator(principal);
   const checkedAt = new Date().toISOString();
-  const [readiness, key] = await Promise.all([services.health.readiness(), services.keyWrapper.describe().catch(() => null)]);
+  const [readiness, key, features] = await Promise.all([services.health.readiness(), services.keyWrapper.describe().catch(() => null), services.features()]);
   const recent = services.recentRequests();
   return json(200, {
     version: config.version,
@@ -43,7 +43,7 @@ const status = async (services: AdminRouteServices, { principal }: RouteRequest)
     requests: { interval_seconds: recent.intervalSeconds, total: recent.total, scope: 'instance' },
     status: readiness.ready ? 'healthy' : 'degraded',
     key_provider: key ? { provider: key.provider, key_id: key.keyId, state: key.state } : { provider: services.keyWrapper.provider, state: 'unreachable' },
-    features: services.features,
+    features,
     telemetry: { prometheus: true, tracing: services.tracingEnabled, cloudwatch_emf: config.cloudWatchNamespace !== undefined },
     health: Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, check.status])),
     cache: cacheJson(services.keyCache.stats()),

@@ -4,10 +4,10 @@ import { routesOver, type RouteGroup } from '../../http/route.js';
 
 export interface OpenApiRouteServices {
   /** The document, built once from the route table the api was composed with. */
-  readonly openApiDocument: () => Record<string, unknown>;
+  readonly openApiDocument: () => Promise<Record<string, unknown>>;
 }
 
-const describeApi = async ({ openApiDocument }: OpenApiRouteServices) => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' });
+const describeApi = async ({ openApiDocument }: OpenApiRouteServices) => json(200, await openApiDocument(), { 'cache-control': 'public, max-age=300' });
 
 const route = routesOver<OpenApiRouteServices>();
 

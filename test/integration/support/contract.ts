@@ -3,7 +3,7 @@
 // body must fit the schema declared for it (problem+json for errors).
 import type { RouteDefinition } from '../../../functions/http/route.js';
 import { Router } from '../../../functions/http/router.js';
-import { API_ROUTES } from '../../../functions/routes/route-table.js';
+import { loadApiRoutes } from '../../../functions/routes/route-table.js';
 import { problemSchema } from '../../../functions/routes/schemas.js';
 
 export interface ObservedResponse {
@@ -12,7 +12,7 @@ export interface ObservedResponse {
   readonly text: string;
 }
 
-const router = new Router<RouteDefinition<never>>(API_ROUTES);
+const router = new Router<RouteDefinition<never>>(await loadApiRoutes());
 
 const mediaType = (contentType: string | null): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
