@@ -66,26 +66,33 @@ export class DeliverWebhook {
   ) {}
 
   async deliver(message: DeliveryMessage): Promise<DeliveryDecision> {
-    const job = await this.jobs.get(message.jobId);
-    if (!job || job.kind !== DELIVER_WEBHOOK) {
-      this.logger.warn('webhook message names no delivery job; dropped', { job_id: message.jobId });
-      return DONE;
-    }
-    // Already finished: a redelivered or re-sent message has no further effect.
-    if (job.status !== 'pending') return DONE;
+    // Claimed before the job is read: the read under the lease is the one that counts, so a read before it would be a wasted call.
     const holder = randomUUID();
     const leaseMs = this.settings.timeoutMs + LEASE_MARGIN_MS;
-    if (!(await this.repository.claimDelivery(job.jobId, holder, this.now(), leaseMs))) {
+    if (!(await this.repository.claimDelivery(message.jobId, holder, this.now(), leaseMs))) {
+      // A finished job keeps its lease until it runs out: a copy that comes later is done.
+      if ((await this.jobs.get(message.jobId))?.status !== 'pending') return DONE;
       // Another copy is being delivered right now; look again once its lease is over.
       return { action: 'retry', delaySeconds: visibilitySeconds(leaseMs) };
     }
+    let settled = false;
     try {
-      // Read again under the lease: a copy that finished the job between the first read and the claim has released it by now.
-      const claimed = await this.jobs.get(job.jobId);
-      if (claimed?.status !== 'pending') return DONE;
-      return await this.attempt(claimed, message);
+      const job = await this.jobs.get(message.jobId);
+      if (!job || job.kind !== DELIVER_WEBHOOK) {
+        this.logger.warn('webhook message names no delivery job; dropped', { job_id: message.jobId });
+        settled = true;
+        return DONE;
+      }
+      // Already finished: a redelivered or re-sent message has no further effect.
+      settled = job.status !== 'pending';
+      if (settled) return DONE;
+      const decision = await this.attempt(job, message);
+      settled = decision === DONE;
+      return decision;
     } finally {
-      await this.repository.releaseDelivery(job.jobId, holder).catch(() => undefined);
+      // A job settled for good needs no release: any later copy that claims the lease reads it finished. A retry
+      // (or an error) releases it, so the next copy of the message is not turned away until the lease runs out.
+      if (!settled) await this.repository.releaseDelivery(message.jobId, holder).catch(() => undefined);
     }
   }
 
