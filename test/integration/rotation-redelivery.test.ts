@@ -32,6 +32,10 @@ class RecordingQueue implements JobQueue {
   async send(queue: JobQueueName, jobId: string): Promise<void> {
     this.sent.push({ queue, jobId });
   }
+  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]> {
+    for (const jobId of jobIds) this.sent.push({ queue, jobId });
+    return [];
+  }
 }
 
 describe('rotation jobs against DynamoDB: redelivery and schedules', () => {

@@ -1,4 +1,4 @@
-import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { context as otelContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +39,22 @@ describe('SqsJobQueue', () => {
     await queue.send('webhook', 'whd_0123456789');
     expect(sent[0]!.MessageAttributes).toBeUndefined();
     await expect(queue.send('audit-export', 'exp_0123456789')).rejects.toThrow('no URL configured for the audit-export queue');
+  });
+
+  it('sends ten messages a request and answers the ids SQS did not take, or a whole batch whose request failed', async () => {
+    const batches: SendMessageBatchCommand['input'][] = [];
+    const client = {
+      send: async (command: SendMessageBatchCommand) => {
+        batches.push(command.input);
+        if (batches.length === 2) throw new Error('throttled');
+        return batches.length === 1 ? { Failed: [{ Id: '4', SenderFault: false, Code: 'InternalError' }] } : {};
+      },
+    } as unknown as SQSClient;
+    const queue = new SqsJobQueue(client, URLS, new Tracing(CONFIG, undefined));
+    const ids = Array.from({ length: 23 }, (_, i) => `whd_${String(i).padStart(10, '0')}`);
+    const unsent = await queue.sendAll('webhook', ids);
+    expect(batches.map((batch) => batch.Entries?.length)).toEqual([10, 10, 3]);
+    expect(batches[0]!.Entries![3]).toMatchObject({ Id: '3', MessageBody: `{"job_id":"${ids[3]}"}` });
+    expect([...unsent].sort()).toEqual([ids[4], ...ids.slice(10, 20)].sort());
   });
 });

@@ -134,10 +134,20 @@ describe('webhook fan-out', () => {
     const fixture = await webhookFixture();
     const jobRepository = new InMemoryJobRepository();
     const sent: { jobId: string }[] = [];
+    const batches: number[] = [];
+    const refused = new Set<string>();
     const warnings: string[] = [];
-    const jobs = new JobService(jobRepository, { send: async (_queue, jobId) => void sent.push({ jobId }) }, { warn: (m) => void warnings.push(m) });
+    const queue = {
+      send: async (_queue: string, jobId: string) => void sent.push({ jobId }),
+      sendAll: async (_queue: string, jobIds: readonly string[]) => {
+        batches.push(jobIds.length);
+        for (const jobId of jobIds) if (!refused.has(jobId)) sent.push({ jobId });
+        return jobIds.filter((jobId) => refused.has(jobId));
+      },
+    };
+    const jobs = new JobService(jobRepository, queue, { warn: (m) => void warnings.push(m) });
     const publisher = new WebhookEventPublisher(fixture.repository, jobs, { warn: (m) => void warnings.push(m) });
-    return { ...fixture, jobRepository, sent, warnings, publisher };
+    return { ...fixture, jobRepository, sent, batches, refused, warnings, publisher };
   };
 
   it('submits one delivery job per matching subscription of the event tenant', async () => {
@@ -181,6 +191,18 @@ describe('webhook fan-out', () => {
     // Key order in the data does not change the event's identity; its content does.
     expect(eventIdOf(event({ data: { type: 'password', version: 1, path: 'db/password' } }))).toBe(eventIdOf(event()));
     expect(eventIdOf(event({ occurredAt: '2026-03-01T00:00:00.001Z' }))).not.toBe(eventIdOf(event()));
+  });
+
+  it('sends a fan-out in one queue request, and leaves a job the queue refused unsent for the scheduler to re-send', async () => {
+    const { webhooks, admin, publisher, jobRepository, sent, batches, refused, warnings } = await setup();
+    for (const host of ['a', 'b', 'c']) await webhooks.create(admin, { url: `https://${host}.example/`, eventTypes: ['secret.created'] });
+    const jobIds = (await webhooks.list(admin)).map((webhook) => deliveryJobId(eventIdOf(event()), webhook.webhookId));
+    refused.add(jobIds[1]!);
+    await publisher.publish(event());
+    expect(batches).toEqual([3]);
+    expect(sent.map((s) => s.jobId).sort()).toEqual([jobIds[0], jobIds[2]].sort());
+    expect(jobIds.map((jobId) => jobRepository.jobs.get(jobId)?.sentAt !== undefined)).toEqual([true, false, true]);
+    expect(warnings).toEqual(['job send failed; the scheduler will re-send it']);
   });
 
   it('never throws: a storage failure is logged, not raised to the writer of the secret', async () => {

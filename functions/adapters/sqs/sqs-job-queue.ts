@@ -1,4 +1,4 @@
-import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import { context as otelContext, type TextMapSetter } from '@opentelemetry/api';
 import type { JobQueueName } from '../../domain/jobs/jobs.js';
 import type { JobQueue } from '../../domain/ports/jobs.js';
@@ -6,6 +6,8 @@ import { logContext } from '../../observability/log-context.js';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 
 type MessageAttributes = Record<string, MessageAttributeValue>;
+
+const SEND_BATCH_LIMIT = 10;
 
 const attributeSetter: TextMapSetter<MessageAttributes> = {
   set: (carrier, key, value) => {
@@ -26,20 +28,55 @@ export class SqsJobQueue implements JobQueue {
   ) {}
 
   async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number } = {}): Promise<void> {
+    const attributes = this.attributes();
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.urlOf(queue),
+        MessageBody: JSON.stringify({ job_id: jobId }),
+        DelaySeconds: options.delaySeconds,
+        MessageAttributes: attributes,
+      }),
+    );
+  }
+
+  /** Ten messages a request (SQS's batch limit), the batches concurrently; answers the ids not sent. */
+  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]> {
+    const queueUrl = this.urlOf(queue);
+    const attributes = this.attributes();
+    const batches = Array.from({ length: Math.ceil(jobIds.length / SEND_BATCH_LIMIT) }, (_, i) =>
+      jobIds.slice(i * SEND_BATCH_LIMIT, (i + 1) * SEND_BATCH_LIMIT),
+    );
+    const unsent = await Promise.all(
+      batches.map(async (batch) => {
+        try {
+          const { Failed = [] } = await this.client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: batch.map((jobId, index) => ({ Id: String(index), MessageBody: JSON.stringify({ job_id: jobId }), MessageAttributes: attributes })),
+            }),
+          );
+          return Failed.map((failure) => batch[Number(failure.Id)]).filter((jobId): jobId is string => jobId !== undefined);
+        } catch {
+          return batch;
+        }
+      }),
+    );
+    return unsent.flat();
+  }
+
+  private urlOf(queue: JobQueueName): string {
     const queueUrl = this.queueUrls[queue];
     if (!queueUrl) throw new Error(`no URL configured for the ${queue} queue`);
+    return queueUrl;
+  }
+
+  /** The sender's trace and request id, or undefined outside both. */
+  private attributes(): MessageAttributes | undefined {
     const attributes: MessageAttributes = {};
     this.tracing.inject(otelContext.active(), attributes, attributeSetter);
     // The request that queued the job: the worker's log lines carry it beside the job id.
     const requestId = logContext().request_id;
     if (typeof requestId === 'string') attributes.request_id = { DataType: 'String', StringValue: requestId };
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: JSON.stringify({ job_id: jobId }),
-        DelaySeconds: options.delaySeconds,
-        MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
-      }),
-    );
+    return Object.keys(attributes).length > 0 ? attributes : undefined;
   }
 }

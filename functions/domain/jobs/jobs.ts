@@ -55,12 +55,33 @@ export class JobService {
    * caller: the job is durable and the scheduler re-sends it.
    */
   async submit(job: Omit<Job, 'createdAt' | 'status'>): Promise<Job> {
+    const current = await this.record(job);
+    if (current.status === 'pending') await this.send(current).catch(() => undefined);
+    return current;
+  }
+
+  /**
+   * Several jobs of one queue, as `submit` does each, with their messages sent
+   * in batches: one fan-out costs one queue request per ten jobs. Settles each
+   * job on its own, in order: a job not recorded is a rejection for its caller.
+   */
+  async submitAll(queue: JobQueueName, jobs: readonly Omit<Job, 'createdAt' | 'status' | 'queue'>[]): Promise<PromiseSettledResult<Job>[]> {
+    const recorded = await Promise.allSettled(jobs.map((job) => this.record({ ...job, queue })));
+    const pending = recorded.flatMap((result) => (result.status === 'fulfilled' && result.value.status === 'pending' ? [result.value.jobId] : []));
+    if (pending.length === 0) return recorded;
+    const unsent = new Set(await this.queue.sendAll(queue, pending));
+    for (const jobId of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error: 'SendMessageBatchFailed' });
+    const sentAt = new Date(this.now()).toISOString();
+    await Promise.all(pending.filter((jobId) => !unsent.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
+    return recorded;
+  }
+
+  /** Records the job, or finds the one already recorded under its id (an idempotent re-submit). */
+  private async record(job: Omit<Job, 'createdAt' | 'status'>): Promise<Job> {
     const recorded: Job = { ...job, createdAt: new Date(this.now()).toISOString(), status: 'pending' };
     const created = await this.repository.create(recorded);
     if (created) this.metrics?.jobQueued(job.queue);
-    const current = created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
-    if (current.status === 'pending') await this.send(current).catch(() => undefined);
-    return current;
+    return created ? recorded : ((await this.repository.get(job.jobId)) ?? recorded);
   }
 
   /**

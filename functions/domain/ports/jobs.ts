@@ -19,4 +19,6 @@ export interface JobRepository {
  */
 export interface JobQueue {
   send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number }): Promise<void>;
+  /** Sends several jobs' ids to one queue in as few requests as it can; answers the ids it could not send. */
+  sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]>;
 }

@@ -38,7 +38,7 @@ export const deliveryJobId = (eventId: string, webhookId: string): string => `wh
 export class WebhookEventPublisher implements EventPublisher {
   constructor(
     private readonly repository: Pick<WebhookRepository, 'list'>,
-    private readonly jobs: Pick<JobService, 'submit'>,
+    private readonly jobs: Pick<JobService, 'submitAll'>,
     private readonly logger: Pick<DomainLogger, 'warn'>,
   ) {}
 
@@ -47,29 +47,21 @@ export class WebhookEventPublisher implements EventPublisher {
       const subscriptions = (await this.repository.list(event.tenantId)).filter((s) => s.eventTypes.includes(event.type));
       if (subscriptions.length === 0) return;
       const eventId = eventIdOf(event);
-      await Promise.all(
-        subscriptions.map(async (subscription) => {
-          const payload: DeliveryPayload = {
-            webhookId: subscription.webhookId,
-            eventId,
-            eventType: event.type,
-            occurredAt: event.occurredAt,
-            data: event.data,
-          };
-          const jobId = deliveryJobId(eventId, subscription.webhookId);
-          try {
-            await this.jobs.submit({ jobId, queue: 'webhook', kind: DELIVER_WEBHOOK, tenantId: event.tenantId, payload: { ...payload } });
-          } catch (error) {
-            this.logger.warn('webhook delivery not recorded', {
-              tenant_id: event.tenantId,
-              webhook_id: subscription.webhookId,
-              job_id: jobId,
-              error: (error as Error).name,
-            });
-            if (options.required) throw error;
-          }
-        }),
-      );
+      const deliveries = subscriptions.map((subscription) => {
+        const payload: DeliveryPayload = { webhookId: subscription.webhookId, eventId, eventType: event.type, occurredAt: event.occurredAt, data: event.data };
+        return { jobId: deliveryJobId(eventId, subscription.webhookId), kind: DELIVER_WEBHOOK, tenantId: event.tenantId, payload: { ...payload } };
+      });
+      const results = await this.jobs.submitAll('webhook', deliveries);
+      const lost = results.flatMap((result, index) => (result.status === 'rejected' ? [{ delivery: deliveries[index]!, error: result.reason as Error }] : []));
+      for (const { delivery, error } of lost) {
+        this.logger.warn('webhook delivery not recorded', {
+          tenant_id: event.tenantId,
+          webhook_id: delivery.payload.webhookId,
+          job_id: delivery.jobId,
+          error: error.name,
+        });
+      }
+      if (lost.length > 0 && options.required) throw lost[0]!.error;
     } catch (error) {
       // A caller that requires the event retries, and the event bus logs the failure.
       if (options.required) throw error;
