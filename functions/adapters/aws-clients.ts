@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent } from 'node:https';
@@ -12,6 +12,7 @@ import { kmsSdk, type KmsSender } from './kms/kms-sdk.js';
 import { lazyClient } from './lazy-sdk.js';
 import { s3Sdk, type S3Sender } from './s3/s3-sdk.js';
 import { secretsManagerSdk, type SecretsManagerSender } from './secrets-manager/secrets-manager-sdk.js';
+import { sqsSdk, type SqsSender } from './sqs/sqs-sdk.js';
 
 // One client of each kind per container, created on first use. Endpoints come
 // from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which the embedded
@@ -126,7 +127,7 @@ const withUsage = <C extends MiddlewareClient>(client: C): C => {
 
 let dynamodb: DynamoDBClient | undefined;
 let kms: KmsSender | undefined;
-let sqs: SQSClient | undefined;
+let sqs: SqsSender | undefined;
 let s3: S3Sender | undefined;
 let secretsManager: SecretsManagerSender | undefined;
 
@@ -139,8 +140,12 @@ export const kmsClient = (options: ClientOptions): KmsSender =>
     async (): Promise<KMSClient> => withUsage(traceAwsClient(new (await kmsSdk()).KMSClient({ maxAttempts: 2, requestHandler: handler(options) }))),
   ));
 
-export const sqsClient = (options: ClientOptions): SQSClient =>
-  (sqs ??= withUsage(traceAwsClient(new SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }))));
+/** Made, with the SQS SDK loaded, on the first call sent through it (a job sent, a queue probed). */
+export const sqsClient = (options: ClientOptions): SqsSender =>
+  (sqs ??= lazyClient(
+    async (): Promise<SQSClient> =>
+      withUsage(traceAwsClient(new (await sqsSdk()).SQSClient({ maxAttempts: 2, requestHandler: handler(options), useQueueUrlAsEndpoint: false }))),
+  ));
 
 /** Made, with the S3 SDK loaded, on the first call sent through it. */
 export const s3Client = (options: ClientOptions): S3Sender =>

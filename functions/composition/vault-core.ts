@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoDbClient, kmsClient, observeLatency, socketPoolStats, sqsClient, type ClientOptions } from '../adapters/aws-clients.js';
 import { DynamoDbAuthRepository } from '../adapters/dynamodb/dynamodb-auth-repository.js';
 import { DynamoDbFleetMetricsStore } from '../adapters/dynamodb/dynamodb-fleet-metrics-store.js';
@@ -8,6 +7,7 @@ import { DynamoDbSecretRepository } from '../adapters/dynamodb/dynamodb-secret-r
 import { AwsKmsKeyWrapper } from '../adapters/kms/aws-kms-key-wrapper.js';
 import { LocalKeyWrapper } from '../adapters/local-key/local-key-wrapper.js';
 import { SqsJobQueue } from '../adapters/sqs/sqs-job-queue.js';
+import type { SqsSender } from '../adapters/sqs/sqs-sdk.js';
 import type { VaultConfig } from '../config.js';
 import { AuthService } from '../domain/auth/auth-service.js';
 import { DataKeyCache } from '../domain/crypto/data-key-cache.js';
@@ -33,7 +33,7 @@ export interface VaultCore {
   readonly config: VaultConfig;
   readonly clients: ClientOptions;
   readonly dynamodb: DynamoDBClient;
-  readonly sqs: SQSClient;
+  readonly sqs: SqsSender;
   readonly keyWrapper: KeyWrapper;
   readonly authRepository: AuthRepository;
   readonly secretRepository: SecretRepository;

@@ -90,12 +90,15 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
   }, 300_000);
 
   // Issue 16's target. Route groups other than health load on their first request, with their schemas.
-  it('reads at most 400 KiB at init: pg, the S3 SDK and the route groups load as chunks on first use', () => {
+  it('reads at most 400 KiB at init: pg, the S3 and SQS SDKs and the route groups load as chunks on first use', () => {
     expect(initBytes).toBeLessThanOrEqual(400 * 1024);
     const atInit = initCode(bundle);
     const everything = atInit + lazyCode(bundle);
     expect(everything).toContain('import("@aws-sdk/client-s3")');
     expect(atInit).not.toMatch(/from\s*"@aws-sdk\/client-s3"/);
+    // SQS too: a read never sends a job.
+    expect(everything).toContain('import("@aws-sdk/client-sqs")');
+    expect(atInit).not.toMatch(/from\s*"@aws-sdk\/client-sqs"/);
     // Strings of @peculiar/x509 and of pg's SCRAM authentication: in lazily loaded chunks only.
     // And a route group's own code (its summaries), which loads with its first request.
     for (const marker of ['SCRAM-SERVER-FIRST-MESSAGE', 'X509CertificateGenerator', "List the tenant's CAs"]) {

@@ -1,9 +1,10 @@
-import { SendMessageBatchCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { context as otelContext, type TextMapSetter } from '@opentelemetry/api';
 import type { JobQueueName } from '../../domain/jobs/jobs.js';
 import type { JobQueue } from '../../domain/ports/jobs.js';
 import { logContext } from '../../observability/log-context.js';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
+import { sqsSdk, type SqsSender } from './sqs-sdk.js';
 
 type MessageAttributes = Record<string, MessageAttributeValue>;
 
@@ -22,13 +23,14 @@ const attributeSetter: TextMapSetter<MessageAttributes> = {
  */
 export class SqsJobQueue implements JobQueue {
   constructor(
-    private readonly client: SQSClient,
+    private readonly client: SqsSender,
     private readonly queueUrls: Readonly<Record<JobQueueName, string | undefined>>,
     private readonly tracing: Tracing = defaultTracing,
   ) {}
 
   async send(queue: JobQueueName, jobId: string, options: { delaySeconds?: number } = {}): Promise<void> {
     const attributes = this.attributes();
+    const { SendMessageCommand } = await sqsSdk();
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.urlOf(queue),
@@ -43,6 +45,7 @@ export class SqsJobQueue implements JobQueue {
   async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]> {
     const queueUrl = this.urlOf(queue);
     const attributes = this.attributes();
+    const { SendMessageBatchCommand } = await sqsSdk();
     const batches = Array.from({ length: Math.ceil(jobIds.length / SEND_BATCH_LIMIT) }, (_, i) =>
       jobIds.slice(i * SEND_BATCH_LIMIT, (i + 1) * SEND_BATCH_LIMIT),
     );
