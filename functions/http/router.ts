@@ -117,12 +117,14 @@ export class GroupRouter<R extends RoutePattern> {
   private routesOf(group: LazyGroup<R>): Promise<readonly R[]> {
     let routes = this.loaded.get(group.name);
     if (!routes) {
-      routes = group.load().then(({ routes: loaded }) => {
+      routes = group.load().then(({ name, routes: loaded }) => {
+        if (name !== group.name) throw new Error(`the table's group ${group.name} loaded a module that names itself ${name}`);
         const stray = loaded.find((route) => !group.prefixes.some((prefix) => under(literalLead(route.pattern), prefix)));
         if (stray) throw new Error(`route ${stray.method} ${stray.pattern} lies outside group ${group.name}'s prefixes ${group.prefixes.join(', ')}`);
         return loaded;
       });
-      // A failed load (a chunk unreadable for a moment) is tried again by the next request.
+      // A chunk that could not be read is tried again by the next request (one that threw while
+      // evaluating stays failed: the module loader keeps that answer, and so does every request after).
       routes.catch(() => this.loaded.delete(group.name));
       this.loaded.set(group.name, routes);
     }

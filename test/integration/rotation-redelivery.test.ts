@@ -32,7 +32,7 @@ class RecordingQueue implements JobQueue {
   async send(queue: JobQueueName, jobId: string): Promise<void> {
     this.sent.push({ queue, jobId });
   }
-  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]> {
+  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly never[]> {
     for (const jobId of jobIds) this.sent.push({ queue, jobId });
     return [];
   }

@@ -185,9 +185,9 @@ describe('webhook delivery', () => {
     expect(jobs.jobs.get(jobId)?.status).toBe('succeeded');
   });
 
-  it('does not deliver again when another copy finished the job between its read and its claim', async () => {
+  it('does not deliver a job another copy finished just before this one claimed it, and keeps the finished lease', async () => {
     const { deliver, jobId, sender, repository, jobs } = await setup();
-    // The other copy delivers and releases its lease just after this copy read the job as pending.
+    // The other copy finishes the job while this copy claims the lease.
     const claim = repository.claimDelivery.bind(repository);
     repository.claimDelivery = async (...args: Parameters<typeof claim>) => {
       await jobs.finish(jobId, 'succeeded', 'delivered: HTTP 204');
@@ -197,7 +197,11 @@ describe('webhook delivery', () => {
     expect(sender.requests).toHaveLength(0);
     expect(repository.attempts).toHaveLength(0);
     // Its lease is left to run out; a later copy, turned away by it, reads the job finished and is done too.
+    const holder = repository.leases.get(jobId)?.holder;
+    expect(holder).toBeDefined();
+    repository.claimDelivery = claim;
     expect(await deliver.deliver({ jobId, receiveCount: 2, traceparent: undefined })).toEqual({ action: 'done' });
+    expect(repository.leases.get(jobId)?.holder).toBe(holder);
     expect(sender.requests).toHaveLength(0);
   });
 

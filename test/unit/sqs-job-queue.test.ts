@@ -55,6 +55,22 @@ describe('SqsJobQueue', () => {
     const unsent = await queue.sendAll('webhook', ids);
     expect(batches.map((batch) => batch.Entries?.length)).toEqual([10, 10, 3]);
     expect(batches[0]!.Entries![3]).toMatchObject({ Id: '3', MessageBody: `{"job_id":"${ids[3]}"}` });
-    expect([...unsent].sort()).toEqual([ids[4], ...ids.slice(10, 20)].sort());
+    expect(unsent.map((job) => job.jobId).sort()).toEqual([ids[4], ...ids.slice(10, 20)].sort());
+    expect(unsent.find((job) => job.jobId === ids[4])?.error).toBe('InternalError');
+    expect(unsent.find((job) => job.jobId === ids[10])?.error).toBe('Error');
+  });
+
+  it("puts the sender's trace on every message of a batch", async () => {
+    const tracing = new Tracing(CONFIG, new SimpleSpanProcessor(new InMemorySpanExporter()));
+    const batches: SendMessageBatchCommand['input'][] = [];
+    const client = { send: async (command: SendMessageBatchCommand) => void batches.push(command.input) } as unknown as SQSClient;
+    const queue = new SqsJobQueue(client, URLS, tracing);
+    const { span, context } = tracing.startServerSpan('PUT /v1/secrets/{path+}', ROOT_CONTEXT, {});
+    await otelContext.with(context, () => queue.sendAll('webhook', ['whd_0123456789', 'whd_9876543210']));
+    span.end();
+    expect(batches[0]!.Entries!.map((entry) => entry.MessageAttributes)).toEqual(
+      Array(2).fill({ traceparent: { DataType: 'String', StringValue: traceparentOf(span) } }),
+    );
+    await tracing.shutdown();
   });
 });

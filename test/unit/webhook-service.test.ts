@@ -136,18 +136,20 @@ describe('webhook fan-out', () => {
     const sent: { jobId: string }[] = [];
     const batches: number[] = [];
     const refused = new Set<string>();
+    const queueDown = { now: false };
     const warnings: string[] = [];
     const queue = {
       send: async (_queue: string, jobId: string) => void sent.push({ jobId }),
       sendAll: async (_queue: string, jobIds: readonly string[]) => {
+        if (queueDown.now) throw new Error('no URL configured for the webhook queue');
         batches.push(jobIds.length);
         for (const jobId of jobIds) if (!refused.has(jobId)) sent.push({ jobId });
-        return jobIds.filter((jobId) => refused.has(jobId));
+        return jobIds.filter((jobId) => refused.has(jobId)).map((jobId) => ({ jobId, error: 'InternalError' }));
       },
     };
     const jobs = new JobService(jobRepository, queue, { warn: (m) => void warnings.push(m) });
     const publisher = new WebhookEventPublisher(fixture.repository, jobs, { warn: (m) => void warnings.push(m) });
-    return { ...fixture, jobRepository, sent, batches, refused, warnings, publisher };
+    return { ...fixture, jobRepository, sent, batches, refused, queueDown, warnings, publisher };
   };
 
   it('submits one delivery job per matching subscription of the event tenant', async () => {
@@ -202,6 +204,15 @@ describe('webhook fan-out', () => {
     expect(batches).toEqual([3]);
     expect(sent.map((s) => s.jobId).sort()).toEqual([jobIds[0], jobIds[2]].sort());
     expect(jobIds.map((jobId) => jobRepository.jobs.get(jobId)?.sentAt !== undefined)).toEqual([true, false, true]);
+    expect(warnings).toEqual(['job send failed; the scheduler will re-send it']);
+  });
+
+  it('keeps the recorded jobs when the queue cannot be reached at all, even for a caller that requires the event', async () => {
+    const { webhooks, admin, publisher, jobRepository, queueDown, warnings } = await setup();
+    await webhooks.create(admin, { url: 'https://a.example/', eventTypes: ['secret.created'] });
+    queueDown.now = true;
+    await expect(publisher.publish(event(), { required: true })).resolves.toBeUndefined();
+    expect([...jobRepository.jobs.values()].map((job) => [job.status, job.sentAt])).toEqual([['pending', undefined]]);
     expect(warnings).toEqual(['job send failed; the scheduler will re-send it']);
   });
 

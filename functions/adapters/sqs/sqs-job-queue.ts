@@ -1,7 +1,7 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { context as otelContext, type TextMapSetter } from '@opentelemetry/api';
 import type { JobQueueName } from '../../domain/jobs/jobs.js';
-import type { JobQueue } from '../../domain/ports/jobs.js';
+import type { JobQueue, UnsentJob } from '../../domain/ports/jobs.js';
 import { logContext } from '../../observability/log-context.js';
 import { defaultTracing, type Tracing } from '../../observability/tracing.js';
 import { sqsSdk, type SqsSender } from './sqs-sdk.js';
@@ -41,8 +41,8 @@ export class SqsJobQueue implements JobQueue {
     );
   }
 
-  /** Ten messages a request (SQS's batch limit), the batches concurrently; answers the ids not sent. */
-  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]> {
+  /** Ten messages a request (SQS's batch limit), the batches concurrently; answers the jobs not sent and why. */
+  async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly UnsentJob[]> {
     const queueUrl = this.urlOf(queue);
     const attributes = this.attributes();
     const { SendMessageBatchCommand } = await sqsSdk();
@@ -58,9 +58,12 @@ export class SqsJobQueue implements JobQueue {
               Entries: batch.map((jobId, index) => ({ Id: String(index), MessageBody: JSON.stringify({ job_id: jobId }), MessageAttributes: attributes })),
             }),
           );
-          return Failed.map((failure) => batch[Number(failure.Id)]).filter((jobId): jobId is string => jobId !== undefined);
-        } catch {
-          return batch;
+          return Failed.flatMap((failure) => {
+            const jobId = batch[Number(failure.Id)];
+            return jobId === undefined ? [] : [{ jobId, error: failure.Code ?? 'SendMessageBatchEntryFailed' }];
+          });
+        } catch (error) {
+          return batch.map((jobId) => ({ jobId, error: (error as Error).name }));
         }
       }),
     );

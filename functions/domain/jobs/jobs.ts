@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JobQueue, JobRepository } from '../ports/jobs.js';
+import type { JobQueue, JobRepository, UnsentJob } from '../ports/jobs.js';
 import type { DomainLogger } from '../ports/logging.js';
 import type { JobMetrics } from '../ports/metrics.js';
 
@@ -69,10 +69,14 @@ export class JobService {
     const recorded = await Promise.allSettled(jobs.map((job) => this.record({ ...job, queue })));
     const pending = recorded.flatMap((result) => (result.status === 'fulfilled' && result.value.status === 'pending' ? [result.value.jobId] : []));
     if (pending.length === 0) return recorded;
-    const unsent = new Set(await this.queue.sendAll(queue, pending));
-    for (const jobId of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error: 'SendMessageBatchFailed' });
+    // As in `submit`, a send that fails is not the caller's failure: the jobs are durable and the scheduler re-sends them.
+    const unsent = await this.queue
+      .sendAll(queue, pending)
+      .catch((error: unknown): UnsentJob[] => pending.map((jobId) => ({ jobId, error: (error as Error).name })));
+    for (const { jobId, error } of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error });
+    const failed = new Set(unsent.map((job) => job.jobId));
     const sentAt = new Date(this.now()).toISOString();
-    await Promise.all(pending.filter((jobId) => !unsent.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
+    await Promise.all(pending.filter((jobId) => !failed.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
     return recorded;
   }
 

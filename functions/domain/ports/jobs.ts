@@ -17,8 +17,14 @@ export interface JobRepository {
  * Sends a job's id to its queue; the message body is `{"job_id": "..."}`. An
  * adapter carries the sender's trace along, so the worker continues it.
  */
+/** A job whose message did not reach its queue: `error` is an error class or the queue's code, never a message. */
+export interface UnsentJob {
+  readonly jobId: string;
+  readonly error: string;
+}
+
 export interface JobQueue {
   send(queue: JobQueueName, jobId: string, options?: { delaySeconds?: number }): Promise<void>;
-  /** Sends several jobs' ids to one queue in as few requests as it can; answers the ids it could not send. */
-  sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly string[]>;
+  /** Sends several jobs' ids to one queue in as few requests as it can; answers the ones it could not send, each with why. */
+  sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly UnsentJob[]>;
 }
