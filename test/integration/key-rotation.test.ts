@@ -105,6 +105,18 @@ describe('data-key rotation', () => {
       body: { url: receiver.url('/keys'), event_types: ['key.rotation_started', 'key.rotation_finished'], description: 'key events' },
     });
     expect(hook.status, hook.text).toBe(201);
+    // A CA whose key is sealed under the tenant's data key: re-sealed like the rest, and still signing after.
+    const ca = await vault.request('POST', '/v1/pki/cas', {
+      token,
+      body: { type: 'root', name: 'rotating-root', common_name: 'Rotating Root', key_type: 'ec-p256' },
+    });
+    expect(ca.status, ca.text).toBe(201);
+    const caId = ca.body.ca_id as string;
+    const role = await vault.request('PUT', `/v1/pki/cas/${caId}/roles/web`, {
+      token,
+      body: { allowed_domains: ['rotating.example'], allow_subdomains: true },
+    });
+    expect(role.status, role.text).toBeLessThan(300);
 
     const started = await vault.request('POST', '/v1/admin/keys/rotate', { token, body: { tenant: 'rotating' } });
     expect(started.status, started.text).toBe(202);
@@ -129,7 +141,10 @@ describe('data-key rotation', () => {
 
     const finished = await rotation(token, 'rotating');
     expect(finished).toMatchObject({ state: 'finished', progress_ratio: 1, key_id: started.body.key_id });
-    expect(finished.total).toBeGreaterThanOrEqual(PATHS * VERSIONS + 1);
+    // Every seeded version, the webhook's signing secret and the CA key.
+    expect(finished.total).toBeGreaterThanOrEqual(PATHS * VERSIONS + 2);
+    const issued = await vault.request('POST', `/v1/pki/cas/${caId}/issue/web`, { token, body: { common_name: 'www.rotating.example' } });
+    expect(issued.status, issued.text).toBe(200);
     expect(writes).toBeGreaterThan(0);
     for (const [path, value] of written) expect((await vault.request('GET', `/v1/secrets/${path}`, { token })).body.value).toBe(value);
     await expectAllReadable('rotating', token);

@@ -2,7 +2,7 @@
 // (functions/domain/crypto/key-rotation.ts; the interface is `SealedItemKind`
 // in functions/domain/ports/keys.ts).
 //
-// Adding a kind (CA private keys, ACME account keys) is one entry in
+// Adding a kind is one entry in
 // `sealedItemKinds` below: an object with
 // - `name`: stable and lower-case (`ca_key`); a persisted rotation cursor names it, so never rename one;
 // - `list(tenant, cursor, limit)`: a page of `{ id, keyId }` in a stable order, read with a projection
@@ -18,6 +18,8 @@ import type { SealContext } from '../../domain/crypto/envelope.js';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { SealedItem, SealedItemKind, SealedItemPage, SealedItemRef } from '../../domain/ports/keys.js';
 import type { SealedValue } from '../../domain/ports/secrets.js';
+import { accountKeyContext, certificateKeyContext, eabKeyContext } from '../../domain/acme/acme-service.js';
+import { caKeyContext } from '../../domain/pki/ca-service.js';
 import { signingSecretContext } from '../../domain/webhooks/webhooks.js';
 import { dynamoCall, itemToSealed, queryAll } from './dynamodb-call.js';
 
@@ -64,15 +66,24 @@ const getItem = async (client: DynamoDBClient, table: string, key: Key): Promise
 /**
  * Writes `next` over the sealed value at `at` (`''` for top-level `keyId`/`iv`/`ct`, `secrets[2].` for a
  * list element) only while it still holds `current`: true when written, false when a writer got there first.
+ * A record that keeps its sealed value as a `SealedValue` map names the ciphertext `ciphertext`, not `ct`.
  */
-export const resealUpdate = async (client: DynamoDBClient, table: string, key: Key, at: string, current: SealedValue, next: SealedValue) => {
+export const resealUpdate = async (
+  client: DynamoDBClient,
+  table: string,
+  key: Key,
+  at: string,
+  current: SealedValue,
+  next: SealedValue,
+  ciphertextField: 'ct' | 'ciphertext' = 'ct',
+) => {
   try {
     await dynamoCall(() =>
       client.send(
         new UpdateItemCommand({
           TableName: table,
           Key: marshall(key),
-          UpdateExpression: `SET ${at}keyId = :keyId, ${at}iv = :iv, ${at}ct = :ct`,
+          UpdateExpression: `SET ${at}keyId = :keyId, ${at}iv = :iv, ${at}${ciphertextField} = :ct`,
           // The IV is fresh for every seal: equal key id and IV mean the very value that was read.
           ConditionExpression: `${at}keyId = :oldKeyId AND ${at}iv = :oldIv`,
           ExpressionAttributeValues: marshall({
@@ -168,8 +179,127 @@ const webhookSigningSecretKind = (client: DynamoDBClient, table: string): Sealed
   },
 });
 
+// CA private keys held sealed (not in KMS): the CA item (pk PKICA#<ca id>, sk CA), found through
+// the CA index (gsi1pk PKICAS, gsi1sk <tenant>#<ca id>); ids are CA ids.
+const CAS_INDEX_PK = 'PKICAS';
+const caItemKey = (caId: string): Key => ({ pk: `PKICA#${caId}`, sk: 'CA' });
+
+const caKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
+  name: 'ca_key',
+  async list(tenantId, cursor, limit): Promise<SealedItemPage> {
+    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+    // An index read is eventually consistent: a CA created just now is caught by the rotation's next pass.
+    const result = await dynamoCall(() =>
+      client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :tenant)',
+          ExpressionAttributeValues: marshall({ ':pk': CAS_INDEX_PK, ':tenant': `${tenantId}#` }),
+          ProjectionExpression: 'pk, sk, gsi1pk, gsi1sk, caId, keyId',
+          Limit: limit,
+          ExclusiveStartKey:
+            after === undefined ? undefined : marshall({ ...caItemKey(after.slice(tenantId.length + 1)), gsi1pk: CAS_INDEX_PK, gsi1sk: after }),
+        }),
+      ),
+    );
+    const items = (result.Items ?? []).map((item) => unmarshall(item));
+    const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).gsi1sk as string) : undefined;
+    return {
+      // A KMS-held CA key has no key id here: KMS rotates it, not the data-key rotation.
+      items: items.filter((item) => typeof item.keyId === 'string').map((item) => ({ id: item.caId as string, keyId: item.keyId as string })),
+      nextCursor: last === undefined ? undefined : encodeCursor(last),
+    };
+  },
+  async read(tenantId, id): Promise<SealedItem | undefined> {
+    const item = await getItem(client, table, caItemKey(id));
+    if (!item || item.tenantId !== tenantId || !item.ct) return undefined;
+    return { id, sealed: itemToSealed(item), context: caKeyContext(tenantId, id) };
+  },
+  replace: (_tenantId, current, next) => resealUpdate(client, table, caItemKey(current.id), '', current.sealed, next),
+});
+
+// ACME keys, nested in their records as `SealedValue` maps: a provider (pk T#<t>#ACMEPROV, sk <name>) holds its account key
+// and maybe an EAB HMAC key; a managed certificate (pk T#<t>#ACMECERT, sk <name>) its private key once
+// issued. Ids are `account:<provider>`, `eab:<provider>` and `certificate:<name>`.
+const ACME_PROVIDERS_PK = (tenantId: string) => `T#${tenantId}#ACMEPROV`;
+const ACME_CERTIFICATES_PK = (tenantId: string) => `T#${tenantId}#ACMECERT`;
+
+interface AcmeSlot {
+  readonly key: (tenantId: string, name: string) => Key;
+  /** The sealed value's place in the item, as an update expression path prefix. */
+  readonly at: string;
+  readonly sealedOf: (item: Item) => Item | undefined;
+  readonly context: (tenantId: string, name: string, item: Item) => SealContext;
+}
+
+const ACME_SLOTS: Readonly<Record<string, AcmeSlot>> = {
+  account: {
+    key: (tenantId, name) => ({ pk: ACME_PROVIDERS_PK(tenantId), sk: name }),
+    at: 'accountKey.',
+    sealedOf: (item) => item.accountKey as Item | undefined,
+    context: (tenantId, name) => accountKeyContext(tenantId, name),
+  },
+  eab: {
+    key: (tenantId, name) => ({ pk: ACME_PROVIDERS_PK(tenantId), sk: name }),
+    at: 'eab.hmacKey.',
+    sealedOf: (item) => (item.eab as Item | null | undefined)?.hmacKey as Item | undefined,
+    context: (tenantId, name) => eabKeyContext(tenantId, name),
+  },
+  certificate: {
+    key: (tenantId, name) => ({ pk: ACME_CERTIFICATES_PK(tenantId), sk: name }),
+    at: 'issued.privateKey.',
+    sealedOf: (item) => (item.issued as Item | null | undefined)?.privateKey as Item | undefined,
+    context: (tenantId, name, item) => certificateKeyContext(tenantId, name, item.generation as number),
+  },
+};
+
+const acmeSlotOf = (id: string): { slot: AcmeSlot; name: string } => {
+  const separator = id.indexOf(':');
+  const slot = ACME_SLOTS[id.slice(0, separator)];
+  if (separator < 0 || !slot) throw new ValidationError(`sealed item id ${id} is malformed`);
+  return { slot, name: id.slice(separator + 1) };
+};
+
+const acmeKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
+  name: 'acme_key',
+  // Providers first, then certificates; the cursor says which partition and where in it.
+  async list(tenantId, cursor, limit): Promise<SealedItemPage> {
+    const [partition, inner] =
+      cursor === undefined ? ['providers', undefined] : (Buffer.from(cursor, 'base64url').toString('utf8').split('\n') as [string, string?]);
+    const refs = (item: Item, slots: readonly string[]): SealedItemRef[] =>
+      slots.flatMap((slot) => {
+        const keyId = ACME_SLOTS[slot]?.sealedOf(item)?.keyId;
+        return typeof keyId === 'string' ? [{ id: `${slot}:${item.sk as string}`, keyId }] : [];
+      });
+    const onward = (next: string | undefined, then: string | undefined): string | undefined =>
+      next !== undefined ? encodeCursor(`${partition}\n${Buffer.from(next, 'base64url').toString('utf8')}`) : then && encodeCursor(then);
+    const page = { cursor: inner === undefined || inner === '' ? undefined : encodeCursor(inner), limit };
+    if (partition === 'providers') {
+      const providers = await keyIdPage(client, table, ACME_PROVIDERS_PK(tenantId), page, 'accountKey.keyId, eab.hmacKey.keyId');
+      return { items: providers.items.flatMap((item) => refs(item, ['account', 'eab'])), nextCursor: onward(providers.nextCursor, 'certificates\n') };
+    }
+    const certificates = await keyIdPage(client, table, ACME_CERTIFICATES_PK(tenantId), page, 'issued.privateKey.keyId');
+    return { items: certificates.items.flatMap((item) => refs(item, ['certificate'])), nextCursor: onward(certificates.nextCursor, undefined) };
+  },
+  async read(tenantId, id): Promise<SealedItem | undefined> {
+    const { slot, name } = acmeSlotOf(id);
+    const item = await getItem(client, table, slot.key(tenantId, name));
+    const sealed = item && slot.sealedOf(item);
+    if (!item || !sealed) return undefined;
+    // Stored as the record's own `SealedValue` map (keyId, iv, ciphertext).
+    return { id, sealed: sealed as unknown as SealedValue, context: slot.context(tenantId, name, item) };
+  },
+  replace: (tenantId, current, next) => {
+    const { slot, name } = acmeSlotOf(current.id);
+    return resealUpdate(client, table, slot.key(tenantId, name), slot.at, current.sealed, next, 'ciphertext');
+  },
+});
+
 /** Every kind, in the order a rotation pass visits them. Append new kinds; never reorder or rename. */
 export const sealedItemKinds = (client: DynamoDBClient, table: string): readonly SealedItemKind[] => [
   secretVersionKind(client, table),
   webhookSigningSecretKind(client, table),
+  caKeyKind(client, table),
+  acmeKeyKind(client, table),
 ];
