@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildBundle, buildFunctions, type BuiltFunction } from '../scripts/build.js';
 import { apiBundleEnv, lambdaNode } from '../scripts/lambda-node.js';
 import { ROOT } from '../test/integration/support/processes.js';
-import { median, report } from './harness.js';
+import { figure, median, report } from './harness.js';
 
 const SAMPLES = 15;
 
@@ -53,13 +53,14 @@ export const runColdStartBenchmarks = async (): Promise<Record<string, number>> 
     const api = (await buildFunctions({ outDir })).find((built) => built.name === 'api');
     if (!api) throw new Error('no api bundle');
     const floor = await buildBundle('floor', 'bench/floor/liveness-handler.ts', { outDir });
+    const libraries = await buildBundle('libraries-floor', 'bench/floor/libraries-handler.ts', { outDir });
     const node = lambdaNode();
-    const samples = { api: [] as ColdStart[], floor: [] as ColdStart[] };
-    coldStart(node.path, api);
-    coldStart(node.path, floor);
+    const samples = { api: [] as ColdStart[], floor: [] as ColdStart[], libraries: [] as ColdStart[] };
+    for (const bundle of [api, floor, libraries]) coldStart(node.path, bundle);
     for (let i = 0; i < SAMPLES; i += 1) {
       samples.api.push(coldStart(node.path, api));
       samples.floor.push(coldStart(node.path, floor));
+      samples.libraries.push(coldStart(node.path, libraries));
     }
     const of = (side: ColdStart[], field: keyof ColdStart) => median(side.map((sample) => sample[field]));
     const apiInit = of(samples.api, 'init');
@@ -68,6 +69,7 @@ export const runColdStartBenchmarks = async (): Promise<Record<string, number>> 
     const floorFirst = of(samples.floor, 'first');
     const apiCpu = of(samples.api, 'initCpu');
     const floorCpu = of(samples.floor, 'initCpu');
+    const librariesInit = of(samples.libraries, 'init');
     console.log(`\ncold start on Node ${node.version}, median of ${SAMPLES} fresh processes each, alternated:`);
     console.log(
       `  api   init ${apiInit.toFixed(1)} ms, init + first liveness ${apiFirst.toFixed(1)} ms, ${kib(api.bytes)} read at init (+ ${kib(api.chunkBytes)} lazy chunks)`,
@@ -78,6 +80,10 @@ export const runColdStartBenchmarks = async (): Promise<Record<string, number>> 
     report('cold init CPU time (api / floor)', (apiCpu / floorCpu).toFixed(3), '<= 1.3', apiCpu / floorCpu <= 1.3);
     report('cold init + first liveness (api / floor)', (apiFirst / floorFirst).toFixed(3), '<= 1.3', apiFirst / floorFirst <= 1.3);
     report('api bundle size (read at init)', kib(api.bytes), '<= 400 KiB', api.bytes <= 400 * 1024);
+    figure(
+      '  floor + the libraries an audited request needs',
+      `init ${librariesInit.toFixed(1)} ms (${kib(libraries.bytes)}) = ${(librariesInit / floorInit).toFixed(2)} of the floor; the api is ${(apiInit / librariesInit).toFixed(2)} of it`,
+    );
     return {
       api_cold_init_ms: apiInit,
       floor_cold_init_ms: floorInit,
@@ -91,6 +97,8 @@ export const runColdStartBenchmarks = async (): Promise<Record<string, number>> 
       api_bundle_bytes: api.bytes,
       api_chunk_bytes: api.chunkBytes,
       floor_bundle_bytes: floor.bytes,
+      libraries_floor_init_ms: librariesInit,
+      api_over_libraries_floor: apiInit / librariesInit,
     };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
