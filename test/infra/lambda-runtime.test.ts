@@ -1,15 +1,18 @@
 // The functions deploy on nodejs24.x while this suite may run on an older Node:
 // the built api bundle is loaded and invoked on the Lambda runtime's Node here.
-import { execFile, execFileSync } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_NODE_MAJOR } from '../../functions/runtime/definitions.js';
+import { DynamoDbFleetMetricsStore } from '../../functions/adapters/dynamodb/dynamodb-fleet-metrics-store.js';
+import { LAMBDA_NODE_MAJOR, METRICS_TABLE } from '../../functions/runtime/definitions.js';
+import { ensureTable } from '../../local/provision.js';
 import { buildFunctions } from '../../scripts/build.js';
 import { apiBundleEnv, lambdaNode } from '../../scripts/lambda-node.js';
 import { OtlpReceiver, SPAN_KIND } from '../integration/support/otlp-receiver.js';
-import { ROOT } from '../integration/support/processes.js';
+import { DynaliteProcess, ROOT, waitFor } from '../integration/support/processes.js';
 
 // What a Lambda invocation of GET /v1/health looks like to the bundle, and what it answered.
 const INVOKE = `
@@ -22,6 +25,18 @@ process.stdout.write(JSON.stringify({ node: process.versions.node, response }));
 `;
 
 const LAMBDA_ENV = apiBundleEnv();
+
+// Three liveness invocations, then an instance left idle until Lambda shuts it down.
+const INVOKE_THEN_IDLE = `
+const { handler } = await import(process.argv[1]);
+for (let i = 0; i < 3; i += 1) {
+  const event = { version: '2.0', routeKey: '$default', rawPath: '/v1/health', rawQueryString: '', headers: {},
+    requestContext: { http: { method: 'GET', path: '/v1/health', sourceIp: '127.0.0.1' }, requestId: 'r-' + i, timeEpoch: Date.now() } };
+  await handler(event, { functionName: 'scaivault-api', awsRequestId: 'r-' + i, getRemainingTimeInMillis: () => 10000 });
+}
+process.stdout.write('idle\\n');
+setInterval(() => undefined, 60_000);
+`;
 
 /** The entry and every chunk it imports statically: the code a cold start loads. */
 const initFiles = (entry: string): string[] => {
@@ -106,6 +121,47 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
       expect(everything).toContain(marker);
     }
   });
+
+  it("writes the fleet's metrics when Lambda sends SIGTERM before reclaiming the instance, and exits in time when DynamoDB hangs", async () => {
+    const dynalite = await DynaliteProcess.start();
+    const client = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const table = LAMBDA_ENV.SCAIVAULT_METRICS_TABLE!;
+    const fleet = new DynamoDbFleetMetricsStore(client, table);
+    const env = { ...LAMBDA_ENV, AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' };
+    /** An instance that served three requests, its first flush landed (the next two fell inside the interval); then SIGTERM. */
+    const idleThenTerminated = async (instances: number, beforeSignal: () => void = () => undefined) => {
+      const child = spawn(lambdaNode().path, ['--input-type=module', '-e', INVOKE_THEN_IDLE, bundle], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      await waitFor(async () => output.includes('idle') && (await fleet.readFleet()).instances.length === instances, 30_000, 'the first flush');
+      beforeSignal();
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      return { code: await exited, ms: performance.now() - signalled };
+    };
+    try {
+      await ensureTable(client, { ...METRICS_TABLE, id: table });
+      const graceful = await idleThenTerminated(1);
+      expect(graceful.code).toBe(0);
+      expect(graceful.ms).toBeLessThan(1000);
+      const [instance] = (await fleet.readFleet()).instances;
+      expect(instance?.revision).toBe(2);
+      // All three requests are in it, not only the first one's.
+      const requests = Object.values(instance?.metrics.scaivault_requests_total ?? {}).reduce<number>((total, value) => total + Number(value), 0);
+      expect(requests).toBe(3);
+
+      // A frozen DynamoDB does not hold the shutdown past Lambda's 300 ms (it would be SIGKILLed).
+      const hung = await idleThenTerminated(2, () => dynalite.signal('SIGSTOP'));
+      dynalite.signal('SIGCONT');
+      expect(hung.code).toBe(0);
+      expect(hung.ms).toBeLessThan(1000);
+    } finally {
+      dynalite.signal('SIGCONT');
+      client.destroy();
+      await dynalite.stop();
+    }
+  }, 120_000);
 
   it('leaves gRPC out of the bundle: only an external import of its exporter remains', () => {
     const code = initCode(bundle);
