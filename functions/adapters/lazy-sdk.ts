@@ -1,17 +1,6 @@
 // AWS SDK clients a function rarely needs load on first use, not at every cold
 // start: each SDK module costs about 10 ms of init (S3 about 40 ms).
-
-/** A module loaded on first use and kept; a failed load is tried again next time. */
-export const lazyModule = <M>(load: () => Promise<M>): (() => Promise<M>) => {
-  let loaded: Promise<M> | undefined;
-  return () => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
-};
+import { lazyModule } from '../domain/lazy-module.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is overloaded; the wrapper forwards whatever it takes.
 type AnySend = (...args: any[]) => Promise<unknown>;

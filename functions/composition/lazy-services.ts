@@ -2,7 +2,7 @@
 // requests never touch (PKI, ACME, dynamic secrets, data-key rotation): their
 // domain code, adapters and libraries load with the first call that needs them,
 // as a chunk of their own, not with every cold start.
-import { lazyModule } from '../adapters/lazy-sdk.js';
+import { lazyModule } from '../domain/lazy-module.js';
 
 /** Every member a function returning a Promise, or an object of such members: what can be called before it exists. */
 export type AsyncOnly<T> = {

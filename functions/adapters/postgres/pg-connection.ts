@@ -6,16 +6,16 @@
 import { isIP } from 'node:net';
 import type { ClientConfig } from 'pg';
 import type { SslMode } from '../../domain/dynamic/dynamic.js';
+import { lazyModule } from '../../domain/lazy-module.js';
 import type { EgressPolicy } from '../http/egress-guard.js';
 
 type PgModule = typeof import('pg');
-let loading: Promise<PgModule> | undefined;
 
 /** pg, imported once on first use. */
-export const loadPg = (): Promise<PgModule> => {
-  loading ??= import('pg').then((module) => ((module as unknown as { default?: PgModule }).default ?? module) as PgModule);
-  return loading;
-};
+export const loadPg = lazyModule(async (): Promise<PgModule> => {
+  const module = await import('pg');
+  return ((module as unknown as { default?: PgModule }).default ?? module) as PgModule;
+});
 
 export const DEFAULT_PORT = 5432;
 export const URL_SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];

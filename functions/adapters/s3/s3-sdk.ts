@@ -2,7 +2,7 @@
 // every function: the api touches the audit bucket only to seal, verify,
 // export and probe readiness.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { lazyModule } from '../lazy-sdk.js';
+import { lazyModule } from '../../domain/lazy-module.js';
 
 /** What an adapter needs of an S3 client: a real one, or aws-clients' lazily made one. */
 export type S3Sender = Pick<S3Client, 'send'>;

@@ -7,21 +7,19 @@ type Crypto = webcrypto.Crypto;
 type CryptoKey = webcrypto.CryptoKey;
 type BufferSource = webcrypto.BufferSource;
 import type { CaSigner } from '../ports/pki.js';
+import { lazyModule } from '../lazy-module.js';
 import { KEY_TYPE_SPECS } from './key-types.js';
 
 export type X509 = typeof import('@peculiar/x509');
 
-let loading: Promise<X509> | undefined;
-
 /** The library, with Node's WebCrypto as its provider; PKI and ACME both load it here. */
-export const loadX509 = (): Promise<X509> =>
+export const loadX509 = lazyModule(async (): Promise<X509> => {
   // tsyringe (inside @peculiar/x509) needs the Reflect metadata API before it loads.
-  (loading ??= import('reflect-metadata')
-    .then(() => import('@peculiar/x509'))
-    .then((x509) => {
-      x509.cryptoProvider.set(webcrypto as never);
-      return x509;
-    }));
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as never);
+  return x509;
+});
 
 /** What a generator needs to sign through `signer`: the crypto to pass, the key stand-in and the algorithm. */
 export interface SigningParams {
