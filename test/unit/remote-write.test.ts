@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import snappy from 'snappyjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { retryAfterMs } from '../../functions/adapters/http/retry-after.js';
 import { HttpRemoteWriteSink } from '../../functions/adapters/http/http-remote-write-sink.js';
 import { sigV4Signer } from '../../functions/adapters/http/sigv4-signer.js';
 import { renderExposition } from '../../functions/observability/exposition.js';
@@ -97,6 +98,9 @@ describe('HttpRemoteWriteSink', () => {
       credentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-never-sent', sessionToken: 'session-token' }),
     });
     expect(await new HttpRemoteWriteSink(url, 2000, sign).write(new Uint8Array([1, 2, 3]))).toEqual({ status: 429, retryAfterSeconds: 2 });
+    // An HTTP date, as RFC 9110 allows, and nothing from a value that is neither.
+    expect(retryAfterMs(new Date(Date.now() + 30_000).toUTCString())).toBeGreaterThan(28_000);
+    expect(retryAfterMs('1.5')).toBeUndefined();
     const headers = received[0]!.headers;
     expect(headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=[^,]*content-type[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,

@@ -2,6 +2,7 @@
 import type { RemoteWriteResponse, RemoteWriteSink } from '../../domain/ports/metrics.js';
 import { REMOTE_WRITE_HEADERS } from '../../observability/remote-write.js';
 import { tracedFetch } from '../traced-fetch.js';
+import { retryAfterMs } from './retry-after.js';
 
 export interface OutboundRequest {
   readonly method: string;
@@ -12,11 +13,6 @@ export interface OutboundRequest {
 
 /** Returns the headers to send: the given ones plus the signature's. */
 export type RequestSigner = (request: OutboundRequest) => Promise<Record<string, string>>;
-
-const retryAfterSeconds = (header: string | null): number | undefined => {
-  const seconds = header === null ? Number.NaN : Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
-};
 
 export class HttpRemoteWriteSink implements RemoteWriteSink {
   private readonly url: URL;
@@ -37,7 +33,7 @@ export class HttpRemoteWriteSink implements RemoteWriteSink {
     const response = await tracedFetch(this.url, { method: 'POST', headers: sent, body, signal: AbortSignal.timeout(this.timeoutMs) });
     // Drain the (small) answer so the socket returns to the pool.
     await response.arrayBuffer().catch(() => undefined);
-    const hint = retryAfterSeconds(response.headers.get('retry-after'));
-    return hint === undefined ? { status: response.status } : { status: response.status, retryAfterSeconds: hint };
+    const hintMs = retryAfterMs(response.headers.get('retry-after'));
+    return hintMs === undefined ? { status: response.status } : { status: response.status, retryAfterSeconds: hintMs / 1000 };
   }
 }

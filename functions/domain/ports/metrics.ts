@@ -79,7 +79,7 @@ export interface FleetViewStore {
 /** A remote-write receiver's answer; a thrown error means none came (network, timeout). */
 export interface RemoteWriteResponse {
   readonly status: number;
-  /** From `Retry-After` on 429 and 503, when given in seconds. */
+  /** From `Retry-After` on 429 and 503 (delta-seconds or an HTTP date). */
   readonly retryAfterSeconds?: number;
 }
 
