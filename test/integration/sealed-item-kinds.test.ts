@@ -163,4 +163,23 @@ describe('sealed-item kinds of the PKI and ACME', () => {
     expect(web?.issued?.certificatePem).toBe('pem');
     expect(Object.keys(web?.issued?.privateKey ?? {}).sort()).toEqual(['ciphertext', 'iv', 'keyId']);
   });
+
+  it("keeps a re-sealed certificate key when an order that read the record before the re-seal fails", async () => {
+    const acme = new DynamoDbAcmeRepository(client, STATE_TABLE.id);
+    await acme.createCertificate(certificate('acme', 'renewing', sealed('k1')));
+    const readByTheOrder = (await acme.getCertificate('acme', 'renewing'))!;
+    const resealed = sealed('k5');
+    expect(await acmeKind.replace('acme', (await acmeKind.read('acme', 'certificate:renewing'))!, resealed)).toBe(true);
+    await acme.saveFailure({ ...readByTheOrder, status: 'renewal_failed', failures: 1, lastError: 'AcmeOrderFailed', nextAttemptAt: '2026-12-02T00:00:00.000Z' });
+    const stored = await acme.getCertificate('acme', 'renewing');
+    expect(stored).toMatchObject({ status: 'renewal_failed', failures: 1, lastError: 'AcmeOrderFailed', nextAttemptAt: '2026-12-02T00:00:00.000Z' });
+    expect(stored?.issued?.privateKey).toEqual(resealed);
+    // Due again at the new time: the index moved with it.
+    expect((await acme.dueCertificates('2026-12-01T12:00:00.000Z', 10)).map((due) => due.name)).not.toContain('renewing');
+    expect((await acme.dueCertificates('2026-12-02T00:00:01.000Z', 10)).map((due) => due.name)).toContain('renewing');
+    // A certificate deleted while its order ran stays deleted.
+    await acme.deleteCertificate('acme', 'renewing');
+    await acme.saveFailure({ ...readByTheOrder, status: 'renewal_failed' });
+    expect(await acme.getCertificate('acme', 'renewing')).toBeUndefined();
+  });
 });

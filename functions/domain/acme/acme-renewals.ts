@@ -183,7 +183,7 @@ export class AcmeRenewals {
     const retryMs = Math.min(this.options.retryBaseMs * 2 ** (failures - 1), this.options.maxRetryMs);
     const at = new Date(this.now()).toISOString();
     try {
-      await this.parts.repository.saveOutcome({
+      await this.parts.repository.saveFailure({
         ...certificate,
         status: 'renewal_failed',
         leasedUntil: null,

@@ -73,6 +73,12 @@ export interface AcmeRepository {
   reschedule(certificate: ManagedCertificateRecord, atIso: string): Promise<boolean>;
   /** Replaces the certificate's state after an order (only while the item still exists). */
   saveOutcome(certificate: ManagedCertificateRecord): Promise<void>;
+  /**
+   * Records a failed order: status, failures, last error, next attempt and lease only (while the
+   * item still exists). The issued material is left as stored, so a key re-sealed by a data-key
+   * rotation while the order ran is not put back under the older key.
+   */
+  saveFailure(certificate: ManagedCertificateRecord): Promise<void>;
 }
 
 /** The pending HTTP-01 answers, keyed by token, served on `/.well-known/acme-challenge/{token}`. */

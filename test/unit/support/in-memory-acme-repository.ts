@@ -59,4 +59,10 @@ export class InMemoryAcmeRepository implements AcmeRepository {
   async saveOutcome(certificate: ManagedCertificateRecord) {
     if (this.certificates.has(keyOf(certificate))) this.certificates.set(keyOf(certificate), certificate);
   }
+  async saveFailure(certificate: ManagedCertificateRecord) {
+    const current = this.certificates.get(keyOf(certificate));
+    if (!current) return;
+    const { status, leasedUntil, failures, lastError, nextAttemptAt, updatedAt } = certificate;
+    this.certificates.set(keyOf(certificate), { ...current, status, leasedUntil, failures, lastError, nextAttemptAt, updatedAt });
+  }
 }
