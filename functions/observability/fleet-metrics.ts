@@ -82,7 +82,16 @@ export class FleetMetrics {
     await this.flush();
   }
 
-  /** Writes this instance's cumulative state (one PutItem), serialized per instance. */
+  /**
+   * Writes the state as it is now: a flush already under way may carry an older snapshot, so
+   * it is waited out first (its outcome is its own caller's), then this one is written.
+   */
+  async flushNow(): Promise<void> {
+    await this.flushing?.catch(() => undefined);
+    await this.flush();
+  }
+
+  /** Writes this instance's cumulative state (one PutItem), serialized per instance; joins a flush under way. */
   flush(): Promise<void> {
     this.flushing ??= this.doFlush().finally(() => {
       this.flushing = undefined;
@@ -214,6 +223,6 @@ export class FleetMetrics {
 const newInstanceId = (): string => `i-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
 
 /** A flush that never fails its caller: a failure is logged, and the next flush carries the totals. `now` skips the interval. */
-export const flushQuietly = async (fleet: Pick<FleetMetrics, 'flush' | 'maybeFlush'>, logger: Pick<Logger, 'warn'>, now = false): Promise<void> => {
-  await (now ? fleet.flush() : fleet.maybeFlush()).catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
+export const flushQuietly = async (fleet: Pick<FleetMetrics, 'flushNow' | 'maybeFlush'>, logger: Pick<Logger, 'warn'>, now = false): Promise<void> => {
+  await (now ? fleet.flushNow() : fleet.maybeFlush()).catch((error: unknown) => logger.warn('metrics flush failed', { error: describeError(error) }));
 };

@@ -133,6 +133,18 @@ describe('sealed-item kinds of the PKI and ACME', () => {
     expect(stored?.name).toBe('ca_2');
   });
 
+  it('refuses to write back a CA record whose key was re-sealed after it was read', async () => {
+    const pki = new DynamoDbPkiRepository(client, STATE_TABLE.id);
+    await pki.putCa({ ...ca('acme', 'ca_pending', sealed('k1')), status: 'pending' }, true);
+    const readByImport = (await pki.getCa('ca_pending'))!;
+    expect(await caKind.replace('acme', (await caKind.read('acme', 'ca_pending'))!, sealed('k6'))).toBe(true);
+    await expect(pki.putCa({ ...readByImport, status: 'active' }, false)).rejects.toThrow('CA ca_pending changed concurrently');
+    const reread = (await pki.getCa('ca_pending'))!;
+    expect(reread.sealedKey?.keyId).toBe('k6');
+    await pki.putCa({ ...reread, status: 'active' }, false);
+    expect((await pki.getCa('ca_pending'))?.status).toBe('active');
+  });
+
   it('lists account, EAB and certificate keys across both partitions, and reads each with its AAD', async () => {
     expect(await listAll(acmeKind, 'acme')).toEqual([
       { id: 'account:le', keyId: 'k1' },
@@ -164,13 +176,19 @@ describe('sealed-item kinds of the PKI and ACME', () => {
     expect(Object.keys(web?.issued?.privateKey ?? {}).sort()).toEqual(['ciphertext', 'iv', 'keyId']);
   });
 
-  it("keeps a re-sealed certificate key when an order that read the record before the re-seal fails", async () => {
+  it('keeps a re-sealed certificate key when an order that read the record before the re-seal fails', async () => {
     const acme = new DynamoDbAcmeRepository(client, STATE_TABLE.id);
     await acme.createCertificate(certificate('acme', 'renewing', sealed('k1')));
     const readByTheOrder = (await acme.getCertificate('acme', 'renewing'))!;
     const resealed = sealed('k5');
     expect(await acmeKind.replace('acme', (await acmeKind.read('acme', 'certificate:renewing'))!, resealed)).toBe(true);
-    await acme.saveFailure({ ...readByTheOrder, status: 'renewal_failed', failures: 1, lastError: 'AcmeOrderFailed', nextAttemptAt: '2026-12-02T00:00:00.000Z' });
+    await acme.saveFailure({
+      ...readByTheOrder,
+      status: 'renewal_failed',
+      failures: 1,
+      lastError: 'AcmeOrderFailed',
+      nextAttemptAt: '2026-12-02T00:00:00.000Z',
+    });
     const stored = await acme.getCertificate('acme', 'renewing');
     expect(stored).toMatchObject({ status: 'renewal_failed', failures: 1, lastError: 'AcmeOrderFailed', nextAttemptAt: '2026-12-02T00:00:00.000Z' });
     expect(stored?.issued?.privateKey).toEqual(resealed);

@@ -120,6 +120,22 @@ describe('FleetMetrics', () => {
     }
   });
 
+  it('flushNow writes the state as it is now, after a flush already under way with an older snapshot', async () => {
+    const time = clock();
+    const store = new FaultyStore(new InMemoryFleetMetricsStore({ now: time.now }));
+    store.delay = 5;
+    const a = node(store, time);
+    a.hit();
+    const underWay = a.fleet.flush();
+    a.hit();
+    // Joining the flush under way (as `flush` does) would write the snapshot with one hit, not two.
+    await a.fleet.flushNow();
+    await underWay;
+    const inner = (store as unknown as { inner: InMemoryFleetMetricsStore }).inner;
+    expect(valueOf(inner.instances.get(a.fleet.id)?.metrics)).toBe(2);
+    expect(inner.count('putInstance')).toBe(2);
+  });
+
   it('writes at most once per flush interval however often it is asked', async () => {
     const time = clock();
     const store = new InMemoryFleetMetricsStore({ now: time.now });

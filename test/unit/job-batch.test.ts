@@ -97,7 +97,7 @@ describe('jobWorker', () => {
     const calls: string[] = [];
     const failing = { flush: false };
     const metrics = {
-      flush: async () => void calls.push('flush'),
+      flushNow: async () => void calls.push('flushNow'),
       maybeFlush: async () => {
         calls.push('maybeFlush');
         if (failing.flush) throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
@@ -124,7 +124,7 @@ describe('jobWorker', () => {
     await handler(batch(record('m1', jobMessage('whd_aaaaaaaaaa'))), context());
     urgent = false;
     await handler(batch(record('m1', jobMessage('whd_aaaaaaaaaa'))), context());
-    expect(calls).toEqual(['maybeFlush', 'flush', 'maybeFlush']);
+    expect(calls).toEqual(['maybeFlush', 'flushNow', 'maybeFlush']);
   });
 
   it('answers the batch even when the flush fails, and logs the failure', async () => {

@@ -101,6 +101,7 @@ describe('HttpRemoteWriteSink', () => {
     // An HTTP date, as RFC 9110 allows, and nothing from a value that is neither.
     expect(retryAfterMs(new Date(Date.now() + 30_000).toUTCString())).toBeGreaterThan(28_000);
     expect(retryAfterMs('1.5')).toBeUndefined();
+    expect(retryAfterMs('test 1')).toBeUndefined();
     const headers = received[0]!.headers;
     expect(headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/aps\/aws4_request, SignedHeaders=[^,]*content-type[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,

@@ -129,27 +129,26 @@ export class DynamoDbAcmeRepository implements AcmeRepository {
 
   async saveFailure(certificate: ManagedCertificateRecord): Promise<void> {
     // A certificate deleted while its order ran stays deleted.
-    await dynamoCall(
-      () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: marshall({ pk: certificatesPk(certificate.tenantId), sk: certificate.name }),
-            UpdateExpression:
-              'SET #status = :status, leasedUntil = :leasedUntil, failures = :failures, lastError = :lastError, nextAttemptAt = :next, gsi1sk = :sk, updatedAt = :updatedAt',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: marshall({
-              ':status': certificate.status,
-              ':leasedUntil': certificate.leasedUntil ?? null,
-              ':failures': certificate.failures,
-              ':lastError': certificate.lastError,
-              ':next': certificate.nextAttemptAt,
-              ':sk': dueSk(certificate.nextAttemptAt, certificate.tenantId, certificate.name),
-              ':updatedAt': certificate.updatedAt,
-            }),
+    await dynamoCall(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: certificatesPk(certificate.tenantId), sk: certificate.name }),
+          UpdateExpression:
+            'SET #status = :status, leasedUntil = :leasedUntil, failures = :failures, lastError = :lastError, nextAttemptAt = :next, gsi1sk = :sk, updatedAt = :updatedAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({
+            ':status': certificate.status,
+            ':leasedUntil': certificate.leasedUntil ?? null,
+            ':failures': certificate.failures,
+            ':lastError': certificate.lastError,
+            ':next': certificate.nextAttemptAt,
+            ':sk': dueSk(certificate.nextAttemptAt, certificate.tenantId, certificate.name),
+            ':updatedAt': certificate.updatedAt,
           }),
-        ),
+        }),
+      ),
     ).catch((error: unknown) => {
       if (!(error instanceof ConflictError)) throw error;
     });

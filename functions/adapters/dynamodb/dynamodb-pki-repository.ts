@@ -54,11 +54,18 @@ export class DynamoDbPkiRepository implements PkiRepository {
   ) {}
 
   async putCa(ca: CaRecord, expectNew: boolean): Promise<void> {
-    const condition = expectNew ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)';
+    // A replacement holds only while the sealed key is the one read: a data-key rotation may have re-sealed it since.
+    const sealed = !expectNew && ca.sealedKey ? { ':keyId': ca.sealedKey.keyId, ':iv': ca.sealedKey.iv } : undefined;
+    const condition = expectNew ? 'attribute_not_exists(pk)' : sealed ? 'attribute_exists(pk) AND keyId = :keyId AND iv = :iv' : 'attribute_exists(pk)';
     await dynamoCall(
       () =>
         this.client.send(
-          new PutItemCommand({ TableName: this.tableName, Item: marshall(caToItem(ca), { removeUndefinedValues: true }), ConditionExpression: condition }),
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: marshall(caToItem(ca), { removeUndefinedValues: true }),
+            ConditionExpression: condition,
+            ExpressionAttributeValues: sealed ? marshall(sealed) : undefined,
+          }),
         ),
       `CA ${ca.caId} changed concurrently`,
     );
