@@ -261,26 +261,29 @@ const acmeSlotOf = (id: string): { slot: AcmeSlot; name: string } => {
   return { slot, name: id.slice(separator + 1) };
 };
 
+/** The two partitions the ACME kind pages through, in order: providers, then certificates. */
+const ACME_PARTITIONS = [
+  { name: 'providers', pk: ACME_PROVIDERS_PK, projection: 'accountKey.keyId, eab.hmacKey.keyId', slots: ['account', 'eab'] },
+  { name: 'certificates', pk: ACME_CERTIFICATES_PK, projection: 'issued.privateKey.keyId', slots: ['certificate'] },
+] as const;
+
 const acmeKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
   name: 'acme_key',
-  // Providers first, then certificates; the cursor says which partition and where in it.
+  // The cursor is `<partition>:<that partition's page cursor>` (empty at its start).
   async list(tenantId, cursor, limit): Promise<SealedItemPage> {
-    const [partition, inner] =
-      cursor === undefined ? ['providers', undefined] : (Buffer.from(cursor, 'base64url').toString('utf8').split('\n') as [string, string?]);
-    const refs = (item: Item, slots: readonly string[]): SealedItemRef[] =>
-      slots.flatMap((slot) => {
+    const [name, inner] = cursor === undefined ? ['providers', ''] : [cursor.slice(0, cursor.indexOf(':')), cursor.slice(cursor.indexOf(':') + 1)];
+    const index = ACME_PARTITIONS.findIndex((partition) => partition.name === name);
+    const partition = ACME_PARTITIONS[index];
+    if (!partition) throw new ValidationError(`sealed item cursor ${cursor} is malformed`);
+    const page = await keyIdPage(client, table, partition.pk(tenantId), { cursor: inner === '' ? undefined : inner, limit }, partition.projection);
+    const items = page.items.flatMap((item) =>
+      partition.slots.flatMap((slot) => {
         const keyId = ACME_SLOTS[slot]?.sealedOf(item)?.keyId;
         return typeof keyId === 'string' ? [{ id: `${slot}:${item.sk as string}`, keyId }] : [];
-      });
-    const onward = (next: string | undefined, then: string | undefined): string | undefined =>
-      next !== undefined ? encodeCursor(`${partition}\n${Buffer.from(next, 'base64url').toString('utf8')}`) : then && encodeCursor(then);
-    const page = { cursor: inner === undefined || inner === '' ? undefined : encodeCursor(inner), limit };
-    if (partition === 'providers') {
-      const providers = await keyIdPage(client, table, ACME_PROVIDERS_PK(tenantId), page, 'accountKey.keyId, eab.hmacKey.keyId');
-      return { items: providers.items.flatMap((item) => refs(item, ['account', 'eab'])), nextCursor: onward(providers.nextCursor, 'certificates\n') };
-    }
-    const certificates = await keyIdPage(client, table, ACME_CERTIFICATES_PK(tenantId), page, 'issued.privateKey.keyId');
-    return { items: certificates.items.flatMap((item) => refs(item, ['certificate'])), nextCursor: onward(certificates.nextCursor, undefined) };
+      }),
+    );
+    const following = ACME_PARTITIONS[index + 1];
+    return { items, nextCursor: page.nextCursor !== undefined ? `${partition.name}:${page.nextCursor}` : following && `${following.name}:` };
   },
   async read(tenantId, id): Promise<SealedItem | undefined> {
     const { slot, name } = acmeSlotOf(id);
