@@ -28,6 +28,9 @@ const compile = <R extends RoutePattern>(route: R): CompiledRoute<R> => {
   return { route, regex: new RegExp(`^${source}$`), names };
 };
 
+/** `/v1/health/` is `/v1/health`; `/` stays `/`. */
+const withoutTrailingSlash = (rawPath: string): string => (rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath);
+
 export class Router<R extends RoutePattern> {
   private readonly compiled: readonly CompiledRoute<R>[];
 
@@ -37,7 +40,7 @@ export class Router<R extends RoutePattern> {
 
   /** Finds the route; 404 for an unknown path, 405 (with Allow) for a known path and wrong method. */
   match(method: string, rawPath: string): MatchedRoute<R> {
-    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const path = withoutTrailingSlash(rawPath);
     const allowed: string[] = [];
     for (const candidate of this.compiled) {
       const found = candidate.regex.exec(path);
@@ -97,7 +100,7 @@ export class GroupRouter<R extends RoutePattern> {
   constructor(private readonly groups: readonly LazyGroup<R>[]) {}
 
   async match(method: string, rawPath: string): Promise<MatchedRoute<R>> {
-    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') : rawPath;
+    const path = withoutTrailingSlash(rawPath);
     const candidates = this.groups.filter((group) => group.prefixes.some((prefix) => under(path, prefix)));
     if (candidates.length === 0) throw new HttpError(404, 'no such endpoint');
     const key = candidates.map((group) => group.name).join(' ');
