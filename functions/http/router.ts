@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { lazyModule } from '../domain/lazy-module.js';
 import { HttpError } from './problem.js';
 
 /** What the router needs of a route. */
@@ -88,16 +89,31 @@ const literalLead = (pattern: string): string => {
   return brace < 0 ? pattern : pattern.slice(0, pattern.lastIndexOf('/', brace));
 };
 
+/** A group's routes as its module declares them, refused if it names another group or a route strays outside its prefixes. */
+const checkedRoutes = async <R extends RoutePattern>(group: LazyGroup<R>): Promise<readonly R[]> => {
+  const { name, routes } = await group.load();
+  if (name !== group.name) throw new Error(`the table's group ${group.name} loaded a module that names itself ${name}`);
+  const stray = routes.find((route) => !group.prefixes.some((prefix) => under(literalLead(route.pattern), prefix)));
+  if (stray) throw new Error(`route ${stray.method} ${stray.pattern} lies outside group ${group.name}'s prefixes ${group.prefixes.join(', ')}`);
+  return routes;
+};
+
 /**
  * Routes over groups loaded on first use: a request loads only the groups whose prefixes hold
  * its path, and is matched against their routes in the table's order. A group whose route
  * strays outside its prefixes is refused at load, so matching never misses a route.
  */
 export class GroupRouter<R extends RoutePattern> {
-  private readonly loaded = new Map<string, Promise<readonly R[]>>();
+  /**
+   * Each group's routes, loaded once and checked. A chunk that could not be read is tried again by the
+   * next request (one that threw while evaluating stays failed: the module loader keeps that answer).
+   */
+  private readonly loaders: ReadonlyMap<string, () => Promise<readonly R[]>>;
   private readonly routers = new Map<string, Router<R>>();
 
-  constructor(private readonly groups: readonly LazyGroup<R>[]) {}
+  constructor(private readonly groups: readonly LazyGroup<R>[]) {
+    this.loaders = new Map(groups.map((group) => [group.name, lazyModule(() => checkedRoutes(group))]));
+  }
 
   async match(method: string, rawPath: string): Promise<MatchedRoute<R>> {
     const path = withoutTrailingSlash(rawPath);
@@ -118,19 +134,6 @@ export class GroupRouter<R extends RoutePattern> {
   }
 
   private routesOf(group: LazyGroup<R>): Promise<readonly R[]> {
-    let routes = this.loaded.get(group.name);
-    if (!routes) {
-      routes = group.load().then(({ name, routes: loaded }) => {
-        if (name !== group.name) throw new Error(`the table's group ${group.name} loaded a module that names itself ${name}`);
-        const stray = loaded.find((route) => !group.prefixes.some((prefix) => under(literalLead(route.pattern), prefix)));
-        if (stray) throw new Error(`route ${stray.method} ${stray.pattern} lies outside group ${group.name}'s prefixes ${group.prefixes.join(', ')}`);
-        return loaded;
-      });
-      // A chunk that could not be read is tried again by the next request (one that threw while
-      // evaluating stays failed: the module loader keeps that answer, and so does every request after).
-      routes.catch(() => this.loaded.delete(group.name));
-      this.loaded.set(group.name, routes);
-    }
-    return routes;
+    return this.loaders.get(group.name)!();
   }
 }

@@ -4,6 +4,7 @@
 // prefixes (functions/http/router.ts): an instance builds the schemas and
 // handlers of the groups it serves, not all fourteen, and a probe none but health's.
 import type { RouteDefinition, RouteGroup } from '../http/route.js';
+import { lazyModule } from '../domain/lazy-module.js';
 import { GroupRouter, type LazyGroup } from '../http/router.js';
 import type { AcmeRouteServices } from './acme/acme-routes.js';
 import type { Features } from './admin/admin-json.js';
@@ -73,18 +74,11 @@ export const loadApiRoutes = async (): Promise<readonly ApiRoute[]> => (await ap
 export const routeTableServices = (
   router: GroupRouter<ApiRoute>,
 ): { readonly features: () => Promise<Features>; readonly openApiDocument: () => Promise<Record<string, unknown>> } => {
-  let document: Promise<Record<string, unknown>> | undefined;
   return {
     features: async () => (await import('./admin/admin-json.js')).featuresOf(await router.all()),
-    openApiDocument: () => {
-      document ??= (async () => {
-        const { buildOpenApiDocument } = await import('./openapi/openapi-document.js');
-        return buildOpenApiDocument((await router.all()).flatMap((loaded) => loaded.routes));
-      })();
-      document.catch(() => {
-        document = undefined;
-      });
-      return document;
-    },
+    openApiDocument: lazyModule(async () => {
+      const { buildOpenApiDocument } = await import('./openapi/openapi-document.js');
+      return buildOpenApiDocument((await router.all()).flatMap((loaded) => loaded.routes));
+    }),
   };
 };
