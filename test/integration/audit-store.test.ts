@@ -1,11 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAuditStore } from '../../functions/adapters/dynamodb/dynamodb-audit-store.js';
+import { guardWriteOutcomes } from '../../functions/adapters/dynamodb/write-outcome.js';
 import { auditKeyOf } from '../../functions/domain/audit/audit-event.js';
 import { AUDIT_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { sampleEvent } from '../unit/support/in-memory-audit.js';
 import { DynaliteProcess } from './support/processes.js';
+import { SlowProxy } from './support/slow-proxy.js';
 
 // The DynamoDB audit store against dynalite: day partitions, range bounds and
 // a query that runs out of time answering where to resume.
@@ -54,5 +56,26 @@ describe('DynamoDbAuditStore on dynalite', () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(written.filter((event) => event.type === 'secret.write').map((event) => event.eventId));
+  });
+
+  it('sends a batch again when its connection closed with no answer, and a second landing of the same events changes nothing', async () => {
+    const proxy = await SlowProxy.start(dynalite.port);
+    const proxied = guardWriteOutcomes(
+      new DynamoDBClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    );
+    try {
+      const later = ['2026-11-22T10:00:00.000Z', '2026-11-22T11:00:00.000Z'].map((time) => sampleEvent({ time }));
+      let cut = 0;
+      // The first batch's connection is reset as it is sent: for the client, a write with no answer.
+      proxy.failWhen = (request) => request.includes('BatchWriteItem') && (cut += 1) === 1;
+      await new DynamoDbAuditStore(proxied, AUDIT_TABLE.id).append(later);
+      expect(cut).toBe(2);
+      await store.append(later);
+      const range = { afterKey: '2026-11-22T00:00:00.000Z', throughKey: '2026-11-22T23:59:59.999Z#~' };
+      expect((await store.events(range)).map((stored) => stored.event)).toEqual(later);
+    } finally {
+      proxied.destroy();
+      await proxy.stop();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ty
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { auditKeyOf, type AuditEvent } from '../../domain/audit/audit-event.js';
-import { DependencyUnavailableError } from '../../domain/errors.js';
+import { DependencyUnavailableError, OutcomeUnknownError } from '../../domain/errors.js';
 import { dynamoCall, putIfAbsent } from './dynamodb-call.js';
 import type { AuditBlock, AuditQuery, AuditStore, StoredAuditEvent, VerificationRecord } from '../../domain/ports/audit.js';
 
@@ -109,11 +109,17 @@ export class DynamoDbAuditStore implements AuditStore {
       PutRequest: { Item: marshall({ pk: `DAY#${event.time.slice(0, 10)}`, sk: auditKeyOf(event), ...event }, { removeUndefinedValues: true }) },
     }));
     // Unprocessed items (throttling) are retried a few times with a short pause; then the batch fails closed.
+    // A batch sent with no answer (a kept-alive connection closed under it) is sent again: each event
+    // is an unconditional put of the same item under its own key, so a second landing changes nothing.
     for (let attempt = 0; requests.length > 0; attempt += 1) {
       if (attempt === 4) throw new DependencyUnavailableError('dynamodb', { cause: new Error(`${requests.length} audit events left unprocessed`) });
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const result = await dynamoCall(() => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } })));
-      requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      try {
+        const result = await dynamoCall(() => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } })));
+        requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      } catch (error) {
+        if (!(error instanceof OutcomeUnknownError) || attempt === 3) throw error;
+      }
     }
   }
 
