@@ -2,7 +2,8 @@
 // schemas before the handler runs: unknown fields and parameters are refused,
 // and the first problem found becomes a 400 naming the field.
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../domain/zod-english.js';
 import { ValidationError } from '../domain/errors.js';
 import { parseJsonBody } from './body.js';
 import type { RequestSchemas } from './route.js';
@@ -33,7 +34,7 @@ export const validationErrorOf = (issue: z.core.$ZodIssue, part: Part): Validati
   return new ValidationError(`${field}: ${issue.message}`, field);
 };
 
-const check = <T>(schema: z.ZodType<T>, input: unknown, part: Part): T => {
+const check = <T>(schema: z.ZodMiniType<T>, input: unknown, part: Part): T => {
   // The input in each issue tells a missing field from a mistyped one; issues never leave this module.
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;

@@ -3,7 +3,7 @@
 // under functions/routes/ declare these; the api's dispatcher hands each
 // handler the services its group was composed with.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { RateLimitCategory } from '../config.js';
 import type { AuditDetailValue } from '../domain/audit/audit-event.js';
 import type { Principal } from '../domain/auth/principal.js';
@@ -45,17 +45,17 @@ export interface RouteRequest<B = unknown, Q = unknown, P = unknown> extends Pub
 
 /** Request schemas; a route without one takes no body, no query parameters, no path parameters. */
 export interface RequestSchemas<B, Q, P> {
-  readonly body?: z.ZodType<B>;
+  readonly body?: z.ZodMiniType<B>;
   /** A body that may be left out (it then validates as `{}`). */
   readonly bodyOptional?: true;
-  readonly query?: z.ZodType<Q, Record<string, string>>;
-  readonly params?: z.ZodType<P, Record<string, string>>;
+  readonly query?: z.ZodMiniType<Q, Record<string, string>>;
+  readonly params?: z.ZodMiniType<P, Record<string, string>>;
 }
 
 /** One declared answer: JSON with a schema, another media type, or no body. */
 export interface ResponseSpec {
   readonly description: string;
-  readonly schema?: z.ZodType;
+  readonly schema?: z.ZodMiniType;
   /** Defaults to application/json when a schema is given. */
   readonly contentType?: string;
 }

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '../../functions/domain/errors.js';
 import { queryOf, validateRequest } from '../../functions/http/edge-validation.js';
 import { booleanQuery, optional, positiveIntegerQuery } from '../../functions/routes/schemas.js';
 import { apiEvent as event, rejected } from './support/api-event.js';
 
-const bodyOf = <T>(schema: z.ZodType<T>, body: unknown) => validateRequest({ body: schema }, event({ body: JSON.stringify(body) }), {}).body as T;
+const bodyOf = <T>(schema: z.ZodMiniType<T>, body: unknown) => validateRequest({ body: schema }, event({ body: JSON.stringify(body) }), {}).body as T;
 
 describe('request bodies at the edge', () => {
   const writeBody = z.strictObject({
     value: z.string(),
-    type: optional(z.string().max(5)),
-    ttl: optional(z.int().min(1).max(100)),
+    type: optional(z.string().check(z.maxLength(5))),
+    ttl: optional(z.int().check(z.gte(1), z.lte(100))),
     renewable: optional(z.boolean()),
-    policies: optional(z.array(z.string()).max(2)),
+    policies: optional(z.array(z.string()).check(z.maxLength(2))),
     metadata: optional(z.record(z.string(), z.string())),
     rotation: optional(z.strictObject({ interval_days: z.int() })),
   });
@@ -76,7 +76,7 @@ describe('request bodies at the edge', () => {
 });
 
 describe('query parameters at the edge', () => {
-  const listQuery = z.strictObject({ prefix: z.string().optional(), limit: positiveIntegerQuery(100), deleted: booleanQuery() });
+  const listQuery = z.strictObject({ prefix: z.optional(z.string()), limit: positiveIntegerQuery(100), deleted: booleanQuery() });
   const queryFor = (rawQueryString: string) => validateRequest({ query: listQuery }, event({ rawQueryString }), {}).query as z.infer<typeof listQuery>;
 
   it('returns the declared parameters, decoded and typed', () => {

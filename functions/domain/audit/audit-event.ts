@@ -3,7 +3,8 @@
 // values) appear only as HMACs, so a record can leave the vault (syslog, SIEM)
 // without widening who sees secrets.
 import { createHash, randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-english.js';
 
 export const AUDIT_OUTCOMES = ['success', 'failure', 'denied', 'error', 'attempted'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -49,31 +50,30 @@ const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
 
-const text = (max: number) => z.string().max(max).regex(PRINTABLE, 'must be printable text');
-const name = z.string().regex(NAME, 'must be a lower-case name');
+const text = (max: number) => z.string().check(z.maxLength(max), z.regex(PRINTABLE, 'must be printable text'));
+const name = z.string().check(z.regex(NAME, 'must be a lower-case name'));
 
 /** The schema every stored record has; also the audit query's answer, so what is stored is what is served. */
 export const auditEventSchema = z.strictObject({
-  eventId: z.string().regex(/^aev_[0-9a-f]{32}$/, 'must be aev_ and 32 hex digits'),
-  time: z
-    .string()
-    .regex(TIME, 'must be an ISO instant with milliseconds')
-    .refine((time) => !Number.isNaN(Date.parse(time)), 'must be a real instant'),
-  type: z.string().max(64).regex(TYPE, 'must be a dotted lower-case name'),
+  eventId: z.string().check(z.regex(/^aev_[0-9a-f]{32}$/, 'must be aev_ and 32 hex digits')),
+  time: z.string().check(
+    z.regex(TIME, 'must be an ISO instant with milliseconds'),
+    z.refine((time) => !Number.isNaN(Date.parse(time)), 'must be a real instant'),
+  ),
+  type: z.string().check(z.maxLength(64), z.regex(TYPE, 'must be a dotted lower-case name')),
   outcome: z.enum(AUDIT_OUTCOMES),
-  tenantId: text(128).optional(),
-  identityId: text(256).optional(),
-  path: text(1024).optional(),
-  requestId: text(200).optional(),
-  sourceAddress: text(64).optional(),
-  userAgent: text(256).optional(),
-  method: text(10).optional(),
-  status: z.int().min(100).max(599).optional(),
-  hmac: z.record(name, z.string().regex(HMAC, 'must be hmac-sha256:<64 hex>')).optional(),
-  details: z
-    .record(name, z.union([z.boolean(), z.number().finite(), text(512)]))
-    .refine((details) => Object.keys(details).length <= 20, 'has more than 20 details')
-    .optional(),
+  tenantId: z.optional(text(128)),
+  identityId: z.optional(text(256)),
+  path: z.optional(text(1024)),
+  requestId: z.optional(text(200)),
+  sourceAddress: z.optional(text(64)),
+  userAgent: z.optional(text(256)),
+  method: z.optional(text(10)),
+  status: z.optional(z.int().check(z.gte(100), z.lte(599))),
+  hmac: z.optional(z.record(name, z.string().check(z.regex(HMAC, 'must be hmac-sha256:<64 hex>')))),
+  details: z.optional(
+    z.record(name, z.union([z.boolean(), z.number(), text(512)])).check(z.refine((details) => Object.keys(details).length <= 20, 'has more than 20 details')),
+  ),
 });
 
 /** Throws InvalidAuditEventError unless `event` has the schema every stored record has. */

@@ -1,6 +1,6 @@
 // ACME providers and managed certificates on the wire: never a sealed value, never a key
 // except in the private-key answer.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AcmeProviderRecord, ManagedCertificateRecord } from '../../domain/ports/acme.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 
@@ -9,11 +9,11 @@ export const providerSchema = z
     name: z.string(),
     directory_url: z.string(),
     contact: z.array(z.string()),
-    eab_kid: z.string().nullable().describe('the External Account Binding key id; the HMAC key is sealed and never shown'),
-    account_registered: z.boolean().describe('the ACME account is registered on the first order'),
+    eab_kid: z.nullable(z.string()).check(z.describe('the External Account Binding key id; the HMAC key is sealed and never shown')),
+    account_registered: z.boolean().check(z.describe('the ACME account is registered on the first order')),
     created_at: timestamp,
   })
-  .meta({ id: 'AcmeProvider' });
+  .check(z.meta({ id: 'AcmeProvider' }));
 
 export const providerListSchema = z.strictObject({ providers: z.array(providerSchema) });
 
@@ -31,23 +31,23 @@ const certificateFields = {
   provider: z.string(),
   domains: z.array(z.string()),
   challenge_type: z.enum(['http-01', 'dns-01']),
-  hosted_zone_id: z.string().nullable(),
+  hosted_zone_id: z.nullable(z.string()),
   status: z.enum(['pending', 'valid', 'renewal_failed']),
-  next_attempt_at: timestamp.describe('when the scheduler next orders: renewal at two thirds of the lifetime, or a retry'),
+  next_attempt_at: timestamp.check(z.describe('when the scheduler next orders: renewal at two thirds of the lifetime, or a retry')),
   failures: z.int(),
-  last_error: z.string().nullable(),
-  serial: z.string().nullable(),
+  last_error: z.nullable(z.string()),
+  serial: z.nullable(z.string()),
   not_before: nullableTimestamp,
   not_after: nullableTimestamp,
   issued_at: nullableTimestamp,
-  certificate: z.string().nullable().describe('the leaf certificate, PEM'),
-  chain: z.string().nullable().describe('the issuer certificates after the leaf, PEM'),
+  certificate: z.nullable(z.string()).check(z.describe('the leaf certificate, PEM')),
+  chain: z.nullable(z.string()).check(z.describe('the issuer certificates after the leaf, PEM')),
   created_at: timestamp,
   updated_at: timestamp,
 };
 
-export const certificateSchema = z.strictObject(certificateFields).meta({ id: 'AcmeCertificate' });
-export const certificateWithKeySchema = z.strictObject({ ...certificateFields, private_key: z.string().describe('PKCS#8 PEM') });
+export const certificateSchema = z.strictObject(certificateFields).check(z.meta({ id: 'AcmeCertificate' }));
+export const certificateWithKeySchema = z.strictObject({ ...certificateFields, private_key: z.string().check(z.describe('PKCS#8 PEM')) });
 export const certificateListSchema = z.strictObject({ certificates: z.array(certificateSchema) });
 
 export const certificateJson = (certificate: ManagedCertificateRecord): z.infer<typeof certificateSchema> => ({

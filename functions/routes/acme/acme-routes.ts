@@ -1,7 +1,7 @@
 // `/v1/acme/...`: ACME providers and the certificates ScaiVault orders from them (policy
 // paths `acme/providers/<name>`, `acme/certificates/<name>`, and `acme/certificates/<name>/key`
 // for the private key), and the public HTTP-01 answers under `/.well-known/acme-challenge/`.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AcmeService } from '../../domain/acme/acme-service.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type PublicRequest, type RouteGroup, type RouteRequest } from '../../http/route.js';
@@ -20,23 +20,23 @@ export interface AcmeRouteServices {
   readonly acme: AcmeService;
 }
 
-const nameParams = z.strictObject({ name: z.string().min(1).max(63) });
-const tokenParams = z.strictObject({ token: z.string().min(1).max(256) });
+const nameParams = z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(63)) });
+const tokenParams = z.strictObject({ token: z.string().check(z.minLength(1), z.maxLength(256)) });
 type NameRequest<B = undefined> = RouteRequest<B, unknown, z.infer<typeof nameParams>>;
 
 const providerBody = z.strictObject({
-  name: z.string().max(63),
-  directory_url: z.string().max(2048),
-  contact: optional(z.array(z.string().max(320)).max(8)),
-  eab: optional(z.strictObject({ kid: z.string().min(1).max(256), hmac_key: z.string().min(1).max(512) })),
+  name: z.string().check(z.maxLength(63)),
+  directory_url: z.string().check(z.maxLength(2048)),
+  contact: optional(z.array(z.string().check(z.maxLength(320))).check(z.maxLength(8))),
+  eab: optional(z.strictObject({ kid: z.string().check(z.minLength(1), z.maxLength(256)), hmac_key: z.string().check(z.minLength(1), z.maxLength(512)) })),
 });
 
 const certificateBody = z.strictObject({
-  name: z.string().max(63),
-  provider: z.string().max(63),
-  domains: z.array(z.string().max(253)).min(1).max(100),
+  name: z.string().check(z.maxLength(63)),
+  provider: z.string().check(z.maxLength(63)),
+  domains: z.array(z.string().check(z.maxLength(253))).check(z.minLength(1), z.maxLength(100)),
   challenge_type: z.enum(['http-01', 'dns-01']),
-  dns: optional(z.strictObject({ hosted_zone_id: z.string().regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id') })),
+  dns: optional(z.strictObject({ hosted_zone_id: z.string().check(z.regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id')) })),
 });
 
 const createProvider = async ({ acme }: AcmeRouteServices, { principal, body, audit }: RouteRequest<z.infer<typeof providerBody>>) => {

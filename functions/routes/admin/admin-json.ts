@@ -1,5 +1,5 @@
 // The admin routes' answers, and the features the status reports.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { VaultConfig } from '../../config.js';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import { keyCacheSchema, keyCacheJson } from '../health/health-json.js';
@@ -27,33 +27,34 @@ export const statusSchema = z
   .strictObject({
     version: z.string(),
     timestamp,
-    last_check: timestamp.meta({ description: 'When this answer ran its readiness checks' }),
+    last_check: timestamp.check(z.meta({ description: 'When this answer ran its readiness checks' })),
     success_rate: z
-      .number()
-      .nullable()
-      .meta({ description: "Share of this instance's requests over the last interval not answered with a 5xx (0..1); null without requests" }),
-    avg_response_time_ms: z.number().nullable().meta({ description: "Mean response time of this instance's requests over the last interval" }),
+      .nullable(z.number())
+      .check(z.meta({ description: "Share of this instance's requests over the last interval not answered with a 5xx (0..1); null without requests" })),
+    avg_response_time_ms: z.nullable(z.number()).check(z.meta({ description: "Mean response time of this instance's requests over the last interval" })),
     requests: z.strictObject({
       interval_seconds: z.number(),
       total: z.int(),
-      scope: z.literal('instance').meta({ description: 'One Lambda instance (the whole process when embedded); fleet-wide rates come from /v1/metrics' }),
+      scope: z
+        .literal('instance')
+        .check(z.meta({ description: 'One Lambda instance (the whole process when embedded); fleet-wide rates come from /v1/metrics' })),
     }),
     status: z.enum(['healthy', 'degraded']),
-    key_provider: z.strictObject({ provider: z.string(), key_id: z.string().optional(), state: z.string() }),
-    features: z.strictObject(Object.fromEntries(FEATURES.map((name) => [name, z.boolean()])) as Record<(typeof FEATURES)[number], z.ZodBoolean>),
+    key_provider: z.strictObject({ provider: z.string(), key_id: z.optional(z.string()), state: z.string() }),
+    features: z.strictObject(Object.fromEntries(FEATURES.map((name) => [name, z.boolean()])) as Record<(typeof FEATURES)[number], z.ZodMiniBoolean>),
     telemetry: z.strictObject({ prometheus: z.boolean(), tracing: z.boolean(), cloudwatch_emf: z.boolean() }),
     health: z.record(z.string(), z.enum(['up', 'down'])),
-    cache: keyCacheSchema.extend({ hit_ratio: z.number().nullable() }),
+    cache: z.extend(keyCacheSchema, { hit_ratio: z.nullable(z.number()) }),
     rate_limits: z.record(z.string(), z.strictObject({ capacity: z.number(), refill_per_second: z.number() })),
     monitoring: z.strictObject({ metrics: z.string(), readiness: z.string(), liveness: z.string() }),
   })
-  .meta({ id: 'AdminStatus' });
+  .check(z.meta({ id: 'AdminStatus' }));
 
 export const syslogTestSchema = z.strictObject({
   delivered: z.boolean(),
   transport: z.enum(['udp', 'tcp', 'tls']),
   target: z.string(),
-  buffered: z.int().meta({ description: 'Messages still waiting for the relay after the test' }),
+  buffered: z.int().check(z.meta({ description: 'Messages still waiting for the relay after the test' })),
   message_type: z.literal('syslog.test'),
 });
 

@@ -1,6 +1,6 @@
 // The audit routes' answers. Events are served as stored: the schema that
 // validates each record before it is written describes the query's answer.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AuditDivergence, AuditBlock } from '../../domain/ports/audit.js';
 import type { VerifyResult } from '../../domain/audit/audit-chain.js';
 import { auditEventSchema } from '../../domain/audit/audit-event.js';
@@ -8,17 +8,17 @@ import type { ExportManifest } from '../../domain/audit/audit-export.js';
 import type { Job } from '../../domain/jobs/jobs.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
 
-export const eventsPageSchema = z.strictObject({ events: z.array(auditEventSchema.meta({ id: 'AuditEvent' })), next_cursor: nextCursor });
+export const eventsPageSchema = z.strictObject({ events: z.array(auditEventSchema.check(z.meta({ id: 'AuditEvent' }))), next_cursor: nextCursor });
 
 export const verifySchema = z.strictObject({
   ok: z.boolean(),
   complete: z.boolean(),
   from_block: z.int(),
-  next_block: z.int().nullable(),
+  next_block: z.nullable(z.int()),
   checked_blocks: z.int(),
   checked_events: z.int(),
-  first_divergence: z.strictObject({ block: z.int(), event_id: z.string().nullable(), event_key: z.string().nullable(), reason: z.string() }).nullable(),
-  head: z.strictObject({ block: z.int(), hash: z.string(), sealed_through: z.string(), sealed_at: timestamp }).nullable(),
+  first_divergence: z.nullable(z.strictObject({ block: z.int(), event_id: z.nullable(z.string()), event_key: z.nullable(z.string()), reason: z.string() })),
+  head: z.nullable(z.strictObject({ block: z.int(), hash: z.string(), sealed_through: z.string(), sealed_at: timestamp })),
 });
 
 export const exportSchema = z
@@ -27,11 +27,11 @@ export const exportSchema = z
     status: z.string(),
     created_at: timestamp,
     finished_at: nullableTimestamp,
-    outcome: z.string().nullable(),
+    outcome: z.nullable(z.string()),
     request: z.record(z.string(), z.unknown()),
-    manifest: z.record(z.string(), z.unknown()).nullable().describe('the export manifest once it succeeded'),
+    manifest: z.nullable(z.record(z.string(), z.unknown())).check(z.describe('the export manifest once it succeeded')),
   })
-  .meta({ id: 'AuditExport' });
+  .check(z.meta({ id: 'AuditExport' }));
 
 export const hashSchema = z.strictObject({ hmac: z.string() });
 

@@ -1,6 +1,6 @@
 // Operator routes over the audit trail: query, chain verification, SIEM
 // export and the HMAC lookup. All need the operator (default-tenant admin).
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { Audit } from '../../composition/audit.js';
 import { exportIdOf, type ExportRequest } from '../../domain/audit/audit-export.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';

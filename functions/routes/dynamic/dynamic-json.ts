@@ -1,5 +1,5 @@
 // Engines, roles, credentials and leases on the wire. Only the credential answer carries a password.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DynamicEngine, DynamicRole, IssuedCredential, Lease } from '../../domain/dynamic/dynamic.js';
 import { SSL_MODES } from '../../domain/dynamic/dynamic.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
@@ -10,13 +10,13 @@ export const engineSchema = z
     plugin: z.literal('postgresql'),
     connection_secret: z.string(),
     max_connections: z.int(),
-    tls: z.strictObject({ sslmode: z.enum(SSL_MODES).nullable(), ca_pem: z.boolean().describe('whether a CA bundle is set') }),
+    tls: z.strictObject({ sslmode: z.nullable(z.enum(SSL_MODES)), ca_pem: z.boolean().check(z.describe('whether a CA bundle is set')) }),
     created_at: timestamp,
     created_by: z.string(),
-    health: z.strictObject({ healthy: z.boolean(), probed_at: timestamp, last_error: z.string().nullable() }).nullable(),
+    health: z.nullable(z.strictObject({ healthy: z.boolean(), probed_at: timestamp, last_error: z.nullable(z.string()) })),
     irrevocable_leases: z.int(),
   })
-  .meta({ id: 'DynamicEngine' });
+  .check(z.meta({ id: 'DynamicEngine' }));
 
 export const engineListSchema = z.strictObject({ engines: z.array(engineSchema) });
 
@@ -34,7 +34,7 @@ export const roleSchema = z
     active_leases: z.int(),
     created_at: timestamp,
   })
-  .meta({ id: 'DynamicRole' });
+  .check(z.meta({ id: 'DynamicRole' }));
 
 export const roleListSchema = z.strictObject({ roles: z.array(roleSchema) });
 
@@ -48,13 +48,13 @@ export const leaseSchema = z
     issued_at: timestamp,
     expires_at: timestamp,
     max_expires_at: timestamp,
-    ttl: z.int().describe('seconds left'),
+    ttl: z.int().check(z.describe('seconds left')),
     state: z.enum(['active', 'revoking', 'irrevocable']),
     revocation_attempts: z.int(),
     next_attempt_at: nullableTimestamp,
-    last_error: z.string().nullable(),
+    last_error: z.nullable(z.string()),
   })
-  .meta({ id: 'Lease' });
+  .check(z.meta({ id: 'Lease' }));
 
 export const leaseListSchema = z.strictObject({ leases: z.array(leaseSchema), next_cursor: nextCursor });
 
@@ -62,12 +62,12 @@ export const credentialSchema = z
   .strictObject({
     lease_id: z.string(),
     username: z.string(),
-    password: z.string().describe('shown once; never stored'),
+    password: z.string().check(z.describe('shown once; never stored')),
     ttl: z.int(),
     expires_at: timestamp,
     renewable: z.boolean(),
   })
-  .meta({ id: 'DynamicCredential' });
+  .check(z.meta({ id: 'DynamicCredential' }));
 
 export const revokePrefixSchema = z.strictObject({ revoked: z.int(), pending: z.int(), more: z.boolean() });
 

@@ -1,6 +1,6 @@
 // `/v1/dynamic/...` and `/v1/leases/...`: engines and roles (admin on `dynamic/<engine>/config`),
 // credentials (read on `dynamic/<engine>/creds/<role>`) and their leases, in the caller's tenant.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DynamicConfigService } from '../../domain/dynamic/dynamic-config-service.js';
 import { SSL_MODES } from '../../domain/dynamic/dynamic.js';
 import type { LeaseService } from '../../domain/dynamic/lease-service.js';
@@ -27,20 +27,17 @@ export interface DynamicRouteServices {
   readonly leases: LeaseService;
 }
 
-const engineParams = z.strictObject({ engine: z.string().min(1) });
-const roleParams = z.strictObject({ engine: z.string().min(1), role: z.string().min(1) });
-const statements = z.array(z.string().max(4096)).max(20);
-const seconds = z
-  .int()
-  .min(1)
-  .max(30 * 24 * 3600);
+const engineParams = z.strictObject({ engine: z.string().check(z.minLength(1)) });
+const roleParams = z.strictObject({ engine: z.string().check(z.minLength(1)), role: z.string().check(z.minLength(1)) });
+const statements = z.array(z.string().check(z.maxLength(4096))).check(z.maxLength(20));
+const seconds = z.int().check(z.gte(1), z.lte(30 * 24 * 3600));
 
 const engineBody = z.strictObject({
-  name: z.string().max(48),
+  name: z.string().check(z.maxLength(48)),
   plugin: optional(z.literal('postgresql')),
-  connection_secret: z.string().max(512),
+  connection_secret: z.string().check(z.maxLength(512)),
   max_connections: optional(z.int()),
-  tls: optional(z.strictObject({ sslmode: optional(z.enum(SSL_MODES)), ca_pem: optional(z.string().max(65536)) })),
+  tls: optional(z.strictObject({ sslmode: optional(z.enum(SSL_MODES)), ca_pem: optional(z.string().check(z.maxLength(65536))) })),
 });
 const roleBody = z.strictObject({
   creation_statements: statements,
@@ -52,10 +49,10 @@ const roleBody = z.strictObject({
   max_leases: optional(z.int()),
 });
 const credsBody = z.strictObject({ ttl: optional(seconds) });
-const leaseIdBody = z.strictObject({ lease_id: z.string().max(200) });
-const renewBody = z.strictObject({ lease_id: z.string().max(200), increment: optional(seconds) });
-const prefixBody = z.strictObject({ prefix: z.string().max(200) });
-const leasesQuery = z.strictObject({ prefix: z.string().max(200), limit: positiveIntegerQuery(500), cursor: z.string().optional() });
+const leaseIdBody = z.strictObject({ lease_id: z.string().check(z.maxLength(200)) });
+const renewBody = z.strictObject({ lease_id: z.string().check(z.maxLength(200)), increment: optional(seconds) });
+const prefixBody = z.strictObject({ prefix: z.string().check(z.maxLength(200)) });
+const leasesQuery = z.strictObject({ prefix: z.string().check(z.maxLength(200)), limit: positiveIntegerQuery(500), cursor: z.optional(z.string()) });
 
 type Services = DynamicRouteServices;
 type EngineRequest<B = undefined> = RouteRequest<B, unknown, z.infer<typeof engineParams>>;

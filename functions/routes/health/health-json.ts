@@ -1,5 +1,5 @@
 // Health on the wire: readiness for load balancers, the detailed view for operators.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
 import type { CheckHistory, Readiness } from '../../domain/health/health-service.js';
 import type { ScheduledChecks } from '../../domain/ports/health.js';
@@ -10,7 +10,7 @@ const checkStatus = z.enum(['up', 'down']);
 
 export const livenessSchema = z.strictObject({ status: z.literal('ok'), version: z.string(), timestamp });
 
-const checkSchema = z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.string().optional(), last_check: timestamp });
+const checkSchema = z.strictObject({ status: checkStatus, latency_ms: z.number(), error: z.optional(z.string()), last_check: timestamp });
 
 export const readinessSchema = z
   .strictObject({
@@ -19,13 +19,12 @@ export const readinessSchema = z
     version: z.string(),
     checks: z.record(z.string(), checkSchema),
   })
-  .meta({ id: 'Readiness' });
+  .check(z.meta({ id: 'Readiness' }));
 
 /** The scheduler's latest run of the readiness checks: when, and what each found. */
 const scheduledChecksSchema = z
-  .strictObject({ checked_at: timestamp, status: readinessStatus, checks: z.record(z.string(), checkSchema) })
-  .nullable()
-  .meta({ id: 'ScheduledChecks', description: 'null before the scheduler first ran its checks, or while they cannot be read' });
+  .nullable(z.strictObject({ checked_at: timestamp, status: readinessStatus, checks: z.record(z.string(), checkSchema) }))
+  .check(z.meta({ id: 'ScheduledChecks', description: 'null before the scheduler first ran its checks, or while they cannot be read' }));
 
 export const keyCacheSchema = z.strictObject({
   hits: z.int(),
@@ -34,11 +33,11 @@ export const keyCacheSchema = z.strictObject({
   entries: z.int(),
   max_entries: z.int(),
   ttl_seconds: z.number(),
-  oldest_access: nullableTimestamp.meta({ description: 'When the least recently used cached key was last used; null when empty' }),
-  newest_access: nullableTimestamp.meta({ description: 'When a cached key was last used; null when empty' }),
+  oldest_access: nullableTimestamp.check(z.meta({ description: 'When the least recently used cached key was last used; null when empty' })),
+  newest_access: nullableTimestamp.check(z.meta({ description: 'When a cached key was last used; null when empty' })),
 });
 
-const queueSchema = z.strictObject({ depth: z.number().nullable(), oldest_age_seconds: z.number().nullable() });
+const queueSchema = z.strictObject({ depth: z.nullable(z.number()), oldest_age_seconds: z.nullable(z.number()) });
 
 export const detailedHealthSchema = z
   .strictObject({
@@ -51,18 +50,18 @@ export const detailedHealthSchema = z
         status: checkStatus,
         latency_ms: z.number(),
         last_check: timestamp,
-        last_error: z.string().nullable(),
+        last_error: z.nullable(z.string()),
         last_error_at: nullableTimestamp,
         last_success_at: nullableTimestamp,
       }),
     ),
-    kms: z.strictObject({ provider: z.string(), key_id: z.string().optional(), key_state: z.string() }),
+    kms: z.strictObject({ provider: z.string(), key_id: z.optional(z.string()), key_state: z.string() }),
     key_cache: keyCacheSchema,
     queues: z.strictObject({ rotation: queueSchema, webhook: queueSchema }),
     connection_pool: z.strictObject({ size: z.int(), available: z.int(), pending: z.int(), max: z.number() }),
     scheduled_checks: scheduledChecksSchema,
   })
-  .meta({ id: 'DetailedHealth' });
+  .check(z.meta({ id: 'DetailedHealth' }));
 
 export const keyCacheJson = (stats: KeyCacheStats): z.infer<typeof keyCacheSchema> => ({
   hits: stats.hits,

@@ -1,5 +1,5 @@
 // Data-key rotations on the wire.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { progressRatio } from '../../domain/crypto/key-rotation-progress.js';
 import type { KeyRotation } from '../../domain/ports/keys.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
@@ -8,19 +8,19 @@ export const keyRotationSchema = z
   .strictObject({
     tenant: z.string(),
     rotation_id: z.string(),
-    key_id: z.string().describe('The new active data key values are re-sealed under'),
+    key_id: z.string().check(z.describe('The new active data key values are re-sealed under')),
     state: z.enum(['running', 'finished']),
     phase: z.enum(['count', 'reseal']),
-    pass: z.int().describe('Re-seal passes started; one that finds nothing under an older key finishes the rotation'),
-    total: z.int().describe('Values under older keys when counted'),
-    done: z.int().describe('Values re-sealed so far'),
+    pass: z.int().check(z.describe('Re-seal passes started; one that finds nothing under an older key finishes the rotation')),
+    total: z.int().check(z.describe('Values under older keys when counted')),
+    done: z.int().check(z.describe('Values re-sealed so far')),
     progress_ratio: z.number(),
     reason: z.string(),
     started_at: timestamp,
     updated_at: timestamp,
     finished_at: nullableTimestamp,
   })
-  .meta({ id: 'KeyRotation' });
+  .check(z.meta({ id: 'KeyRotation' }));
 
 export const keyRotationJson = (rotation: KeyRotation): z.infer<typeof keyRotationSchema> => ({
   tenant: rotation.tenantId,

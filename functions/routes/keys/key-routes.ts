@@ -1,5 +1,5 @@
 // `/v1/admin/keys`: data-key rotation per tenant (its admin, or the default tenant's for any), and the master key's.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import type { KeyRotationService } from '../../domain/crypto/key-rotation.js';
 import { ConflictError } from '../../domain/errors.js';
@@ -15,8 +15,8 @@ export interface KeyRouteServices {
   readonly keyWrapper: Pick<KeyWrapper, 'provider' | 'rotateMasterKey'>;
 }
 
-const rotateBody = z.strictObject({ tenant: optional(z.string().max(64)) });
-const rotationQuery = z.strictObject({ tenant: z.string().max(64).optional() });
+const rotateBody = z.strictObject({ tenant: optional(z.string().check(z.maxLength(64))) });
+const rotationQuery = z.strictObject({ tenant: z.optional(z.string().check(z.maxLength(64))) });
 
 const rotate = async ({ auth, keyRotation }: KeyRouteServices, { principal, body }: RouteRequest<z.infer<typeof rotateBody>>) => {
   const tenant = await auth.requireAdminOf(principal, body.tenant ?? undefined);

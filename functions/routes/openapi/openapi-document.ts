@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the API, generated from the route table:
 // the same zod schemas that validate requests at the edge and describe
 // responses (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { auditTypeOf } from '../../http/request-audit.js';
 import { CHANGE_METHODS, type ResponseSpec, type RouteDefinition } from '../../http/route.js';
 import { problemSchema } from '../schemas.js';
@@ -16,7 +16,7 @@ type Io = 'input' | 'output';
 class SchemaCollector {
   readonly components: Record<string, JsonSchema> = {};
 
-  convert(schema: z.ZodType, io: Io): JsonSchema {
+  convert(schema: z.ZodMiniType, io: Io): JsonSchema {
     const { $schema: _, $defs, ...converted } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
     for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) this.components[id] = this.relink(definition);
     return this.relink(converted);

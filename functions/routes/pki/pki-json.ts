@@ -1,6 +1,6 @@
 // The PKI's JSON answers and their schemas. No private key appears here except
 // `issue`'s, returned once.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { IssuedCertificate } from '../../domain/pki/issuer-service.js';
 import type { CaRecord, RoleRecord, StoredCertificate } from '../../domain/ports/pki.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
@@ -13,15 +13,17 @@ export const caSchema = z
     status: z.enum(['active', 'pending']),
     key_type: z.string(),
     key_backend: z.enum(['sealed', 'kms']),
-    certificate: z.string().nullable().describe('PEM; null while an intermediate waits for its signed certificate'),
-    chain: z.array(z.string()).describe('the issuers above this CA, nearest first, PEM'),
-    csr: z.string().nullable().describe('PEM PKCS #10 request of a pending intermediate: have its parent sign it, then POST the result to /signed-certificate'),
+    certificate: z.nullable(z.string()).check(z.describe('PEM; null while an intermediate waits for its signed certificate')),
+    chain: z.array(z.string()).check(z.describe('the issuers above this CA, nearest first, PEM')),
+    csr: z
+      .nullable(z.string())
+      .check(z.describe('PEM PKCS #10 request of a pending intermediate: have its parent sign it, then POST the result to /signed-certificate')),
     not_after: nullableTimestamp,
     created_at: timestamp,
     crl_url: z.string(),
     ocsp_url: z.string(),
   })
-  .meta({ id: 'CertificateAuthority' });
+  .check(z.meta({ id: 'CertificateAuthority' }));
 
 export const caListSchema = z.object({ cas: z.array(caSchema) });
 
@@ -58,7 +60,7 @@ export const roleSchema = z
     on_ca_expiry: z.enum(['refuse', 'truncate']),
     updated_at: timestamp,
   })
-  .meta({ id: 'PkiRole' });
+  .check(z.meta({ id: 'PkiRole' }));
 
 export const roleListSchema = z.object({ roles: z.array(roleSchema) });
 
@@ -81,14 +83,14 @@ export const roleJson = (role: RoleRecord) => ({
 
 export const issuedSchema = z
   .object({
-    serial: z.string().describe('lowercase hex'),
+    serial: z.string().check(z.describe('lowercase hex')),
     certificate: z.string(),
     issuing_ca: z.string(),
-    ca_chain: z.array(z.string()).describe('the issuing CA first, up to the root'),
+    ca_chain: z.array(z.string()).check(z.describe('the issuing CA first, up to the root')),
     not_after: timestamp,
-    private_key: z.string().optional().describe('issue only: PKCS #8 PEM, shown once and never stored'),
+    private_key: z.optional(z.string()).check(z.describe('issue only: PKCS #8 PEM, shown once and never stored')),
   })
-  .meta({ id: 'IssuedCertificate' });
+  .check(z.meta({ id: 'IssuedCertificate' }));
 
 export const issuedJson = (issued: IssuedCertificate) => ({
   serial: issued.serial,
@@ -111,10 +113,10 @@ export const certificateSchema = z
     issuer_type: z.string(),
     state: z.enum(['active', 'revoked']),
     revoked_at: nullableTimestamp,
-    revocation_reason: z.int().nullable(),
+    revocation_reason: z.nullable(z.int()),
     certificate: z.string(),
   })
-  .meta({ id: 'InventoryCertificate' });
+  .check(z.meta({ id: 'InventoryCertificate' }));
 
 export const certificateListSchema = z.object({ certificates: z.array(certificateSchema), next_cursor: nextCursor });
 

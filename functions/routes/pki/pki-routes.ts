@@ -1,6 +1,6 @@
 // `/v1/pki`: tenant CAs, roles, issue and sign, the certificate inventory and
 // revocation; the CRL and OCSP responder of each CA are unauthenticated.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Principal } from '../../domain/auth/principal.js';
 import type { CaService } from '../../domain/pki/ca-service.js';
 import type { IssuerService } from '../../domain/pki/issuer-service.js';
@@ -36,61 +36,58 @@ export interface PkiRouteServices {
 
 const MAX_TTL = 30 * 365 * 86_400;
 const keyType = z.enum(CA_KEY_TYPES);
-const ttl = z.int().min(60).max(MAX_TTL);
-const pem = z
-  .string()
-  .min(1)
-  .max(64 * 1024);
+const ttl = z.int().check(z.gte(60), z.lte(MAX_TTL));
+const pem = z.string().check(z.minLength(1), z.maxLength(64 * 1024));
 
-const caParams = z.strictObject({ ca: z.string().min(1).max(64) });
-const roleParams = z.strictObject({ ca: z.string().min(1).max(64), role: z.string().min(1).max(64) });
-const serialParams = z.strictObject({ ca: z.string().min(1).max(64), serial: z.string().min(1).max(100) });
-const ocspGetParams = z.strictObject({ ca: z.string().min(1).max(64), request: z.string().min(1).max(4096) });
+const caParams = z.strictObject({ ca: z.string().check(z.minLength(1), z.maxLength(64)) });
+const roleParams = z.strictObject({ ca: z.string().check(z.minLength(1), z.maxLength(64)), role: z.string().check(z.minLength(1), z.maxLength(64)) });
+const serialParams = z.strictObject({ ca: z.string().check(z.minLength(1), z.maxLength(64)), serial: z.string().check(z.minLength(1), z.maxLength(100)) });
+const ocspGetParams = z.strictObject({ ca: z.string().check(z.minLength(1), z.maxLength(64)), request: z.string().check(z.minLength(1), z.maxLength(4096)) });
 
 const createCaBody = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.enum(['root', 'intermediate']),
-    name: z.string().min(1).max(128),
-    common_name: z.string().min(1).max(256),
-    key_type: keyType.default('ec-p256'),
-    key_backend: z.enum(['sealed', 'kms']).default('sealed'),
-    ttl: ttl.default(10 * 365 * 86_400).describe('seconds (root only)'),
+    name: z.string().check(z.minLength(1), z.maxLength(128)),
+    common_name: z.string().check(z.minLength(1), z.maxLength(256)),
+    key_type: z._default(keyType, 'ec-p256'),
+    key_backend: z._default(z.enum(['sealed', 'kms']), 'sealed'),
+    ttl: z._default(ttl, 10 * 365 * 86_400).check(z.describe('seconds (root only)')),
   }),
   z.strictObject({
     type: z.literal('import'),
-    name: z.string().min(1).max(128),
+    name: z.string().check(z.minLength(1), z.maxLength(128)),
     certificate: pem,
-    private_key: pem.describe('PEM, unencrypted; sealed at once and never returned'),
-    chain: z.array(pem).max(8).default([]),
+    private_key: pem.check(z.describe('PEM, unencrypted; sealed at once and never returned')),
+    chain: z._default(z.array(pem).check(z.maxLength(8)), []),
   }),
 ]);
-const signedCertificateBody = z.strictObject({ certificate: pem, chain: z.array(pem).max(8).default([]) });
+const signedCertificateBody = z.strictObject({ certificate: pem, chain: z._default(z.array(pem).check(z.maxLength(8)), []) });
 const roleBody = z.strictObject({
-  allowed_domains: z.array(z.string().min(1).max(253)).max(100).default([]),
-  allow_subdomains: z.boolean().default(false),
-  allow_glob_domains: z.boolean().default(false),
-  allow_bare_domains: z.boolean().default(true),
-  allow_ip_sans: z.boolean().default(false),
-  key_types: z.array(keyType).min(1).default(['ec-p256']),
-  ttl: ttl.default(30 * 86_400),
-  max_ttl: ttl.default(90 * 86_400),
-  key_usage: z.array(z.enum(KEY_USAGES)).default(['digitalSignature', 'keyEncipherment']),
-  ext_key_usage: z.array(z.enum(EXT_KEY_USAGES)).default(['serverAuth']),
-  on_ca_expiry: z.enum(['refuse', 'truncate']).default('refuse'),
+  allowed_domains: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(253))).check(z.maxLength(100)), []),
+  allow_subdomains: z._default(z.boolean(), false),
+  allow_glob_domains: z._default(z.boolean(), false),
+  allow_bare_domains: z._default(z.boolean(), true),
+  allow_ip_sans: z._default(z.boolean(), false),
+  key_types: z._default(z.array(keyType).check(z.minLength(1)), ['ec-p256']),
+  ttl: z._default(ttl, 30 * 86_400),
+  max_ttl: z._default(ttl, 90 * 86_400),
+  key_usage: z._default(z.array(z.enum(KEY_USAGES)), ['digitalSignature', 'keyEncipherment']),
+  ext_key_usage: z._default(z.array(z.enum(EXT_KEY_USAGES)), ['serverAuth']),
+  on_ca_expiry: z._default(z.enum(['refuse', 'truncate']), 'refuse'),
 });
 const issueBody = z.strictObject({
-  common_name: z.string().max(256).default(''),
-  alt_names: z.array(z.string().max(253)).max(100).default([]),
-  ip_sans: z.array(z.string().max(45)).max(100).default([]),
+  common_name: z._default(z.string().check(z.maxLength(256)), ''),
+  alt_names: z._default(z.array(z.string().check(z.maxLength(253))).check(z.maxLength(100)), []),
+  ip_sans: z._default(z.array(z.string().check(z.maxLength(45))).check(z.maxLength(100)), []),
   ttl: optional(ttl),
   key_type: optional(keyType),
 });
 const signBody = z.strictObject({ csr: pem, ttl: optional(ttl) });
 const revokeBody = z.strictObject({
-  serial: z.string().min(1).max(100),
-  reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]]).default('unspecified'),
+  serial: z.string().check(z.minLength(1), z.maxLength(100)),
+  reason: z._default(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]]), 'unspecified'),
 });
-const listQuery = z.strictObject({ limit: positiveIntegerQuery(500), cursor: z.string().optional() });
+const listQuery = z.strictObject({ limit: positiveIntegerQuery(500), cursor: z.optional(z.string()) });
 
 type CaRequest<B = undefined, Q = unknown> = RouteRequest<B, Q, z.infer<typeof caParams>>;
 type RoleRequest<B = undefined> = RouteRequest<B, unknown, z.infer<typeof roleParams>>;
@@ -173,7 +170,7 @@ const unauthenticated = <P>(
   summary: string,
   responses: Responses,
   handle: (services: PkiRouteServices, request: PublicRequest<undefined, unknown, P>) => Promise<Reply>,
-  params: z.ZodType<P, Record<string, string>> = caParams as unknown as z.ZodType<P, Record<string, string>>,
+  params: z.ZodMiniType<P, Record<string, string>> = caParams as unknown as z.ZodMiniType<P, Record<string, string>>,
 ) => route.public({ category: 'pki', rateLimit: null, method, pattern, summary: `${summary}, unauthenticated`, request: { params }, responses, handle });
 const ocspSpec = { 200: { description: 'A DER OCSP response (RFC 6960), signed by the CA', contentType: 'application/ocsp-response' } };
 

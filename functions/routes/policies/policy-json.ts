@@ -1,5 +1,5 @@
 // Policies on the wire.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Policy } from '../../domain/ports/auth.js';
 import { timestamp } from '../schemas.js';
 

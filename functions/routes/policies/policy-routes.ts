@@ -1,5 +1,5 @@
 // `PUT /v1/policies/{name}`: a tenant's named policy, rules of capabilities on path globs.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { isValidGlob } from '../../domain/auth/path-glob.js';
 import { CAPABILITIES, type Capability } from '../../domain/ports/auth.js';
@@ -13,14 +13,16 @@ export interface PolicyRouteServices {
 }
 
 const rule = z.strictObject({
-  path: z.string().max(512).refine(isValidGlob, 'is not a valid path glob'),
+  path: z.string().check(z.maxLength(512), z.refine(isValidGlob, 'is not a valid path glob')),
   capabilities: z
     .array(z.enum(CAPABILITIES as readonly [Capability, ...Capability[]]), { error: `must be a non-empty list of ${CAPABILITIES.join(', ')}` })
-    .min(1, `must be a non-empty list of ${CAPABILITIES.join(', ')}`)
-    .max(CAPABILITIES.length),
+    .check(z.minLength(1, `must be a non-empty list of ${CAPABILITIES.join(', ')}`), z.maxLength(CAPABILITIES.length)),
 });
 
-const policyBody = z.strictObject({ tenant_id: optional(z.string().max(64)), rules: z.array(rule).min(1, 'must hold at least one rule').max(256) });
+const policyBody = z.strictObject({
+  tenant_id: optional(z.string().check(z.maxLength(64))),
+  rules: z.array(rule).check(z.minLength(1, 'must hold at least one rule'), z.maxLength(256)),
+});
 const policyParams = z.strictObject({ name: z.string() });
 
 const putPolicy = async (

@@ -1,5 +1,5 @@
 // Rotation jobs on the wire.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Job } from '../../domain/jobs/jobs.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 
@@ -8,12 +8,12 @@ export const jobSchema = z
     job_id: z.string(),
     kind: z.string(),
     status: z.string(),
-    path: z.string().nullable(),
-    outcome: z.string().nullable(),
+    path: z.nullable(z.string()),
+    outcome: z.nullable(z.string()),
     created_at: timestamp,
     finished_at: nullableTimestamp,
   })
-  .meta({ id: 'Job' });
+  .check(z.meta({ id: 'Job' }));
 
 export const jobJson = (job: Job): z.infer<typeof jobSchema> => ({
   job_id: job.jobId,

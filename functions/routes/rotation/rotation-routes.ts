@@ -1,5 +1,5 @@
 // Rotation on request: queue a rotation of one secret (202) and follow its job.
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { RotationRequests } from '../../domain/rotation/rotation-requests.js';
 import { json } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';

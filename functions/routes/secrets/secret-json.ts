@@ -1,5 +1,5 @@
 // Secrets on the wire: snake_case JSON and the schemas that describe it.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { SecretSummary, SecretValue, VersionSummary } from '../../domain/secrets/secret-service.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
 
@@ -14,15 +14,15 @@ export const secretSummarySchema = z
     created_at: timestamp,
     updated_at: timestamp,
     deleted_at: nullableTimestamp,
-    rotation: z
-      .strictObject({
+    rotation: z.nullable(
+      z.strictObject({
         interval_days: z.int(),
         rotator: z.string(),
         options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-      })
-      .nullable(),
+      }),
+    ),
   })
-  .meta({ id: 'SecretSummary' });
+  .check(z.meta({ id: 'SecretSummary' }));
 
 export const secretListSchema = z.strictObject({ secrets: z.array(secretSummarySchema), next_cursor: nextCursor });
 

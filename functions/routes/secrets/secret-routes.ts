@@ -1,5 +1,5 @@
 // `/v1/secrets`: write, read, list, version history, soft delete, restore, destroy.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '../../domain/errors.js';
 import type { RotationSettings } from '../../domain/ports/secrets.js';
 import type { RotationRequests } from '../../domain/rotation/rotation-requests.js';
@@ -27,17 +27,17 @@ export interface SecretRouteServices {
 type PathParams = z.infer<typeof secretPathParams>;
 
 const rotationBody = z.strictObject({
-  interval_days: z.int().min(1).max(3650),
-  rotator: optional(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a rotator name')),
+  interval_days: z.int().check(z.gte(1), z.lte(3650)),
+  rotator: optional(z.string().check(z.regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a rotator name'))),
   options: optional(
     z.strictObject({
-      length: optional(z.int().min(8).max(4096)),
-      alphabet: optional(z.string().max(512)),
-      exclude: optional(z.string().max(512)),
+      length: optional(z.int().check(z.gte(8), z.lte(4096))),
+      alphabet: optional(z.string().check(z.maxLength(512))),
+      exclude: optional(z.string().check(z.maxLength(512))),
       require_each_class: optional(z.boolean()),
-      prefix: optional(z.string().max(512)),
-      connection_secret: optional(z.string().max(512)),
-      role: optional(z.string().max(512)),
+      prefix: optional(z.string().check(z.maxLength(512))),
+      connection_secret: optional(z.string().check(z.maxLength(512))),
+      role: optional(z.string().check(z.maxLength(512))),
     }),
   ),
 });
@@ -45,14 +45,14 @@ const rotationBody = z.strictObject({
 const writeBody = z.strictObject({
   // Length is checked in the domain against the 64 KiB byte limit.
   value: z.string(),
-  type: optional(z.string().max(64)),
+  type: optional(z.string().check(z.maxLength(64))),
   metadata: optional(z.record(z.string(), z.string())),
   rotation: optional(rotationBody),
 });
 
 const listQuery = z.strictObject({
-  prefix: z.string().optional(),
-  cursor: z.string().optional(),
+  prefix: z.optional(z.string()),
+  cursor: z.optional(z.string()),
   limit: positiveIntegerQuery(1000),
   include_deleted: booleanQuery(),
 });

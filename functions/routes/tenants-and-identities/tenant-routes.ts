@@ -1,5 +1,5 @@
 // Tenants, identities with their tokens, and a token's view of itself.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { VaultConfig } from '../../config.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { json } from '../../http/responses.js';
@@ -12,12 +12,12 @@ export interface TenantRouteServices {
   readonly config: Pick<VaultConfig, 'maxTokenTtlSeconds'>;
 }
 
-const tenantBody = z.strictObject({ tenant_id: z.string().max(64), display_name: optional(z.string().max(200)) });
+const tenantBody = z.strictObject({ tenant_id: z.string().check(z.maxLength(64)), display_name: optional(z.string().check(z.maxLength(200))) });
 
 const identityBody = z.strictObject({
-  tenant_id: optional(z.string().max(64)),
-  identity: z.string().max(300),
-  policies: z.array(z.string()).max(32),
+  tenant_id: optional(z.string().check(z.maxLength(64))),
+  identity: z.string().check(z.maxLength(300)),
+  policies: z.array(z.string()).check(z.maxLength(32)),
   ttl_seconds: optional(z.int()),
   renewable: optional(z.boolean()),
   max_ttl_seconds: optional(z.int()),

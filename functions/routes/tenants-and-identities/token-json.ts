@@ -1,5 +1,5 @@
 // Tenants and tokens on the wire. A token's secret appears only in the answer that issues it.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { TokenRecord } from '../../domain/ports/auth.js';
 import { nullableTimestamp, timestamp } from '../schemas.js';
 
@@ -10,12 +10,12 @@ const tokenFields = {
   policies: z.array(z.string()),
   issued_at: timestamp,
   expires_at: nullableTimestamp,
-  ttl_seconds: z.int().nullable(),
+  ttl_seconds: z.nullable(z.int()),
   renewable: z.boolean(),
   max_expires_at: nullableTimestamp,
 };
 
-export const tokenSchema = z.strictObject(tokenFields).meta({ id: 'Token' });
+export const tokenSchema = z.strictObject(tokenFields).check(z.meta({ id: 'Token' }));
 export const issuedTokenSchema = z.strictObject({ token: z.string(), ...tokenFields });
 export const tenantSchema = z.strictObject({ tenant_id: z.string(), display_name: z.string() });
 

@@ -1,5 +1,5 @@
 // Webhook subscriptions and delivery attempts on the wire.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { WebhookSummary } from '../../domain/webhooks/webhook-service.js';
 import type { DeliveryAttempt } from '../../domain/webhooks/webhooks.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';
@@ -15,7 +15,7 @@ const webhookFields = {
   previous_secret_expires_at: nullableTimestamp,
 };
 
-export const webhookSchema = z.strictObject(webhookFields).meta({ id: 'Webhook' });
+export const webhookSchema = z.strictObject(webhookFields).check(z.meta({ id: 'Webhook' }));
 
 /** The signing secret is in this answer only: at creation and at rotation. */
 export const webhookWithSecretSchema = z.strictObject({ ...webhookFields, secret: z.string() });
@@ -29,11 +29,11 @@ export const deliveriesSchema = z.strictObject({
       event_type: z.string(),
       attempt: z.int(),
       attempted_at: timestamp,
-      status_code: z.int().nullable(),
-      error: z.string().nullable(),
+      status_code: z.nullable(z.int()),
+      error: z.nullable(z.string()),
       latency_ms: z.number(),
       outcome: z.string(),
-      retry_in_ms: z.number().nullable(),
+      retry_in_ms: z.nullable(z.number()),
     }),
   ),
   next_cursor: nextCursor,

@@ -1,5 +1,5 @@
 // `/v1/webhooks`: subscriptions (admin on `sys`, in the caller's tenant) and their delivery history.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { WebhookService } from '../../domain/webhooks/webhook-service.js';
 import { json, noContent } from '../../http/responses.js';
 import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
@@ -13,11 +13,11 @@ export interface WebhookRouteServices {
 type IdRequest<B = undefined, Q = unknown> = RouteRequest<B, Q, z.infer<typeof idParams>>;
 
 const createBody = z.strictObject({
-  url: z.string().max(4096),
-  event_types: z.array(z.string()).max(32),
-  description: optional(z.string().max(1000)),
+  url: z.string().check(z.maxLength(4096)),
+  event_types: z.array(z.string()).check(z.maxLength(32)),
+  description: optional(z.string().check(z.maxLength(1000))),
 });
-const deliveriesQuery = z.strictObject({ limit: positiveIntegerQuery(200), cursor: z.string().optional() });
+const deliveriesQuery = z.strictObject({ limit: positiveIntegerQuery(200), cursor: z.optional(z.string()) });
 
 const createWebhook = async ({ webhooks }: WebhookRouteServices, { principal, body }: RouteRequest<z.infer<typeof createBody>>) => {
   const created = await webhooks.create(principal, { url: body.url, eventTypes: body.event_types, description: body.description ?? undefined });
