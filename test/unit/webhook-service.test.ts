@@ -216,6 +216,36 @@ describe('webhook fan-out', () => {
     expect(warnings).toEqual(['job send failed; the scheduler will re-send it']);
   });
 
+  it('re-sends stale jobs in batches, marks the sent ones, and fails the run while any stays unsent', async () => {
+    const { webhooks, admin, publisher, jobRepository, sent, batches, refused, queueDown } = await setup();
+    for (const host of ['a', 'b', 'c']) await webhooks.create(admin, { url: `https://${host}.example/`, eventTypes: ['secret.created'] });
+    queueDown.now = true;
+    await publisher.publish(event());
+    queueDown.now = false;
+    const queueOf = async (_queue: string, jobIds: readonly string[]) => {
+      batches.push(jobIds.length);
+      for (const jobId of jobIds) if (!refused.has(jobId)) sent.push({ jobId });
+      return jobIds.filter((jobId) => refused.has(jobId)).map((jobId) => ({ jobId, error: 'InternalError' }));
+    };
+    const jobs = new JobService(jobRepository, { send: async () => expect.unreachable(), sendAll: queueOf }, { warn: () => undefined });
+    const windows = { unsentAfterMs: 0, lostAfterMs: 3_600_000 };
+    const [first, ...rest] = [...jobRepository.jobs.keys()];
+    refused.add(first!);
+    await expect(jobs.resendStale('webhook', windows)).rejects.toThrow('webhook queue is unavailable');
+    expect(batches).toEqual([3]);
+    expect(
+      [...jobRepository.jobs.values()]
+        .filter((job) => job.sentAt)
+        .map((job) => job.jobId)
+        .sort(),
+    ).toEqual([...rest].sort());
+    // The next run finds only the one still unsent.
+    refused.clear();
+    expect(await jobs.resendStale('webhook', windows)).toBe(1);
+    expect(batches).toEqual([3, 1]);
+    expect(sent.map((s) => s.jobId).sort()).toEqual([first, ...rest].sort());
+  });
+
   it('never throws: a storage failure is logged, not raised to the writer of the secret', async () => {
     const { publisher, repository, warnings } = await setup();
     repository.list = async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DependencyUnavailableError } from '../errors.js';
 import type { JobQueue, JobRepository, UnsentJob } from '../ports/jobs.js';
 import type { DomainLogger } from '../ports/logging.js';
 import type { JobMetrics } from '../ports/metrics.js';
@@ -68,15 +69,8 @@ export class JobService {
   async submitAll(queue: JobQueueName, jobs: readonly Omit<Job, 'createdAt' | 'status' | 'queue'>[]): Promise<PromiseSettledResult<Job>[]> {
     const recorded = await Promise.allSettled(jobs.map((job) => this.record({ ...job, queue })));
     const pending = recorded.flatMap((result) => (result.status === 'fulfilled' && result.value.status === 'pending' ? [result.value.jobId] : []));
-    if (pending.length === 0) return recorded;
     // As in `submit`, a send that fails is not the caller's failure: the jobs are durable and the scheduler re-sends them.
-    const unsent = await this.queue
-      .sendAll(queue, pending)
-      .catch((error: unknown): UnsentJob[] => pending.map((jobId) => ({ jobId, error: (error as Error).name })));
-    for (const { jobId, error } of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error });
-    const failed = new Set(unsent.map((job) => job.jobId));
-    const sentAt = new Date(this.now()).toISOString();
-    await Promise.all(pending.filter((jobId) => !failed.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
+    if (pending.length > 0) await this.sendAll(queue, pending);
     return recorded;
   }
 
@@ -97,8 +91,32 @@ export class JobService {
     const now = this.now();
     const candidates = await this.repository.pendingBefore(queue, new Date(now - windows.unsentAfterMs).toISOString(), limit);
     const stale = candidates.filter((job) => !job.sentAt || now - Date.parse(job.sentAt) > windows.lostAfterMs);
-    for (const job of stale) await this.send(job);
+    if (stale.length === 0) return 0;
+    const unsent = await this.sendAll(
+      queue,
+      stale.map((job) => job.jobId),
+    );
+    // The run says it could not reach the queue; the jobs stay pending for the next one.
+    if (unsent.length > 0)
+      throw new DependencyUnavailableError(`${queue} queue`, {
+        cause: new Error(`${unsent.length} of ${stale.length} jobs not re-sent (${unsent[0]!.error})`),
+      });
     return stale.length;
+  }
+
+  /**
+   * Sends the jobs' messages in batches and marks the sent ones; logs and returns
+   * the ones not sent, which stay pending for the scheduler. Never throws.
+   */
+  private async sendAll(queue: JobQueueName, jobIds: readonly string[]): Promise<readonly UnsentJob[]> {
+    const unsent = await this.queue
+      .sendAll(queue, jobIds)
+      .catch((error: unknown): UnsentJob[] => jobIds.map((jobId) => ({ jobId, error: (error as Error).name })));
+    for (const { jobId, error } of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error });
+    const failed = new Set(unsent.map((job) => job.jobId));
+    const sentAt = new Date(this.now()).toISOString();
+    await Promise.all(jobIds.filter((jobId) => !failed.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
+    return unsent;
   }
 
   private async send(job: Job): Promise<void> {
