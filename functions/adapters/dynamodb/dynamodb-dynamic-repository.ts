@@ -1,10 +1,11 @@
 import { DeleteItemCommand, GetItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConflictError, ValidationError } from '../../domain/errors.js';
+import { ConflictError } from '../../domain/errors.js';
 import type { DynamicEngine, DynamicRole, EngineHealth, Lease } from '../../domain/dynamic/dynamic.js';
 import type { DynamicRepository } from '../../domain/ports/dynamic.js';
 import type { Page } from '../../domain/ports/secrets.js';
 import { conditionalPut, dynamoCall, gsi1Before, queryAll } from './dynamodb-call.js';
+import { decodeSortKeyCursor, encodeSortKeyCursor } from './sort-key-cursor.js';
 
 // Layout in the state table:
 // - engine: pk T#<tenant>#DYNENGINES, sk <engine>; gsi1 DYNENGINES / <tenant>#<engine> lists every tenant's for the probes;
@@ -162,12 +163,12 @@ export class DynamoDbDynamicRepository implements DynamicRepository {
           ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': prefix }),
           Limit: limit,
           ConsistentRead: true,
-          ExclusiveStartKey: cursor === undefined ? undefined : marshall({ pk, sk: decodeCursor(cursor, prefix) }),
+          ExclusiveStartKey: cursor === undefined ? undefined : marshall({ pk, sk: decodeSortKeyCursor(cursor, (sk) => sk.startsWith(prefix)) }),
         }),
       ),
     );
     const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).sk as string) : undefined;
-    return { items: (result.Items ?? []).map((item) => itemToLease(unmarshall(item))), nextCursor: last && Buffer.from(last, 'utf8').toString('base64url') };
+    return { items: (result.Items ?? []).map((item) => itemToLease(unmarshall(item))), nextCursor: last && encodeSortKeyCursor(last) };
   }
 
   replaceLease(lease: Lease, expectedNextAttemptAt: string): Promise<boolean> {
@@ -248,11 +249,4 @@ export class DynamoDbDynamicRepository implements DynamicRepository {
 
 const ignoreConflict = (error: unknown): void => {
   if (!(error instanceof ConflictError)) throw error;
-};
-
-/** The cursor is the last lease id shown, base64url-encoded; it must lie under the prefix listed. */
-const decodeCursor = (cursor: string, prefix: string): string => {
-  const sk = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!sk.startsWith(prefix)) throw new ValidationError('cursor is invalid', 'cursor');
-  return sk;
 };

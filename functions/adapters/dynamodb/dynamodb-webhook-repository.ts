@@ -4,6 +4,7 @@ import { ConflictError, ValidationError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/events/events.js';
 import type { AttemptOutcome, DeliveryAttempt, SealedSigningSecret, WebhookSubscription } from '../../domain/webhooks/webhooks.js';
 import { dynamoCall, itemToSealed, queryAll, sealedToItem } from './dynamodb-call.js';
+import { decodeSortKeyCursor, encodeSortKeyCursor } from './sort-key-cursor.js';
 import type { Page } from '../../domain/ports/secrets.js';
 import type { WebhookRepository } from '../../domain/ports/webhooks.js';
 
@@ -151,14 +152,14 @@ export class DynamoDbWebhookRepository implements WebhookRepository {
           ExpressionAttributeValues: marshall({ ':pk': pk }),
           ScanIndexForward: false,
           Limit: limit,
-          ExclusiveStartKey: cursor === undefined ? undefined : marshall({ pk, sk: decodeCursor(cursor) }),
+          ExclusiveStartKey: cursor === undefined ? undefined : marshall({ pk, sk: decodeSortKeyCursor(cursor, (sk) => ATTEMPT_KEY.test(sk)) }),
         }),
       ),
     );
     const sk = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).sk as string) : undefined;
     return {
       items: (result.Items ?? []).map((item) => itemToAttempt(unmarshall(item))),
-      nextCursor: sk === undefined ? undefined : Buffer.from(sk, 'utf8').toString('base64url'),
+      nextCursor: sk === undefined ? undefined : encodeSortKeyCursor(sk),
     };
   }
 
@@ -200,9 +201,5 @@ export class DynamoDbWebhookRepository implements WebhookRepository {
   }
 }
 
-/** The cursor is the last sort key shown, base64url-encoded; anything else is refused. */
-const decodeCursor = (cursor: string): string => {
-  const sk = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z#[a-z]+_[A-Za-z0-9_-]+#\d{4}$/.test(sk)) throw new ValidationError('cursor is invalid', 'cursor');
-  return sk;
-};
+/** A delivery attempt's sort key: `<time>#<job id>#<attempt>`. */
+const ATTEMPT_KEY = /^\d{4}-\d\d-\d\dT[\d:.]+Z#[a-z]+_[A-Za-z0-9_-]+#\d{4}$/;

@@ -22,11 +22,10 @@ import { accountKeyContext, certificateKeyContext, eabKeyContext } from '../../d
 import { caKeyContext } from '../../domain/pki/ca-service.js';
 import { signingSecretContext } from '../../domain/webhooks/webhooks.js';
 import { dynamoCall, itemToSealed, queryAll } from './dynamodb-call.js';
+import { encodeSortKeyCursor, sortKeyOf } from './sort-key-cursor.js';
 
 type Item = Record<string, unknown>;
 type Key = { pk: string; sk: string };
-
-const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
 
 /** One page of a partition's items (`pk` and `sk` plus `projection`), from after the cursor's sort key. */
 export const keyIdPage = async (
@@ -38,7 +37,7 @@ export const keyIdPage = async (
   names?: Record<string, string>,
 ) => {
   const { cursor, limit } = page;
-  const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+  const after = cursor === undefined ? undefined : sortKeyOf(cursor);
   const result = await dynamoCall(() =>
     client.send(
       new QueryCommand({
@@ -55,7 +54,7 @@ export const keyIdPage = async (
   );
   const items = (result.Items ?? []).map((item) => unmarshall(item));
   const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).sk as string) : undefined;
-  return { items, nextCursor: last === undefined ? undefined : encodeCursor(last) };
+  return { items, nextCursor: last === undefined ? undefined : encodeSortKeyCursor(last) };
 };
 
 const getItem = async (client: DynamoDBClient, table: string, key: Key): Promise<Item | undefined> => {
@@ -187,7 +186,7 @@ const caItemKey = (caId: string): Key => ({ pk: `PKICA#${caId}`, sk: 'CA' });
 const caKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
   name: 'ca_key',
   async list(tenantId, cursor, limit): Promise<SealedItemPage> {
-    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+    const after = cursor === undefined ? undefined : sortKeyOf(cursor);
     // An index read is eventually consistent: a CA created just now is caught by the rotation's next pass.
     const result = await dynamoCall(() =>
       client.send(
@@ -208,7 +207,7 @@ const caKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
     return {
       // A KMS-held CA key has no key id here: KMS rotates it, not the data-key rotation.
       items: items.filter((item) => typeof item.keyId === 'string').map((item) => ({ id: item.caId as string, keyId: item.keyId as string })),
-      nextCursor: last === undefined ? undefined : encodeCursor(last),
+      nextCursor: last === undefined ? undefined : encodeSortKeyCursor(last),
     };
   },
   async read(tenantId, id): Promise<SealedItem | undefined> {
