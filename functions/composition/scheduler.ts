@@ -3,17 +3,20 @@ import { enableNotifications } from './notifications.js';
 import type { ScheduledEvent } from 'aws-lambda';
 import { DynamoDbRotationSchedule } from '../adapters/dynamodb/dynamodb-rotation-schedule.js';
 import { composeAcmeRenewals } from './acme-renewals.js';
+import type { AcmeRenewals } from '../domain/acme/acme-renewals.js';
 import { DynamoDbTokenExpiryIndex } from '../adapters/dynamodb/dynamodb-token-expiry-index.js';
 import { TokenExpiryWarnings } from '../domain/auth/token-expiry.js';
-import { composeAudit } from './audit.js';
+import { type Audit, composeAudit } from './audit.js';
 import { composeBackupExports } from './backup-exports.js';
 import { composeHealth, readAuditChain } from './health.js';
 import { composeKeyRotation } from './key-rotation.js';
-import { composeMetricsPublishing } from './metrics-publishing.js';
-import { composePki } from './pki.js';
+import type { KeyRotationService } from '../domain/crypto/key-rotation.js';
+import type { BackupExportService } from '../domain/backups/backup-export.js';
+import { composeMetricsPublishing, type MetricsPublishing } from './metrics-publishing.js';
+import { composePki, type Pki } from './pki.js';
 import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks } from './webhooks.js';
-import { composeDynamic } from './dynamic.js';
+import { composeDynamic, type Dynamic } from './dynamic.js';
 import type { LeaseRun } from '../domain/dynamic/lease-scheduler.js';
 import type { VaultConfig } from '../config.js';
 import { describeError } from '../domain/errors.js';
@@ -76,57 +79,37 @@ const settleAcme = async (running: Promise<{ ordered: number; failed: number }>,
   }
 };
 
+/** What one scheduler run works with, composed once per container. */
+interface SchedulerParts {
+  readonly core: VaultCore;
+  readonly logger: Logger;
+  readonly steps: SpanStepTracer;
+  readonly scheduler: SchedulerService;
+  readonly audit: Audit;
+  readonly publishing: MetricsPublishing;
+  readonly acme: AcmeRenewals;
+  readonly keyRotation: KeyRotationService;
+  readonly pki: Pki;
+  readonly dynamic: Dynamic;
+  readonly expiryWarnings: TokenExpiryWarnings;
+  readonly exports: BackupExportService | undefined;
+}
+
 /**
- * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
- * verification, dependency checks, and the push of the fleet's metrics to a remote-write receiver.
+ * One run of the scheduler. Sealing does not wait on rotations, nor rotations on sealing: one failing
+ * leaves the other running. The checks run beside the work and never reject: a failing dependency is
+ * their finding. Leases, PKI upkeep, token warnings, backups and ACME orders are logged when they fail,
+ * never the run's failure.
  */
-export const composeScheduler = (config: VaultConfig, logger: Logger) => {
-  const core = composeCore(config, logger);
-  enableNotifications(core, logger);
-  // Detections fan out to webhook subscribers.
-  composeWebhooks(core, logger);
-  const audit = composeAudit(core, logger);
-  const publishing = composeMetricsPublishing(core, composeHealth(core, audit), logger);
-  const scheduler = new SchedulerService(new DynamoDbRotationSchedule(core.dynamodb, config.stateTable), core.jobs, {
-    unsentAfterMs: config.jobResendUnsentSeconds * 1000,
-    lostAfterMs: config.jobResendLostSeconds * 1000,
-  });
-  const acme = composeAcmeRenewals(core, audit.log, logger);
-  const keyRotation = composeKeyRotation(core, audit.log, logger);
-  const pki = composePki(core, logger);
-  const steps = new SpanStepTracer();
-  const { leaseScheduler, leaseMetrics } = composeDynamic(core, logger);
-  // Engines probed and due leases revoked beside the other work; a failure here is logged, never the run's.
-  const leasesDue = (): Promise<LeaseRun | undefined> =>
-    steps
-      .step(
-        'leases due',
-        async () => {
-          const run = await leaseScheduler.run();
-          // Every run, so a CloudWatch alarm sees an engine stay down.
-          if (run.enginesProbed > 0) leaseMetrics.enginesProbed(run.enginesDown);
-          return run;
-        },
-        (r) => ({ 'scaivault.leases.revoked': r.revoked, 'scaivault.leases.failed': r.failed, 'scaivault.engines.down': r.enginesDown }),
-      )
-      .catch((error: unknown) => {
-        logger.warn('lease revocation run failed', { error: describeError(error) });
-        return undefined;
-      });
-  const expiryWarnings = new TokenExpiryWarnings(new DynamoDbTokenExpiryIndex(core.dynamodb, config.stateTable), core.events, logger);
-  const exports = composeBackupExports(core, logger);
-  const runOnce = async (): Promise<SchedulerRun> => {
-    // Sealing does not wait on rotations, nor rotations on sealing: one failing leaves the other running.
-    // The checks run beside the work and never reject: a failing dependency is their finding.
+class SchedulerRunner {
+  constructor(private readonly parts: SchedulerParts) {}
+
+  async run(): Promise<SchedulerRun> {
+    const { core, steps, publishing, audit, acme, logger } = this.parts;
     const checking = steps.step(
       'dependency check',
       () => publishing.checkDependencies(),
       (r) => ({ 'scaivault.ready': r.ready }),
-    );
-    const jobsDue = steps.step(
-      'jobs due',
-      () => scheduler.tick(),
-      (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
     );
     // ACME orders run beside the rest and never hold up the push: an order waits on a CA, and a failed one is recorded, never thrown.
     const acmeDue = settleAcme(
@@ -138,45 +121,11 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       core,
       logger,
     );
-    const rotating = steps.step(
-      'key rotation',
-      () => keyRotation.tick(config.keyRotation.secondsPerRun * 1000),
-      (k) => ({ 'scaivault.keys.batches': k.batches, 'scaivault.keys.resealed': k.resealed, 'scaivault.keys.finished': k.finished }),
-    );
-    const pkiDuties = steps.step(
-      'pki maintenance',
-      () => pki.maintenance.run(),
-      (r) => ({ 'scaivault.pki.crls_rebuilt': r.crlsRebuilt, 'scaivault.pki.expiring_notified': r.expiringNotified, 'scaivault.pki.tidied': r.tidied }),
-    );
-    const tokens = steps.step(
-      'token expiry',
-      () => expiryWarnings.warn(),
-      (warned) => ({ 'scaivault.tokens.warned': warned }),
-    );
-    const exporting = exports
-      ? steps.step(
-          'backup export',
-          () => exports.tick(),
-          (t) => ({ 'scaivault.backup.export': t }),
-        )
-      : undefined;
-    const [jobs, sealed, rotated, leases, pkiRun, warned] = await Promise.allSettled([
-      jobsDue,
-      audit.maintenance.sealAndVerify(),
-      rotating,
-      leasesDue(),
-      pkiDuties,
-      tokens,
-    ]);
-    if (pkiRun.status === 'rejected') logger.warn('pki maintenance failed', { error: describeError(pkiRun.reason) });
-    if (warned.status === 'rejected') logger.warn('token expiry warnings failed; the next run tries again', { error: describeError(warned.reason) });
-    // A failing export step is its own finding (metrics, audit, alert): it never fails the run.
-    await exporting?.catch((error: unknown) => logger.error('backup export step failed', { error: describeError(error) }));
+    const side = this.sideWork();
+    const [jobs, sealed, rotated] = await this.mainWork();
+    const leaseRun = await side;
     const readiness = await checking;
-    const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
-    // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
-    // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
-    await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
+    const published = await this.publishMetrics(readiness);
     await emitSchedulerSignals(core.signals, audit, published, logger);
     await acmeDue;
     // Chat notifications raised during the run (divergence, dead letters) leave before Lambda freezes the process.
@@ -194,7 +143,97 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
       keysResealed: rotated.value.resealed,
       ...(published ? { published } : {}),
     };
-    const leaseRun = leases.status === 'fulfilled' ? leases.value : undefined;
+    this.logRun(result, leaseRun);
+    return result;
+  }
+
+  /** Work a run fails with: due rotations and outbox re-sends, sealing and verifying the chain, data-key rotation. */
+  private mainWork() {
+    const { steps, scheduler, audit, keyRotation, core } = this.parts;
+    return Promise.allSettled([
+      steps.step(
+        'jobs due',
+        () => scheduler.tick(),
+        (t) => ({ 'scaivault.jobs.submitted': t.rotationsSubmitted, 'scaivault.jobs.resent': t.jobsResent }),
+      ),
+      audit.maintenance.sealAndVerify(),
+      steps.step(
+        'key rotation',
+        () => keyRotation.tick(core.config.keyRotation.secondsPerRun * 1000),
+        (k) => ({ 'scaivault.keys.batches': k.batches, 'scaivault.keys.resealed': k.resealed, 'scaivault.keys.finished': k.finished }),
+      ),
+    ] as const);
+  }
+
+  /** Work whose failure is only logged: leases, PKI upkeep, token expiry warnings and the backup export. Resolves to the lease run. */
+  private async sideWork(): Promise<LeaseRun | undefined> {
+    const { steps, pki, expiryWarnings, exports } = this.parts;
+    const [leases] = await Promise.all([
+      this.leasesDue(),
+      steps
+        .step(
+          'pki maintenance',
+          () => pki.maintenance.run(),
+          (r) => ({ 'scaivault.pki.crls_rebuilt': r.crlsRebuilt, 'scaivault.pki.expiring_notified': r.expiringNotified, 'scaivault.pki.tidied': r.tidied }),
+        )
+        .catch(this.logged('pki maintenance failed')),
+      steps
+        .step(
+          'token expiry',
+          () => expiryWarnings.warn(),
+          (warned) => ({ 'scaivault.tokens.warned': warned }),
+        )
+        .catch(this.logged('token expiry warnings failed; the next run tries again')),
+      // A failing export step is its own finding (metrics, audit, alert): it never fails the run.
+      exports
+        ? steps
+            .step(
+              'backup export',
+              () => exports.tick(),
+              (t) => ({ 'scaivault.backup.export': t }),
+            )
+            .catch(this.logged('backup export step failed', 'error'))
+        : undefined,
+    ]);
+    return leases;
+  }
+
+  /** Engines probed and due leases revoked. */
+  private leasesDue(): Promise<LeaseRun | undefined> {
+    const { steps, dynamic } = this.parts;
+    return steps
+      .step(
+        'leases due',
+        async () => {
+          const run = await dynamic.leaseScheduler.run();
+          // Every run, so a CloudWatch alarm sees an engine stay down.
+          if (run.enginesProbed > 0) dynamic.leaseMetrics.enginesProbed(run.enginesDown);
+          return run;
+        },
+        (r) => ({ 'scaivault.leases.revoked': r.revoked, 'scaivault.leases.failed': r.failed, 'scaivault.engines.down': r.enginesDown }),
+      )
+      .catch(this.logged('lease revocation run failed'));
+  }
+
+  /** The push of the fleet's metrics, then the flush that tells the fleet store how it went. */
+  private async publishMetrics(readiness: Parameters<MetricsPublishing['publish']>[0]): Promise<PublishResult | undefined> {
+    const { steps, publishing, core, logger } = this.parts;
+    const published = await steps.step('metrics publish', () => publishing.publish(readiness), publishAttributes);
+    // Here rather than in a middleware: the embedded runtime calls `tick` on its own timer.
+    // A failed push is flushed at once: the fleet store is how a scrape, or the next push, learns of it.
+    await steps.step('metrics flush', () => flushQuietly(core.fleetMetrics, logger, published?.ok === false));
+    return published;
+  }
+
+  private logged(message: string, level: 'warn' | 'error' = 'warn') {
+    return (error: unknown): undefined => {
+      this.parts.logger[level](message, { error: describeError(error) });
+      return undefined;
+    };
+  }
+
+  private logRun(result: SchedulerRun, leaseRun: LeaseRun | undefined): void {
+    const { logger } = this.parts;
     if (leaseRun && (leaseRun.revoked || leaseRun.failed)) {
       logger.info('leases revoked', { leases_revoked: leaseRun.revoked, lease_revocations_failed: leaseRun.failed, engines_down: leaseRun.enginesDown });
     }
@@ -207,10 +246,43 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
         audit_detections: result.detections,
       });
     }
-    return result;
-  };
+  }
+}
+
+/**
+ * The `scheduler` function, every minute in AWS: due rotations, outbox re-sends, audit sealing and chain
+ * verification, dependency checks, and the push of the fleet's metrics to a remote-write receiver.
+ */
+export const composeScheduler = (config: VaultConfig, logger: Logger) => {
+  const core = composeCore(config, logger);
+  enableNotifications(core, logger);
+  // Detections fan out to webhook subscribers.
+  composeWebhooks(core, logger);
+  const audit = composeAudit(core, logger);
+  const runner = new SchedulerRunner({
+    core,
+    logger,
+    steps: new SpanStepTracer(),
+    scheduler: new SchedulerService(new DynamoDbRotationSchedule(core.dynamodb, config.stateTable), core.jobs, {
+      unsentAfterMs: config.jobResendUnsentSeconds * 1000,
+      lostAfterMs: config.jobResendLostSeconds * 1000,
+    }),
+    audit,
+    publishing: composeMetricsPublishing(core, composeHealth(core, audit), logger),
+    acme: composeAcmeRenewals(core, audit.log, logger),
+    keyRotation: composeKeyRotation(core, audit.log, logger),
+    pki: composePki(core, logger),
+    dynamic: composeDynamic(core, logger),
+    expiryWarnings: new TokenExpiryWarnings(new DynamoDbTokenExpiryIndex(core.dynamodb, config.stateTable), core.events, logger),
+    exports: composeBackupExports(core, logger),
+  });
   // One trace per run, whether Lambda's handler or the embedded timer calls it.
-  const tick = () => withRunSpan('scheduler run', runOnce, (run) => ({ 'scaivault.audit.chain_ok': run.chainOk, 'scaivault.ready': run.ready }));
+  const tick = () =>
+    withRunSpan(
+      'scheduler run',
+      () => runner.run(),
+      (run) => ({ 'scaivault.audit.chain_ok': run.chainOk, 'scaivault.ready': run.ready }),
+    );
   const handler = middy<ScheduledEvent, SchedulerRun>().handler(() => tick());
   // After a restart that emptied the queues (the embedded fauxqs), every pending job is re-sent.
   const resendAllPending = async (): Promise<number> => {
