@@ -108,13 +108,7 @@ export class DeliverWebhook {
       return DONE;
     }
     const startedAt = this.now();
-    const body = JSON.stringify({ type: payload.eventType, timestamp: payload.occurredAt, data: payload.data });
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': WEBHOOK_USER_AGENT,
-      // The job id is the message id: stable across retries, so receivers can deduplicate.
-      ...signedHeaders(await this.signingSecrets(subscription, startedAt), job.jobId, Math.floor(startedAt / 1000), body),
-    };
+    const { body, headers } = await this.signedRequest(job.jobId, payload, subscription, startedAt);
     const attempt = message.receiveCount;
     const recorded = {
       tenantId: job.tenantId,
@@ -156,6 +150,18 @@ export class DeliverWebhook {
       duration_ms: Math.round(response.latencyMs),
     };
     return this.settle(job.jobId, attempt, response, success, record, fields);
+  }
+
+  /** The body every attempt of a delivery sends, and its headers signed with the subscription's current secrets. */
+  private async signedRequest(jobId: string, payload: DeliveryPayload, subscription: WebhookSubscription, startedAt: number) {
+    const body = JSON.stringify({ type: payload.eventType, timestamp: payload.occurredAt, data: payload.data });
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': WEBHOOK_USER_AGENT,
+      // The job id is the message id: stable across retries, so receivers can deduplicate.
+      ...signedHeaders(await this.signingSecrets(subscription, startedAt), jobId, Math.floor(startedAt / 1000), body),
+    };
+    return { body, headers };
   }
 
   /** What one answered (or failed) POST means for its job: done, given up, or retried later. */
