@@ -1,5 +1,6 @@
 // CDK app: builds the Lambda bundles, then defines the stateful and stateless stacks.
 // `npx cdk synth` runs this through tsx and needs no network or credentials.
+import { alarmSubscribersFromContext } from '../lib/alarm-subscribers.js';
 import { auditSettingsFromContext } from '../lib/audit-settings.js';
 import { readFileSync } from 'node:fs';
 import { App, Duration, Validations } from 'aws-cdk-lib';
@@ -18,7 +19,8 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 // Optional context: `cdk deploy -c scaivault:stage=staging -c scaivault:adotCollectorLayerArn=arn:...`,
 // also tracesSampleRatio, syslogUrl (tls://siem.example.com:6514), auditRetentionDays and auditRetentionMode;
-// syslogFacility, syslogHostname, syslogAppName, syslogBufferSize, syslogCaFile and auditSensitivePaths (lib/audit-settings.ts).
+// syslogFacility, syslogHostname, syslogAppName, syslogBufferSize, syslogCaFile and auditSensitivePaths (lib/audit-settings.ts);
+// alarmEmails, alarmSlackWorkspace and alarmSlackChannel (lib/alarm-subscribers.ts).
 const context = (key: string): string | undefined => app.node.tryGetContext(`scaivault:${key}`) as string | undefined;
 const numberContext = (key: string): number | undefined => {
   const raw = context(key);
@@ -46,6 +48,7 @@ const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   auditRetention: retentionDays === undefined ? undefined : Duration.days(retentionDays),
   auditRetentionMode: retentionMode as AuditRetentionMode | undefined,
   backupVaultLockDays: numberContext('backupVaultLockDays'),
+  alarmSubscribers: alarmSubscribersFromContext(context),
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {

@@ -28,6 +28,7 @@ import {
   type TableDefinition,
 } from '../functions/runtime/definitions.js';
 import { PrometheusWorkspace, allowAlarmDelivery } from './observability.js';
+import { type AlarmSubscribers, subscribeAlarmTopic } from './alarm-subscribers.js';
 import { VaultBackups } from './backups.js';
 import { PRIVATE_S3_MANAGED_BUCKET } from './private-bucket.js';
 import { VaultFunction } from './vault-function.js';
@@ -54,6 +55,8 @@ export interface StatefulStackProps extends StackProps {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** AWS Backup Vault Lock on the tables' backup vault, in days of minimum retention. @default no lock */
   readonly backupVaultLockDays?: number;
+  /** Who the alarm topic pages (e-mail, a Slack channel through AWS Chatbot). @default nobody: subscribe by hand */
+  readonly alarmSubscribers?: AlarmSubscribers;
 }
 
 export interface VaultQueue {
@@ -213,6 +216,7 @@ export class StatefulStack extends Stack {
       enforceSSL: true,
     });
     allowAlarmDelivery(this.key);
+    subscribeAlarmTopic(this, this.alarmTopic, props.alarmSubscribers ?? {});
 
     // A failed step leaves the new token pending and the old one current: scrapes keep working, so only this alarm tells.
     this.metricsTokenRotationAlarm = new cloudwatch.Alarm(this, 'MetricsTokenRotationErrors', {

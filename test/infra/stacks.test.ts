@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   AUDIT_BUCKET,
   AUDIT_EXPORT_QUEUE,
@@ -15,6 +16,7 @@ import {
   type TableDefinition,
 } from '../../functions/runtime/definitions.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
+import { type AlarmSubscribers, alarmSubscribersFromContext } from '../../lib/alarm-subscribers.js';
 import type { StatelessStack } from '../../lib/stateless-stack.js';
 import {
   ENV,
@@ -240,6 +242,34 @@ describe('stateful stack', () => {
         Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
       });
       expect(lockedBucket!.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    });
+
+    it('pages the alarm topic to e-mail and a Slack channel when given them, and refuses ids that are not ones', () => {
+      const subscribed = (alarmSubscribers: AlarmSubscribers) => {
+        const stack = new StatefulStack(new App(), 'Paged', { env: ENV, bundleDir: synth.bundleDir, alarmSubscribers });
+        return { stack, template: Template.fromStack(stack) };
+      };
+      const { stack, template } = subscribed({ emails: ['oncall@example.org'], slack: { workspaceId: 'T0123ABCD', channelId: 'C0456EFGH' } });
+      const topic = { Ref: logicalId(stack, stack.alarmTopic) };
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org', TopicArn: topic });
+      template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+        SlackWorkspaceId: 'T0123ABCD',
+        SlackChannelId: 'C0456EFGH',
+        SnsTopicArns: [topic],
+      });
+      // cdk-nag's AwsSolutions pack finds nothing in what the subscribers add.
+      const findings = new AwsSolutionsChecks()
+        .validateScope(stack)
+        .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
+      expect(findings.filter((finding) => /AlarmSlackChannel|AlarmTopic/.test(finding))).toEqual([]);
+      // The default stack pages nobody on its own.
+      expect(Object.keys(stateful.findResources('AWS::SNS::Subscription'))).toEqual([]);
+      expect(() => subscribed({ emails: ['oncall'] })).toThrow('is not an e-mail address');
+      expect(() => subscribed({ slack: { workspaceId: 'acme', channelId: 'C0456EFGH' } })).toThrow('Slack workspace id');
+      // From `cdk deploy -c scaivault:...`: addresses split on commas, and the Slack ids only as a pair.
+      const context = (values: Record<string, string>) => (key: string) => values[key];
+      expect(alarmSubscribersFromContext(context({ alarmEmails: 'a@example.org, b@example.org' }))).toEqual({ emails: ['a@example.org', 'b@example.org'] });
+      expect(() => alarmSubscribersFromContext(context({ alarmSlackWorkspace: 'T0123ABCD' }))).toThrow('go together');
     });
 
     it('keeps the logical id it had before the audit table took the same definition id', () => {
