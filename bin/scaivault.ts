@@ -48,7 +48,7 @@ const stateful = new StatefulStack(app, 'ScaiVaultStateful', {
   auditRetention: retentionDays === undefined ? undefined : Duration.days(retentionDays),
   auditRetentionMode: retentionMode as AuditRetentionMode | undefined,
   backupVaultLockDays: numberContext('backupVaultLockDays'),
-  alarmSubscribers: alarmSubscribersFromContext(context),
+  alarmSubscribers: alarmSubscribersFromContext((key) => app.node.tryGetContext(`scaivault:${key}`)),
 });
 
 new StatelessStack(app, 'ScaiVaultStateless', {

@@ -61,7 +61,7 @@ const forwarderOf = (core: VaultCore, logger: Logger): SyslogForwarder | undefin
 export const composeAuditTrail = (core: VaultCore, logger: Logger): AuditTrail => {
   const existing = trails.get(core);
   if (existing) return existing;
-  const store = new DynamoDbAuditStore(core.dynamodb, core.config.audit.table);
+  const store = new DynamoDbAuditStore(core.dynamodb, core.config.audit.table, core.config.audit.sealGraceSeconds * 500);
   const forwarder = forwarderOf(core, logger);
   const trail = { store, forwarder, log: new AuditLog(store, new AuditHmac(store, core.keyWrapper), core.metrics, forwarder) };
   trails.set(core, trail);

@@ -20,7 +20,6 @@ import { composeDynamic, type Dynamic } from './dynamic.js';
 import type { LeaseRun } from '../domain/dynamic/lease-scheduler.js';
 import type { VaultConfig } from '../config.js';
 import { describeError } from '../domain/errors.js';
-import { JOB_QUEUES } from '../domain/jobs/jobs.js';
 import { SchedulerService, type SchedulerTick } from '../domain/rotation/scheduler-service.js';
 import type { SignalEmitter } from '../observability/cloudwatch-signals.js';
 import { flushQuietly } from '../observability/fleet-metrics.js';
@@ -285,10 +284,6 @@ export const composeScheduler = (config: VaultConfig, logger: Logger) => {
     );
   const handler = middy<ScheduledEvent, SchedulerRun>().handler(() => tick());
   // After a restart that emptied the queues (the embedded fauxqs), every pending job is re-sent.
-  const resendAllPending = async (): Promise<number> => {
-    let resent = 0;
-    for (const queue of JOB_QUEUES) resent += await core.jobs.resendStale(queue, { unsentAfterMs: 0, lostAfterMs: 0 });
-    return resent;
-  };
+  const resendAllPending = (): Promise<number> => core.jobs.resendStale({ unsentAfterMs: 0, lostAfterMs: 0 });
   return { tick, handler, resendAllPending, audit };
 };

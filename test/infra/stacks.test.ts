@@ -270,6 +270,9 @@ describe('stateful stack', () => {
       const context = (values: Record<string, string>) => (key: string) => values[key];
       expect(alarmSubscribersFromContext(context({ alarmEmails: 'a@example.org, b@example.org' }))).toEqual({ emails: ['a@example.org', 'b@example.org'] });
       expect(() => alarmSubscribersFromContext(context({ alarmSlackWorkspace: 'T0123ABCD' }))).toThrow('go together');
+      expect(() => alarmSubscribersFromContext(context({ alarmSlackWorkspace: ' ', alarmSlackChannel: 'C0456EFGH' }))).toThrow('go together');
+      // cdk.json may hold a list.
+      expect(alarmSubscribersFromContext((key) => (key === 'alarmEmails' ? ['a@example.org'] : undefined))).toEqual({ emails: ['a@example.org'] });
     });
 
     it('keeps the logical id it had before the audit table took the same definition id', () => {

@@ -64,15 +64,23 @@ describe('DynamoDbAuditStore on dynalite', () => {
       new DynamoDBClient({ endpoint: proxy.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     );
     try {
-      const later = ['2026-11-22T10:00:00.000Z', '2026-11-22T11:00:00.000Z'].map((time) => sampleEvent({ time }));
+      const now = Date.now();
+      const fresh = [now - 2000, now - 1000].map((ms) => sampleEvent({ time: new Date(ms).toISOString() }));
       let cut = 0;
       // The first batch's connection is reset as it is sent: for the client, a write with no answer.
       proxy.failWhen = (request) => request.includes('BatchWriteItem') && (cut += 1) === 1;
-      await new DynamoDbAuditStore(proxied, AUDIT_TABLE.id).append(later);
+      await new DynamoDbAuditStore(proxied, AUDIT_TABLE.id, 15_000).append(fresh);
       expect(cut).toBe(2);
-      await store.append(later);
-      const range = { afterKey: '2026-11-22T00:00:00.000Z', throughKey: '2026-11-22T23:59:59.999Z#~' };
-      expect((await store.events(range)).map((stored) => stored.event)).toEqual(later);
+      await store.append(fresh);
+      const range = { afterKey: auditKeyOf(fresh[0]!).slice(0, 24), throughKey: `${auditKeyOf(fresh[1]!).slice(0, 24)}#~` };
+      expect((await store.events(range)).map((stored) => stored.event)).toEqual(fresh);
+
+      // A batch whose events are older than the window is not tried again: by now the sealer may have
+      // closed their window, and a late landing there would read as tampering.
+      const late = [sampleEvent({ time: new Date(now - 20_000).toISOString() })];
+      cut = 0;
+      await expect(new DynamoDbAuditStore(proxied, AUDIT_TABLE.id, 15_000).append(late)).rejects.toThrow('a write to dynamodb got no answer');
+      expect(cut).toBe(1);
     } finally {
       proxied.destroy();
       await proxy.stop();

@@ -216,22 +216,40 @@ describe('webhook fan-out', () => {
     expect(warnings).toEqual(['job send failed; the scheduler will re-send it']);
   });
 
-  it('re-sends stale jobs in batches, marks the sent ones, and fails the run while any stays unsent', async () => {
+  it('re-sends stale jobs in batches, marks the sent ones, and fails the run while any stays unsent, without holding up the other queues', async () => {
     const { webhooks, admin, publisher, jobRepository, sent, batches, refused, queueDown } = await setup();
     for (const host of ['a', 'b', 'c']) await webhooks.create(admin, { url: `https://${host}.example/`, eventTypes: ['secret.created'] });
     queueDown.now = true;
     await publisher.publish(event());
     queueDown.now = false;
-    const queueOf = async (_queue: string, jobIds: readonly string[]) => {
+    const webhookJobs = [...jobRepository.jobs.keys()];
+    await jobRepository.create({
+      jobId: 'rot_0123456789',
+      queue: 'rotation',
+      kind: 'rotate-secret',
+      tenantId: 'acme',
+      payload: {},
+      createdAt: new Date(0).toISOString(),
+      status: 'pending',
+    });
+    const queueOf = async (queue: string, jobIds: readonly string[]) => {
+      if (queue === 'rotation' && refused.has('rotation')) throw new Error('rotation queue down');
       batches.push(jobIds.length);
       for (const jobId of jobIds) if (!refused.has(jobId)) sent.push({ jobId });
       return jobIds.filter((jobId) => refused.has(jobId)).map((jobId) => ({ jobId, error: 'InternalError' }));
     };
-    const jobs = new JobService(jobRepository, { send: async () => expect.unreachable(), sendAll: queueOf }, { warn: () => undefined });
+    const jobs = new JobService(
+      jobRepository,
+      { send: async () => expect.unreachable(), sendAll: queueOf },
+      { warn: () => undefined },
+      () => Date.now() + 1000,
+    );
     const windows = { unsentAfterMs: 0, lostAfterMs: 3_600_000 };
-    const [first, ...rest] = [...jobRepository.jobs.keys()];
+    const [first, ...rest] = webhookJobs;
     refused.add(first!);
-    await expect(jobs.resendStale('webhook', windows)).rejects.toThrow('webhook queue is unavailable');
+    refused.add('rotation');
+    // The rotation queue is down and one webhook job is refused: the other webhook jobs still go, in one batch.
+    await expect(jobs.resendStale(windows)).rejects.toThrow('rotation queue is unavailable');
     expect(batches).toEqual([3]);
     expect(
       [...jobRepository.jobs.values()]
@@ -239,11 +257,11 @@ describe('webhook fan-out', () => {
         .map((job) => job.jobId)
         .sort(),
     ).toEqual([...rest].sort());
-    // The next run finds only the one still unsent.
+    // The next run finds only the ones still unsent.
     refused.clear();
-    expect(await jobs.resendStale('webhook', windows)).toBe(1);
-    expect(batches).toEqual([3, 1]);
-    expect(sent.map((s) => s.jobId).sort()).toEqual([first, ...rest].sort());
+    expect(await jobs.resendStale(windows)).toBe(2);
+    expect(batches).toEqual([3, 1, 1]);
+    expect(sent.map((s) => s.jobId).sort()).toEqual([first, ...rest, 'rot_0123456789'].sort());
   });
 
   it('never throws: a storage failure is logged, not raised to the writer of the secret', async () => {

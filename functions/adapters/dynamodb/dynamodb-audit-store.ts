@@ -102,23 +102,36 @@ export class DynamoDbAuditStore implements AuditStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
+    /**
+     * A batch is tried again only while its oldest event is younger than this: past the sealer's grace,
+     * a late landing (a try resumed after Lambda thawed the container) would fall into a sealed window
+     * and read as tampering. The composition passes half the seal grace.
+     */
+    private readonly retryWithinMs = 15_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async append(events: readonly AuditEvent[]): Promise<void> {
     let requests: { PutRequest: { Item: Record<string, AttributeValue> } }[] = events.map((event) => ({
       PutRequest: { Item: marshall({ pk: `DAY#${event.time.slice(0, 10)}`, sk: auditKeyOf(event), ...event }, { removeUndefinedValues: true }) },
     }));
-    // Unprocessed items (throttling) are retried a few times with a short pause; then the batch fails closed.
-    // A batch sent with no answer (a kept-alive connection closed under it) is sent again: each event
-    // is an unconditional put of the same item under its own key, so a second landing changes nothing.
+    const oldest = Math.min(...events.map((event) => Date.parse(event.time)));
+    // Unprocessed items (throttling) are tried again a few times with a short pause; then the batch fails closed.
+    // So is a batch sent with no answer (a kept-alive connection closed under it): each event is an
+    // unconditional put of the same item under its own key, so a second landing changes nothing.
+    let failure: Error = new DependencyUnavailableError('dynamodb', { cause: new Error('audit events left unprocessed') });
     for (let attempt = 0; requests.length > 0; attempt += 1) {
-      if (attempt === 4) throw new DependencyUnavailableError('dynamodb', { cause: new Error(`${requests.length} audit events left unprocessed`) });
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      if (attempt > 0) {
+        if (attempt === 4 || this.now() - oldest >= this.retryWithinMs) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      }
       try {
         const result = await dynamoCall(() => this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } })));
         requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+        failure = new DependencyUnavailableError('dynamodb', { cause: new Error(`${requests.length} audit events left unprocessed`) });
       } catch (error) {
-        if (!(error instanceof OutcomeUnknownError) || attempt === 3) throw error;
+        if (!(error instanceof OutcomeUnknownError)) throw error;
+        failure = error;
       }
     }
   }

@@ -83,11 +83,26 @@ export class JobService {
   }
 
   /**
-   * Re-sends pending jobs whose message is probably gone: never sent and older
-   * than `unsentAfterMs`, or sent but still pending after `lostAfterMs` (longer
-   * than any retry schedule, e.g. a queue emptied by a restart). Returns how many.
+   * Re-sends pending jobs whose message is probably gone, on every queue: never sent and older
+   * than `unsentAfterMs`, or sent but still pending after `lostAfterMs` (longer than any retry
+   * schedule, e.g. a queue emptied by a restart). Returns how many were sent. A queue that takes
+   * none of them does not hold up the others; the run then fails with its error.
    */
-  async resendStale(queue: JobQueueName, windows: { unsentAfterMs: number; lostAfterMs: number }, limit = 100): Promise<number> {
+  async resendStale(windows: { unsentAfterMs: number; lostAfterMs: number }, limit = 100): Promise<number> {
+    let resent = 0;
+    let failure: unknown;
+    for (const queue of JOB_QUEUES) {
+      try {
+        resent += await this.resendStaleOn(queue, windows, limit);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return resent;
+  }
+
+  private async resendStaleOn(queue: JobQueueName, windows: { unsentAfterMs: number; lostAfterMs: number }, limit: number): Promise<number> {
     const now = this.now();
     const candidates = await this.repository.pendingBefore(queue, new Date(now - windows.unsentAfterMs).toISOString(), limit);
     const stale = candidates.filter((job) => !job.sentAt || now - Date.parse(job.sentAt) > windows.lostAfterMs);
@@ -97,10 +112,11 @@ export class JobService {
       stale.map((job) => job.jobId),
     );
     // The run says it could not reach the queue; the jobs stay pending for the next one.
-    if (unsent.length > 0)
+    if (unsent.length > 0) {
       throw new DependencyUnavailableError(`${queue} queue`, {
         cause: new Error(`${unsent.length} of ${stale.length} jobs not re-sent (${unsent[0]!.error})`),
       });
+    }
     return stale.length;
   }
 
@@ -115,7 +131,15 @@ export class JobService {
     for (const { jobId, error } of unsent) this.logger.warn('job send failed; the scheduler will re-send it', { job_id: jobId, queue, error });
     const failed = new Set(unsent.map((job) => job.jobId));
     const sentAt = new Date(this.now()).toISOString();
-    await Promise.all(jobIds.filter((jobId) => !failed.has(jobId)).map((jobId) => this.repository.markSent(jobId, sentAt).catch(() => undefined)));
+    // A job whose mark is lost is sent again by a later run: the workers take each job id once.
+    const marking = jobIds
+      .filter((jobId) => !failed.has(jobId))
+      .map((jobId) =>
+        this.repository.markSent(jobId, sentAt).catch((error: unknown) => {
+          this.logger.warn('job sent but not marked sent; a later run sends it again', { job_id: jobId, queue, error: (error as Error).name });
+        }),
+      );
+    await Promise.all(marking);
     return unsent;
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { JOB_QUEUES, type JobService } from '../jobs/jobs.js';
+import type { JobService } from '../jobs/jobs.js';
 import type { DueRotation, RotationSchedule } from '../ports/rotation.js';
 
 export interface SchedulerTick {
@@ -36,8 +36,7 @@ export class SchedulerService {
       });
       if (job.status === 'pending') rotationsSubmitted += 1;
     }
-    let jobsResent = 0;
-    for (const queue of JOB_QUEUES) jobsResent += await this.jobs.resendStale(queue, this.resend);
+    const jobsResent = await this.jobs.resendStale(this.resend);
     return { rotationsSubmitted, jobsResent };
   }
 }

@@ -4,7 +4,7 @@ import { AuthService } from '../../../functions/domain/auth/auth-service.js';
 import type { Principal } from '../../../functions/domain/auth/principal.js';
 import { DataKeyCache } from '../../../functions/domain/crypto/data-key-cache.js';
 import { KeyManager } from '../../../functions/domain/crypto/key-manager.js';
-import type { Job, JobStatus } from '../../../functions/domain/jobs/jobs.js';
+import type { Job, JobQueueName, JobStatus } from '../../../functions/domain/jobs/jobs.js';
 import { WebhookService } from '../../../functions/domain/webhooks/webhook-service.js';
 import { InMemoryAuthRepository } from './in-memory-auth-repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook-repository.js';
@@ -37,8 +37,8 @@ export class InMemoryJobRepository implements JobRepository {
     this.jobs.set(jobId, { ...job, status, outcome, finishedAt: new Date().toISOString() });
   }
 
-  async pendingBefore(): Promise<Job[]> {
-    return [...this.jobs.values()].filter((job) => job.status === 'pending');
+  async pendingBefore(queue: JobQueueName, beforeIso: string, limit: number): Promise<Job[]> {
+    return [...this.jobs.values()].filter((job) => job.status === 'pending' && job.queue === queue && job.createdAt < beforeIso).slice(0, limit);
   }
 }
 
