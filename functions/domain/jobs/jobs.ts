@@ -85,8 +85,8 @@ export class JobService {
   /**
    * Re-sends pending jobs whose message is probably gone, on every queue: never sent and older
    * than `unsentAfterMs`, or sent but still pending after `lostAfterMs` (longer than any retry
-   * schedule, e.g. a queue emptied by a restart). Returns how many were sent. A queue that takes
-   * none of them does not hold up the others; the run then fails with its error.
+   * schedule, e.g. a queue emptied by a restart). Returns how many were sent. A queue that fails
+   * does not hold up the others; the run then fails with the first failure.
    */
   async resendStale(windows: { unsentAfterMs: number; lostAfterMs: number }, limit = 100): Promise<number> {
     let resent = 0;
