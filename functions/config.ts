@@ -147,6 +147,8 @@ export interface VaultConfig {
   readonly webhookBackoffCapMs: number;
   /** Give a delivery up after this many attempts; unset means the queue's maxReceiveCount. */
   readonly webhookMaxAttempts: number | undefined;
+  /** How long the event fan-out reuses a tenant's subscriptions on one instance: a webhook created elsewhere gets events within it. */
+  readonly webhookSubscriptionCacheSeconds: number;
   readonly leaseRevokeBackoffBaseMs: number;
   readonly leaseRevokeMaxAttempts: number;
   readonly audit: AuditConfig;
@@ -292,6 +294,7 @@ export const loadConfig = (env: Env): VaultConfig => {
     webhookBackoffBaseMs: getNumber(env, ENV.webhookBackoffBaseMs, 10_000, 1),
     webhookBackoffCapMs: getNumber(env, ENV.webhookBackoffCapMs, 900_000, 1),
     webhookMaxAttempts: env[ENV.webhookMaxAttempts] ? getNumber(env, ENV.webhookMaxAttempts, 0, 1) : undefined,
+    webhookSubscriptionCacheSeconds: getNumber(env, ENV.webhookSubscriptionCacheSeconds, 5),
     leaseRevokeBackoffBaseMs: getNumber(env, ENV.leaseRevokeBackoffBaseMs, 30_000, 100),
     leaseRevokeMaxAttempts: getNumber(env, ENV.leaseRevokeMaxAttempts, 8, 1),
     audit: loadAuditConfig(env),

@@ -5,6 +5,7 @@ import type { VaultConfig } from '../config.js';
 import type { WebhookRepository } from '../domain/ports/webhooks.js';
 import { WebhookEventPublisher } from '../domain/webhooks/webhook-event-publisher.js';
 import { WebhookService } from '../domain/webhooks/webhook-service.js';
+import { SubscriptionCache } from '../domain/webhooks/subscription-cache.js';
 import type { Logger } from '../observability/logger.js';
 import type { VaultCore } from './vault-core.js';
 
@@ -13,6 +14,8 @@ export interface Webhooks {
   readonly service: WebhookService;
   /** Already subscribed to `core.events`. */
   readonly publisher: WebhookEventPublisher;
+  /** The fan-out's per-instance view of each tenant's subscriptions; `service` keeps it current. */
+  readonly subscriptions: SubscriptionCache;
 }
 
 /** The egress policy every outbound call on a tenant's behalf obeys: at webhook creation and at delivery. */
@@ -30,10 +33,13 @@ export const composeWebhooks = (core: VaultCore, logger: Logger): Webhooks => {
   const existing = composed.get(core);
   if (existing) return existing;
   const repository = new DynamoDbWebhookRepository(core.dynamodb, core.config.stateTable);
-  const service = new WebhookService(repository, core.keys, core.auth, new EgressPolicyCheck(egressPolicyOf(core.config)));
-  const publisher = new WebhookEventPublisher(repository, core.jobs, logger);
+  const subscriptions = new SubscriptionCache(repository, core.config.webhookSubscriptionCacheSeconds * 1000);
+  const service = new WebhookService(repository, core.keys, core.auth, new EgressPolicyCheck(egressPolicyOf(core.config)), {
+    onSubscriptionsChanged: (tenantId) => subscriptions.forget(tenantId),
+  });
+  const publisher = new WebhookEventPublisher(subscriptions, core.jobs, logger);
   core.events.add(publisher);
-  const webhooks = { repository, service, publisher };
+  const webhooks = { repository, service, publisher, subscriptions };
   composed.set(core, webhooks);
   return webhooks;
 };

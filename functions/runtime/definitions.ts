@@ -53,6 +53,8 @@ export const ENV = {
   webhookBackoffBaseMs: 'SCAIVAULT_WEBHOOK_BACKOFF_BASE_MS',
   webhookBackoffCapMs: 'SCAIVAULT_WEBHOOK_BACKOFF_CAP_MS',
   webhookMaxAttempts: 'SCAIVAULT_WEBHOOK_MAX_ATTEMPTS',
+  /** How long an instance's event fan-out reuses a tenant's subscription list (0: read it for every event). */
+  webhookSubscriptionCacheSeconds: 'SCAIVAULT_WEBHOOK_SUBSCRIPTION_CACHE_SECONDS',
   /** Dynamic secrets: the first retry's delay after a failed lease revocation (doubling up to an hour), and the attempts before a lease is irrevocable. */
   leaseRevokeBackoffBaseMs: 'SCAIVAULT_LEASE_REVOKE_BACKOFF_BASE_MS',
   leaseRevokeMaxAttempts: 'SCAIVAULT_LEASE_REVOKE_MAX_ATTEMPTS',

@@ -6,6 +6,7 @@ import { TABLES } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { composeCore, type VaultCore } from '../../functions/composition/vault-core.js';
 import { composeWebhooks } from '../../functions/composition/webhooks.js';
+import type { SubscriptionCache } from '../../functions/domain/webhooks/subscription-cache.js';
 import { loadConfig } from '../../functions/config.js';
 import type { Principal } from '../../functions/domain/auth/principal.js';
 import { deliveryJobId, eventIdOf } from '../../functions/domain/webhooks/webhook-event-publisher.js';
@@ -44,6 +45,7 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
   let core: VaultCore;
   let webhooks: WebhookService;
   let webhookRepository: WebhookRepository;
+  let subscriptions: SubscriptionCache;
   let admin: Principal;
   const logs: string[] = [];
   const visibility: { receiptHandle: string; seconds: number }[] = [];
@@ -96,7 +98,7 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
       visibility: { delay: async (receiptHandle, seconds) => void visibility.push({ receiptHandle, seconds }) },
     });
     core = composeCore(config, logger);
-    ({ service: webhooks, repository: webhookRepository } = composeWebhooks(core, logger));
+    ({ service: webhooks, repository: webhookRepository, subscriptions } = composeWebhooks(core, logger));
     await core.auth.ensureTenant('acme', 'Acme');
     const issued = await core.auth.createIdentity({
       tenantId: 'acme',
@@ -162,7 +164,15 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
     const url = receiver.url('/refused', 'localhost');
     await expect(webhooks.create(admin, { url, eventTypes: ['secret.created'] })).rejects.toMatchObject({ name: 'ValidationError', field: 'url' });
     // As if created while the allowlist still held localhost, or before its name was rebound: delivery decides again.
-    const lenient = new WebhookService(webhookRepository, core.keys, core.auth, { refusal: async () => undefined });
+    const lenient = new WebhookService(
+      webhookRepository,
+      core.keys,
+      core.auth,
+      { refusal: async () => undefined },
+      {
+        onSubscriptionsChanged: (tenantId) => subscriptions.forget(tenantId),
+      },
+    );
     const { jobId, webhookId } = await deliveryFor(url, lenient);
     expect(await run(record(jobId, 'm-refused'))).toEqual({ batchItemFailures: [] });
     expect(receiver.at('/refused')).toHaveLength(0);

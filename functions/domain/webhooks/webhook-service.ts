@@ -77,16 +77,30 @@ const summarize = (subscription: WebhookSubscription, now: number): WebhookSumma
   previousSecretExpiresAt: subscription.secrets.find((secret) => secret.expiresAt !== null && Date.parse(secret.expiresAt) > now)?.expiresAt ?? null,
 });
 
+export interface WebhookServiceOptions {
+  readonly now?: () => number;
+  readonly newId?: () => string;
+  /** Told when this instance creates or deletes one of a tenant's subscriptions (the fan-out's cache forgets the tenant). */
+  readonly onSubscriptionsChanged?: (tenantId: string) => void;
+}
+
 /** Webhook subscription use cases; every method authorizes first and acts on the caller's tenant. */
 export class WebhookService {
+  private readonly now: () => number;
+  private readonly newId: () => string;
+  private readonly onSubscriptionsChanged: (tenantId: string) => void;
+
   constructor(
     private readonly repository: WebhookRepository,
     private readonly keys: KeyManager,
     private readonly auth: AuthService,
     private readonly egress: EgressCheck,
-    private readonly now: () => number = Date.now,
-    private readonly newId: () => string = () => `wh_${randomBytes(12).toString('hex')}`,
-  ) {}
+    options: WebhookServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? (() => `wh_${randomBytes(12).toString('hex')}`);
+    this.onSubscriptionsChanged = options.onSubscriptionsChanged ?? (() => undefined);
+  }
 
   async create(principal: Principal, input: NewWebhook): Promise<WebhookWithSecret> {
     await this.auth.require(principal, 'admin', ADMIN_PATH);
@@ -115,6 +129,7 @@ export class WebhookService {
       secrets: [await this.sealSecret(tenantId, webhookId, 1, secret, createdAt)],
     };
     await this.repository.create(subscription);
+    this.onSubscriptionsChanged(tenantId);
     return { webhook: summarize(subscription, this.now()), secret };
   }
 
@@ -134,6 +149,7 @@ export class WebhookService {
     if (!WEBHOOK_ID_PATTERN.test(webhookId) || !(await this.repository.delete(principal.tenantId, webhookId))) {
       throw new NotFoundError(`webhook ${webhookId} does not exist`);
     }
+    this.onSubscriptionsChanged(principal.tenantId);
   }
 
   /**

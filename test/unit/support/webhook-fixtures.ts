@@ -48,7 +48,7 @@ export const webhookFixture = async (now: () => number = Date.now, egress: Egres
   const keys = new KeyManager(new LocalKeyWrapper(randomBytes(32)), authRepository, new DataKeyCache(300, 100));
   const auth = new AuthService(authRepository, keys, { authCacheTtlSeconds: 5, maxTokenTtlSeconds: 86_400 });
   const repository = new InMemoryWebhookRepository();
-  const webhooks = new WebhookService(repository, keys, auth, egress, now);
+  const webhooks = new WebhookService(repository, keys, auth, egress, { now });
   await auth.ensureTenant('acme', 'Acme');
   await auth.ensureTenant('globex', 'Globex');
   let counter = 0;
