@@ -12,7 +12,7 @@
 // - `replace(tenant, current, next)`: one conditional write of `next` that holds only while the
 //   stored value is still `current.sealed` (`resealUpdate` below: key id and IV), false otherwise.
 // A kind whose items live in another store (PostgreSQL, S3) implements the same three calls there.
-import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SealContext } from '../../domain/crypto/envelope.js';
 import { ConflictError, ValidationError } from '../../domain/errors.js';
@@ -27,35 +27,49 @@ import { encodeSortKeyCursor, sortKeyOf } from './sort-key-cursor.js';
 type Item = Record<string, unknown>;
 type Key = { pk: string; sk: string };
 
+/**
+ * One page of a Query from after the cursor, whose cursor is the last item's `cursorKey` (its sort
+ * key in the table or index queried); `startKey` rebuilds the key DynamoDB resumes after from it.
+ */
+const queryPage = async (
+  client: DynamoDBClient,
+  query: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
+  page: { cursor: string | undefined; limit: number },
+  cursorKey: 'sk' | 'gsi1sk',
+  startKey: (after: string) => Item,
+) => {
+  const after = page.cursor === undefined ? undefined : sortKeyOf(page.cursor);
+  const result = await dynamoCall(() =>
+    client.send(new QueryCommand({ ...query, Limit: page.limit, ExclusiveStartKey: after === undefined ? undefined : marshall(startKey(after)) })),
+  );
+  const items = (result.Items ?? []).map((item) => unmarshall(item));
+  const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey)[cursorKey] as string) : undefined;
+  return { items, nextCursor: last === undefined ? undefined : encodeSortKeyCursor(last) };
+};
+
 /** One page of a partition's items (`pk` and `sk` plus `projection`), from after the cursor's sort key. */
-export const keyIdPage = async (
+export const keyIdPage = (
   client: DynamoDBClient,
   table: string,
   pk: string,
   page: { cursor: string | undefined; limit: number },
   projection: string,
   names?: Record<string, string>,
-) => {
-  const { cursor, limit } = page;
-  const after = cursor === undefined ? undefined : sortKeyOf(cursor);
-  const result = await dynamoCall(() =>
-    client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: marshall({ ':pk': pk }),
-        ProjectionExpression: `pk, sk, ${projection}`,
-        ExpressionAttributeNames: names,
-        ConsistentRead: true,
-        Limit: limit,
-        ExclusiveStartKey: after === undefined ? undefined : marshall({ pk, sk: after }),
-      }),
-    ),
+) =>
+  queryPage(
+    client,
+    {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': pk }),
+      ProjectionExpression: `pk, sk, ${projection}`,
+      ExpressionAttributeNames: names,
+      ConsistentRead: true,
+    },
+    page,
+    'sk',
+    (after) => ({ pk, sk: after }),
   );
-  const items = (result.Items ?? []).map((item) => unmarshall(item));
-  const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).sk as string) : undefined;
-  return { items, nextCursor: last === undefined ? undefined : encodeSortKeyCursor(last) };
-};
 
 const getItem = async (client: DynamoDBClient, table: string, key: Key): Promise<Item | undefined> => {
   const result = await dynamoCall(() => client.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true })));
@@ -186,28 +200,24 @@ const caItemKey = (caId: string): Key => ({ pk: `PKICA#${caId}`, sk: 'CA' });
 const caKeyKind = (client: DynamoDBClient, table: string): SealedItemKind => ({
   name: 'ca_key',
   async list(tenantId, cursor, limit): Promise<SealedItemPage> {
-    const after = cursor === undefined ? undefined : sortKeyOf(cursor);
     // An index read is eventually consistent: a CA created just now is caught by the rotation's next pass.
-    const result = await dynamoCall(() =>
-      client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :tenant)',
-          ExpressionAttributeValues: marshall({ ':pk': CAS_INDEX_PK, ':tenant': `${tenantId}#` }),
-          ProjectionExpression: 'pk, sk, gsi1pk, gsi1sk, caId, keyId',
-          Limit: limit,
-          ExclusiveStartKey:
-            after === undefined ? undefined : marshall({ ...caItemKey(after.slice(tenantId.length + 1)), gsi1pk: CAS_INDEX_PK, gsi1sk: after }),
-        }),
-      ),
+    const { items, nextCursor } = await queryPage(
+      client,
+      {
+        TableName: table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :tenant)',
+        ExpressionAttributeValues: marshall({ ':pk': CAS_INDEX_PK, ':tenant': `${tenantId}#` }),
+        ProjectionExpression: 'pk, sk, gsi1pk, gsi1sk, caId, keyId',
+      },
+      { cursor, limit },
+      'gsi1sk',
+      (after) => ({ ...caItemKey(after.slice(tenantId.length + 1)), gsi1pk: CAS_INDEX_PK, gsi1sk: after }),
     );
-    const items = (result.Items ?? []).map((item) => unmarshall(item));
-    const last = result.LastEvaluatedKey ? (unmarshall(result.LastEvaluatedKey).gsi1sk as string) : undefined;
     return {
       // A KMS-held CA key has no key id here: KMS rotates it, not the data-key rotation.
       items: items.filter((item) => typeof item.keyId === 'string').map((item) => ({ id: item.caId as string, keyId: item.keyId as string })),
-      nextCursor: last === undefined ? undefined : encodeSortKeyCursor(last),
+      nextCursor,
     };
   },
   async read(tenantId, id): Promise<SealedItem | undefined> {
