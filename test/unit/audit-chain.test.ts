@@ -407,6 +407,24 @@ describe('AuditVerifier', () => {
     expect(await verifier.divergenceGauge()).toBe(0);
   });
 
+  it('a block sealed while a run walks the chain neither shortens the run nor reads as missing', async () => {
+    const { verifier, store, sealer, clock, write } = await sealedChain();
+    const walk = store.blocks.bind(store);
+    // The scheduler seals block 4 (block first, then its anchor) just after the walk read past the head, block 3.
+    store.blocks = async (fromSeq, limit) => {
+      const page = await walk(fromSeq, limit);
+      if (page.length === 0 && fromSeq === 4) {
+        await write(2500);
+        clock.set(T0 + 4000);
+        expect((await sealer.seal()).blocks.map((block) => block.seq)).toEqual([4]);
+      }
+      return page;
+    };
+    expect(await verifier.verifyAndRecord()).toEqual({ ok: true, fromSeq: 0, nextSeq: 4, checkedBlocks: 4, checkedEvents: 10 });
+    expect(store.verifications.at(-1)).toMatchObject({ full: true, passClean: true, nextSeq: 0 });
+    expect(await verifier.divergenceGauge()).toBe(0);
+  });
+
   it('divergenceGauge is 1 from a divergence until the next clean full pass', async () => {
     const { verifier, store, clock, events } = await sealedChain();
     expect(await verifier.divergenceGauge()).toBe(0);
