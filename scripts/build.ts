@@ -3,11 +3,13 @@
 // with the ADOT Lambda collector config beside it as collector.yaml. Whatever
 // the code loads with a dynamic import() (OTLP exporters, pg, PKI, ACME) becomes
 // its own chunk under <name>/chunks/, read only when first used, so rarely used
-// libraries cost no cold start.
+// libraries cost no cold start; the chunks a cold start does load are folded
+// back into index.mjs (fold-init-chunks.ts).
 import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
+import { foldInitChunks } from './fold-init-chunks.js';
 import { FUNCTIONS, LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
 export interface BuiltFunction {
@@ -36,35 +38,15 @@ export const LAMBDA_UNBUNDLED = ['@opentelemetry/exporter-trace-otlp-grpc', '@gr
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __scaivaultCreateRequire } from 'node:module'; const require = __scaivaultCreateRequire(import.meta.url);";
 
-type Outputs = Metafile['outputs'];
-
-/** Bytes of the entry and the chunks reachable from it by static imports, and of the rest (dynamic imports only). */
-const initialOutputs = (outputs: Outputs, entry: string): { atInit: number; lazy: number } => {
-  const byPath = new Map(Object.entries(outputs).map(([file, output]) => [resolve(file), output]));
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const imported of byPath.get(file)?.imports ?? []) if (imported.kind === 'import-statement' && !imported.external) visit(resolve(imported.path));
-  };
-  visit(entry);
-  let atInit = 0;
-  let lazy = 0;
-  for (const [file, output] of byPath) {
-    if (!file.endsWith('.mjs')) continue;
-    if (seen.has(file)) atInit += output.bytes;
-    else lazy += output.bytes;
-  }
-  return { atInit, lazy };
-};
-
 /** Bundles one handler module into `<outDir>/<name>/index.mjs` (+ chunks/): every function, and the benchmarks' floor, the same way. */
 export const buildBundle = async (name: string, entry: string, options: BuildOptions = {}): Promise<BuiltFunction> => {
   const dir = join(resolve(options.outDir ?? DEFAULT_OUT_DIR), name);
   const outfile = join(dir, 'index.mjs');
   // Chunk names carry content hashes: a stale chunk of an earlier build must not ship beside the new entry.
   await rm(dir, { recursive: true, force: true });
+  const shared = { target: `node${LAMBDA_NODE_MAJOR}`, minify: options.minify ?? true, banner: { js: ESM_REQUIRE_BANNER }, legalComments: 'none' } as const;
   const { metafile } = await build({
+    ...shared,
     entryPoints: { index: resolve(ROOT, entry) },
     outdir: dir,
     outExtension: { '.js': '.mjs' },
@@ -77,18 +59,15 @@ export const buildBundle = async (name: string, entry: string, options: BuildOpt
     // Prefer packages' ES module builds, as CDK's NodejsFunction does for ESM: CommonJS
     // cannot be tree-shaken, and the OpenTelemetry SDK alone would add ~300 KiB.
     mainFields: ['module', 'main'],
-    target: `node${LAMBDA_NODE_MAJOR}`,
-    minify: options.minify ?? true,
-    sourcemap: 'external',
+    // Linked, so the second pass (fold-init-chunks.ts) finds each chunk's map and the folded entry's map points at the sources.
+    sourcemap: 'linked',
     // Lambda's Node.js runtimes ship AWS SDK v3. OTLP/gRPC stays out: a Lambda sends its spans over
     // OTLP/HTTP to the ADOT layer's collector, and gRPC would add about 380 KiB to every bundle.
     external: ['@aws-sdk/*', ...LAMBDA_UNBUNDLED],
-    banner: { js: ESM_REQUIRE_BANNER },
     logLevel: 'warning',
-    legalComments: 'none',
   });
   await copyFile(LAMBDA_COLLECTOR_CONFIG, join(dir, 'collector.yaml'));
-  const { atInit, lazy } = initialOutputs(metafile.outputs, outfile);
+  const { atInit, lazy } = await foldInitChunks(dir, metafile.outputs, shared);
   return { name, outfile, bytes: atInit, chunkBytes: lazy };
 };
 

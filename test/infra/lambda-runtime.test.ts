@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbFleetMetricsStore } from '../../functions/adapters/dynamodb/dynamodb-fleet-metrics-store.js';
 import { LAMBDA_NODE_MAJOR, METRICS_TABLE } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
-import { buildFunctions } from '../../scripts/build.js';
+import { type BuiltFunction, buildFunctions } from '../../scripts/build.js';
 import { apiBundleEnv, lambdaNode } from '../../scripts/lambda-node.js';
 import { OtlpReceiver, SPAN_KIND } from '../integration/support/otlp-receiver.js';
 import { DynaliteProcess, ROOT, waitFor } from '../integration/support/processes.js';
@@ -64,16 +64,29 @@ const lazyCode = (entry: string): string => {
     .join('\n');
 };
 
+// The entry, then every chunk beside it: each lazily loaded chunk links (its imports resolve, the folded entry exports what it names) and runs.
+const IMPORT_EVERY_CHUNK = `
+const { readdirSync } = await import('node:fs');
+const { dirname, join } = await import('node:path');
+await import(process.argv[1]);
+const dir = join(dirname(process.argv[1]), 'chunks');
+const chunks = readdirSync(dir).filter((name) => name.endsWith('.mjs'));
+for (const name of chunks) await import(join(dir, name));
+process.stdout.write(String(chunks.length));
+`;
+
 describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, () => {
   let bundle: string;
   let initBytes: number;
   let outDir: string;
+  let built: BuiltFunction[];
 
   beforeAll(async () => {
     // Inside the repository, so the bundle finds @aws-sdk/* in node_modules as Lambda finds the runtime's copy.
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });
     outDir = mkdtempSync(join(ROOT, '.tmp', 'lambda-runtime-'));
-    const api = (await buildFunctions({ outDir })).find((built) => built.name === 'api');
+    built = await buildFunctions({ outDir });
+    const api = built.find((fn) => fn.name === 'api');
     if (!api) throw new Error('no api bundle');
     bundle = api.outfile;
     initBytes = api.bytes;
@@ -124,6 +137,19 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
       expect(everything).toContain(marker);
     }
   });
+
+  // The chunks a cold start loads are folded into the entry (scripts/fold-init-chunks.ts): one module of its own per cold start.
+  it('loads one module of its own at init, and every lazily loaded chunk of every function links against it', () => {
+    const queues = { SCAIVAULT_ROTATION_QUEUE_URL: 'http://127.0.0.1:9/rotation', SCAIVAULT_WEBHOOK_QUEUE_URL: 'http://127.0.0.1:9/webhook' };
+    for (const fn of built) {
+      expect(initFiles(fn.outfile), fn.name).toEqual([fn.outfile]);
+      const output = execFileSync(lambdaNode().path, ['--input-type=module', '-e', IMPORT_EVERY_CHUNK, fn.outfile], {
+        encoding: 'utf8',
+        env: { ...LAMBDA_ENV, ...queues },
+      });
+      expect(Number(output), fn.name).toBe(readdirSync(join(dirname(fn.outfile), 'chunks')).filter((name) => name.endsWith('.mjs')).length);
+    }
+  }, 120_000);
 
   it("writes the fleet's metrics when Lambda sends SIGTERM before reclaiming the instance, and exits in time when DynamoDB hangs", async () => {
     const dynalite = await DynaliteProcess.start();
