@@ -44,9 +44,10 @@ export const buildBundle = async (name: string, entry: string, options: BuildOpt
   const outfile = join(dir, 'index.mjs');
   // Chunk names carry content hashes: a stale chunk of an earlier build must not ship beside the new entry.
   await rm(dir, { recursive: true, force: true });
-  const shared = { target: `node${LAMBDA_NODE_MAJOR}`, minify: options.minify ?? true, banner: { js: ESM_REQUIRE_BANNER }, legalComments: 'none' } as const;
+  const shared = { target: `node${LAMBDA_NODE_MAJOR}`, minify: options.minify ?? true, legalComments: 'none' } as const;
   const { metafile } = await build({
     ...shared,
+    banner: { js: ESM_REQUIRE_BANNER },
     entryPoints: { index: resolve(ROOT, entry) },
     outdir: dir,
     outExtension: { '.js': '.mjs' },

@@ -45,8 +45,11 @@ export interface FoldedSizes {
   readonly lazy: number;
 }
 
-/** The esbuild options the second pass keeps from the first. */
-export type FoldOptions = Pick<BuildOptions, 'target' | 'minify' | 'banner' | 'legalComments'>;
+/**
+ * The esbuild options the second pass keeps from the first. Not its banner: each
+ * folded chunk brings the first pass's own, renamed apart where they meet.
+ */
+export type FoldOptions = Pick<BuildOptions, 'target' | 'minify' | 'legalComments'>;
 
 /**
  * Folds the chunks `<dir>/index.mjs` imports statically into it, given the
