@@ -68,7 +68,7 @@ export const buildBundle = async (name: string, entry: string, options: BuildOpt
     logLevel: 'warning',
   });
   await copyFile(LAMBDA_COLLECTOR_CONFIG, join(dir, 'collector.yaml'));
-  const { atInit, lazy } = await foldInitChunks(dir, metafile.outputs, shared);
+  const { atInit, lazy } = await foldInitChunks(dir, metafile.outputs, { ...shared, banner: ESM_REQUIRE_BANNER });
   return { name, outfile, bytes: atInit, chunkBytes: lazy };
 };
 

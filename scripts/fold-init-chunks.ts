@@ -6,8 +6,8 @@
 // apart and untouched, and each folded chunk they import becomes a one-line
 // module re-exporting its bindings from the entry, so there is still one
 // instance of every module.
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 type Outputs = Metafile['outputs'];
@@ -45,11 +45,8 @@ export interface FoldedSizes {
   readonly lazy: number;
 }
 
-/**
- * The esbuild options the second pass keeps from the first. Not its banner: each
- * folded chunk brings the first pass's own, renamed apart where they meet.
- */
-export type FoldOptions = Pick<BuildOptions, 'target' | 'minify' | 'legalComments'>;
+/** The esbuild options the second pass keeps from the first, and the first pass's banner (once in the folded entry, not once per chunk). */
+export type FoldOptions = Pick<BuildOptions, 'target' | 'minify' | 'legalComments'> & { readonly banner: string };
 
 /**
  * Folds the chunks `<dir>/index.mjs` imports statically into it, given the
@@ -62,10 +59,8 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
   const folded = staticImportsOf(outputs, entry);
   if (folded.size === 0) return { atInit: outputs.get(entry)!.bytes, lazy: await lazyBytesIn(join(dir, 'chunks')) };
   const lazy = [...outputs.keys()].filter((file) => file.endsWith('.mjs') && file !== entry && !folded.has(file));
-  // The folded chunks a lazy chunk imports: the entry exports their bindings under names of their own.
-  const imported = [...folded].filter((chunk) =>
-    lazy.some((file) => outputs.get(file)!.imports.some((i) => i.kind === 'import-statement' && resolve(i.path) === chunk)),
-  );
+  // The folded chunks a lazy chunk imports, statically or with import(): the entry exports their bindings under names of their own.
+  const imported = [...folded].filter((chunk) => lazy.some((file) => outputs.get(file)!.imports.some((i) => !i.external && resolve(i.path) === chunk)));
   const alias = (chunk: number, name: string) => `$chunk${chunk}$${name}`;
   const namesOf = (chunk: string) => outputs.get(chunk)!.exports;
   const linker = [
@@ -80,8 +75,10 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
   ].join('\n');
   const linkerFile = join(dir, 'linker.mjs');
   await writeFile(linkerFile, linker);
+  const { banner, ...shared } = options;
   const { metafile } = await build({
-    ...options,
+    ...shared,
+    banner: { js: banner },
     entryPoints: [linkerFile],
     outfile: entry,
     allowOverwrite: true,
@@ -103,6 +100,15 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
             if (file === entry || folded.has(file)) return undefined;
             // A lazy chunk: imported from the entry's directory now.
             return { path: `./${relative(dir, file)}`, external: true };
+          });
+          // Each folded module's copy of the banner becomes as many spaces: its source map still lines up, and the entry runs the banner once.
+          pass.onLoad({ filter: /\.mjs$/ }, async (args) => {
+            const text = await readFile(args.path, 'utf8');
+            return {
+              contents: text.startsWith(banner) ? ' '.repeat(banner.length) + text.slice(banner.length) : text,
+              loader: 'js',
+              resolveDir: dirname(args.path),
+            };
           });
         },
       },
