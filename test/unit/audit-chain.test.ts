@@ -407,21 +407,47 @@ describe('AuditVerifier', () => {
     expect(await verifier.divergenceGauge()).toBe(0);
   });
 
-  it('a block sealed while a run walks the chain neither shortens the run nor reads as missing', async () => {
-    const { verifier, store, sealer, clock, write } = await sealedChain();
+  /** Seals block 4 the moment the walk reads the head it started with, block 3; `anchored`: whether its anchor is written yet. */
+  const sealDuringWalk = async (anchored: boolean) => {
+    const context = await sealedChain();
+    const { store, anchors, sealer, clock, write } = context;
     const walk = store.blocks.bind(store);
-    // The scheduler seals block 4 (block first, then its anchor) just after the walk read past the head, block 3.
     store.blocks = async (fromSeq, limit) => {
       const page = await walk(fromSeq, limit);
-      if (page.length === 0 && fromSeq === 4) {
+      if (page.some((block) => block.seq === 3) && !store.blockItems.has(4)) {
         await write(2500);
         clock.set(T0 + 4000);
         expect((await sealer.seal()).blocks.map((block) => block.seq)).toEqual([4]);
+        // The sealer writes the block, then its anchor: a run can fall between the two.
+        if (!anchored) anchors.objects.delete(4);
       }
       return page;
     };
-    expect(await verifier.verifyAndRecord()).toEqual({ ok: true, fromSeq: 0, nextSeq: 4, checkedBlocks: 4, checkedEvents: 10 });
-    expect(store.verifications.at(-1)).toMatchObject({ full: true, passClean: true, nextSeq: 0 });
+    return context;
+  };
+
+  for (const anchored of [true, false]) {
+    it(`a block sealed while a run walks the chain (${anchored ? 'anchored' : 'not anchored yet'}) neither shortens the run nor reads as a divergence`, async () => {
+      const { verifier, store } = await sealDuringWalk(anchored);
+      expect(await verifier.verifyAndRecord()).toEqual({ ok: true, fromSeq: 0, nextSeq: 4, checkedBlocks: 4, checkedEvents: 10 });
+      expect(store.verifications.at(-1)).toMatchObject({ full: true, passClean: true, nextSeq: 0 });
+      expect(await verifier.divergenceGauge()).toBe(0);
+    });
+  }
+
+  it('a range past the head stays past it when a block is sealed and anchored while the run starts', async () => {
+    const { verifier, store, anchors, sealer, clock, write } = await sealedChain();
+    const exists = anchors.exists.bind(anchors);
+    // Block 4 lands between the run's read of the head (3) and its look for an anchor past it.
+    anchors.exists = async (seq) => {
+      if (seq === 4 && !store.blockItems.has(4)) {
+        await write(2500);
+        clock.set(T0 + 4000);
+        await sealer.seal();
+      }
+      return exists(seq);
+    };
+    expect(await verifier.verifyAndRecord({ fromSeq: 6 })).toMatchObject({ ok: true, pastHead: true, checkedBlocks: 0 });
     expect(await verifier.divergenceGauge()).toBe(0);
   });
 

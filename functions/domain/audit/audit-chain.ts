@@ -158,7 +158,18 @@ export class AuditVerifier {
    * the anchored leaves.
    */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    return this.verifyThrough(options, await this.store.latestBlock());
+  }
+
+  /**
+   * `verify` up to `head`, the chain's head as the run starts. Blocks the
+   * scheduler seals while the run walks are the next run's: one read before
+   * its anchor is written would otherwise look unanchored.
+   */
+  private async verifyThrough(options: VerifyOptions, head: AuditBlock | undefined): Promise<VerifyResult> {
     const fromSeq = options.fromSeq ?? 0;
+    /** The first block past the head. */
+    const end = head ? head.seq + 1 : 0;
     let maxBlocks = options.maxBlocks ?? Number.POSITIVE_INFINITY;
     let prevHash = ZERO_HASH;
     let expectedAfter = await this.store.genesis();
@@ -166,10 +177,8 @@ export class AuditVerifier {
       const before = await this.store.block(fromSeq - 1);
       if (!before) {
         // Asking past the head is a caller's range, not stored data contradicting the chain; a missing block below the head, or one anchored above it, is.
-        const head = await this.store.latestBlock();
-        const firstAbsent = head ? head.seq + 1 : 0;
-        if (fromSeq - 1 >= firstAbsent && !(await this.anchors.exists(firstAbsent))) return { ...this.result(fromSeq, fromSeq, 0, 0), pastHead: true };
-        const missing = Math.min(fromSeq - 1, firstAbsent);
+        if (fromSeq - 1 >= end && !(await this.anchoredButMissing(end))) return { ...this.result(fromSeq, fromSeq, 0, 0), pastHead: true };
+        const missing = Math.min(fromSeq - 1, end);
         return this.result(fromSeq, fromSeq, 0, 0, {
           blockSeq: missing,
           reason: missing === fromSeq - 1 ? 'block missing from storage' : 'anchored block missing from storage',
@@ -180,8 +189,8 @@ export class AuditVerifier {
     }
     let seq = fromSeq;
     let checkedEvents = 0;
-    while (seq - fromSeq < maxBlocks) {
-      const page = await this.store.blocks(seq, Math.min(100, maxBlocks - (seq - fromSeq)));
+    while (seq < end && seq - fromSeq < maxBlocks) {
+      const page = await this.store.blocks(seq, Math.min(100, maxBlocks - (seq - fromSeq), end - seq));
       if (page.length === 0) break;
       for (const block of page) {
         const divergence = block.seq !== seq ? { blockSeq: seq, reason: 'block missing from storage' } : await this.checkBlock(block, prevHash, expectedAfter);
@@ -195,12 +204,16 @@ export class AuditVerifier {
         if (seq - fromSeq >= maxBlocks) break;
       }
     }
-    // A block anchored but missing from DynamoDB at the head of the chain. The sealer writes a block before its anchor,
-    // so one sealed since the walk's last page is in DynamoDB by the time its anchor is: only a block still absent is missing.
-    if (seq - fromSeq < maxBlocks && (await this.anchors.exists(seq)) && !(await this.store.block(seq))) {
+    // Where the walk stopped short of its budget, at the head or a gap: a block anchored there but missing from DynamoDB.
+    if (seq - fromSeq < maxBlocks && (await this.anchoredButMissing(seq))) {
       return this.result(fromSeq, seq, seq - fromSeq, checkedEvents, { blockSeq: seq, reason: 'anchored block missing from storage' });
     }
     return this.result(fromSeq, seq, seq - fromSeq, checkedEvents);
+  }
+
+  /** The sealer writes a block before its anchor, so a block sealed since the head was read is in DynamoDB by the time its anchor is. */
+  private async anchoredButMissing(seq: number): Promise<boolean> {
+    return (await this.anchors.exists(seq)) && !(await this.store.block(seq));
   }
 
   /**
@@ -209,9 +222,9 @@ export class AuditVerifier {
    * (a run from block 0 starts a pass of its own).
    */
   async verifyAndRecord(options: VerifyOptions = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
-    // The head as the run starts: a block sealed while it runs does not make a run that reached this head look short.
+    // The head as the run starts: a run that reached it is complete, whatever was sealed meanwhile.
     const head = await this.store.latestBlock();
-    const result = await this.verify(options);
+    const result = await this.verifyThrough(options, head);
     // Nothing was verified, so nothing is recorded: the gauge and a pass of slices stay as they were.
     if (result.pastHead) return result;
     const reachedHead = !head || result.nextSeq > head.seq;
