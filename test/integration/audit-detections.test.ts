@@ -93,19 +93,19 @@ describe('audit detections', () => {
   });
 
   it('flags a spike of policy violations in one tenant', async () => {
-    // Six at once: however one sealing run splits them, one run holds at least three.
-    const statuses = await Promise.all(Array.from({ length: 6 }, () => read(reader, 'forbidden/x')));
-    expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
+    // Twelve at once: even if a busy machine spreads them over four sealing runs, one run holds at least three.
+    const statuses = await Promise.all(Array.from({ length: 12 }, () => read(reader, 'forbidden/x')));
+    expect(statuses).toEqual(Array.from({ length: 12 }, () => 403));
     await waitFor(async () => (await detections('policy_violation_spike')).length >= 1, 15_000, 'a spike detection');
     const spikes = await detections('policy_violation_spike');
-    expect(spikes.length).toBeLessThanOrEqual(2);
+    expect(spikes.length).toBeLessThanOrEqual(4);
     let total = 0;
     for (const spike of spikes) {
       expect(spike).toMatchObject({ outcome: 'success', tenantId: TENANT, identityId: 'system:scheduler', details: { threshold: 3, identities: 1 } });
       expect(spike.details!.violations).toBeGreaterThanOrEqual(3);
       total += Number(spike.details!.violations);
     }
-    expect(total).toBeLessThanOrEqual(6);
+    expect(total).toBeLessThanOrEqual(12);
   });
 
   it('flags the read of a secret left unread for the dormancy period', async () => {

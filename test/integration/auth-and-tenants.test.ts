@@ -112,9 +112,10 @@ describe('tenants, identities, policies and tokens', () => {
       expect(response.headers.get('content-type')).toBe('application/problem+json');
       expect(response.body.request_id).toEqual(expect.any(String));
     }
-    const shortLived = await createIdentity(vault, { tenant: 'acme', identity: 'sa:ephemeral', policies: ['admin'], ttl: 1 });
+    // Two seconds: its first use must land before expiry even on a busy machine.
+    const shortLived = await createIdentity(vault, { tenant: 'acme', identity: 'sa:ephemeral', policies: ['admin'], ttl: 2 });
     expect((await vault.request('GET', '/v1/auth/token/self', { token: shortLived })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1300));
+    await new Promise((r) => setTimeout(r, 2300));
     expect((await vault.request('GET', '/v1/auth/token/self', { token: shortLived })).status).toBe(401);
     expect((await vault.request('GET', '/v1/secrets/reports/q1', { token: shortLived })).status).toBe(401);
   });
