@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { readFileSync } from 'node:fs';
 import { Construct } from 'constructs';
 import { parse, stringify } from 'yaml';
 import { CLOUDWATCH_SIGNALS, SIGNALS_SERVICE, type CloudWatchSignal } from '../functions/observability/cloudwatch-signals.js';
@@ -134,10 +135,26 @@ export class PrometheusWorkspace extends Construct implements PrometheusWorkspac
   }
 }
 
-/** Every alert to one SNS receiver, grouped by alert name. */
-const alertManagerDefinition = (topicArn: string, region: string): string =>
+/** The SNS receiver's subject and message templates: AWS Chatbot custom notifications (see the file). */
+export const AMP_SNS_TEMPLATE = 'sns-chatbot.tmpl';
+const snsTemplate = (): string => readFileSync(new URL(`../ops/alertmanager/${AMP_SNS_TEMPLATE}`, import.meta.url), 'utf8');
+
+/**
+ * Every alert to one SNS receiver, grouped by alert name, each group as one
+ * message Chatbot can post: AMP's default SNS message is a plain-text list that
+ * Chatbot does not post at all.
+ */
+export const alertManagerDefinition = (topicArn: string, region: string): string =>
   [
+    'template_files:',
+    `  ${AMP_SNS_TEMPLATE}: |`,
+    ...snsTemplate()
+      .trimEnd()
+      .split('\n')
+      .map((line) => (line ? `    ${line}` : '')),
     'alertmanager_config: |',
+    '  templates:',
+    `    - '${AMP_SNS_TEMPLATE}'`,
     '  route:',
     '    receiver: sns',
     '    group_by: [alertname]',
@@ -150,6 +167,8 @@ const alertManagerDefinition = (topicArn: string, region: string): string =>
     `        - topic_arn: ${topicArn}`,
     '          sigv4:',
     `            region: ${region}`,
+    `          subject: '{{ template "scaivault.sns.subject" . }}'`,
+    `          message: '{{ template "scaivault.sns.message" . }}'`,
     '',
   ].join('\n');
 
