@@ -119,7 +119,8 @@ export interface PromtoolResult {
 }
 
 export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResult => {
-  const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 15_000 });
+  // A hang ends, but well inside the test timeout (60 s): the largest rule test file takes 9 s alone and twice that on a busy machine.
+  const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 50_000 });
   if (run.error) {
     throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); install it with: bash scripts/ensure-test-deps.sh`);
   }
