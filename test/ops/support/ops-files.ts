@@ -122,7 +122,8 @@ export const promtool = (args: readonly string[], cwd = REPO_ROOT): PromtoolResu
   // A hang ends, but well inside the test timeout (60 s): the largest rule test file takes 9 s alone and twice that on a busy machine.
   const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 50_000 });
   if (run.error) {
-    const hint = (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'it was still running after 50 s' : 'install it with: bash scripts/ensure-test-deps.sh';
+    const hint =
+      (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'it was still running after 50 s' : 'install it with: bash scripts/ensure-test-deps.sh';
     throw new Error(`promtool ${args.join(' ')} could not run (${run.error.message}); ${hint}`);
   }
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
