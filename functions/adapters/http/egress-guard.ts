@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction, type Socket } from 'node:net';
 
 // SSRF guard for every outbound call the vault makes on a tenant's behalf
@@ -134,7 +133,8 @@ export interface ResolvedAddress {
 /** Name resolution as the guard uses it; tests inject their own. */
 export type Resolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
 
-export const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+// node:dns/promises on first use, not at import: a cold start that never vets a destination does not load it.
+export const systemResolver: Resolver = (hostname) => process.getBuiltinModule('node:dns/promises').lookup(hostname, { all: true, verbatim: true });
 
 export interface EgressPolicyOptions {
   /** Hosts (names or IP literals, as written in URLs) exempt from the guard. */

@@ -2,7 +2,7 @@
 // with octet-counting framing (RFC 6587 §3.4.1) or TLS (RFC 5425). Syslog is a
 // secondary export path: `send` never blocks or throws, a bounded buffer rides
 // out relay outages, and when it fills the oldest records go first.
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -333,7 +333,8 @@ export class SyslogForwarder {
   private pumpUdp(): void {
     if (this.writing || this.queue.length === 0) return;
     if (!this.udp) {
-      const socket = createSocket(isIP(this.target.host) === 6 ? 'udp6' : 'udp4');
+      // Loaded here, not imported: only a udp:// relay needs node:dgram, and every api cold start would load it.
+      const socket = process.getBuiltinModule('node:dgram').createSocket(isIP(this.target.host) === 6 ? 'udp6' : 'udp4');
       socket.on('error', (error) => this.warn(`syslog UDP socket error: ${error.message}`));
       socket.unref();
       this.udp = socket;
