@@ -4,7 +4,7 @@ import { readSecretString, secretsManagerClient, socketPoolStats } from '../adap
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
 import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
 import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
-import { type Audit, composeAudit } from '../composition/audit.js';
+import { auditBucketOf, type AuditChainServices, type AuditTrail, composeAuditTrail } from '../composition/audit-trail.js';
 import { composeHealth } from '../composition/health.js';
 import { lazyServices } from '../composition/lazy-services.js';
 import type { VaultConfig } from '../config.js';
@@ -82,7 +82,7 @@ const metricsTokensOf = (config: VaultConfig, clients: VaultCore['clients']): Ac
 /** The dispatcher: routes, rate limits, the audit trail and idempotency keys around the route groups. */
 const apiAppOf = (
   core: VaultCore,
-  audit: Audit,
+  audit: AuditTrail,
   router: GroupRouter<RouteDefinition<ApiRouteServices>>,
   services: ApiRouteServices,
   logger: Logger,
@@ -129,7 +129,7 @@ const handlerOf = (core: VaultCore, app: ApiApp<ApiRouteServices>, logger: Logge
  * Dynamic secrets, ACME, data-key rotation and the PKI: composed, with their
  * libraries, on the first request that calls them (see lazy-services.ts).
  */
-const rarelyUsedServices = (core: VaultCore, audit: Audit, logger: Logger) => {
+const rarelyUsedServices = (core: VaultCore, audit: AuditTrail, logger: Logger) => {
   const dynamic = lazyServices(async () => {
     const { dynamicConfig, leases } = (await import('./dynamic.js')).composeDynamic(core, logger);
     return { dynamicConfig, leases };
@@ -150,7 +150,13 @@ const rarelyUsedServices = (core: VaultCore, audit: Audit, logger: Logger) => {
 export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const core = composeCore(config, logger);
   const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
-  const audit = composeAudit(core, logger);
+  // The chain's sealer, verifier and exporter serve operator routes and gauges: composed with their first call.
+  auditBucketOf(config);
+  const chain = lazyServices<AuditChainServices>(async () => {
+    const { verifier, exporter } = (await import('./audit.js')).composeAudit(core, logger);
+    return { verifier, exporter };
+  });
+  const audit = { ...composeAuditTrail(core, logger), verifier: chain.verifier, exporter: chain.exporter };
   const router = apiRouter();
   const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
   const services = {

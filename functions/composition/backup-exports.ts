@@ -2,7 +2,7 @@ import { DynamoDbExportSchedule, DynamoDbTableExporter } from '../adapters/dynam
 import { BackupExportService } from '../domain/backups/backup-export.js';
 import type { Logger } from '../observability/logger.js';
 import { loadBackupConfig } from '../ops-config.js';
-import { composeAuditTrail } from './audit.js';
+import { composeAuditTrail } from './audit-trail.js';
 import { tablesOf } from './backups.js';
 import type { VaultCore } from './vault-core.js';
 

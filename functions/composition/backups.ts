@@ -11,7 +11,7 @@ import { describeError } from '../domain/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { BackupConfig } from '../ops-config.js';
 import { AUDIT_TABLE, METRICS_TABLE, STATE_TABLE } from '../runtime/definitions.js';
-import { composeAuditTrail } from './audit.js';
+import { composeAuditTrail } from './audit-trail.js';
 import { enableNotifications } from './notifications.js';
 import type { VaultCore } from './vault-core.js';
 

@@ -10,7 +10,7 @@ import { LeaseService } from '../domain/dynamic/lease-service.js';
 import { RegistryLeaseMetrics, readLeaseGauges } from '../observability/lease-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSnapshot } from '../observability/metric-registry.js';
-import { composeAuditTrail } from './audit.js';
+import { composeAuditTrail } from './audit-trail.js';
 import type { VaultCore } from './vault-core.js';
 import { egressPolicyOf } from './webhooks.js';
 

@@ -13,7 +13,7 @@ import type { JobQueueName } from '../domain/jobs/jobs.js';
 import type { DependencyProbe, ScheduledChecksStore } from '../domain/ports/health.js';
 import { checkDurationRecorder } from '../observability/fleet-snapshot.js';
 import { type AuditChainState, StateGauges } from '../observability/state-gauges.js';
-import type { AuditTrail } from './audit.js';
+import type { AuditTrail } from './audit-trail.js';
 import type { VaultCore } from './vault-core.js';
 
 export interface HealthComposition {

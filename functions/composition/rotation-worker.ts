@@ -6,7 +6,7 @@ import { RotationService } from '../domain/rotation/rotation-service.js';
 import { describeError, type Logger } from '../observability/logger.js';
 import { ROTATION_QUEUE } from '../runtime/definitions.js';
 import { jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
-import { composeAuditTrail } from './audit.js';
+import { composeAuditTrail } from './audit-trail.js';
 import { createRotators } from './rotators.js';
 import { composeCore } from './vault-core.js';
 import { composeWebhooks, egressPolicyOf } from './webhooks.js';

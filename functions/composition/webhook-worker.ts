@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { defaultTracing } from '../observability/tracing.js';
 import { ENV, WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { flushMetricsNow, jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
-import { composeAuditTrail } from './audit.js';
+import { composeAuditTrail } from './audit-trail.js';
 import { composeCore, type VaultCore } from './vault-core.js';
 import { composeWebhooks, egressPolicyOf } from './webhooks.js';
 

@@ -1,7 +1,7 @@
 // Operator routes over the audit trail: query, chain verification, SIEM
 // export and the HMAC lookup. All need the operator (default-tenant admin).
 import type * as z from 'zod/mini';
-import type { Audit } from '../../composition/audit.js';
+import type { AuditChainServices, AuditTrail } from '../../composition/audit-trail.js';
 import { exportIdOf, type ExportRequest } from '../../domain/audit/audit-export.js';
 import type { AuthService } from '../../domain/auth/auth-service.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
@@ -17,7 +17,7 @@ const QUERY_BUDGET_MS = 5_000;
 
 export interface AuditRouteServices {
   readonly auth: Pick<AuthService, 'requireOperator'>;
-  readonly audit: Pick<Audit, 'store' | 'verifier' | 'exporter' | 'log'>;
+  readonly audit: Pick<AuditTrail, 'store' | 'log'> & AuditChainServices;
   readonly jobs: Pick<JobService, 'submit'>;
   readonly jobRepository: Pick<JobRepository, 'get'>;
 }
