@@ -28,7 +28,7 @@ import { DynamoDbIdempotencyStore } from '../adapters/dynamodb/dynamodb-idempote
 import { DeadlineExceededError, OutcomeUnknownError } from '../domain/errors.js';
 import { dataKeySealer, IdempotentRequests } from '../domain/idempotency/idempotent-requests.js';
 import { RotationRequests } from '../domain/rotation/rotation-requests.js';
-import { createRotators } from '../composition/rotators.js';
+import { lazyModule } from '../domain/lazy-module.js';
 import { type AcceptedTokens, CachedRotatingTokens, fixedTokens } from '../domain/auth/rotating-token.js';
 import { SecretsManagerTokenVersions } from '../adapters/secrets-manager/secrets-manager-token-versions.js';
 
@@ -180,7 +180,13 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
-    rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, createRotators(egressPolicyOf(config))),
+    rotationRequests: new RotationRequests(
+      secretRepository,
+      auth,
+      core.jobs,
+      core.jobRepository,
+      lazyModule(async () => (await import('./rotators.js')).createRotators(egressPolicyOf(config))),
+    ),
     ...rarelyUsedServices(core, audit, logger),
     ...routeTableServices(router),
   };

@@ -15,7 +15,8 @@ export class RotationRequests {
     private readonly auth: AuthService,
     private readonly jobs: JobService,
     private readonly jobRepository: JobRepository,
-    private readonly rotators: ReadonlyMap<string, Rotator>,
+    /** The rotators by name; the api loads them (and the PostgreSQL driver's code) with the first schedule it checks. */
+    private readonly rotators: () => Promise<ReadonlyMap<string, Rotator>>,
   ) {}
 
   async request(principal: Principal, rawPath: string): Promise<Job> {
@@ -23,7 +24,7 @@ export class RotationRequests {
     await this.auth.require(principal, 'rotate', path);
     const head = await this.secrets.getHead(principal.tenantId, path);
     if (!head || head.deletedAt) throw new NotFoundError(`secret ${path} not found`);
-    this.validateSchedule(head.rotation?.rotator ?? DEFAULT_ROTATOR, head.rotation?.options ?? {});
+    await this.validateSchedule(head.rotation?.rotator ?? DEFAULT_ROTATOR, head.rotation?.options ?? {});
     return this.jobs.submit({
       jobId: newJobId('rot'),
       queue: 'rotation',
@@ -34,9 +35,10 @@ export class RotationRequests {
   }
 
   /** Throws ValidationError for an unknown rotator or options it refuses. */
-  validateSchedule(rotatorName: string, options: Readonly<Record<string, string | number | boolean>>): void {
-    const rotator = this.rotators.get(rotatorName);
-    if (!rotator) throw new ValidationError(`rotator must be one of ${[...this.rotators.keys()].join(', ')}`, 'rotation.rotator');
+  async validateSchedule(rotatorName: string, options: Readonly<Record<string, string | number | boolean>>): Promise<void> {
+    const rotators = await this.rotators();
+    const rotator = rotators.get(rotatorName);
+    if (!rotator) throw new ValidationError(`rotator must be one of ${[...rotators.keys()].join(', ')}`, 'rotation.rotator');
     rotator.validate(options);
   }
 

@@ -81,7 +81,7 @@ const writeSecret = async (
 ) => {
   const expectedVersion = parseIfMatch(headerOf(event, 'if-match'));
   const rotation = rotationOf(body.rotation);
-  if (rotation) rotationRequests.validateSchedule(rotation.rotator, rotation.options);
+  if (rotation) await rotationRequests.validateSchedule(rotation.rotator, rotation.options);
   audit.sensitive('value', body.value);
   const summary = await secrets.write(principal, {
     path: params.path,
