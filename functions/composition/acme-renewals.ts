@@ -10,7 +10,7 @@ import type { AcmeOrderer, ChallengeSolver, ManagedCertificateRecord, OrderReque
 import type { Logger } from '../observability/logger.js';
 import { acmeInventoryOf, acmeStoresOf } from './acme.js';
 import type { VaultCore } from './vault-core.js';
-import { egressPolicyOf } from './webhooks.js';
+import { egressPolicyOf } from './egress.js';
 
 /** The RFC 8555 orderer over the egress-guarded dispatcher, built on the first order. */
 const lazyOrderer = (core: VaultCore): AcmeOrderer => {

@@ -7,7 +7,7 @@ import { AcmeService } from '../domain/acme/acme-service.js';
 import type { CertificateInventorySink } from '../domain/ports/certificate-inventory.js';
 import { composePki } from './pki.js';
 import type { VaultCore } from './vault-core.js';
-import { egressPolicyOf } from './webhooks.js';
+import { egressPolicyOf } from './egress.js';
 
 export const acmeStoresOf = ({ dynamodb, config }: VaultCore) => ({
   repository: new DynamoDbAcmeRepository(dynamodb, config.stateTable),

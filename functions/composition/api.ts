@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { readSecretString, secretsManagerClient, socketPoolStats } from '../adapters/aws-clients.js';
 import { DynamoDbRateLimitStore } from '../adapters/dynamodb/dynamodb-rate-limit-store.js';
 import { composeCore, retryingOnce, type VaultCore } from '../composition/vault-core.js';
-import { composeWebhooks, egressPolicyOf } from '../composition/webhooks.js';
+import { composeWebhooks } from '../composition/webhooks.js';
 import { auditBucketOf, type AuditChainServices, type AuditTrail, composeAuditTrail } from '../composition/audit-trail.js';
 import { composeHealth } from '../composition/health.js';
 import { lazyServices } from '../composition/lazy-services.js';
@@ -159,6 +159,8 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
   const audit = { ...composeAuditTrail(core, logger), verifier: chain.verifier, exporter: chain.exporter };
   const router = apiRouter();
   const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
+  // Subscribes the webhook fan-out to the core's events; the subscriptions' API loads with the first webhook request.
+  const fanOut = composeWebhooks(core, logger);
   const services = {
     config,
     logger,
@@ -175,8 +177,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     tracingEnabled: defaultTracing.enabled,
     recentRequests: () => core.metrics.recentRequests.stats(),
     syslog: audit.forwarder,
-    // Also subscribes the webhook fan-out to the core's events.
-    webhooks: composeWebhooks(core, logger).service,
+    webhooks: lazyServices<ApiRouteServices['webhooks']>(async () => (await import('./webhook-service.js')).composeWebhookService(core, fanOut)),
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
@@ -185,7 +186,10 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
       auth,
       core.jobs,
       core.jobRepository,
-      lazyModule(async () => (await import('./rotators.js')).createRotators(egressPolicyOf(config))),
+      lazyModule(async () => {
+        const [{ createRotators }, { egressPolicyOf }] = await Promise.all([import('./rotators.js'), import('./egress.js')]);
+        return createRotators(egressPolicyOf(config));
+      }),
     ),
     ...rarelyUsedServices(core, audit, logger),
     ...routeTableServices(router),

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsSnapshot } from '../observability/metric-registry.js';
 import { composeAuditTrail } from './audit-trail.js';
 import type { VaultCore } from './vault-core.js';
-import { egressPolicyOf } from './webhooks.js';
+import { egressPolicyOf } from './egress.js';
 
 export interface Dynamic {
   readonly dynamicConfig: DynamicConfigService;

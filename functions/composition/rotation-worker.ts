@@ -9,7 +9,8 @@ import { jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.
 import { composeAuditTrail } from './audit-trail.js';
 import { createRotators } from './rotators.js';
 import { composeCore } from './vault-core.js';
-import { composeWebhooks, egressPolicyOf } from './webhooks.js';
+import { egressPolicyOf } from './egress.js';
+import { composeWebhooks } from './webhooks.js';
 
 const RUN_RESULTS = { succeeded: 'done', failed: 'failed', skipped: 'skipped' } as const;
 

@@ -14,7 +14,8 @@ import { ENV, WEBHOOK_QUEUE } from '../runtime/definitions.js';
 import { flushMetricsNow, jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
 import { composeAuditTrail } from './audit-trail.js';
 import { composeCore, type VaultCore } from './vault-core.js';
-import { composeWebhooks, egressPolicyOf } from './webhooks.js';
+import { egressPolicyOf } from './egress.js';
+import { composeWebhooks } from './webhooks.js';
 
 export interface WebhookWorkerOptions {
   /** Test seams; production uses SQS and the egress-guarded HTTP sender. */

@@ -6,6 +6,7 @@ import { TABLES } from '../../functions/runtime/definitions.js';
 import { ensureTable } from '../../local/provision.js';
 import { composeCore, type VaultCore } from '../../functions/composition/vault-core.js';
 import { composeWebhooks } from '../../functions/composition/webhooks.js';
+import { composeWebhookService } from '../../functions/composition/webhook-service.js';
 import type { SubscriptionCache } from '../../functions/domain/webhooks/subscription-cache.js';
 import { loadConfig } from '../../functions/config.js';
 import type { Principal } from '../../functions/domain/auth/principal.js';
@@ -98,7 +99,9 @@ describe('webhook worker against DynamoDB and a live receiver', () => {
       visibility: { delay: async (receiptHandle, seconds) => void visibility.push({ receiptHandle, seconds }) },
     });
     core = composeCore(config, logger);
-    ({ service: webhooks, repository: webhookRepository, subscriptions } = composeWebhooks(core, logger));
+    const fanOut = composeWebhooks(core, logger);
+    ({ repository: webhookRepository, subscriptions } = fanOut);
+    webhooks = composeWebhookService(core, fanOut);
     await core.auth.ensureTenant('acme', 'Acme');
     const issued = await core.auth.createIdentity({
       tenantId: 'acme',
