@@ -146,17 +146,31 @@ const rarelyUsedServices = (core: VaultCore, audit: AuditTrail, logger: Logger) 
   };
 };
 
-/** The composition root of the `api` function: every adapter and service, wired once per container. */
-export const composeApi = (config: VaultConfig, logger: Logger): Api => {
-  const core = composeCore(config, logger);
-  const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
-  // The chain's sealer, verifier and exporter serve operator routes and gauges: composed with their first call.
-  auditBucketOf(config);
+/**
+ * The audit trail's write side, and the chain's verifier and exporter, which serve operator routes and
+ * gauges: composed with their first call (the bucket and path-glob settings are checked now).
+ */
+const auditOf = (core: VaultCore, logger: Logger): AuditTrail & AuditChainServices => {
+  auditBucketOf(core.config);
   const chain = lazyServices<AuditChainServices>(async () => {
     const { verifier, exporter } = (await import('./audit.js')).composeAudit(core, logger);
     return { verifier, exporter };
   });
-  const audit = { ...composeAuditTrail(core, logger), verifier: chain.verifier, exporter: chain.exporter };
+  return { ...composeAuditTrail(core, logger), verifier: chain.verifier, exporter: chain.exporter };
+};
+
+/** The rotators a rotation schedule may name, with the PostgreSQL rotator's code: loaded with the first schedule checked. */
+const rotatorsOf = (config: VaultConfig) =>
+  lazyModule(async () => {
+    const [{ createRotators }, { egressPolicyOf }] = await Promise.all([import('./rotators.js'), import('./egress.js')]);
+    return createRotators(egressPolicyOf(config));
+  });
+
+/** The composition root of the `api` function: every adapter and service, wired once per container. */
+export const composeApi = (config: VaultConfig, logger: Logger): Api => {
+  const core = composeCore(config, logger);
+  const { clients, keyWrapper, keyCache, auth, secretRepository, secrets, fleetMetrics } = core;
+  const audit = auditOf(core, logger);
   const router = apiRouter();
   const { health, stateGauges, scheduledChecks } = composeHealth(core, audit);
   // Subscribes the webhook fan-out to the core's events; the subscriptions' API loads with the first webhook request.
@@ -181,16 +195,7 @@ export const composeApi = (config: VaultConfig, logger: Logger): Api => {
     audit,
     jobs: core.jobs,
     jobRepository: core.jobRepository,
-    rotationRequests: new RotationRequests(
-      secretRepository,
-      auth,
-      core.jobs,
-      core.jobRepository,
-      lazyModule(async () => {
-        const [{ createRotators }, { egressPolicyOf }] = await Promise.all([import('./rotators.js'), import('./egress.js')]);
-        return createRotators(egressPolicyOf(config));
-      }),
-    ),
+    rotationRequests: new RotationRequests(secretRepository, auth, core.jobs, core.jobRepository, rotatorsOf(config)),
     ...rarelyUsedServices(core, audit, logger),
     ...routeTableServices(router),
   };
