@@ -28,6 +28,12 @@ const staticImportsOf = (outputs: Map<string, Outputs[string]>, entry: string): 
   return seen;
 };
 
+/** How a module in `fromDir` names `file`: a relative specifier, never a bare one. */
+const specifier = (fromDir: string, file: string): string => {
+  const path = relative(fromDir, file);
+  return path.startsWith('.') ? path : `./${path}`;
+};
+
 /** `export { local as exported, … } from '<from>';` */
 const reExport = (names: [local: string, exported: string][], from: string): string =>
   `export { ${names.map(([local, exported]) => `${local} as ${exported}`).join(', ')} } from '${from}';`;
@@ -69,7 +75,7 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
     ...imported.map((chunk, i) =>
       reExport(
         namesOf(chunk).map((name) => [name, alias(i, name)]),
-        `./${relative(dir, chunk)}`,
+        specifier(dir, chunk),
       ),
     ),
   ].join('\n');
@@ -99,7 +105,7 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
             const file = resolve(args.resolveDir, args.path);
             if (file === entry || folded.has(file)) return undefined;
             // A lazy chunk: imported from the entry's directory now.
-            return { path: `./${relative(dir, file)}`, external: true };
+            return { path: specifier(dir, file), external: true };
           });
           // Each folded module's copy of the banner becomes as many spaces: its source map still lines up, and the entry runs the banner once.
           pass.onLoad({ filter: /\.mjs$/ }, async (args) => {
@@ -116,14 +122,13 @@ export const foldInitChunks = async (dir: string, firstPass: Outputs, options: F
   });
   await rm(linkerFile);
   for (const chunk of folded) await Promise.all([rm(chunk), rm(`${chunk}.map`, { force: true })]);
-  const fromChunks = relative(join(dir, 'chunks'), entry);
   await Promise.all(
     imported.map((chunk, i) =>
       writeFile(
         chunk,
         `${reExport(
           namesOf(chunk).map((name) => [alias(i, name), name]),
-          fromChunks,
+          specifier(dirname(chunk), entry),
         )}\n`,
       ),
     ),

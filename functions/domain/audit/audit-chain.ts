@@ -8,6 +8,8 @@ import { leafHash, MerkleTree } from './merkle.js';
 import type { AuditAnchors, AuditBlock, AuditBlockHeader, AuditDivergence, AuditStore, StoredAuditEvent, VerificationRecord } from '../ports/audit.js';
 
 export const ZERO_HASH = '0'.repeat(64);
+/** How long a verify run takes a new head without its anchor for a seal still under way. */
+export const UNANCHORED_HEAD_GRACE_MS = 60_000;
 /** Sorts after every `#<event id>` suffix: `<time>#~` closes a window at `time`. */
 const WINDOW_END = '#~';
 
@@ -168,8 +170,8 @@ export class AuditVerifier {
    */
   private async verifyThrough(options: VerifyOptions, head: AuditBlock | undefined): Promise<VerifyResult> {
     const fromSeq = options.fromSeq ?? 0;
-    /** The first block past the head. */
-    const end = head ? head.seq + 1 : 0;
+    /** The first block past the head; before it when the head is still being sealed. */
+    const end = head ? ((await this.beingSealed(head)) ? head.seq : head.seq + 1) : 0;
     let maxBlocks = options.maxBlocks ?? Number.POSITIVE_INFINITY;
     let prevHash = ZERO_HASH;
     let expectedAfter = await this.store.genesis();
@@ -209,6 +211,15 @@ export class AuditVerifier {
       return this.result(fromSeq, seq, seq - fromSeq, checkedEvents, { blockSeq: seq, reason: 'anchored block missing from storage' });
     }
     return this.result(fromSeq, seq, seq - fromSeq, checkedEvents);
+  }
+
+  /**
+   * A head sealed moments ago whose anchor is not written yet (the sealer writes the block, then its anchor):
+   * the next run checks it. One still unanchored after UNANCHORED_HEAD_GRACE_MS is reported (the sealer
+   * anchors a head left so on its next run).
+   */
+  private async beingSealed(head: AuditBlock): Promise<boolean> {
+    return this.now() - Date.parse(head.sealedAt) < UNANCHORED_HEAD_GRACE_MS && !(await this.anchors.exists(head.seq));
   }
 
   /** The sealer writes a block before its anchor, so a block sealed since the head was read is in DynamoDB by the time its anchor is. */
