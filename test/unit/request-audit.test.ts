@@ -69,7 +69,8 @@ describe('RequestAudit: a read recorded ahead', () => {
     const { store, audit, records } = setup();
     store.appendFailure = new Error('audit table unavailable');
     audit.recordAhead({ version: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Until the append written ahead has failed: a fixed pause could end before it was even tried on a busy machine.
+    await vi.waitFor(() => expect(store.appendsFailed).toBe(1), { timeout: 5000, interval: 1 });
     store.appendFailure = undefined;
     await audit.outcome(503);
     expect(records()).toEqual([{ eventId: expect.any(String), outcome: 'error', status: 503, details: { version: 3 } }]);

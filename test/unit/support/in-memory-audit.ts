@@ -35,13 +35,18 @@ export class InMemoryAuditStore implements AuditStore {
   readonly appendBatches: number[] = [];
   /** When set, every append throws it. */
   appendFailure: Error | undefined;
+  /** Appends that threw appendFailure. */
+  appendsFailed = 0;
   genesisTime: string | undefined;
   hmacKey: Uint8Array | undefined;
 
   async append(events: readonly AuditEvent[]): Promise<void> {
     this.appendBatches.push(events.length);
     await tick();
-    if (this.appendFailure) throw this.appendFailure;
+    if (this.appendFailure) {
+      this.appendsFailed += 1;
+      throw this.appendFailure;
+    }
     const keys = events.map(auditKeyOf);
     if (keys.some((key) => this.items.has(key))) throw new ConflictError('audit event exists');
     events.forEach((event, i) => this.items.set(keys[i]!, structuredClone(event)));
