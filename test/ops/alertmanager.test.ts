@@ -1,17 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, freePort, tempDir, waitFor } from '../integration/support/processes.js';
+import { tempDir, waitFor } from '../integration/support/processes.js';
+import { Alertmanager } from './support/alertmanager.js';
 import { WebhookReceiver } from '../integration/support/webhook-receiver.js';
 import { opsPath } from './support/ops-files.js';
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const SHIPPED_URL_FILE = '/etc/alertmanager/secrets/slack-webhook-url';
 
 describe('Alertmanager routes ScaiVault alerts to Slack (the shipped ops/alertmanager/alertmanager.yml)', () => {
   let receiver: WebhookReceiver;
-  let alertmanager: ChildProcess | undefined;
+  let alertmanager: Alertmanager | undefined;
   let url = '';
   let config = '';
 
@@ -25,21 +25,12 @@ describe('Alertmanager routes ScaiVault alerts to Slack (the shipped ops/alertma
     expect(shipped).toContain(SHIPPED_URL_FILE);
     config = join(dir, 'alertmanager.yml');
     writeFileSync(config, shipped.replaceAll(SHIPPED_URL_FILE, urlFile));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      ALERTMANAGER,
-      [`--config.file=${config}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
-      { stdio: 'ignore' },
-    );
-    await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 20_000, 'alertmanager to start');
+    alertmanager = await Alertmanager.start(config, dir);
+    url = alertmanager.url;
   });
 
   afterAll(async () => {
-    if (alertmanager) {
-      alertmanager.kill('SIGTERM');
-      await exited(alertmanager);
-    }
+    await alertmanager?.stop();
     await receiver?.close();
   });
 

@@ -3,7 +3,6 @@
 // publishes to a local stand-in for SNS: each alert group must arrive as one
 // AWS Chatbot custom notification (valid JSON, whatever the annotations hold),
 // so the Chatbot channel subscribed to the alarm topic posts it to Slack.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -11,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { AMP_SNS_TEMPLATE, alertManagerDefinition } from '../../lib/observability.js';
-import { exited, freePort, tempDir, waitFor } from '../integration/support/processes.js';
+import { tempDir, waitFor } from '../integration/support/processes.js';
+import { Alertmanager } from './support/alertmanager.js';
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ScaiVault-alarms';
 
 interface Published {
@@ -55,7 +54,7 @@ const startSns = async (published: Published[]): Promise<Server> => {
 describe("the AMP workspace's alert manager definition, through a real Alertmanager to SNS", () => {
   const published: Published[] = [];
   let sns: Server;
-  let alertmanager: ChildProcess | undefined;
+  let alertmanager: Alertmanager | undefined;
   let url = '';
 
   beforeAll(async () => {
@@ -78,21 +77,12 @@ describe("the AMP workspace's alert manager definition, through a real Alertmana
     receiver.sigv4 = { ...(receiver.sigv4 as object), access_key: 'AKIDEXAMPLE', secret_key: 'local-only-example-key' };
     const configFile = join(dir, 'alertmanager.yml');
     writeFileSync(configFile, stringify(config));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      ALERTMANAGER,
-      [`--config.file=${configFile}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
-      { stdio: 'ignore' },
-    );
-    await waitFor(async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true, 20_000, 'alertmanager to start');
+    alertmanager = await Alertmanager.start(configFile, dir);
+    url = alertmanager.url;
   }, 30_000);
 
   afterAll(async () => {
-    if (alertmanager) {
-      alertmanager.kill('SIGTERM');
-      await exited(alertmanager);
-    }
+    await alertmanager?.stop();
     await new Promise((resolve) => sns?.close(resolve));
   });
 
