@@ -160,11 +160,7 @@ const auditOf = (core: VaultCore, logger: Logger): AuditTrail & AuditChainServic
 };
 
 /** The rotators a rotation schedule may name, with the PostgreSQL rotator's code: loaded with the first schedule checked. */
-const rotatorsOf = (config: VaultConfig) =>
-  lazyModule(async () => {
-    const [{ createRotators }, { egressPolicyOf }] = await Promise.all([import('./rotators.js'), import('./egress.js')]);
-    return createRotators(egressPolicyOf(config));
-  });
+const rotatorsOf = (config: VaultConfig) => lazyModule(async () => (await import('./rotators.js')).rotatorsFor(config));
 
 /** The composition root of the `api` function: every adapter and service, wired once per container. */
 export const composeApi = (config: VaultConfig, logger: Logger): Api => {

@@ -7,9 +7,8 @@ import { describeError, type Logger } from '../observability/logger.js';
 import { ROTATION_QUEUE } from '../runtime/definitions.js';
 import { jobWorker, type JobWorkerHandler } from '../workers/worker-middlewares.js';
 import { composeAuditTrail } from './audit-trail.js';
-import { createRotators } from './rotators.js';
+import { rotatorsFor } from './rotators.js';
 import { composeCore } from './vault-core.js';
-import { egressPolicyOf } from './egress.js';
 import { composeWebhooks } from './webhooks.js';
 
 const RUN_RESULTS = { succeeded: 'done', failed: 'failed', skipped: 'skipped' } as const;
@@ -31,7 +30,7 @@ export const composeRotationWorker = (config: VaultConfig, logger: Logger): Rota
     core.secretRepository,
     new DynamoDbRotationRepository(core.dynamodb, config.stateTable),
     core.keys,
-    createRotators(egressPolicyOf(config)),
+    rotatorsFor(config),
     core.metrics,
     core.events,
   );
