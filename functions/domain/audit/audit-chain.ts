@@ -113,6 +113,8 @@ export interface VerifyOptions {
   readonly maxBlocks?: number;
   /** Stop after the block that finishes at or past this time (epoch ms): a bounded slice. */
   readonly untilMs?: number;
+  /** The chain's head as the caller read it before the run (null: no block yet); read here when not given. */
+  readonly head?: AuditBlock | null;
 }
 
 export interface VerifyResult {
@@ -160,7 +162,12 @@ export class AuditVerifier {
    * the anchored leaves.
    */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
-    return this.verifyThrough(options, await this.store.latestBlock());
+    return this.verifyThrough(options, await this.headOf(options));
+  }
+
+  /** The head a run starts from: the caller's, or the chain's now. */
+  private async headOf(options: VerifyOptions): Promise<AuditBlock | undefined> {
+    return options.head === undefined ? this.store.latestBlock() : (options.head ?? undefined);
   }
 
   /**
@@ -234,7 +241,7 @@ export class AuditVerifier {
    */
   async verifyAndRecord(options: VerifyOptions = {}, passCleanSoFar = (options.fromSeq ?? 0) === 0): Promise<VerifyResult> {
     // The head as the run starts: a run that reached it is complete, whatever was sealed meanwhile.
-    const head = await this.store.latestBlock();
+    const head = await this.headOf(options);
     const result = await this.verifyThrough(options, head);
     // Nothing was verified, so nothing is recorded: the gauge and a pass of slices stay as they were.
     if (result.pastHead) return result;

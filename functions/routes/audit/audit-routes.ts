@@ -43,10 +43,15 @@ const queryEvents = async ({ auth, audit }: AuditRouteServices, { principal, que
 
 const verifyChain = async ({ auth, audit }: AuditRouteServices, { principal, query, audit: notes }: RouteRequest<undefined, z.infer<typeof verifyQuery>>) => {
   await auth.requireOperator(principal);
-  // The head read first: the scheduler may seal a block while this runs, and a run that reached the head it set out for is complete.
+  // The head read first, and the run checks up to it: the scheduler may seal a block meanwhile, and a run that reached this head is complete.
   const head = await audit.store.latestBlock();
   // Inside the api function's 10 s timeout: a longer chain is verified in pages, following next_block.
-  const result = await audit.verifier.verifyAndRecord({ fromSeq: query.from_block ?? 0, maxBlocks: query.max_blocks, untilMs: Date.now() + VERIFY_BUDGET_MS });
+  const result = await audit.verifier.verifyAndRecord({
+    fromSeq: query.from_block ?? 0,
+    maxBlocks: query.max_blocks,
+    untilMs: Date.now() + VERIFY_BUDGET_MS,
+    head: head ?? null,
+  });
   notes.detail('ok', result.ok);
   if (result.divergence) notes.detail('divergent_block', result.divergence.blockSeq);
   return json(200, verifyJson(result, head));
