@@ -81,7 +81,7 @@ export const runColdStartBenchmarks = async (): Promise<Record<string, number>> 
     report('cold init + first liveness (api / floor)', (apiFirst / floorFirst).toFixed(3), '<= 1.3', apiFirst / floorFirst <= 1.3);
     report('api bundle size (read at init)', kib(api.bytes), '<= 400 KiB', api.bytes <= 400 * 1024);
     figure(
-      '  floor + the libraries an audited request needs',
+      '  floor + the libraries the api loads at init',
       `init ${librariesInit.toFixed(1)} ms (${kib(libraries.bytes)}) = ${(librariesInit / floorInit).toFixed(2)} of the floor; the api is ${(apiInit / librariesInit).toFixed(2)} of it`,
     );
     return {

@@ -1,16 +1,16 @@
 // A second cold-start floor, for a figure beside the target: the liveness floor
-// plus the libraries every audited request of the api needs, loaded as the api
-// loads them at init: zod with the audit record's schema (fail-closed audit checks
-// each record), the OpenTelemetry trace SDK (on in every deployed function, with
-// ADOT), Powertools Metrics (EMF) and middy. What the api costs above this is the
-// vault's own code; what this costs above the liveness floor is its libraries.
+// plus the libraries the api loads at init: the OpenTelemetry trace SDK (on in
+// every deployed function, with ADOT), Powertools Metrics (EMF) and middy. What
+// the api costs above this is the vault's own code; what this costs above the
+// liveness floor is its libraries. zod is not among them: it loads with the
+// first route group or audit record that parses (the api's first audited
+// request), not at init.
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { auditEventSchema } from '../../functions/domain/audit/audit-event.js';
 
 const client = new DynamoDBClient({});
 // Referenced so the bundler keeps them, as the api's tracing module does; built only when tracing is on, as there.
@@ -31,7 +31,6 @@ export const handler = middy(async () => ({
     status: 'ok',
     region: await client.config.region(),
     tracing: tracing !== undefined,
-    schema: auditEventSchema.type,
     metrics: typeof metrics,
   }),
 }));

@@ -52,15 +52,23 @@ export interface RequestSchemas<B, Q, P> {
   readonly params?: z.ZodMiniType<P, Record<string, string>>;
 }
 
+/**
+ * A response body's schema, or a loader of it. Response schemas document the
+ * answers (the OpenAPI document, the contract tests) and never run on a
+ * request, so the health group in the bundle's entry gives loaders and keeps
+ * zod out of a cold start.
+ */
+export type ResponseSchema = z.ZodMiniType | (() => Promise<z.ZodMiniType>);
+
 /** One declared answer: JSON with a schema, another media type, or no body. */
-export interface ResponseSpec {
+export interface ResponseSpec<Schema extends ResponseSchema = ResponseSchema> {
   readonly description: string;
-  readonly schema?: z.ZodMiniType;
+  readonly schema?: Schema;
   /** Defaults to application/json when a schema is given. */
   readonly contentType?: string;
 }
 
-export type Responses = Readonly<Record<number, ResponseSpec>>;
+export type Responses<Schema extends ResponseSchema = ResponseSchema> = Readonly<Record<number, ResponseSpec<Schema>>>;
 
 interface RouteMeta {
   readonly method: string;
@@ -104,6 +112,25 @@ export interface RouteGroup<S> {
   readonly name: string;
   readonly routes: readonly RouteDefinition<S>[];
 }
+
+/** A route as its documentation reads it: every response schema loaded. */
+export type DescribedRoute<R extends { readonly responses: Responses }> = R extends unknown
+  ? Omit<R, 'responses'> & { readonly responses: Responses<z.ZodMiniType> }
+  : never;
+
+const loadedSchemas = async (responses: Responses): Promise<Responses<z.ZodMiniType>> =>
+  Object.fromEntries(
+    await Promise.all(
+      Object.entries(responses).map(async ([status, { schema, ...spec }]) => [
+        status,
+        schema === undefined ? spec : { ...spec, schema: typeof schema === 'function' ? await schema() : schema },
+      ]),
+    ),
+  );
+
+/** `routes` with every response schema loaded, for the OpenAPI document and the contract tests. */
+export const describeRoutes = async <R extends { readonly responses: Responses }>(routes: readonly R[]): Promise<DescribedRoute<R>[]> =>
+  Promise.all(routes.map(async (route) => ({ ...route, responses: await loadedSchemas(route.responses) }) as unknown as DescribedRoute<R>));
 
 /** What the request audit reads of a route. */
 export type AuditedRoute = Pick<AuthenticatedRouteDefinition<unknown>, 'method' | 'category' | 'audit' | 'auditBestEffort'>;

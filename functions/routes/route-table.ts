@@ -3,7 +3,7 @@
 // a group is one entry here. Groups load on the first request under their
 // prefixes (functions/http/router.ts): an instance builds the schemas and
 // handlers of the groups it serves, not all fourteen, and a probe none but health's.
-import type { RouteDefinition, RouteGroup } from '../http/route.js';
+import { describeRoutes, type DescribedRoute, type RouteDefinition, type RouteGroup } from '../http/route.js';
 import { lazyModule } from '../domain/lazy-module.js';
 import { GroupRouter, type LazyGroup } from '../http/router.js';
 import type { AcmeRouteServices } from './acme/acme-routes.js';
@@ -67,8 +67,9 @@ export const API_ROUTE_GROUPS: readonly LazyGroup<ApiRoute>[] = [
 
 export const apiRouter = (): GroupRouter<ApiRoute> => new GroupRouter(API_ROUTE_GROUPS);
 
-/** Every route, loaded, in matching order: for the OpenAPI script and the contract tests. */
-export const loadApiRoutes = async (): Promise<readonly ApiRoute[]> => (await apiRouter().all()).flatMap((loaded) => loaded.routes);
+/** Every route, loaded and described, in matching order: for the OpenAPI script and the contract tests. */
+export const loadApiRoutes = async (): Promise<readonly DescribedRoute<ApiRoute>[]> =>
+  describeRoutes((await apiRouter().all()).flatMap((loaded) => loaded.routes));
 
 /** The services the table provides about itself: the features it offers and its OpenAPI document, both loading every group on first use. */
 export const routeTableServices = (
@@ -78,7 +79,7 @@ export const routeTableServices = (
     features: async () => (await import('./admin/admin-json.js')).featuresOf(await router.all()),
     openApiDocument: lazyModule(async () => {
       const { buildOpenApiDocument } = await import('./openapi/openapi-document.js');
-      return buildOpenApiDocument((await router.all()).flatMap((loaded) => loaded.routes));
+      return buildOpenApiDocument(await describeRoutes((await router.all()).flatMap((loaded) => loaded.routes)));
     }),
   };
 };

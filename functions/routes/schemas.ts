@@ -1,6 +1,9 @@
 // Building blocks the route groups' schemas share: query parameters arrive
-// as strings, so numbers and flags are parsed here, once.
+// as strings, so numbers and flags are parsed here, once. Every group's
+// schemas import this module, so the English messages their 400s quote are
+// configured before the first of them parses anything.
 import * as z from 'zod/mini';
+import '../domain/zod-english.js';
 
 /** A positive decimal integer query parameter, e.g. `limit=50`. */
 export const positiveIntegerQuery = (max = Number.MAX_SAFE_INTEGER) =>

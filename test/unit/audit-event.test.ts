@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  auditKeyOf,
-  canonicalJson,
-  clip,
-  InvalidAuditEventError,
-  newAuditEventId,
-  validateAuditEvent,
-  type AuditEvent,
-} from '../../functions/domain/audit/audit-event.js';
+import { auditKeyOf, canonicalJson, clip, InvalidAuditEventError, newAuditEventId, type AuditEvent } from '../../functions/domain/audit/audit-event.js';
+import { validateAuditEvent } from '../../functions/domain/audit/audit-event-schema.js';
 import { sampleEvent } from './support/in-memory-audit.js';
 
 const rejects = (overrides: Record<string, unknown>): void => {

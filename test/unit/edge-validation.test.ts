@@ -93,6 +93,25 @@ describe('query parameters at the edge', () => {
     expect(rejected(() => validateRequest(undefined, event({ rawQueryString: 'force=1' }), {})).field).toBe('force');
   });
 
+  it('answers a route that declares no schema (checked without zod) as one that declares an empty one', () => {
+    const empty = { query: z.strictObject({}), params: z.strictObject({}) };
+    for (const [rawQueryString, params] of [
+      ['force=1&dry=2', {}],
+      ['', { id: 'x', version: '2' }],
+      ['', {}],
+    ] as const) {
+      const outcome = (schemas: typeof empty | undefined) => {
+        try {
+          return validateRequest(schemas, event({ rawQueryString }), params);
+        } catch (error) {
+          return { field: (error as ValidationError).field, message: (error as ValidationError).message };
+        }
+      };
+      expect(outcome(undefined)).toEqual(outcome(empty));
+    }
+    expect(rejected(() => validateRequest(undefined, event({ rawQueryString: 'force=1&dry=2' }), {})).message).toBe('unknown query parameter "force", "dry"');
+  });
+
   it('rejects a repeated parameter', () => {
     expect(rejected(() => queryOf(event({ rawQueryString: 'limit=5&limit=6' }))).field).toBe('limit');
   });

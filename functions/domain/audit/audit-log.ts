@@ -6,10 +6,14 @@
 // in the next write, so concurrency costs no extra latency.
 import { createHmac } from 'node:crypto';
 import { DependencyUnavailableError } from '../errors.js';
-import { genesisTime, newAuditEventId, validateAuditEvent, type AuditDraft, type AuditEvent } from './audit-event.js';
+import { lazyModule } from '../lazy-module.js';
+import { genesisTime, newAuditEventId, type AuditDraft, type AuditEvent } from './audit-event.js';
 import type { KeyWrapper } from '../ports/keys.js';
 import type { AuditForwarder, AuditStore } from '../ports/audit.js';
 import type { AuditLogMetrics } from '../ports/metrics.js';
+
+/** The record schema and zod with it: loaded with a process's first event, not with its cold start. */
+const recordSchema = lazyModule(() => import('./audit-event-schema.js'));
 
 /** Most events in one store write (DynamoDB's BatchWriteItem limit). */
 export const AUDIT_BATCH = 25;
@@ -104,6 +108,7 @@ export class AuditLog {
     for (const [name, value] of Object.entries(sensitive ?? {})) (hmac ??= {})[name] = await this.hmac.of(value);
     // Absent rather than empty: the stored item reads back as the very same event (and leaf hash).
     const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== ''));
+    const { validateAuditEvent } = await recordSchema();
     return validateAuditEvent({
       ...(present as unknown as Omit<AuditEvent, 'eventId' | 'time'>),
       eventId: newAuditEventId(),

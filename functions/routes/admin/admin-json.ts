@@ -2,7 +2,8 @@
 import * as z from 'zod/mini';
 import type { VaultConfig } from '../../config.js';
 import type { KeyCacheStats } from '../../domain/crypto/data-key-cache.js';
-import { keyCacheSchema, keyCacheJson } from '../health/health-json.js';
+import { keyCacheJson } from '../health/health-json.js';
+import { keyCacheSchema } from '../health/health-schemas.js';
 import { timestamp } from '../schemas.js';
 
 const FEATURES = ['secrets', 'tenants', 'rate_limiting', 'rotation', 'webhooks', 'audit', 'pki', 'leases'] as const;

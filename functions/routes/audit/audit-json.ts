@@ -3,7 +3,7 @@
 import * as z from 'zod/mini';
 import type { AuditDivergence, AuditBlock } from '../../domain/ports/audit.js';
 import type { VerifyResult } from '../../domain/audit/audit-chain.js';
-import { auditEventSchema } from '../../domain/audit/audit-event.js';
+import { auditEventSchema } from '../../domain/audit/audit-event-schema.js';
 import type { ExportManifest } from '../../domain/audit/audit-export.js';
 import type { Job } from '../../domain/jobs/jobs.js';
 import { nextCursor, nullableTimestamp, timestamp } from '../schemas.js';

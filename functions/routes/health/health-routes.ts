@@ -6,10 +6,10 @@ import type { HealthService } from '../../domain/health/health-service.js';
 import type { ScheduledChecksStore } from '../../domain/ports/health.js';
 import type { KeyWrapper } from '../../domain/ports/keys.js';
 import { json } from '../../http/responses.js';
-import { routesOver, type RouteGroup, type RouteRequest } from '../../http/route.js';
+import { routesOver, type ResponseSchema, type RouteGroup, type RouteRequest } from '../../http/route.js';
 import { METRICS } from '../../observability/metric-catalogue.js';
 import type { StateGauges } from '../../observability/state-gauges.js';
-import { detailedChecksJson, detailedHealthSchema, keyCacheJson, livenessSchema, readinessJson, readinessSchema, scheduledChecksJson } from './health-json.js';
+import { detailedChecksJson, keyCacheJson, readinessJson, scheduledChecksJson } from './health-json.js';
 
 export interface HealthRouteServices {
   readonly config: Pick<VaultConfig, 'version'>;
@@ -60,6 +60,12 @@ const detailedHealth = async (services: HealthRouteServices, { principal }: Rout
 
 const route = routesOver<HealthRouteServices>();
 
+/** A health answer's schema, loaded with the OpenAPI document: a probe loads no zod (ResponseSchema). */
+const schemaOf =
+  (name: 'livenessSchema' | 'readinessSchema' | 'detailedHealthSchema'): ResponseSchema =>
+  async () =>
+    (await import('./health-schemas.js'))[name];
+
 export const healthRoutes: RouteGroup<HealthRouteServices> = {
   name: 'health',
   routes: [
@@ -69,7 +75,7 @@ export const healthRoutes: RouteGroup<HealthRouteServices> = {
       category: 'health',
       rateLimit: null,
       summary: 'The process is alive',
-      responses: { 200: { description: 'Alive', schema: livenessSchema } },
+      responses: { 200: { description: 'Alive', schema: schemaOf('livenessSchema') } },
       handle: liveness,
     }),
     route.public({
@@ -78,7 +84,10 @@ export const healthRoutes: RouteGroup<HealthRouteServices> = {
       category: 'health',
       rateLimit: null,
       summary: 'Every dependency is reachable',
-      responses: { 200: { description: 'Ready', schema: readinessSchema }, 503: { description: 'Not ready, with each check', schema: readinessSchema } },
+      responses: {
+        200: { description: 'Ready', schema: schemaOf('readinessSchema') },
+        503: { description: 'Not ready, with each check', schema: schemaOf('readinessSchema') },
+      },
       handle: readiness,
     }),
     route.authenticated({
@@ -90,8 +99,8 @@ export const healthRoutes: RouteGroup<HealthRouteServices> = {
       capability: 'admin',
       summary: 'Per-check latency and history, key provider, key cache, queues, connection pool',
       responses: {
-        200: { description: 'Ready', schema: detailedHealthSchema },
-        503: { description: 'Not ready', schema: detailedHealthSchema },
+        200: { description: 'Ready', schema: schemaOf('detailedHealthSchema') },
+        503: { description: 'Not ready', schema: schemaOf('detailedHealthSchema') },
       },
       handle: detailedHealth,
     }),

@@ -3,7 +3,7 @@
 // responses (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
 import * as z from 'zod/mini';
 import { auditTypeOf } from '../../http/request-audit.js';
-import { CHANGE_METHODS, type ResponseSpec, type RouteDefinition } from '../../http/route.js';
+import { CHANGE_METHODS, type DescribedRoute, type ResponseSpec, type RouteDefinition } from '../../http/route.js';
 import { problemSchema } from '../schemas.js';
 
 /** The v1 API's document version; the deployment's version is in /v1/health. */
@@ -73,13 +73,13 @@ const parametersOf = (route: RouteDefinition<never>, schemas: SchemaCollector): 
   return parameters;
 };
 
-const responseOf = (spec: ResponseSpec, schemas: SchemaCollector): JsonSchema => {
+const responseOf = (spec: ResponseSpec<z.ZodMiniType>, schemas: SchemaCollector): JsonSchema => {
   if (!spec.schema && !spec.contentType) return { description: spec.description };
   const schema = spec.schema ? schemas.convert(spec.schema, 'output') : { type: 'string' };
   return { description: spec.description, content: { [spec.contentType ?? 'application/json']: { schema } } };
 };
 
-const operationOf = (route: RouteDefinition<never>, schemas: SchemaCollector): JsonSchema => {
+const operationOf = (route: DescribedRoute<RouteDefinition<never>>, schemas: SchemaCollector): JsonSchema => {
   const responses: JsonSchema = Object.fromEntries(Object.entries(route.responses).map(([status, spec]) => [status, responseOf(spec, schemas)]));
   responses.default = { description: 'An error, as application/problem+json', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
   const body = route.request?.body;
@@ -96,8 +96,8 @@ const operationOf = (route: RouteDefinition<never>, schemas: SchemaCollector): J
   };
 };
 
-/** The whole document, deterministic for a given route table. */
-export const buildOpenApiDocument = (routes: readonly RouteDefinition<never>[]): JsonSchema => {
+/** The whole document, deterministic for a given route table (its routes described: see describeRoutes). */
+export const buildOpenApiDocument = (routes: readonly DescribedRoute<RouteDefinition<never>>[]): JsonSchema => {
   const schemas = new SchemaCollector();
   schemas.convert(problemSchema, 'output');
   const paths: Record<string, Record<string, JsonSchema>> = {};

@@ -1,7 +1,7 @@
 // The API contract, checked on every response the integration suite receives:
 // the route the request matched must declare the answer's status, and the
 // body must fit the schema declared for it (problem+json for errors).
-import type { RouteDefinition } from '../../../functions/http/route.js';
+import type { DescribedRoute, RouteDefinition } from '../../../functions/http/route.js';
 import { Router } from '../../../functions/http/router.js';
 import { loadApiRoutes } from '../../../functions/routes/route-table.js';
 import { problemSchema } from '../../../functions/routes/schemas.js';
@@ -12,7 +12,7 @@ export interface ObservedResponse {
   readonly text: string;
 }
 
-const router = new Router<RouteDefinition<never>>(await loadApiRoutes());
+const router = new Router<DescribedRoute<RouteDefinition<never>>>(await loadApiRoutes());
 
 const mediaType = (contentType: string | null): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 
@@ -24,7 +24,7 @@ const parsed = (text: string): unknown => {
   }
 };
 
-const matchRoute = (method: string, path: string): RouteDefinition<never> | undefined => {
+const matchRoute = (method: string, path: string): DescribedRoute<RouteDefinition<never>> | undefined => {
   try {
     return router.match(method, new URL(path, 'http://vault').pathname).route;
   } catch {
