@@ -72,8 +72,10 @@ export const requestMetrics = (metrics: VaultMetrics, fleet: FleetMetrics, logge
     metrics.requestFinished(state.method, state.category, status, seconds, state.counted);
     cloudWatch?.record({ status, latencyMs: seconds * 1000 });
     if (request.error instanceof RateLimitedError) metrics.rateLimited(request.error.category);
-    // At most one write per flush interval, never awaited: a failed or hung flush must not fail or hold any answer (liveness included).
-    void flushQuietly(fleet, logger);
+    // At most one write per flush interval, started once the answer is on its way and never awaited: a failed,
+    // hung or slow flush must not fail or hold any answer (liveness included). The first is the SDK's first call
+    // in a probe-only instance, ~4 ms of synchronous work building its middleware stack.
+    setImmediate(() => void flushQuietly(fleet, logger));
   };
   return { after: finish, onError: finish };
 };
