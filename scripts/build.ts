@@ -9,6 +9,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { builtinsOnDemand } from './builtins-on-demand.js';
 import { foldInitChunks } from './fold-init-chunks.js';
 import { FUNCTIONS, LAMBDA_NODE_MAJOR } from '../functions/runtime/definitions.js';
 
@@ -65,6 +66,8 @@ export const buildBundle = async (name: string, entry: string, options: BuildOpt
     // Lambda's Node.js runtimes ship AWS SDK v3. OTLP/gRPC stays out: a Lambda sends its spans over
     // OTLP/HTTP to the ADOT layer's collector, and gRPC would add about 380 KiB to every bundle.
     external: ['@aws-sdk/*', ...LAMBDA_UNBUNDLED],
+    // Node's builtins by the export, not by the module namespace (builtins-on-demand.ts).
+    plugins: [builtinsOnDemand()],
     logLevel: 'warning',
   });
   await copyFile(LAMBDA_COLLECTOR_CONFIG, join(dir, 'collector.yaml'));

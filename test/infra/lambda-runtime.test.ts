@@ -3,6 +3,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +138,33 @@ describe(`the api bundle on Node ${LAMBDA_NODE_MAJOR}, the Lambdas' runtime`, ()
     for (const marker of ['SCRAM-SERVER-FIRST-MESSAGE', 'X509CertificateGenerator', "List the tenant's CAs", 'sealed event missing from storage']) {
       expect(atInit).not.toContain(marker);
       expect(everything).toContain(marker);
+    }
+  });
+
+  // scripts/builtins-on-demand.ts: an ES module import of a builtin reads every export of it, and some
+  // load more of Node (node:util's parseArgs and diff load worker_threads). The bundles read only what they use.
+  it("imports no Node builtin as an ES module namespace, so a cold start loads none of Node's modules it never calls", () => {
+    for (const fn of built) {
+      const code = initCode(fn.outfile) + lazyCode(fn.outfile);
+      // The createRequire banner's node:module is the one builtin imported as a module.
+      const imported = [...code.matchAll(/(?:from|import)\s*"([^"]+)"/g)].map(([, specifier]) => specifier!);
+      expect(
+        imported.filter((specifier) => isBuiltin(specifier) && specifier !== 'node:module'),
+        fn.name,
+      ).toEqual([]);
+    }
+    const loaded = execFileSync(
+      lambdaNode().path,
+      ['--input-type=module', '-e', 'await import(process.argv[1]); process.stdout.write(JSON.stringify(process.moduleLoadList))', bundle],
+      {
+        encoding: 'utf8',
+        env: LAMBDA_ENV,
+      },
+    );
+    const modules = JSON.parse(loaded) as string[];
+    expect(modules).toContain('NativeModule internal/async_local_storage/async_context_frame');
+    for (const unused of ['NativeModule worker_threads', 'NativeModule internal/util/parse_args/parse_args', 'NativeModule internal/util/diff']) {
+      expect(modules).not.toContain(unused);
     }
   });
 
