@@ -1,17 +1,16 @@
-// An esbuild plugin for the Lambda bundles: each import of a Node.js builtin
-// (`import { inspect } from 'util'`, in our code or a dependency's) reads just
-// the exports it names, from process.getBuiltinModule.
+// An esbuild plugin for the Lambda bundles: each import statement of a Node.js
+// builtin (`import { inspect } from 'util'`, in our code or a dependency's)
+// reads just the exports it names, from process.getBuiltinModule.
 //
 // Why: an ES module import of a builtin makes Node build that builtin's module
 // namespace, which reads every export, and some exports are getters that load
 // more of Node. On Node 24, after what the AWS SDK loads anyway, node:util's
-// namespace loads parse_args, diff and worker_threads (about 4 ms), node:fs's
-// the promises API, readline and the REPL history (about 2 ms), and
-// node:stream/web every web stream (about 3 ms): a cold start paid for
-// modules no code of it calls. The bundles import no builtin module this way;
-// each builtin becomes a module of the bundle whose exports are pure reads of
-// process.getBuiltinModule(id), so the exports nobody uses are dropped at
-// build time and never read.
+// namespace (imported by OpenTelemetry's core) loads parse_args, diff and
+// worker_threads, about 4 ms: a cold start paid for modules no code of it
+// calls. Here each builtin becomes a module of the bundle whose exports are
+// pure reads of process.getBuiltinModule(id), so the exports nobody uses are
+// dropped at build time and never read. What is used is still read when the
+// module is evaluated: middy's ReadableStream still loads web streams.
 import { createRequire, isBuiltin } from 'node:module';
 import type { Plugin } from 'esbuild';
 
