@@ -17,12 +17,20 @@ import type { Plugin } from 'esbuild';
 const NAMESPACE = 'builtin-on-demand';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** The module text standing in for builtin `id` (e.g. `node:util`): its default export is the builtin itself. */
+/**
+ * The module text standing in for builtin `id` (e.g. `node:util`): its default export is the builtin
+ * itself. `names` are the build's Node's exports: an import of one only a later Node has fails the
+ * build, and one the Lambda runtime's Node lacks fails at load, as the ES module import it replaces
+ * would, instead of reading as undefined.
+ */
 export const builtinModuleText = (id: string, names: readonly string[]): string =>
   [
-    `const builtin = process.getBuiltinModule(${JSON.stringify(id)});`,
-    'export default builtin;',
-    ...names.filter((name) => IDENTIFIER.test(name) && name !== 'default').map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`),
+    `const $builtin = process.getBuiltinModule(${JSON.stringify(id)});`,
+    `const $export = (name) => { if (!(name in $builtin)) throw new SyntaxError(\`${id} has no export \${name} on Node \${process.version}\`); return $builtin[name]; };`,
+    'export default $builtin;',
+    ...names
+      .filter((name) => IDENTIFIER.test(name) && name !== 'default' && !name.startsWith('$'))
+      .map((name) => `export const ${name} = /* @__PURE__ */ $export(${JSON.stringify(name)});`),
   ].join('\n');
 
 export const builtinsOnDemand = (): Plugin => ({
