@@ -34,8 +34,9 @@ for (let i = 0; i < 3; i += 1) {
   const event = { version: '2.0', routeKey: '$default', rawPath: '/v1/health', rawQueryString: '', headers: {},
     requestContext: { http: { method: 'GET', path: '/v1/health', sourceIp: '127.0.0.1' }, requestId: 'r-' + i, timeEpoch: Date.now() } };
   await handler(event, { functionName: 'scaivault-api', awsRequestId: 'r-' + i, getRemainingTimeInMillis: () => 10000 });
-  // Between invocations Lambda's runtime client posts the answer and asks for the next: the flush an answer starts runs then.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Between invocations Lambda's runtime client posts the answer and asks for the next: the flush an answer
+  // started (setImmediate) runs then. Queued after it, so it runs first; a timer could fire before it.
+  await new Promise((resolve) => setImmediate(resolve));
 }
 process.stdout.write('idle\\n');
 setInterval(() => undefined, 60_000);
